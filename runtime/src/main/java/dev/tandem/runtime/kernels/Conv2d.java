@@ -1,0 +1,431 @@
+package dev.tandem.runtime.kernels;
+
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A 2-D convolution over NCHW float32 data with its weights prepared once: {@code out = act(conv(in, W) + bias)}.
+ *
+ * <p>Weights are {@code [outChannels, inChannels/groups, kernelH, kernelW]}. Any kernel size, stride, padding,
+ * dilation and group count works. The path is chosen when the convolution is prepared:
+ * <ul>
+ *   <li><b>depthwise</b> (one input and one output channel per group): a direct vectorised kernel per plane;</li>
+ *   <li><b>pointwise</b> (1×1, stride 1, no padding): a plain GEMM on the input, no copy;</li>
+ *   <li><b>stride 1</b> (any kernel, padding, dilation): the input is copied once into a zero-padded buffer; then
+ *       each im2col row is a contiguous run of that buffer (the output is computed on the padded grid and the
+ *       padding columns are dropped as tiles are written), so packing costs what it costs for a plain GEMM;</li>
+ *   <li><b>general</b> (strided): implicit im2col, building GEMM panels straight from the input.</li>
+ * </ul>
+ * The weights are packed for the GEMM micro-kernel at preparation. Instances are immutable and may run on many
+ * threads at once. The scalar reference is {@link dev.tandem.runtime.kernels.reference.ReferenceConv}.
+ */
+public final class Conv2d {
+    private static final VectorSpecies<Float> S = Simd.FLOAT;
+    private static final int VL = Simd.F;
+    private static final ByteOrder LE = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /** The algorithm chosen for a convolution. */
+    public enum Path { DEPTHWISE, POINTWISE, STRIDE1, GENERAL }
+
+    private final ConvParams p;
+    private final int outChannels;
+    private final int inChannels;
+    private final Activation act;
+    private final Path path;
+    private final Sgemm.PackedA[] packed;   // per group, for the GEMM paths
+    private final float[][] groupBias;      // per group, may be null
+    private final float[] dwWeights;        // depthwise: [channel][kh*kw]
+    private final float[] bias;             // may be null
+
+    private Conv2d(ConvParams p, int outChannels, int inChannels, Activation act, Path path, Sgemm.PackedA[] packed,
+                   float[][] groupBias, float[] dwWeights, float[] bias) {
+        this.p = p;
+        this.outChannels = outChannels;
+        this.inChannels = inChannels;
+        this.act = act;
+        this.path = path;
+        this.packed = packed;
+        this.groupBias = groupBias;
+        this.dwWeights = dwWeights;
+        this.bias = bias;
+    }
+
+    /**
+     * Prepares a convolution.
+     *
+     * @param weights float32 {@code [outChannels, inChannels/groups, kernelH, kernelW]}, any strides
+     * @param bias    {@code outChannels} values, or null
+     * @param act     the activation applied to the output (fused)
+     * @throws IllegalArgumentException when the weight shape, channels and groups disagree
+     */
+    public static Conv2d prepare(ConvParams p, int inChannels, Tensor weights, float[] bias, Activation act) {
+        if (weights.dtype() != DType.FLOAT32 || weights.rank() != 4) {
+            throw new IllegalArgumentException("Conv weights must be float32 [out, in/groups, kH, kW], got "
+                    + weights);
+        }
+        int cout = weights.shape().dim(0);
+        int cpg = weights.shape().dim(1);
+        int g = p.groups();
+        if (weights.shape().dim(2) != p.kernelH() || weights.shape().dim(3) != p.kernelW()) {
+            throw new IllegalArgumentException("Conv weights " + weights.shape() + " do not match kernel "
+                    + p.kernelH() + "×" + p.kernelW());
+        }
+        if (inChannels % g != 0 || cout % g != 0 || cpg != inChannels / g) {
+            throw new IllegalArgumentException("Conv with " + inChannels + " input channels, " + cout
+                    + " output channels and " + g + " groups needs weights [" + cout + ", " + inChannels / Math.max(1, g)
+                    + ", kH, kW]; got " + weights.shape());
+        }
+        if (bias != null && bias.length != cout) {
+            throw new IllegalArgumentException("Conv bias has " + bias.length + " values for " + cout
+                    + " output channels");
+        }
+        try (Tensor w = weights.contiguous() == weights ? null : weights.contiguous()) {
+            Tensor src = w == null ? weights : w;
+            MemorySegment ws = src.segment();
+            long wo = src.offset();
+            int taps = p.kernelH() * p.kernelW();
+            int opg = cout / g;
+            float[] b = bias == null ? null : bias.clone();
+            if (cpg == 1 && opg == 1) {
+                float[] dw = new float[cout * taps];
+                MemorySegment.copy(ws, FL, wo * 4, dw, 0, dw.length);
+                return new Conv2d(p, cout, inChannels, act, Path.DEPTHWISE, null, null, dw, b);
+            }
+            int k = cpg * taps;
+            Sgemm.PackedA[] packs = new Sgemm.PackedA[g];
+            float[][] gb = new float[g][];
+            for (int gi = 0; gi < g; gi++) {
+                packs[gi] = Sgemm.packA(false, opg, k, ws, wo + (long) gi * opg * k, k);
+                gb[gi] = b == null ? null : java.util.Arrays.copyOfRange(b, gi * opg, (gi + 1) * opg);
+            }
+            boolean unitStride = p.strideH() == 1 && p.strideW() == 1;
+            boolean noPad = p.padTop() == 0 && p.padLeft() == 0 && p.padBottom() == 0 && p.padRight() == 0;
+            Path path = taps == 1 && unitStride && noPad ? Path.POINTWISE : unitStride ? Path.STRIDE1 : Path.GENERAL;
+            return new Conv2d(p, cout, inChannels, act, path, packs, gb, null, b);
+        }
+    }
+
+    /** The geometry. */
+    public ConvParams params() {
+        return p;
+    }
+
+    /** The algorithm this convolution runs. */
+    public Path path() {
+        return path;
+    }
+
+    public int outChannels() {
+        return outChannels;
+    }
+
+    public int inChannels() {
+        return inChannels;
+    }
+
+    /**
+     * Runs on a contiguous float32 {@code [N, inChannels, H, W]} input into a contiguous
+     * {@code [N, outChannels, outH, outW]} output, on the threads of {@code gemm}'s pool.
+     *
+     * @throws IllegalArgumentException naming the expected shape when either shape is wrong
+     */
+    public void forward(Sgemm gemm, Tensor in, Tensor out) {
+        if (in.dtype() != DType.FLOAT32 || in.rank() != 4 || in.shape().dim(1) != inChannels || !in.isContiguous()) {
+            throw new IllegalArgumentException("Conv input must be contiguous float32 [N, " + inChannels
+                    + ", H, W]; got " + in);
+        }
+        int n = in.shape().dim(0), h = in.shape().dim(2), w = in.shape().dim(3);
+        int oh = p.outH(h), ow = p.outW(w);
+        if (out.dtype() != DType.FLOAT32 || !out.isContiguous()
+                || !out.shape().equals(dev.tandem.runtime.tensor.Shape.of(n, outChannels, oh, ow))) {
+            throw new IllegalArgumentException("Conv output must be contiguous float32 [" + n + ", " + outChannels
+                    + ", " + oh + ", " + ow + "]; got " + out);
+        }
+        forward(gemm, in.segment(), in.offset(), n, h, w, out.segment(), out.offset());
+    }
+
+    /**
+     * Runs on raw memory: input {@code [n, inChannels, h, w]} at element {@code inOff}, output
+     * {@code [n, outChannels, outH(h), outW(w)]} at element {@code outOff}, both contiguous.
+     */
+    public void forward(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
+                        long outOff) {
+        int oh = p.outH(h), ow = p.outW(w);
+        long inNeed = (inOff + (long) n * inChannels * h * w) * 4;
+        long outNeed = (outOff + (long) n * outChannels * oh * ow) * 4;
+        if (inOff < 0 || outOff < 0 || inNeed > in.byteSize() || outNeed > out.byteSize()) {
+            throw new IllegalArgumentException("Conv buffers too small: input needs " + inNeed + " bytes (has "
+                    + in.byteSize() + "), output needs " + outNeed + " (has " + out.byteSize() + ")");
+        }
+        switch (path) {
+            case DEPTHWISE -> depthwise(gemm, in, inOff, n, h, w, out, outOff, oh, ow);
+            case POINTWISE -> pointwise(gemm, in, inOff, n, h, w, out, outOff);
+            case STRIDE1 -> stride1(gemm, in, inOff, n, h, w, out, outOff, oh, ow);
+            case GENERAL -> general(gemm, in, inOff, n, h, w, out, outOff, oh, ow);
+        }
+    }
+
+    private void pointwise(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
+                           long outOff) {
+        int g = p.groups(), cpg = inChannels / g, opg = outChannels / g, hw = h * w;
+        for (int b = 0; b < n; b++) {
+            for (int gi = 0; gi < g; gi++) {
+                long io = inOff + ((long) b * inChannels + (long) gi * cpg) * hw;
+                long oo = outOff + ((long) b * outChannels + (long) gi * opg) * hw;
+                gemm.gemm(packed[gi], false, hw, 1f, in, io, hw, 0f, out, oo, hw, groupBias[gi], act);
+            }
+        }
+    }
+
+    private void stride1(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
+                         long outOff, int oh, int ow) {
+        int g = p.groups(), cpg = inChannels / g, opg = outChannels / g;
+        int hp = h + p.padTop() + p.padBottom(), wp = w + p.padLeft() + p.padRight();
+        int plane = hp * wp;
+        int gridCols = (oh - 1) * wp + ow;
+        int taps = p.kernelH() * p.kernelW();
+        int[] tapOff = new int[taps];
+        for (int ky = 0; ky < p.kernelH(); ky++) {
+            for (int kx = 0; kx < p.kernelW(); kx++) {
+                tapOff[ky * p.kernelW() + kx] = ky * p.dilationH() * wp + kx * p.dilationW();
+            }
+        }
+        float[] buf = gemm.workspace(Math.addExact(Math.multiplyExact(cpg, plane), Sgemm.NR));
+        for (int b = 0; b < n; b++) {
+            for (int gi = 0; gi < g; gi++) {
+                long io = inOff + ((long) b * inChannels + (long) gi * cpg) * h * w;
+                padInto(gemm, in, io, cpg, h, w, buf, hp, wp);
+                long oo = outOff + ((long) b * outChannels + (long) gi * opg) * oh * ow;
+                gemm.gemm(packed[gi], new GridB(buf, plane, taps, tapOff), gridCols, 0f,
+                        new GridC(out, oo, (long) oh * ow, wp, ow), groupBias[gi], act);
+            }
+        }
+    }
+
+    /** Copies {@code channels} planes of h×w into {@code buf} as hp×wp planes with zero borders. */
+    private void padInto(Sgemm gemm, MemorySegment in, long io, int channels, int h, int w, float[] buf, int hp,
+                         int wp) {
+        int plane = hp * wp, pt = p.padTop(), pl = p.padLeft();
+        int chunks = Math.min(channels, gemm.pool().threads() * 4);
+        Runnable zeroSlack = () -> java.util.Arrays.fill(buf, channels * plane, channels * plane + Sgemm.NR, 0f);
+        zeroSlack.run();
+        gemm.pool().parallelFor(chunks, t -> {
+            int c0 = (int) ((long) channels * t / chunks), c1 = (int) ((long) channels * (t + 1) / chunks);
+            for (int c = c0; c < c1; c++) {
+                int base = c * plane;
+                if (pt > 0 || hp > h || wp > w) {
+                    java.util.Arrays.fill(buf, base, base + plane, 0f);
+                }
+                for (int y = 0; y < h; y++) {
+                    MemorySegment.copy(in, FL, (io + (long) c * h * w + (long) y * w) * 4, buf,
+                            base + (y + pt) * wp + pl, w);
+                }
+            }
+        });
+    }
+
+    /** B panels read from the zero-padded input: row k = (channel, tap) is the plane shifted by the tap. */
+    private static final class GridB implements Sgemm.BPacker {
+        private final float[] buf;
+        private final int plane;
+        private final int taps;
+        private final int[] tapOff;
+
+        GridB(float[] buf, int plane, int taps, int[] tapOff) {
+            this.buf = buf;
+            this.plane = plane;
+            this.taps = taps;
+            this.tapOff = tapOff;
+        }
+
+        @Override
+        public void pack(int p0, int kc, int j0, int nc, float[] dst) {
+            int nr = Sgemm.NR;
+            for (int q = 0; q * nr < nc; q++) {
+                int base = q * nr * kc;
+                int j = j0 + q * nr;
+                int ci = p0 / taps, t = p0 % taps;
+                for (int k = 0; k < kc; k++) {
+                    int src = ci * plane + tapOff[t] + j;
+                    int d = base + k * nr;
+                    FloatVector.fromArray(S, buf, src).intoArray(dst, d);
+                    FloatVector.fromArray(S, buf, src + VL).intoArray(dst, d + VL);
+                    if (++t == taps) {
+                        t = 0;
+                        ci++;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Writes padded-grid columns to the output, dropping the columns that fall in the padding. */
+    private static final class GridC implements Sgemm.CWriter {
+        private final MemorySegment seg;
+        private final long off;
+        private final long ld;
+        private final int wp;
+        private final int ow;
+
+        GridC(MemorySegment seg, long off, long ld, int wp, int ow) {
+            this.seg = seg;
+            this.off = off;
+            this.ld = ld;
+            this.wp = wp;
+            this.ow = ow;
+        }
+
+        @Override
+        public void write(float[] tile, int row, int mr, int col, int nr, float alpha, float beta, float[] bias,
+                          Activation act) {
+            int j = 0;
+            while (j < nr) {
+                int gcol = col + j;
+                int oy = gcol / wp, ox = gcol - oy * wp;
+                int run = Math.min(nr - j, wp - ox);
+                int valid = Math.min(run, ow - ox);
+                if (valid > 0) {
+                    for (int r = 0; r < mr; r++) {
+                        Sgemm.writeRun(tile, r * Sgemm.NR + j, valid, alpha, beta,
+                                bias == null ? 0f : bias[row + r], bias != null, act, seg,
+                                off + (row + r) * ld + (long) oy * ow + ox);
+                    }
+                }
+                j += run;
+            }
+        }
+
+        @Override
+        public void scaleOnly(int m, int n, float beta, float[] bias, Activation act) {
+            throw new IllegalStateException("a convolution always has a non-empty product");
+        }
+    }
+
+    private void general(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
+                         long outOff, int oh, int ow) {
+        int g = p.groups(), cpg = inChannels / g, opg = outChannels / g;
+        for (int b = 0; b < n; b++) {
+            for (int gi = 0; gi < g; gi++) {
+                long io = inOff + ((long) b * inChannels + (long) gi * cpg) * h * w;
+                long oo = outOff + ((long) b * outChannels + (long) gi * opg) * oh * ow;
+                gemm.gemm(packed[gi], new Im2colB(p, in, io, h, w, ow), oh * ow, 0f,
+                        new Sgemm.MatrixC(out, oo, oh * ow), groupBias[gi], act);
+            }
+        }
+    }
+
+    /** Implicit im2col: panel element (k = (channel, ky, kx), column = output position) read from the input. */
+    private static final class Im2colB implements Sgemm.BPacker {
+        private final ConvParams p;
+        private final MemorySegment in;
+        private final long io;
+        private final int h;
+        private final int w;
+        private final int ow;
+
+        Im2colB(ConvParams p, MemorySegment in, long io, int h, int w, int ow) {
+            this.p = p;
+            this.in = in;
+            this.io = io;
+            this.h = h;
+            this.w = w;
+            this.ow = ow;
+        }
+
+        @Override
+        public void pack(int p0, int kc, int j0, int nc, float[] dst) {
+            int nr = Sgemm.NR;
+            int taps = p.kernelH() * p.kernelW();
+            int[] iy0 = new int[nr];
+            int[] ix0 = new int[nr];
+            for (int q = 0; q * nr < nc; q++) {
+                int base = q * nr * kc;
+                int cols = Math.min(nr, nc - q * nr);
+                for (int x = 0; x < cols; x++) {
+                    int pos = j0 + q * nr + x;
+                    int oy = pos / ow, ox = pos - oy * ow;
+                    iy0[x] = oy * p.strideH() - p.padTop();
+                    ix0[x] = ox * p.strideW() - p.padLeft();
+                }
+                for (int k = 0; k < kc; k++) {
+                    int kk = p0 + k;
+                    int ci = kk / taps, t = kk - ci * taps;
+                    int ky = t / p.kernelW(), kx = t - ky * p.kernelW();
+                    int dy = ky * p.dilationH(), dx = kx * p.dilationW();
+                    long plane = io + (long) ci * h * w;
+                    int d = base + k * nr;
+                    for (int x = 0; x < nr; x++) {
+                        float v = 0f;
+                        if (x < cols) {
+                            int iy = iy0[x] + dy, ix = ix0[x] + dx;
+                            if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+                                v = in.getAtIndex(FL, plane + (long) iy * w + ix);
+                            }
+                        }
+                        dst[d + x] = v;
+                    }
+                }
+            }
+        }
+    }
+
+    private void depthwise(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
+                           long outOff, int oh, int ow) {
+        int planes = n * outChannels;
+        int chunks = Math.min(planes, gemm.pool().threads() * 8);
+        gemm.pool().parallelFor(chunks, t -> {
+            int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
+            float[] row = new float[ow + VL];
+            for (int pi = p0; pi < p1; pi++) {
+                int c = pi % outChannels;
+                depthwisePlane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, oh, ow, c, row);
+            }
+        });
+    }
+
+    private void depthwisePlane(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, int oh, int ow,
+                                int c, float[] row) {
+        int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
+        int taps = kh * kw;
+        float bv = bias == null ? 0f : bias[c];
+        for (int oy = 0; oy < oh; oy++) {
+            java.util.Arrays.fill(row, 0, ow, bv);
+            for (int ky = 0; ky < kh; ky++) {
+                int iy = oy * sh - p.padTop() + ky * p.dilationH();
+                if (iy < 0 || iy >= h) {
+                    continue;
+                }
+                long rowIn = io + (long) iy * w;
+                for (int kx = 0; kx < kw; kx++) {
+                    float wv = dwWeights[c * taps + ky * kw + kx];
+                    int shift = kx * p.dilationW() - p.padLeft();
+                    // output columns whose input column ox*sw + shift lies in [0, w)
+                    int lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
+                    int hi = Math.min(ow, (w - 1 - shift) / sw + 1);
+                    if (w - 1 - shift < 0) {
+                        hi = 0;
+                    }
+                    int ox = lo;
+                    if (sw == 1) {
+                        FloatVector wvv = FloatVector.broadcast(S, wv);
+                        for (; ox + VL <= hi; ox += VL) {
+                            FloatVector x = FloatVector.fromMemorySegment(S, in, (rowIn + ox + shift) * 4, LE);
+                            x.fma(wvv, FloatVector.fromArray(S, row, ox)).intoArray(row, ox);
+                        }
+                    }
+                    for (; ox < hi; ox++) {
+                        row[ox] += wv * in.getAtIndex(FL, rowIn + (long) ox * sw + shift);
+                    }
+                }
+            }
+            long orow = oo + (long) oy * ow;
+            Sgemm.writeRun(row, 0, ow, 1f, 0f, 0f, false, act, out, orow);
+        }
+    }
+}

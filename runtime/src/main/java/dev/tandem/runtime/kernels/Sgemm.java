@@ -1,0 +1,542 @@
+package dev.tandem.runtime.kernels;
+
+import dev.tandem.runtime.exec.ThreadPool;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Single-precision matrix multiply, row-major: {@code C = act(alpha · op(A) · op(B) + beta · C + bias)}, where
+ * {@code op(X)} is X or its transpose, A is m×k, B is k×n and C is m×n after {@code op}.
+ *
+ * <p>The classic blocked algorithm (Goto/BLIS): B is packed in k×n blocks of {@link #NR}-wide column panels, A in
+ * blocks of {@link #MR}-row panels, and a register-blocked {@code MR × NR} micro-kernel (12 vector accumulators)
+ * does the multiply-adds. Work is split over the threads of the {@link ThreadPool} given to the constructor along
+ * whichever of m and n has more tiles. Scratch buffers are per thread and reused, so repeated calls allocate
+ * nothing once warm.
+ *
+ * <p>Operands are {@link MemorySegment}s with element offsets and leading dimensions (row strides, in elements).
+ * A constant left operand (weights) can be packed once with {@link #packA} and reused.
+ *
+ * <p>Threads: an instance may be used by several threads at once. The scalar reference is
+ * {@link dev.tandem.runtime.kernels.reference.ReferenceGemm}.
+ */
+public final class Sgemm {
+    private static final VectorSpecies<Float> S = Simd.FLOAT;
+    private static final int VL = Simd.F;
+    /** Rows of the micro-kernel tile. */
+    public static final int MR = 6;
+    /** Columns of the micro-kernel tile (two vectors). */
+    public static final int NR = 2 * VL;
+    private static final ByteOrder LE = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** Below this many multiply-adds a call runs on one thread: handing off costs more than it saves. */
+    private static final long PARALLEL_MIN_MACS = 1L << 17;
+
+    private final ThreadPool pool;
+    private final int kcMax;
+    private final int mcMax;
+    private final int ncMax;
+    private final ThreadLocal<Scratch> scratch;
+
+    /** A GEMM running on {@code pool}'s threads, with default cache blocking. */
+    public Sgemm(ThreadPool pool) {
+        this(pool, 256, 96, 2048);
+    }
+
+    /**
+     * A GEMM with explicit cache blocking: {@code kc} (depth of a packed block), {@code mc} (rows of a packed A
+     * block, rounded up to a multiple of {@link #MR}) and {@code nc} (columns of a packed B block, rounded up to a
+     * multiple of {@link #NR}).
+     */
+    public Sgemm(ThreadPool pool, int kc, int mc, int nc) {
+        if (kc < 1 || mc < 1 || nc < 1) {
+            throw new IllegalArgumentException("Blocking sizes must be positive: kc=" + kc + " mc=" + mc + " nc=" + nc);
+        }
+        this.pool = pool;
+        this.kcMax = kc;
+        this.mcMax = roundUp(mc, MR);
+        this.ncMax = roundUp(nc, NR);
+        this.scratch = ThreadLocal.withInitial(() -> new Scratch(kcMax, mcMax, ncMax));
+    }
+
+    /** The pool this GEMM runs on. */
+    public ThreadPool pool() {
+        return pool;
+    }
+
+    /**
+     * {@code C = alpha · op(A) · op(B) + beta · C}. With {@code beta == 0} C is not read (it may hold NaN).
+     *
+     * @param transA A is stored k×m (row stride {@code lda}) and used transposed
+     * @param transB B is stored n×k (row stride {@code ldb}) and used transposed
+     */
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                     float beta, MemorySegment c, long cOff, int ldc) {
+        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, null, Activation.NONE);
+    }
+
+    /**
+     * {@code C = act(alpha · op(A) · op(B) + beta · C + rowBias)}; {@code rowBias[i]} (may be null) is added to
+     * row i of C.
+     */
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                     float beta, MemorySegment c, long cOff, int ldc, float[] rowBias, Activation act) {
+        checkDims(m, n, k);
+        checkOperand("A", a, aOff, transA ? k : m, transA ? m : k, lda);
+        checkOperand("B", b, bOff, transB ? n : k, transB ? k : n, ldb);
+        checkOperand("C", c, cOff, m, n, ldc);
+        checkBias(rowBias, m);
+        run(m, n, k, alpha, new RuntimeA(transA, a, aOff, lda), new MatrixB(transB, b, bOff, ldb),
+                beta, new MatrixC(c, cOff, ldc), rowBias, act);
+    }
+
+    /**
+     * {@code C = act(alpha · A · op(B) + beta · C + rowBias)} with A packed beforehand by {@link #packA}.
+     */
+    public void gemm(PackedA a, boolean transB, int n, float alpha, MemorySegment b, long bOff, int ldb,
+                     float beta, MemorySegment c, long cOff, int ldc, float[] rowBias, Activation act) {
+        checkDims(a.m, n, a.k);
+        checkOperand("B", b, bOff, transB ? n : a.k, transB ? a.k : n, ldb);
+        checkOperand("C", c, cOff, a.m, n, ldc);
+        checkBias(rowBias, a.m);
+        run(a.m, n, a.k, alpha, a, new MatrixB(transB, b, bOff, ldb), beta, new MatrixC(c, cOff, ldc), rowBias,
+                act);
+    }
+
+    /**
+     * Runs with a caller-supplied B packer and C writer (used by convolution to build im2col panels on the fly and
+     * to scatter output columns). Package-private: those contracts are internal; the caller checks bounds.
+     */
+    void gemm(PackedA a, BPacker b, int n, float beta, CWriter c, float[] rowBias, Activation act) {
+        checkDims(a.m, n, a.k);
+        run(a.m, n, a.k, 1f, a, b, beta, c, rowBias, act);
+    }
+
+    /**
+     * Packs a constant left operand once (m×k, or k×m stored when {@code transA}) into the micro-kernel's panel
+     * layout, for repeated {@link #gemm(PackedA, boolean, int, float, MemorySegment, long, int, float,
+     * MemorySegment, long, int, float[], Activation)} calls.
+     */
+    public static PackedA packA(boolean transA, int m, int k, MemorySegment a, long aOff, int lda) {
+        checkDims(m, 1, k);
+        checkOperand("A", a, aOff, transA ? k : m, transA ? m : k, lda);
+        int panels = (m + MR - 1) / MR;
+        float[] data = new float[Math.multiplyExact(panels * MR, Math.max(k, 1))];
+        new RuntimeA(transA, a, aOff, lda).pack(0, m, 0, k, data, 0);
+        return new PackedA(m, k, data);
+    }
+
+    private void run(int m, int n, int k, float alpha, ASource a, BPacker b, float beta, CWriter c,
+                     float[] bias, Activation act) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0 || alpha == 0f) {
+            c.scaleOnly(m, n, beta, bias, act);
+            return;
+        }
+        int mTiles = (m + MR - 1) / MR;
+        int nTiles = (n + NR - 1) / NR;
+        long macs = (long) m * n * k;
+        int threads = macs < PARALLEL_MIN_MACS ? 1 : pool.threads();
+        boolean splitN = nTiles >= mTiles || nTiles >= 4L * threads;
+        int tiles = splitN ? nTiles : mTiles;
+        int parts = Math.min(threads, tiles);
+        if (parts <= 1) {
+            block(0, m, 0, n, k, alpha, a, b, beta, c, bias, act);
+            return;
+        }
+        pool.parallelFor(parts, p -> {
+            int t0 = (int) ((long) tiles * p / parts);
+            int t1 = (int) ((long) tiles * (p + 1) / parts);
+            if (splitN) {
+                block(0, m, t0 * NR, Math.min(n, t1 * NR), k, alpha, a, b, beta, c, bias, act);
+            } else {
+                block(t0 * MR, Math.min(m, t1 * MR), 0, n, k, alpha, a, b, beta, c, bias, act);
+            }
+        });
+    }
+
+    /** Computes the C rectangle [m0, m1) × [n0, n1) on the calling thread. */
+    private void block(int m0, int m1, int n0, int n1, int k, float alpha, ASource a, BPacker b, float beta,
+                       CWriter c, float[] bias, Activation act) {
+        Scratch s = scratch.get();
+        // Equal depth blocks (576 = 2×288, not 256+256+64): the tile write-back is paid once per block.
+        int kBlocks = (k + kcMax - 1) / kcMax;
+        int kcEven = (k + kBlocks - 1) / kBlocks;
+        for (int jc = n0; jc < n1; jc += ncMax) {
+            int nc = Math.min(ncMax, n1 - jc);
+            for (int pc = 0; pc < k; pc += kcEven) {
+                int kc = Math.min(kcEven, k - pc);
+                boolean first = pc == 0;
+                boolean last = pc + kc == k;
+                float betaHere = first ? beta : 1f;
+                b.pack(pc, kc, jc, nc, s.b);
+                for (int ic = m0; ic < m1; ic += mcMax) {
+                    int mc = Math.min(mcMax, m1 - ic);
+                    float[] ap = a.prepare(ic, mc, pc, kc, s.a);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = Math.min(NR, nc - jr);
+                        int bo = jr * kc;
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = Math.min(MR, mc - ir);
+                            int ao = a.offset(ic, ir / MR, pc, kc);
+                            int row = ic + ir;
+                            kernel(kc, ap, ao, s.b, bo, s.tile);
+                            c.write(s.tile, row, mr, jc + jr, nr, alpha, betaHere, last ? bias : null,
+                                    last ? act : Activation.NONE);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The micro-kernel: the full MR×NR product of one A panel and one B panel into {@code tile} (row-major,
+     * NR floats a row). Kept small on purpose: with the epilogue inlined here C2 ran out of inlining budget
+     * and boxed the accumulators (7 instead of 100+ GFLOP/s).
+     */
+    private static void kernel(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        // Indices are affine in k so that C2 hoists the array range checks out of the loop.
+        for (int k = 0; k < kc; k++) {
+            int ai = ao + k * MR;
+            int bi = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, a[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, VL);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + VL);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + VL);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + VL);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + VL);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + VL);
+    }
+
+    /**
+     * Writes {@code len} tile values of one row to C at element {@code off}: act(alpha·tile + beta·C + bias).
+     * Shared by the C writers.
+     */
+    static void writeRun(float[] tile, int tileOff, int len, float alpha, float beta, float bias, boolean hasBias,
+                         Activation act, MemorySegment c, long off) {
+        int j = 0;
+        for (; j + VL <= len; j += VL) {
+            FloatVector v = FloatVector.fromArray(S, tile, tileOff + j);
+            if (alpha != 1f) {
+                v = v.mul(alpha);
+            }
+            long byteOff = (off + j) * 4;
+            if (beta != 0f) {
+                FloatVector old = FloatVector.fromMemorySegment(S, c, byteOff, LE);
+                v = beta == 1f ? v.add(old) : old.mul(beta).add(v);
+            }
+            if (hasBias) {
+                v = v.add(bias);
+            }
+            act.apply(v).intoMemorySegment(c, byteOff, LE);
+        }
+        for (; j < len; j++) {
+            float v = alpha * tile[tileOff + j];
+            if (beta != 0f) {
+                v += beta * c.getAtIndex(FL, off + j);
+            }
+            c.setAtIndex(FL, off + j, act.apply(v + bias));
+        }
+    }
+
+    private static void checkDims(int m, int n, int k) {
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException("GEMM sizes must be >= 0: m=" + m + " n=" + n + " k=" + k);
+        }
+    }
+
+    private static void checkOperand(String name, MemorySegment s, long off, int rows, int cols, int ld) {
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        if (ld < cols) {
+            throw new IllegalArgumentException("GEMM operand " + name + ": leading dimension " + ld
+                    + " is smaller than its " + cols + " columns");
+        }
+        long lastElement = off + (long) (rows - 1) * ld + cols;
+        if (off < 0 || lastElement * 4 > s.byteSize()) {
+            throw new IllegalArgumentException("GEMM operand " + name + " (" + rows + "×" + cols + ", ld " + ld
+                    + ", offset " + off + ") needs " + lastElement * 4 + " bytes; segment has " + s.byteSize());
+        }
+    }
+
+    private static void checkBias(float[] bias, int m) {
+        if (bias != null && bias.length < m) {
+            throw new IllegalArgumentException("Row bias has " + bias.length + " values for " + m + " rows");
+        }
+    }
+
+    static int roundUp(int x, int to) {
+        return (x + to - 1) / to * to;
+    }
+
+    /**
+     * A per-calling-thread float buffer of at least {@code size} elements for the caller's own use around a GEMM
+     * (convolution keeps its padded input there). Contents are undefined; valid until the same thread asks again.
+     */
+    float[] workspace(int size) {
+        Scratch s = scratch.get();
+        if (s.work.length < size) {
+            s.work = new float[size];
+        }
+        return s.work;
+    }
+
+    /** Per-thread packing buffers. */
+    private static final class Scratch {
+        final float[] a;
+        final float[] b;
+        final float[] tile = new float[MR * NR];
+        float[] work = new float[0];
+
+        Scratch(int kc, int mc, int nc) {
+            a = new float[mc * kc];
+            b = new float[nc * kc];
+        }
+    }
+
+    /** Where the micro-kernel's A panels come from. */
+    abstract static sealed class ASource permits RuntimeA, PackedA {
+        /** Makes the panels of rows [i0, i0+mc) × depth [p0, p0+kc) available; returns the array holding them. */
+        abstract float[] prepare(int i0, int mc, int p0, int kc, float[] scratch);
+
+        /** Offset in that array of the {@code panel}-th MR-row panel of the block at {@code i0}, depth {@code p0}. */
+        abstract int offset(int i0, int panel, int p0, int kc);
+    }
+
+    /** A read from memory and packed per block while the GEMM runs. */
+    static final class RuntimeA extends ASource {
+        private final boolean trans;
+        private final MemorySegment seg;
+        private final long off;
+        private final int ld;
+
+        RuntimeA(boolean trans, MemorySegment seg, long off, int ld) {
+            this.trans = trans;
+            this.seg = seg;
+            this.off = off;
+            this.ld = ld;
+        }
+
+        @Override
+        float[] prepare(int i0, int mc, int p0, int kc, float[] scratch) {
+            pack(i0, mc, p0, kc, scratch, 0);
+            return scratch;
+        }
+
+        @Override
+        int offset(int i0, int panel, int p0, int kc) {
+            return panel * MR * kc;
+        }
+
+        /** Packs rows [i0, i0+mc), depth [p0, p0+kc) as MR-row panels of stride MR·kc, zero-padded. */
+        void pack(int i0, int mc, int p0, int kc, float[] dst, int dstOff) {
+            for (int p = 0; p * MR < mc; p++) {
+                int base = dstOff + p * MR * kc;
+                int rows = Math.min(MR, mc - p * MR);
+                for (int r = 0; r < MR; r++) {
+                    int i = i0 + p * MR + r;
+                    if (r >= rows) {
+                        for (int k = 0; k < kc; k++) {
+                            dst[base + k * MR + r] = 0f;
+                        }
+                    } else if (!trans) {
+                        long src = off + (long) i * ld + p0;
+                        for (int k = 0; k < kc; k++) {
+                            dst[base + k * MR + r] = seg.getAtIndex(FL, src + k);
+                        }
+                    } else {
+                        long src = off + (long) p0 * ld + i;
+                        for (int k = 0; k < kc; k++) {
+                            dst[base + k * MR + r] = seg.getAtIndex(FL, src + (long) k * ld);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A left operand packed once into micro-kernel panels (all of k per panel), for constant weights. Immutable
+     * and safe to share between threads.
+     */
+    public static final class PackedA extends ASource {
+        final int m;
+        final int k;
+        final float[] data;
+
+        PackedA(int m, int k, float[] data) {
+            this.m = m;
+            this.k = k;
+            this.data = data;
+        }
+
+        /** Rows of the packed matrix. */
+        public int rows() {
+            return m;
+        }
+
+        /** Columns (the depth k) of the packed matrix. */
+        public int cols() {
+            return k;
+        }
+
+        /** Bytes of heap the packed copy holds. */
+        public long byteSize() {
+            return 4L * data.length;
+        }
+
+        @Override
+        float[] prepare(int i0, int mc, int p0, int kc, float[] scratch) {
+            return data;
+        }
+
+        @Override
+        int offset(int i0, int panel, int p0, int kc) {
+            return (i0 / MR + panel) * MR * k + p0 * MR;
+        }
+    }
+
+    /** Packs a k-block × n-block of B into NR-column panels: element (k, j) of panel q at {@code q·NR·kc + k·NR + j}. */
+    interface BPacker {
+        void pack(int p0, int kc, int j0, int nc, float[] dst);
+    }
+
+    /** B read from a row-major (or transposed) matrix in memory. */
+    static final class MatrixB implements BPacker {
+        private final boolean trans;
+        private final MemorySegment seg;
+        private final long off;
+        private final int ld;
+
+        MatrixB(boolean trans, MemorySegment seg, long off, int ld) {
+            this.trans = trans;
+            this.seg = seg;
+            this.off = off;
+            this.ld = ld;
+        }
+
+        @Override
+        public void pack(int p0, int kc, int j0, int nc, float[] dst) {
+            for (int q = 0; q * NR < nc; q++) {
+                int base = q * NR * kc;
+                int cols = Math.min(NR, nc - q * NR);
+                int j = j0 + q * NR;
+                if (!trans) {
+                    for (int k = 0; k < kc; k++) {
+                        long src = off + (long) (p0 + k) * ld + j;
+                        int d = base + k * NR;
+                        if (cols == NR) {
+                            FloatVector.fromMemorySegment(S, seg, src * 4, LE).intoArray(dst, d);
+                            FloatVector.fromMemorySegment(S, seg, (src + VL) * 4, LE).intoArray(dst, d + VL);
+                        } else {
+                            for (int x = 0; x < NR; x++) {
+                                dst[d + x] = x < cols ? seg.getAtIndex(FL, src + x) : 0f;
+                            }
+                        }
+                    }
+                } else {
+                    for (int x = 0; x < NR; x++) {
+                        if (x >= cols) {
+                            for (int k = 0; k < kc; k++) {
+                                dst[base + k * NR + x] = 0f;
+                            }
+                            continue;
+                        }
+                        long src = off + (long) (j + x) * ld + p0;
+                        for (int k = 0; k < kc; k++) {
+                            dst[base + k * NR + x] = seg.getAtIndex(FL, src + k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Where finished tiles go: the epilogue of the GEMM. */
+    interface CWriter {
+        /**
+         * Writes the valid {@code mr×nr} part of {@code tile} (row-major, NR floats a row) for C rows
+         * {@code [row, row+mr)} and columns {@code [col, col+nr)} as act(alpha·tile + beta·C + bias[row]).
+         */
+        void write(float[] tile, int row, int mr, int col, int nr, float alpha, float beta, float[] bias,
+                   Activation act);
+
+        /** C = act(beta·C + bias) for the whole m×n C: the product is empty (k = 0 or alpha = 0). */
+        void scaleOnly(int m, int n, float beta, float[] bias, Activation act);
+    }
+
+    /** C as a row-major matrix in memory. */
+    static final class MatrixC implements CWriter {
+        private final MemorySegment seg;
+        private final long off;
+        private final int ld;
+
+        MatrixC(MemorySegment seg, long off, int ld) {
+            this.seg = seg;
+            this.off = off;
+            this.ld = ld;
+        }
+
+        @Override
+        public void write(float[] tile, int row, int mr, int col, int nr, float alpha, float beta, float[] bias,
+                          Activation act) {
+            for (int r = 0; r < mr; r++) {
+                writeRun(tile, r * NR, nr, alpha, beta, bias == null ? 0f : bias[row + r], bias != null, act,
+                        seg, off + (long) (row + r) * ld + col);
+            }
+        }
+
+        @Override
+        public void scaleOnly(int m, int n, float beta, float[] bias, Activation act) {
+            for (int i = 0; i < m; i++) {
+                long ro = off + (long) i * ld;
+                float bv = bias == null ? 0f : bias[i];
+                for (int j = 0; j < n; j++) {
+                    float v = beta == 0f ? 0f : beta * seg.getAtIndex(FL, ro + j);
+                    seg.setAtIndex(FL, ro + j, act.apply(v + bv));
+                }
+            }
+        }
+    }
+}

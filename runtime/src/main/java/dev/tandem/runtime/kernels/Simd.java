@@ -1,0 +1,57 @@
+package dev.tandem.runtime.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The vector width every CPU kernel of this JVM uses, chosen once at start-up.
+ *
+ * <p>Why a JVM-wide constant and not a constructor argument: the Vector API is only compiled to SIMD
+ * instructions when the species is a compile-time constant for C2. A species held in an instance field runs the
+ * Java fallback, about 100 times slower (measured: a 6×32 GEMM micro-kernel ran 1.2 GFLOP/s with the species in a
+ * final instance field and 131 GFLOP/s with it in a {@code static final}, JDK 25, Xeon with AVX-512). So the
+ * species lives in {@code static final} fields here, and tests exercise every width by forking a JVM per width
+ * with {@code -Dtandem.simd.bits=128|256|512} (see the surefire executions {@code simd-128/256/512}).
+ *
+ * <p>System property {@code tandem.simd.bits}: {@code 128}, {@code 256} or {@code 512}; unset means the widest
+ * the CPU supports ({@link FloatVector#SPECIES_PREFERRED}). A width wider than the CPU's still computes correctly
+ * but slowly (the Vector API's Java fallback), which is what the tests want on small machines.
+ */
+public final class Simd {
+    /** The float species of this JVM. */
+    public static final VectorSpecies<Float> FLOAT = chooseFloat();
+    /** Lanes of {@link #FLOAT}. */
+    public static final int F = FLOAT.length();
+
+    private Simd() {
+    }
+
+    private static VectorSpecies<Float> chooseFloat() {
+        String bits = System.getProperty("tandem.simd.bits", "").trim();
+        if (bits.isEmpty() || bits.equals("auto")) {
+            return FloatVector.SPECIES_PREFERRED;
+        }
+        return switch (bits) {
+            case "128" -> FloatVector.SPECIES_128;
+            case "256" -> FloatVector.SPECIES_256;
+            case "512" -> FloatVector.SPECIES_512;
+            default -> {
+                System.getLogger(Simd.class.getName()).log(System.Logger.Level.WARNING,
+                        "Ignoring -Dtandem.simd.bits=" + bits + " (use 128, 256 or 512); using "
+                                + FloatVector.SPECIES_PREFERRED.vectorBitSize());
+                yield FloatVector.SPECIES_PREFERRED;
+            }
+        };
+    }
+
+    /** Bits per float vector in use, e.g. 512. */
+    public static int bits() {
+        return FLOAT.vectorBitSize();
+    }
+
+    /** The widest float vector shape the CPU runs natively, in bits. */
+    public static int nativeBits() {
+        return VectorShape.preferredShape().vectorBitSize();
+    }
+}

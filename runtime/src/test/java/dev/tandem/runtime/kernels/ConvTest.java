@@ -1,0 +1,131 @@
+package dev.tandem.runtime.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tandem.runtime.exec.ThreadPool;
+import dev.tandem.runtime.kernels.reference.ReferenceConv;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** {@link Conv2d} on every path against {@link ReferenceConv}, at this JVM's SIMD width. */
+@Tag("simd")
+class ConvTest {
+    private static ThreadPool pool;
+    private static Sgemm gemm;
+
+    @BeforeAll
+    static void start() {
+        pool = new ThreadPool(2);
+        gemm = new Sgemm(pool);
+    }
+
+    @AfterAll
+    static void stop() {
+        pool.close();
+    }
+
+    record Case(int n, int cin, int cout, int h, int w, ConvParams p, boolean bias, Activation act,
+                Conv2d.Path expect) {
+    }
+
+    static List<Case> cases() {
+        List<Case> out = new ArrayList<>();
+        Activation[] acts = {Activation.NONE, Activation.RELU, Activation.RELU6, Activation.SILU,
+            Activation.HARDSWISH, Activation.SIGMOID};
+        // pointwise: 1x1, stride 1, no padding, with and without groups
+        out.add(new Case(1, 7, 13, 5, 9, ConvParams.square(1, 1, 0), true, acts[1], Conv2d.Path.POINTWISE));
+        out.add(new Case(2, 16, 64, 7, 7, ConvParams.square(1, 1, 0).withGroups(4), false, acts[0],
+                Conv2d.Path.POINTWISE));
+        out.add(new Case(1, 3, 5, 1, 1, ConvParams.square(1, 1, 0), true, acts[2], Conv2d.Path.POINTWISE));
+        // stride 1 with padding, dilation, non-square kernels, asymmetric padding, groups
+        out.add(new Case(1, 3, 8, 13, 17, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.STRIDE1));
+        out.add(new Case(2, 5, 7, 11, 10, ConvParams.square(3, 1, 0), false, acts[3], Conv2d.Path.STRIDE1));
+        out.add(new Case(1, 4, 6, 9, 23, new ConvParams(1, 3, 1, 1, 0, 1, 0, 2, 1, 1, 1), true, acts[4],
+                Conv2d.Path.STRIDE1));
+        out.add(new Case(1, 6, 9, 14, 15, new ConvParams(3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 3), true, acts[0],
+                Conv2d.Path.STRIDE1));
+        out.add(new Case(1, 2, 3, 31, 29, new ConvParams(5, 5, 1, 1, 2, 1, 3, 2, 1, 1, 1), true, acts[5],
+                Conv2d.Path.STRIDE1));
+        out.add(new Case(1, 64, 67, 7, 7, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.STRIDE1));
+        out.add(new Case(1, 1, 1, 1, 1, ConvParams.square(3, 1, 1), true, acts[0], Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 3, 4, 4, 4, ConvParams.square(1, 1, 1), true, acts[0], Conv2d.Path.STRIDE1));
+        // strided and general
+        out.add(new Case(1, 3, 16, 29, 31, ConvParams.square(7, 2, 3), false, acts[1], Conv2d.Path.GENERAL));
+        out.add(new Case(2, 8, 12, 15, 14, ConvParams.square(3, 2, 1), true, acts[2], Conv2d.Path.GENERAL));
+        out.add(new Case(1, 8, 16, 9, 9, ConvParams.square(1, 2, 0), false, acts[0], Conv2d.Path.GENERAL));
+        out.add(new Case(1, 6, 4, 17, 13, new ConvParams(3, 2, 3, 2, 1, 0, 2, 1, 2, 1, 2), true, acts[3],
+                Conv2d.Path.GENERAL));
+        // depthwise: stride 1 and 2, dilation, padding wider than the kernel reach
+        out.add(new Case(1, 32, 32, 14, 14, ConvParams.square(3, 1, 1).withGroups(32), true, acts[2],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(2, 7, 7, 13, 37, ConvParams.square(3, 2, 1).withGroups(7), true, acts[4],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 5, 5, 19, 21, new ConvParams(5, 5, 1, 1, 4, 4, 4, 4, 2, 2, 5), false, acts[3],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 3, 3, 2, 3, new ConvParams(3, 3, 1, 1, 3, 3, 3, 3, 1, 1, 3), true, acts[0],
+                Conv2d.Path.DEPTHWISE));
+        // depth multiplier 2 is a grouped conv, not depthwise
+        out.add(new Case(1, 4, 8, 10, 10, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
+                Conv2d.Path.STRIDE1));
+        return out;
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void matchesReference(Case c) {
+        Random r = new Random(c.hashCode());
+        int cpg = c.cin / c.p.groups();
+        float[] x = GemmTest.random(r, c.n * c.cin * c.h * c.w);
+        float[] wt = GemmTest.random(r, c.cout * cpg * c.p.kernelH() * c.p.kernelW());
+        float[] bias = c.bias ? GemmTest.random(r, c.cout) : null;
+        double[] want = ReferenceConv.conv2d(x, c.n, c.cin, c.h, c.w, wt, c.cout, bias, c.p, c.act);
+        double[] bound = ReferenceConv.conv2d(GemmTest.abs(x), c.n, c.cin, c.h, c.w, GemmTest.abs(wt), c.cout,
+                bias == null ? null : GemmTest.abs(bias), c.p, Activation.NONE);
+        int oh = c.p.outH(c.h), ow = c.p.outW(c.w);
+        try (Tensor in = Tensor.ofFloats(Shape.of(c.n, c.cin, c.h, c.w), x);
+             Tensor w = Tensor.ofFloats(Shape.of(c.cout, cpg, c.p.kernelH(), c.p.kernelW()), wt);
+             Tensor out = Tensor.allocate(DType.FLOAT32, Shape.of(c.n, c.cout, oh, ow))) {
+            Conv2d conv = Conv2d.prepare(c.p, c.cin, w, bias, c.act);
+            assertThat(conv.path()).isEqualTo(c.expect);
+            conv.forward(gemm, in, out);
+            float[] got = out.toFloatArray();
+            assertThat(got).hasSize(want.length);
+            for (int i = 0; i < got.length; i++) {
+                assertThat((double) got[i]).as("%s element %d", c, i)
+                        .isCloseTo(want[i], Offset.offset(1e-5 * bound[i] + 1e-6));
+            }
+        }
+    }
+
+    @Test
+    void rejectsWrongShapesWithTheExpectedShape() {
+        try (Tensor w = Tensor.allocate(DType.FLOAT32, Shape.of(8, 3, 3, 3));
+             Tensor in = Tensor.allocate(DType.FLOAT32, Shape.of(1, 4, 8, 8));
+             Tensor in3 = Tensor.allocate(DType.FLOAT32, Shape.of(1, 3, 8, 8));
+             Tensor badOut = Tensor.allocate(DType.FLOAT32, Shape.of(1, 8, 7, 7))) {
+            Conv2d conv = Conv2d.prepare(ConvParams.square(3, 1, 1), 3, w, null, Activation.NONE);
+            assertThatThrownBy(() -> conv.forward(gemm, in, badOut)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("[N, 3, H, W]").hasMessageContaining("[1, 4, 8, 8]");
+            assertThatThrownBy(() -> conv.forward(gemm, in3, badOut)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("[1, 8, 8, 8]");
+            assertThatThrownBy(() -> Conv2d.prepare(ConvParams.square(3, 1, 1), 6, w, null, Activation.NONE))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("6 input channels");
+            assertThatThrownBy(() -> Conv2d.prepare(ConvParams.square(3, 1, 1), 3, w, new float[3], Activation.NONE))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bias has 3 values");
+            assertThatThrownBy(() -> ConvParams.square(5, 1, 0).outH(3))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not fit");
+        }
+    }
+}

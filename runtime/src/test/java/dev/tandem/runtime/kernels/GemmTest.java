@@ -1,0 +1,216 @@
+package dev.tandem.runtime.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tandem.runtime.exec.ThreadPool;
+import dev.tandem.runtime.kernels.reference.ReferenceActivation;
+import dev.tandem.runtime.kernels.reference.ReferenceGemm;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** {@link Sgemm} against the double-precision {@link ReferenceGemm} on random shapes, at this JVM's SIMD width. */
+@Tag("simd")
+class GemmTest {
+    private static ThreadPool pool;
+
+    @BeforeAll
+    static void start() {
+        pool = new ThreadPool(3);
+    }
+
+    @AfterAll
+    static void stop() {
+        pool.close();
+    }
+
+    record Case(int m, int n, int k, boolean ta, boolean tb, float alpha, float beta, int pad, boolean smallBlocks) {
+    }
+
+    static List<Case> cases() {
+        int nr = Sgemm.NR, mr = Sgemm.MR;
+        int[][] sizes = {
+            {1, 1, 1}, {1, 7, 3}, {7, 1, 5}, {mr, nr, 1}, {mr - 1, nr + 1, 13}, {mr + 1, nr - 1, 31},
+            {13, 97, 64}, {97, 13, 257}, {31, 31, 255}, {64, 64, 256}, {2, 300, 7}, {300, 2, 7},
+            {101, 149, 300}, {12, 2 * nr, 513}, {1, 1000, 17}
+        };
+        List<Case> out = new ArrayList<>();
+        Random r = new Random(42);
+        for (int[] s : sizes) {
+            for (int variant = 0; variant < 4; variant++) {
+                boolean ta = (variant & 1) != 0, tb = (variant & 2) != 0;
+                float alpha = r.nextBoolean() ? 1f : -0.75f;
+                float beta = switch (r.nextInt(3)) {
+                    case 0 -> 0f;
+                    case 1 -> 1f;
+                    default -> 0.5f;
+                };
+                out.add(new Case(s[0], s[1], s[2], ta, tb, alpha, beta, r.nextInt(3), variant == 3));
+            }
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void matchesReference(Case c) {
+        Random r = new Random(c.hashCode());
+        int lda = (c.ta ? c.m : c.k) + c.pad, ldb = (c.tb ? c.k : c.n) + c.pad, ldc = c.n + c.pad;
+        float[] a = random(r, (c.ta ? c.k : c.m) * lda);
+        float[] b = random(r, (c.tb ? c.n : c.k) * ldb);
+        float[] c0 = random(r, c.m * ldc);
+        double[] want = toDouble(c0);
+        ReferenceGemm.gemm(c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, want, ldc);
+        double[] bound = new double[want.length];
+        ReferenceGemm.gemm(c.ta, c.tb, c.m, c.n, c.k, Math.abs(c.alpha), abs(a), lda, abs(b), ldb, 0, bound, ldc);
+
+        Sgemm gemm = c.smallBlocks ? new Sgemm(pool, 16, 12, 2 * Sgemm.NR) : new Sgemm(pool);
+        try (Arena arena = Arena.ofShared()) {
+            // offsets of a few elements check that element offsets are honoured
+            MemorySegment as = segment(arena, a, 3), bs = segment(arena, b, 5), cs = segment(arena, c0, 1);
+            gemm.gemm(c.ta, c.tb, c.m, c.n, c.k, c.alpha, as, 3, lda, bs, 5, ldb, c.beta, cs, 1, ldc);
+            float[] got = new float[c0.length];
+            MemorySegment.copy(cs, ValueLayout.JAVA_FLOAT, 4, got, 0, got.length);
+            for (int i = 0; i < c.m; i++) {
+                for (int j = 0; j < ldc; j++) {
+                    int x = i * ldc + j;
+                    if (j >= c.n) {
+                        assertThat(got[x]).as("padding column must stay untouched").isEqualTo(c0[x]);
+                        continue;
+                    }
+                    double tol = 1e-5 * (bound[x] + Math.abs(c.beta * c0[x])) + 1e-6;
+                    assertThat((double) got[x]).as("C[%d,%d] of %s", i, j, c).isCloseTo(want[x],
+                            org.assertj.core.data.Offset.offset(tol));
+                }
+            }
+        }
+    }
+
+    @Test
+    void betaZeroIgnoresNaNInOutput() {
+        float[] a = random(new Random(1), 9 * 20), b = random(new Random(2), 20 * 33);
+        float[] c = new float[9 * 33];
+        java.util.Arrays.fill(c, Float.NaN);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment cs = segment(arena, c, 0);
+            new Sgemm(pool).gemm(false, false, 9, 33, 20, 1f, segment(arena, a, 0), 0, 20, segment(arena, b, 0), 0,
+                    33, 0f, cs, 0, 33);
+            for (long i = 0; i < c.length; i++) {
+                assertThat(cs.getAtIndex(ValueLayout.JAVA_FLOAT, i)).isNotNaN();
+            }
+        }
+    }
+
+    @Test
+    void emptyDepthScalesByBetaAndAddsBias() {
+        float[] c = {1, 2, 3, 4, 5, 6};
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment cs = segment(arena, c, 0);
+            MemorySegment none = arena.allocate(4);
+            new Sgemm(pool).gemm(false, false, 2, 3, 0, 1f, none, 0, 1, none, 0, 3, 2f, cs, 0, 3,
+                    new float[] {10, -100}, Activation.RELU);
+            float[] got = cs.asSlice(0, 4 * 6).toArray(ValueLayout.JAVA_FLOAT);
+            assertThat(got).containsExactly(12, 14, 16, 0, 0, 0);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("activations")
+    void packedWeightsWithBiasAndActivation(Activation act) {
+        Random r = new Random(7);
+        int m = 37, n = 83, k = 300;
+        float[] a = random(r, m * k), b = random(r, k * n), bias = random(r, m);
+        double[] want = new double[m * n];
+        ReferenceGemm.gemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n);
+        double[] bound = new double[m * n];
+        ReferenceGemm.gemm(false, false, m, n, k, 1, abs(a), k, abs(b), n, 0, bound, n);
+        try (Arena arena = Arena.ofShared()) {
+            Sgemm.PackedA packed = Sgemm.packA(false, m, k, segment(arena, a, 0), 0, k);
+            MemorySegment cs = arena.allocate(4L * m * n);
+            new Sgemm(pool, 64, 12, 64).gemm(packed, false, n, 1f, segment(arena, b, 0), 0, n, 0f, cs, 0, n, bias, act);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double expect = ReferenceActivation.apply(act, want[i * n + j] + bias[i]);
+                    float got = cs.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * n + j);
+                    assertThat((double) got).as("%s C[%d,%d]", act, i, j)
+                            .isCloseTo(expect, org.assertj.core.data.Offset.offset(2e-5 * (bound[i * n + j] + 1)));
+                }
+            }
+        }
+    }
+
+    static List<Activation> activations() {
+        return List.of(Activation.NONE, Activation.RELU, Activation.RELU6, Activation.clip(-0.5f, 0.25f),
+                Activation.SIGMOID, Activation.SILU, Activation.HARDSWISH);
+    }
+
+    @Test
+    void sameResultOnOneThreadAndMany() {
+        Random r = new Random(3);
+        int m = 70, n = 333, k = 129;
+        float[] a = random(r, m * k), b = random(r, k * n);
+        try (Arena arena = Arena.ofShared(); ThreadPool one = ThreadPool.singleThreaded()) {
+            MemorySegment as = segment(arena, a, 0), bs = segment(arena, b, 0);
+            MemorySegment c1 = arena.allocate(4L * m * n), c3 = arena.allocate(4L * m * n);
+            new Sgemm(one).gemm(false, false, m, n, k, 1f, as, 0, k, bs, 0, n, 0f, c1, 0, n);
+            new Sgemm(pool).gemm(false, false, m, n, k, 1f, as, 0, k, bs, 0, n, 0f, c3, 0, n);
+            // each C element is computed by the same sequence of operations whichever thread owns it
+            assertThat(c3.toArray(ValueLayout.JAVA_FLOAT)).containsExactly(c1.toArray(ValueLayout.JAVA_FLOAT));
+        }
+    }
+
+    @Test
+    void rejectsOperandsThatDoNotFit() {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment small = arena.allocate(4L * 10);
+            MemorySegment big = arena.allocate(4L * 1000);
+            Sgemm g = new Sgemm(pool);
+            assertThatThrownBy(() -> g.gemm(false, false, 4, 4, 4, 1f, small, 0, 4, big, 0, 4, 0f, big, 0, 4))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("operand A");
+            assertThatThrownBy(() -> g.gemm(false, false, 4, 4, 4, 1f, big, 0, 3, big, 0, 4, 0f, big, 0, 4))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leading dimension 3");
+            assertThatThrownBy(() -> g.gemm(false, false, -1, 4, 4, 1f, big, 0, 4, big, 0, 4, 0f, big, 0, 4))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("m=-1");
+        }
+    }
+
+    static float[] random(Random r, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = r.nextFloat() * 2 - 1;
+        }
+        return x;
+    }
+
+    static float[] abs(float[] x) {
+        float[] y = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            y[i] = Math.abs(x[i]);
+        }
+        return y;
+    }
+
+    static double[] toDouble(float[] x) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            y[i] = x[i];
+        }
+        return y;
+    }
+
+    static MemorySegment segment(Arena arena, float[] values, int elementOffset) {
+        MemorySegment s = arena.allocate(4L * (values.length + elementOffset + 1));
+        MemorySegment.copy(values, 0, s, ValueLayout.JAVA_FLOAT, 4L * elementOffset, values.length);
+        return s;
+    }
+}
