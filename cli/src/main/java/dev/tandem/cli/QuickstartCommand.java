@@ -1,9 +1,9 @@
 package dev.tandem.cli;
 
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
@@ -20,19 +20,22 @@ public final class QuickstartCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Option(names = "--threads", description = "Compute threads (default: all cores).")
+    int threads = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--seconds", description = "How long to time the kernel (default: ${DEFAULT-VALUE}).")
+    double seconds = 3;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         out.println("The end-to-end quickstart (train FashionNet on Fashion-MNIST, export ONNX, classify)");
         out.println("arrives with the training issue. For now, a short kernel demo:");
+        if (threads < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 1");
+        }
+        boolean ok = KernelDemo.run(out, threads, seconds);
         out.flush();
-        runKernelDemo(System.out);
-        System.out.flush();
-        return 0;
-    }
-
-    /** Placeholder for the kernel demo; replaced once the runtime's kernels are in. */
-    void runKernelDemo(PrintStream out) {
-        out.println("kernel demo: not wired yet");
+        return ok ? 0 : 1;
     }
 }

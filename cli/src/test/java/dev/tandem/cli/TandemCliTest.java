@@ -60,6 +60,13 @@ class TandemCliTest {
     }
 
     @Test
+    void quickstartRejectsZeroThreads() {
+        Result r = run("quickstart", "--threads", "0");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--threads must be >= 1");
+    }
+
+    @Test
     void noSubcommandIsAUsageError() {
         Result r = run();
         assertThat(r.exitCode()).isEqualTo(2);
@@ -68,8 +75,9 @@ class TandemCliTest {
 
     @Test
     void quickstartSaysWhatIsComingAndSucceeds() {
-        Result r = run("quickstart");
+        Result r = run("quickstart", "--seconds", "0.2", "--threads", "2");
         assertThat(r.exitCode()).isZero();
-        assertThat(r.out()).contains("arrives with the training issue");
+        assertThat(r.out()).contains("arrives with the training issue", "matches the scalar float64 reference",
+                "GFLOP/s");
     }
 }

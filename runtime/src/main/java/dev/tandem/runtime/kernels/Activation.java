@@ -49,15 +49,26 @@ public record Activation(Kind kind, float min, float max) {
         };
     }
 
-    /** The same function on a vector of {@link Simd#FLOAT}. */
+    /**
+     * The same function on a vector of {@link Simd#FLOAT}. Kept tiny so that C2 inlines it into every kernel
+     * epilogue: a vector crossing a call that is not inlined gets boxed (an allocation per call; measured: a GEMM
+     * with a fused ReLU ran at 60% of the speed of one without before this split).
+     */
     public FloatVector apply(FloatVector v) {
         return switch (kind) {
             case NONE -> v;
             case RELU -> v.max(0f);
             case CLIP -> v.max(min).min(max);
+            default -> applyTranscendental(v);
+        };
+    }
+
+    private FloatVector applyTranscendental(FloatVector v) {
+        return switch (kind) {
             case SIGMOID -> sigmoid(v);
             case SILU -> v.mul(sigmoid(v));
             case HARDSWISH -> v.mul(v.add(3f).max(0f).min(6f)).mul(1f / 6f);
+            default -> throw new AssertionError(kind);
         };
     }
 

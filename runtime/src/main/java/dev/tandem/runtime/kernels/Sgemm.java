@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -254,28 +255,23 @@ public final class Sgemm {
      */
     static void writeRun(float[] tile, int tileOff, int len, float alpha, float beta, float bias, boolean hasBias,
                          Activation act, MemorySegment c, long off) {
-        int j = 0;
-        for (; j + VL <= len; j += VL) {
-            FloatVector v = FloatVector.fromArray(S, tile, tileOff + j);
+        for (int j = 0; j < len; j += VL) {
+            // A masked tail instead of a scalar loop: convolution tiles are cut into short runs at every image
+            // row, and scalar tails made the epilogue cost as much as the multiply-adds.
+            VectorMask<Float> m = S.indexInRange(j, len);
+            long byteOff = (off + j) * 4;
+            FloatVector v = FloatVector.fromArray(S, tile, tileOff + j, m);
             if (alpha != 1f) {
                 v = v.mul(alpha);
             }
-            long byteOff = (off + j) * 4;
             if (beta != 0f) {
-                FloatVector old = FloatVector.fromMemorySegment(S, c, byteOff, LE);
+                FloatVector old = FloatVector.fromMemorySegment(S, c, byteOff, LE, m);
                 v = beta == 1f ? v.add(old) : old.mul(beta).add(v);
             }
             if (hasBias) {
                 v = v.add(bias);
             }
-            act.apply(v).intoMemorySegment(c, byteOff, LE);
-        }
-        for (; j < len; j++) {
-            float v = alpha * tile[tileOff + j];
-            if (beta != 0f) {
-                v += beta * c.getAtIndex(FL, off + j);
-            }
-            c.setAtIndex(FL, off + j, act.apply(v + bias));
+            act.apply(v).intoMemorySegment(c, byteOff, LE, m);
         }
     }
 
@@ -371,6 +367,7 @@ public final class Sgemm {
 
         /** Packs rows [i0, i0+mc), depth [p0, p0+kc) as MR-row panels of stride MR·kc, zero-padded. */
         void pack(int i0, int mc, int p0, int kc, float[] dst, int dstOff) {
+            float[] row = trans ? null : new float[kc];
             for (int p = 0; p * MR < mc; p++) {
                 int base = dstOff + p * MR * kc;
                 int rows = Math.min(MR, mc - p * MR);
@@ -381,9 +378,11 @@ public final class Sgemm {
                             dst[base + k * MR + r] = 0f;
                         }
                     } else if (!trans) {
-                        long src = off + (long) i * ld + p0;
+                        // one bulk copy of the row, then an array-to-array interleave: much cheaper than
+                        // element-wise segment reads
+                        MemorySegment.copy(seg, FL, (off + (long) i * ld + p0) * 4, row, 0, kc);
                         for (int k = 0; k < kc; k++) {
-                            dst[base + k * MR + r] = seg.getAtIndex(FL, src + k);
+                            dst[base + k * MR + r] = row[k];
                         }
                     } else {
                         long src = off + (long) p0 * ld + i;
