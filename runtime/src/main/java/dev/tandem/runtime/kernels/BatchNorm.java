@@ -145,11 +145,12 @@ public final class BatchNorm {
         int up = S.loopBound(len), i = 0;
         for (; i < up; i += F) {
             FloatVector x = FloatVector.fromMemorySegment(S, src, (io + i) * 4, LE);
-            act.apply(x.fma(av, bv)).intoMemorySegment(dst, (oo + i) * 4, LE);
+            x.fma(av, bv).intoMemorySegment(dst, (oo + i) * 4, LE);
         }
         for (; i < len; i++) {
-            dst.setAtIndex(FL, oo + i, act.apply(Math.fma(src.getAtIndex(FL, io + i), ac, bc)));
+            dst.setAtIndex(FL, oo + i, Math.fma(src.getAtIndex(FL, io + i), ac, bc));
         }
+        act.applyInPlace(dst, oo, len);
     }
 
     /** One row of a rank-2 input: element {@code i} is channel {@code i}. */
@@ -158,10 +159,11 @@ public final class BatchNorm {
         for (; i < up; i += F) {
             FloatVector x = FloatVector.fromMemorySegment(S, src, (io + i) * 4, LE);
             FloatVector y = x.fma(FloatVector.fromArray(S, a, i), FloatVector.fromArray(S, b, i));
-            act.apply(y).intoMemorySegment(dst, (oo + i) * 4, LE);
+            y.intoMemorySegment(dst, (oo + i) * 4, LE);
         }
         for (; i < c; i++) {
-            dst.setAtIndex(FL, oo + i, act.apply(Math.fma(src.getAtIndex(FL, io + i), a[i], b[i])));
+            dst.setAtIndex(FL, oo + i, Math.fma(src.getAtIndex(FL, io + i), a[i], b[i]));
         }
+        act.applyInPlace(dst, oo, c);
     }
 }

@@ -381,7 +381,7 @@ public final class Conv2d {
         int chunks = Math.min(planes, gemm.pool().threads() * 8);
         gemm.pool().parallelFor(chunks, t -> {
             int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
-            float[] row = new float[ow + Sgemm.TILE_SLACK];
+            float[] row = new float[ow];
             for (int pi = p0; pi < p1; pi++) {
                 int c = pi % outChannels;
                 depthwisePlane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, oh, ow, c, row);

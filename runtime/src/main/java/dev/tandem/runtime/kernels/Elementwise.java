@@ -497,14 +497,7 @@ public final class Elementwise {
     }
 
     private static void activateRun(Activation act, MemorySegment seg, long off, int n) {
-        int up = S.loopBound(n), i = 0;
-        for (; i < up; i += F) {
-            FloatVector x = FloatVector.fromMemorySegment(S, seg, (off + i) * 4, LE);
-            act.apply(x).intoMemorySegment(seg, (off + i) * 4, LE);
-        }
-        for (; i < n; i++) {
-            seg.setAtIndex(FL, off + i, act.apply(seg.getAtIndex(FL, off + i)));
-        }
+        act.applyInPlace(seg, off, n);
     }
 
     // ---- erf ----

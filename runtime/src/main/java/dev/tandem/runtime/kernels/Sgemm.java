@@ -12,8 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code op(X)} is X or its transpose, A is m×k, B is k×n and C is m×n after {@code op}.
  *
  * <p>The classic blocked algorithm (Goto/BLIS): B is packed in k×n blocks of {@link #NR}-wide column panels, A in
- * blocks of {@link #MR}-row panels, and a register-blocked {@code MR × NR} micro-kernel (12 vector accumulators)
- * does the multiply-adds. Work is split over the threads of the {@link ThreadPool} given to the constructor along
+ * blocks of {@link #MR}-row panels, and a register-blocked {@code MR × NR} micro-kernel (24 vector accumulators
+ * where the CPU has 32 vector registers, else 12) does the multiply-adds. Work is split over the threads of the {@link ThreadPool} given to the constructor along
  * whichever of m and n has more tiles. Scratch buffers are per thread and reused, so repeated calls allocate
  * nothing once warm.
  *
@@ -26,16 +26,25 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Sgemm {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
     private static final int VL = Simd.F;
-    /** Rows of the micro-kernel tile. */
-    public static final int MR = 6;
+    /**
+     * Whether the CPU has 32 vector registers (x86 with AVX-512, or AArch64), enough for the 12-row
+     * micro-kernel's 24 accumulators. With 16 (AVX2) it would spill, so the 6-row kernel is used throughout.
+     */
+    private static final boolean WIDE_REGISTER_FILE = Simd.nativeBits() >= 512
+            || System.getProperty("os.arch", "").equals("aarch64");
+    /** Rows of the small micro-kernel, used for short last panels too. */
+    static final int MR_SMALL = 6;
+    /**
+     * Rows of an A panel (and of the main micro-kernel tile). 12 rows × 2 vectors halves the bandwidth the B
+     * panels need from L2 compared with 6 rows: 2 vector loads feed 24 FMAs instead of 12.
+     */
+    public static final int MR = WIDE_REGISTER_FILE ? 12 : MR_SMALL;
     /** Columns of the micro-kernel tile (two vectors). */
     public static final int NR = 2 * VL;
     private static final ByteOrder LE = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /** Below this many multiply-adds a call runs on one thread: handing off costs more than it saves. */
     private static final long PARALLEL_MIN_MACS = 1L << 17;
-    /** Floats after a tile's data that {@link #writeRun} may use. */
-    static final int TILE_SLACK = 2 * VL;
 
     private final ThreadPool pool;
     private final int kcMax;
@@ -45,13 +54,14 @@ public final class Sgemm {
 
     /** A GEMM running on {@code pool}'s threads, with default cache blocking. */
     public Sgemm(ThreadPool pool) {
-        this(pool, 256, 96, 2048);
+        this(pool, 256, 1008, 512);
     }
 
     /**
      * A GEMM with explicit cache blocking: {@code kc} (depth of a packed block), {@code mc} (rows of a packed A
      * block, rounded up to a multiple of {@link #MR}) and {@code nc} (columns of a packed B block, rounded up to a
-     * multiple of {@link #NR}).
+     * multiple of {@link #NR}). The B block ({@code kc·nc} floats) should fit in L2 with room to spare; the A
+     * block is packed once per depth block, so {@code mc} mostly bounds the scratch memory.
      */
     public Sgemm(ThreadPool pool, int kc, int mc, int nc) {
         if (kc < 1 || mc < 1 || nc < 1) {
@@ -171,30 +181,35 @@ public final class Sgemm {
         // Equal depth blocks (576 = 2×288, not 256+256+64): the tile write-back is paid once per block.
         int kBlocks = (k + kcMax - 1) / kcMax;
         int kcEven = (k + kBlocks - 1) / kBlocks;
-        for (int jc = n0; jc < n1; jc += ncMax) {
-            int nc = Math.min(ncMax, n1 - jc);
-            for (int pc = 0; pc < k; pc += kcEven) {
-                int kc = Math.min(kcEven, k - pc);
-                boolean first = pc == 0;
-                boolean last = pc + kc == k;
-                float betaHere = first ? beta : 1f;
-                b.pack(pc, kc, jc, nc, s.b);
-                for (int ic = m0; ic < m1; ic += mcMax) {
-                    int mc = Math.min(mcMax, m1 - ic);
-                    float[] ap = a.prepare(ic, mc, pc, kc, s.a);
-                    // A micro-panel outer, B micro-panels inner: the 6-row A panel (the broadcast operand,
-                    // 6·kc floats) stays in L1 while the wide B panels stream from the L2-resident B block, and
-                    // each C row band is written left to right. The other order kept the 2-vector-wide B panel
-                    // in L1 and ran about 30% slower.
+        for (int pc = 0; pc < k; pc += kcEven) {
+            int kc = Math.min(kcEven, k - pc);
+            boolean last = pc + kc == k;
+            float betaHere = pc == 0 ? beta : 1f;
+            Activation actHere = last ? act : Activation.NONE;
+            float[] biasHere = last ? bias : null;
+            // A is packed once per depth block (mc covers most matrices whole), B once per (depth, column) block.
+            for (int ic = m0; ic < m1; ic += mcMax) {
+                int mc = Math.min(mcMax, m1 - ic);
+                float[] ap = a.prepare(ic, mc, pc, kc, s.a);
+                for (int jc = n0; jc < n1; jc += ncMax) {
+                    int nc = Math.min(ncMax, n1 - jc);
+                    b.pack(pc, kc, jc, nc, s.b);
+                    // A micro-panel outer, B micro-panels inner: the A panel (the broadcast operand, MR·kc
+                    // floats) stays in L1 while the wide B panels stream from the L2-resident B block, and each
+                    // C row band is written left to right (the BLIS order for a broadcast operand this size).
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = Math.min(MR, mc - ir);
-                        int ao = a.offset(ic, ir / MR, pc, kc);
+                        boolean small = mr <= MR_SMALL;
+                        int ao = a.offset(ic, ir / MR, pc, kc, mr);
                         int row = ic + ir;
                         for (int jr = 0; jr < nc; jr += NR) {
-                            int nr = Math.min(NR, nc - jr);
-                            kernel(kc, ap, ao, s.b, jr * kc, s.tile);
-                            c.write(s.tile, row, mr, jc + jr, nr, alpha, betaHere, last ? bias : null,
-                                    last ? act : Activation.NONE);
+                            if (small) {
+                                kernel6(kc, ap, ao, s.b, jr * kc, s.tile);
+                            } else {
+                                kernel12(kc, ap, ao, s.b, jr * kc, s.tile);
+                            }
+                            c.write(s.tile, row, mr, jc + jr, Math.min(NR, nc - jr), alpha, betaHere, biasHere,
+                                    actHere);
                         }
                     }
                 }
@@ -203,11 +218,11 @@ public final class Sgemm {
     }
 
     /**
-     * The micro-kernel: the full MR×NR product of one A panel and one B panel into {@code tile} (row-major,
-     * NR floats a row). Kept small on purpose: with the epilogue inlined here C2 ran out of inlining budget
+     * The 6-row micro-kernel: the full 6×NR product of one A panel (row stride 6) and one B panel into
+     * {@code tile} (row-major, NR floats a row). Kept small on purpose: with the epilogue inlined here C2 ran out of inlining budget
      * and boxed the accumulators (7 instead of 100+ GFLOP/s).
      */
-    private static void kernel(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+    static void kernel6(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -216,7 +231,7 @@ public final class Sgemm {
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
         // Indices are affine in k so that C2 hoists the array range checks out of the loop.
         for (int k = 0; k < kc; k++) {
-            int ai = ao + k * MR;
+            int ai = ao + k * MR_SMALL;
             int bi = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
@@ -253,48 +268,124 @@ public final class Sgemm {
         c51.intoArray(tile, 5 * NR + VL);
     }
 
+    /** The 12-row micro-kernel (A panel row stride 12): 24 accumulators; see {@link #kernel6}. */
+    static void kernel12(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
+        FloatVector c04 = FloatVector.zero(S), c05 = FloatVector.zero(S);
+        FloatVector c06 = FloatVector.zero(S), c07 = FloatVector.zero(S);
+        FloatVector c08 = FloatVector.zero(S), c09 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
+        FloatVector c14 = FloatVector.zero(S), c15 = FloatVector.zero(S);
+        FloatVector c16 = FloatVector.zero(S), c17 = FloatVector.zero(S);
+        FloatVector c18 = FloatVector.zero(S), c19 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
+        for (int k = 0; k < kc; k++) {
+            int ai = ao + k * 12;
+            int bi = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c02 = av.fma(b0, c02);
+            c03 = av.fma(b1, c03);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c04 = av.fma(b0, c04);
+            c05 = av.fma(b1, c05);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c06 = av.fma(b0, c06);
+            c07 = av.fma(b1, c07);
+            av = FloatVector.broadcast(S, a[ai + 4]);
+            c08 = av.fma(b0, c08);
+            c09 = av.fma(b1, c09);
+            av = FloatVector.broadcast(S, a[ai + 5]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 6]);
+            c12 = av.fma(b0, c12);
+            c13 = av.fma(b1, c13);
+            av = FloatVector.broadcast(S, a[ai + 7]);
+            c14 = av.fma(b0, c14);
+            c15 = av.fma(b1, c15);
+            av = FloatVector.broadcast(S, a[ai + 8]);
+            c16 = av.fma(b0, c16);
+            c17 = av.fma(b1, c17);
+            av = FloatVector.broadcast(S, a[ai + 9]);
+            c18 = av.fma(b0, c18);
+            c19 = av.fma(b1, c19);
+            av = FloatVector.broadcast(S, a[ai + 10]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ai + 11]);
+            c22 = av.fma(b0, c22);
+            c23 = av.fma(b1, c23);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, VL);
+        c02.intoArray(tile, NR);
+        c03.intoArray(tile, NR + VL);
+        c04.intoArray(tile, 2 * NR);
+        c05.intoArray(tile, 2 * NR + VL);
+        c06.intoArray(tile, 3 * NR);
+        c07.intoArray(tile, 3 * NR + VL);
+        c08.intoArray(tile, 4 * NR);
+        c09.intoArray(tile, 4 * NR + VL);
+        c10.intoArray(tile, 5 * NR);
+        c11.intoArray(tile, 5 * NR + VL);
+        c12.intoArray(tile, 6 * NR);
+        c13.intoArray(tile, 6 * NR + VL);
+        c14.intoArray(tile, 7 * NR);
+        c15.intoArray(tile, 7 * NR + VL);
+        c16.intoArray(tile, 8 * NR);
+        c17.intoArray(tile, 8 * NR + VL);
+        c18.intoArray(tile, 9 * NR);
+        c19.intoArray(tile, 9 * NR + VL);
+        c20.intoArray(tile, 10 * NR);
+        c21.intoArray(tile, 10 * NR + VL);
+        c22.intoArray(tile, 11 * NR);
+        c23.intoArray(tile, 11 * NR + VL);
+    }
+
     /**
      * Writes {@code len} tile values of one row to C at element {@code off}: act(alpha·tile + beta·C + bias).
-     * Shared by the C writers. {@code tile} must hold {@link #TILE_SLACK} floats after the last value read: a
-     * partial vector is read whole, and the last {@code VL} floats stage the tail.
+     * Shared by the C writers; overwrites the tile values. Vectors stay inside this method and the activation's
+     * own loop: one passed across a call that C2 does not inline is boxed (see {@link Activation#applyInPlace}).
      */
     static void writeRun(float[] tile, int tileOff, int len, float alpha, float beta, float bias, boolean hasBias,
                          Activation act, MemorySegment c, long off) {
-        int j = 0;
-        for (; j + VL <= len; j += VL) {
-            long byteOff = (off + j) * 4;
-            FloatVector v = epilogue(FloatVector.fromArray(S, tile, tileOff + j), alpha, beta, bias, hasBias, act,
-                    beta == 0f ? null : FloatVector.fromMemorySegment(S, c, byteOff, LE));
-            v.intoMemorySegment(c, byteOff, LE);
-        }
-        if (j < len) {
-            // The tail goes through a small array and a bulk copy: masked segment stores ran a slow mask check
-            // (a fifth of a convolution's time), and convolution tiles are cut into short runs at every image row.
-            float[] stage = tile;
-            int so = tile.length - VL;
-            int n = len - j;
-            if (beta != 0f) {
-                MemorySegment.copy(c, FL, (off + j) * 4, stage, so, n);
+        int end = tileOff + len;
+        if (beta != 0f) {
+            int j = tileOff;
+            for (; j + VL <= end; j += VL) {
+                FloatVector old = FloatVector.fromMemorySegment(S, c, (off + j - tileOff) * 4, LE);
+                FloatVector.fromArray(S, tile, j).mul(alpha).add(old.mul(beta)).add(bias).intoArray(tile, j);
             }
-            FloatVector v = epilogue(FloatVector.fromArray(S, tile, tileOff + j), alpha, beta, bias, hasBias, act,
-                    beta == 0f ? null : FloatVector.fromArray(S, stage, so));
-            v.intoArray(stage, so);
-            MemorySegment.copy(stage, so, c, FL, (off + j) * 4, n);
+            for (; j < end; j++) {
+                tile[j] = alpha * tile[j] + beta * c.getAtIndex(FL, off + j - tileOff) + bias;
+            }
+        } else if (alpha != 1f || hasBias) {
+            int j = tileOff;
+            for (; j + VL <= end; j += VL) {
+                FloatVector.fromArray(S, tile, j).mul(alpha).add(bias).intoArray(tile, j);
+            }
+            for (; j < end; j++) {
+                tile[j] = alpha * tile[j] + bias;
+            }
         }
-    }
-
-    private static FloatVector epilogue(FloatVector v, float alpha, float beta, float bias, boolean hasBias,
-                                        Activation act, FloatVector old) {
-        if (alpha != 1f) {
-            v = v.mul(alpha);
+        act.applyInPlace(tile, tileOff, len);
+        int j = tileOff;
+        for (; j + VL <= end; j += VL) {
+            FloatVector.fromArray(S, tile, j).intoMemorySegment(c, (off + j - tileOff) * 4, LE);
         }
-        if (old != null) {
-            v = beta == 1f ? v.add(old) : old.mul(beta).add(v);
+        if (j < end) {
+            // the tail by bulk copy: masked segment stores ran a slow mask check (a fifth of a convolution's
+            // time), and convolution tiles are cut into short runs at every image row
+            MemorySegment.copy(tile, j, c, FL, (off + j - tileOff) * 4, end - j);
         }
-        if (hasBias) {
-            v = v.add(bias);
-        }
-        return act.apply(v);
     }
 
     private static void checkDims(int m, int n, int k) {
@@ -344,7 +435,7 @@ public final class Sgemm {
     private static final class Scratch {
         final float[] a;
         final float[] b;
-        final float[] tile = new float[MR * NR + TILE_SLACK];
+        final float[] tile = new float[MR * NR];
         float[] work = new float[0];
 
         Scratch(int kc, int mc, int nc) {
@@ -358,8 +449,11 @@ public final class Sgemm {
         /** Makes the panels of rows [i0, i0+mc) × depth [p0, p0+kc) available; returns the array holding them. */
         abstract float[] prepare(int i0, int mc, int p0, int kc, float[] scratch);
 
-        /** Offset in that array of the {@code panel}-th MR-row panel of the block at {@code i0}, depth {@code p0}. */
-        abstract int offset(int i0, int panel, int p0, int kc);
+        /**
+         * Offset in that array of the {@code panel}-th panel of the block at {@code i0}, depth {@code p0}; the panel
+         * holds {@code rows} rows, stored with row stride {@link #panelStride}({@code rows}).
+         */
+        abstract int offset(int i0, int panel, int p0, int kc, int rows);
     }
 
     /** A read from memory and packed per block while the GEMM runs. */
@@ -383,38 +477,47 @@ public final class Sgemm {
         }
 
         @Override
-        int offset(int i0, int panel, int p0, int kc) {
+        int offset(int i0, int panel, int p0, int kc, int rows) {
             return panel * MR * kc;
         }
 
-        /** Packs rows [i0, i0+mc), depth [p0, p0+kc) as MR-row panels of stride MR·kc, zero-padded. */
+        /**
+         * Packs rows [i0, i0+mc), depth [p0, p0+kc) as MR-row panels {@code MR·kc} floats apart, each with row
+         * stride {@link #panelStride}(its rows), zero-padded to that stride.
+         */
         void pack(int i0, int mc, int p0, int kc, float[] dst, int dstOff) {
             float[] row = trans ? null : new float[kc];
             for (int p = 0; p * MR < mc; p++) {
                 int base = dstOff + p * MR * kc;
                 int rows = Math.min(MR, mc - p * MR);
-                for (int r = 0; r < MR; r++) {
+                int stride = panelStride(rows);
+                for (int r = 0; r < stride; r++) {
                     int i = i0 + p * MR + r;
                     if (r >= rows) {
                         for (int k = 0; k < kc; k++) {
-                            dst[base + k * MR + r] = 0f;
+                            dst[base + k * stride + r] = 0f;
                         }
                     } else if (!trans) {
                         // one bulk copy of the row, then an array-to-array interleave: much cheaper than
                         // element-wise segment reads
                         MemorySegment.copy(seg, FL, (off + (long) i * ld + p0) * 4, row, 0, kc);
                         for (int k = 0; k < kc; k++) {
-                            dst[base + k * MR + r] = row[k];
+                            dst[base + k * stride + r] = row[k];
                         }
                     } else {
                         long src = off + (long) p0 * ld + i;
                         for (int k = 0; k < kc; k++) {
-                            dst[base + k * MR + r] = seg.getAtIndex(FL, src + (long) k * ld);
+                            dst[base + k * stride + r] = seg.getAtIndex(FL, src + (long) k * ld);
                         }
                     }
                 }
             }
         }
+    }
+
+    /** Row stride of an A panel holding {@code rows} rows: short last panels use the 6-row kernel. */
+    static int panelStride(int rows) {
+        return rows <= MR_SMALL ? MR_SMALL : MR;
     }
 
     /**
@@ -453,8 +556,8 @@ public final class Sgemm {
         }
 
         @Override
-        int offset(int i0, int panel, int p0, int kc) {
-            return (i0 / MR + panel) * MR * k + p0 * MR;
+        int offset(int i0, int panel, int p0, int kc, int rows) {
+            return (i0 / MR + panel) * MR * k + p0 * panelStride(rows);
         }
     }
 
