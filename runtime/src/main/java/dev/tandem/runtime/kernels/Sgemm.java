@@ -11,11 +11,13 @@ import jdk.incubator.vector.VectorSpecies;
  * Single-precision matrix multiply, row-major: {@code C = act(alpha · op(A) · op(B) + beta · C + bias)}, where
  * {@code op(X)} is X or its transpose, A is m×k, B is k×n and C is m×n after {@code op}.
  *
- * <p>The classic blocked algorithm (Goto/BLIS): B is packed in k×n blocks of {@link #NR}-wide column panels, A in
- * blocks of {@link #MR}-row panels, and a register-blocked {@code MR × NR} micro-kernel (24 vector accumulators
- * where the CPU has 32 vector registers, else 12) does the multiply-adds. Work is split over the threads of the {@link ThreadPool} given to the constructor along
- * whichever of m and n has more tiles. Scratch buffers are per thread and reused, so repeated calls allocate
- * nothing once warm.
+ * <p>The classic blocked algorithm (Goto/BLIS): A is packed once per call into {@link #MR}-row panels (shared
+ * by all threads), B in {@code kc×nc} blocks of {@link #NR}-wide column panels (per thread, sized to stay in
+ * L2), and a register-blocked {@code MR × NR} micro-kernel (24 vector accumulators where the CPU has 32 vector
+ * registers, else 12) does the multiply-adds. The output is cut into a few parts per thread of the
+ * {@link ThreadPool} given to the constructor, along whichever of m and n has more tiles, and threads take parts
+ * as they finish (balancing when one core is slowed by a neighbour). Scratch buffers are per thread and reused,
+ * so repeated calls allocate nothing once warm.
  *
  * <p>Operands are {@link MemorySegment}s with element offsets and leading dimensions (row strides, in elements).
  * A constant left operand (weights) can be packed once with {@link #packA} and reused.
@@ -43,35 +45,38 @@ public final class Sgemm {
     public static final int NR = 2 * VL;
     private static final ByteOrder LE = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /**
+     * Parts per thread the output is cut into: threads take parts as they finish, so a core slowed by a
+     * neighbour does less (measured: 3 per thread ran 5–40% faster than 1 on a noisy 2-core VM).
+     */
+    private static final int PARTS_PER_THREAD = 3;
     /** Below this many multiply-adds a call runs on one thread: handing off costs more than it saves. */
     private static final long PARALLEL_MIN_MACS = 1L << 17;
 
     private final ThreadPool pool;
     private final int kcMax;
-    private final int mcMax;
     private final int ncMax;
     private final ThreadLocal<Scratch> scratch;
 
     /** A GEMM running on {@code pool}'s threads, with default cache blocking. */
     public Sgemm(ThreadPool pool) {
-        this(pool, 256, 1008, 512);
+        this(pool, 640, 256);
     }
 
     /**
-     * A GEMM with explicit cache blocking: {@code kc} (depth of a packed block), {@code mc} (rows of a packed A
-     * block, rounded up to a multiple of {@link #MR}) and {@code nc} (columns of a packed B block, rounded up to a
-     * multiple of {@link #NR}). The B block ({@code kc·nc} floats) should fit in L2 with room to spare; the A
-     * block is packed once per depth block, so {@code mc} mostly bounds the scratch memory.
+     * A GEMM with explicit cache blocking: {@code kc} (the largest depth block; the depth is cut into equal blocks
+     * no larger) and {@code nc} (columns of a packed B block, rounded up to a multiple of {@link #NR}). The B
+     * block ({@code kc·nc} floats) should fit in L2 with room to spare; an A panel ({@code MR·kc} floats) in L1.
+     * Defaults (640, 256) were measured best of several on a Sapphire Rapids core (docs/benchmarks.md).
      */
-    public Sgemm(ThreadPool pool, int kc, int mc, int nc) {
-        if (kc < 1 || mc < 1 || nc < 1) {
-            throw new IllegalArgumentException("Blocking sizes must be positive: kc=" + kc + " mc=" + mc + " nc=" + nc);
+    public Sgemm(ThreadPool pool, int kc, int nc) {
+        if (kc < 1 || nc < 1) {
+            throw new IllegalArgumentException("Blocking sizes must be positive: kc=" + kc + " nc=" + nc);
         }
         this.pool = pool;
         this.kcMax = kc;
-        this.mcMax = roundUp(mc, MR);
         this.ncMax = roundUp(nc, NR);
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(kcMax, mcMax, ncMax));
+        this.scratch = ThreadLocal.withInitial(() -> new Scratch(kcMax, ncMax));
     }
 
     /** The pool this GEMM runs on. */
@@ -103,8 +108,12 @@ public final class Sgemm {
         checkOperand("B", b, bOff, transB ? n : k, transB ? k : n, ldb);
         checkOperand("C", c, cOff, m, n, ldc);
         checkBias(rowBias, m);
-        run(m, n, k, alpha, new RuntimeA(transA, a, aOff, lda), new MatrixB(transB, b, bOff, ldb),
-                beta, new MatrixC(c, cOff, ldc), rowBias, act);
+        if (m == 0 || n == 0) {
+            return;
+        }
+        PackedA packed = k == 0 ? new PackedA(m, 0, new float[0]) : packShared(transA, m, k, a, aOff, lda);
+        run(m, n, k, alpha, packed, new MatrixB(transB, b, bOff, ldb), beta, new MatrixC(c, cOff, ldc), rowBias,
+                act);
     }
 
     /**
@@ -137,13 +146,64 @@ public final class Sgemm {
     public static PackedA packA(boolean transA, int m, int k, MemorySegment a, long aOff, int lda) {
         checkDims(m, 1, k);
         checkOperand("A", a, aOff, transA ? k : m, transA ? m : k, lda);
-        int panels = (m + MR - 1) / MR;
-        float[] data = new float[Math.multiplyExact(panels * MR, Math.max(k, 1))];
-        new RuntimeA(transA, a, aOff, lda).pack(0, m, 0, k, data, 0);
+        float[] data = new float[packedSize(m, k)];
+        packPanels(transA, a, aOff, lda, m, k, 0, (m + MR - 1) / MR, data);
         return new PackedA(m, k, data);
     }
 
-    private void run(int m, int n, int k, float alpha, ASource a, BPacker b, float beta, CWriter c,
+    private static int packedSize(int m, int k) {
+        return Math.multiplyExact(roundUp(m, MR), Math.max(k, 1));
+    }
+
+    /** Packs A for one call into the calling thread's scratch, panels spread over the pool. */
+    private PackedA packShared(boolean transA, int m, int k, MemorySegment a, long aOff, int lda) {
+        float[] data = scratch.get().packedA(packedSize(m, k));
+        int panels = (m + MR - 1) / MR;
+        int chunks = (long) m * k < PARALLEL_MIN_MACS ? 1 : Math.min(panels, pool.threads() * 2);
+        pool.parallelFor(chunks, t -> packPanels(transA, a, aOff, lda, m, k, panels * t / chunks,
+                panels * (t + 1) / chunks, data));
+        return new PackedA(m, k, data);
+    }
+
+    /**
+     * Packs panels [p0, p1) of an m×k A (all of k) into {@code dst}: panel p at {@code p·MR·k}, element (r, kk) at
+     * {@code kk·stride + r} with stride {@link #panelStride}(rows of the panel), zero-padded to the stride.
+     */
+    private static void packPanels(boolean trans, MemorySegment seg, long off, int ld, int m, int k, int p0, int p1,
+                                   float[] dst) {
+        float[] row = trans ? null : new float[k];
+        for (int p = p0; p < p1; p++) {
+            int base = p * MR * k;
+            int rows = Math.min(MR, m - p * MR);
+            int stride = panelStride(rows);
+            for (int r = 0; r < stride; r++) {
+                int i = p * MR + r;
+                if (r >= rows) {
+                    for (int kk = 0; kk < k; kk++) {
+                        dst[base + kk * stride + r] = 0f;
+                    }
+                } else if (!trans) {
+                    // one bulk copy of the row, then an array-to-array interleave: much cheaper than element-wise
+                    // segment reads
+                    MemorySegment.copy(seg, FL, (off + (long) i * ld) * 4, row, 0, k);
+                    for (int kk = 0; kk < k; kk++) {
+                        dst[base + kk * stride + r] = row[kk];
+                    }
+                } else {
+                    for (int kk = 0; kk < k; kk++) {
+                        dst[base + kk * stride + r] = seg.getAtIndex(FL, off + (long) kk * ld + i);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Row stride of an A panel holding {@code rows} rows: short last panels use the 6-row kernel. */
+    static int panelStride(int rows) {
+        return rows <= MR_SMALL ? MR_SMALL : MR;
+    }
+
+    private void run(int m, int n, int k, float alpha, PackedA a, BPacker b, float beta, CWriter c,
                      float[] bias, Activation act) {
         if (m == 0 || n == 0) {
             return;
@@ -156,9 +216,11 @@ public final class Sgemm {
         int nTiles = (n + NR - 1) / NR;
         long macs = (long) m * n * k;
         int threads = macs < PARALLEL_MIN_MACS ? 1 : pool.threads();
-        boolean splitN = nTiles >= mTiles || nTiles >= 4L * threads;
+        // Splitting n costs nothing (A is shared, each part packs only its own B columns); splitting m makes each
+        // part pack all of B, so it is only for outputs too narrow to split otherwise.
+        boolean splitN = nTiles >= 2L * threads || nTiles >= mTiles;
         int tiles = splitN ? nTiles : mTiles;
-        int parts = Math.min(threads, tiles);
+        int parts = Math.min(threads == 1 ? 1 : threads * PARTS_PER_THREAD, tiles);
         if (parts <= 1) {
             block(0, m, 0, n, k, alpha, a, b, beta, c, bias, act);
             return;
@@ -174,11 +236,12 @@ public final class Sgemm {
         });
     }
 
-    /** Computes the C rectangle [m0, m1) × [n0, n1) on the calling thread. */
-    private void block(int m0, int m1, int n0, int n1, int k, float alpha, ASource a, BPacker b, float beta,
+    /** Computes the C rectangle [m0, m1) × [n0, n1) on the calling thread; m0 is a multiple of MR. */
+    private void block(int m0, int m1, int n0, int n1, int k, float alpha, PackedA a, BPacker b, float beta,
                        CWriter c, float[] bias, Activation act) {
         Scratch s = scratch.get();
-        // Equal depth blocks (576 = 2×288, not 256+256+64): the tile write-back is paid once per block.
+        float[] ap = a.data;
+        // Equal depth blocks (1152 = 2×576, not 640+512): the tile write-back is paid once per block.
         int kBlocks = (k + kcMax - 1) / kcMax;
         int kcEven = (k + kBlocks - 1) / kBlocks;
         for (int pc = 0; pc < k; pc += kcEven) {
@@ -187,30 +250,24 @@ public final class Sgemm {
             float betaHere = pc == 0 ? beta : 1f;
             Activation actHere = last ? act : Activation.NONE;
             float[] biasHere = last ? bias : null;
-            // A is packed once per depth block (mc covers most matrices whole), B once per (depth, column) block.
-            for (int ic = m0; ic < m1; ic += mcMax) {
-                int mc = Math.min(mcMax, m1 - ic);
-                float[] ap = a.prepare(ic, mc, pc, kc, s.a);
-                for (int jc = n0; jc < n1; jc += ncMax) {
-                    int nc = Math.min(ncMax, n1 - jc);
-                    b.pack(pc, kc, jc, nc, s.b);
-                    // A micro-panel outer, B micro-panels inner: the A panel (the broadcast operand, MR·kc
-                    // floats) stays in L1 while the wide B panels stream from the L2-resident B block, and each
-                    // C row band is written left to right (the BLIS order for a broadcast operand this size).
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = Math.min(MR, mc - ir);
-                        boolean small = mr <= MR_SMALL;
-                        int ao = a.offset(ic, ir / MR, pc, kc, mr);
-                        int row = ic + ir;
-                        for (int jr = 0; jr < nc; jr += NR) {
-                            if (small) {
-                                kernel6(kc, ap, ao, s.b, jr * kc, s.tile);
-                            } else {
-                                kernel12(kc, ap, ao, s.b, jr * kc, s.tile);
-                            }
-                            c.write(s.tile, row, mr, jc + jr, Math.min(NR, nc - jr), alpha, betaHere, biasHere,
-                                    actHere);
+            for (int jc = n0; jc < n1; jc += ncMax) {
+                int nc = Math.min(ncMax, n1 - jc);
+                b.pack(pc, kc, jc, nc, s.b);
+                // A micro-panel outer, B micro-panels inner: the A panel (the broadcast operand, MR·kc floats)
+                // stays in L1 while the wide B panels stream from the L2-resident B block, and each C row band is
+                // written left to right (the BLIS order for a broadcast operand this size).
+                for (int row = m0; row < m1; row += MR) {
+                    int mr = Math.min(MR, m1 - row);
+                    boolean small = mr <= MR_SMALL;
+                    int ao = row * a.k + pc * panelStride(mr);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        if (small) {
+                            kernel6(kc, ap, ao, s.b, jr * kc, s.tile);
+                        } else {
+                            kernel12(kc, ap, ao, s.b, jr * kc, s.tile);
                         }
+                        c.write(s.tile, row, mr, jc + jr, Math.min(NR, nc - jr), alpha, betaHere, biasHere,
+                                actHere);
                     }
                 }
             }
@@ -433,98 +490,28 @@ public final class Sgemm {
 
     /** Per-thread packing buffers. */
     private static final class Scratch {
-        final float[] a;
         final float[] b;
         final float[] tile = new float[MR * NR];
         float[] work = new float[0];
+        float[] packedA = new float[0];
 
-        Scratch(int kc, int mc, int nc) {
-            a = new float[mc * kc];
+        Scratch(int kc, int nc) {
             b = new float[nc * kc];
         }
-    }
 
-    /** Where the micro-kernel's A panels come from. */
-    abstract static sealed class ASource permits RuntimeA, PackedA {
-        /** Makes the panels of rows [i0, i0+mc) × depth [p0, p0+kc) available; returns the array holding them. */
-        abstract float[] prepare(int i0, int mc, int p0, int kc, float[] scratch);
-
-        /**
-         * Offset in that array of the {@code panel}-th panel of the block at {@code i0}, depth {@code p0}; the panel
-         * holds {@code rows} rows, stored with row stride {@link #panelStride}({@code rows}).
-         */
-        abstract int offset(int i0, int panel, int p0, int kc, int rows);
-    }
-
-    /** A read from memory and packed per block while the GEMM runs. */
-    static final class RuntimeA extends ASource {
-        private final boolean trans;
-        private final MemorySegment seg;
-        private final long off;
-        private final int ld;
-
-        RuntimeA(boolean trans, MemorySegment seg, long off, int ld) {
-            this.trans = trans;
-            this.seg = seg;
-            this.off = off;
-            this.ld = ld;
-        }
-
-        @Override
-        float[] prepare(int i0, int mc, int p0, int kc, float[] scratch) {
-            pack(i0, mc, p0, kc, scratch, 0);
-            return scratch;
-        }
-
-        @Override
-        int offset(int i0, int panel, int p0, int kc, int rows) {
-            return panel * MR * kc;
-        }
-
-        /**
-         * Packs rows [i0, i0+mc), depth [p0, p0+kc) as MR-row panels {@code MR·kc} floats apart, each with row
-         * stride {@link #panelStride}(its rows), zero-padded to that stride.
-         */
-        void pack(int i0, int mc, int p0, int kc, float[] dst, int dstOff) {
-            float[] row = trans ? null : new float[kc];
-            for (int p = 0; p * MR < mc; p++) {
-                int base = dstOff + p * MR * kc;
-                int rows = Math.min(MR, mc - p * MR);
-                int stride = panelStride(rows);
-                for (int r = 0; r < stride; r++) {
-                    int i = i0 + p * MR + r;
-                    if (r >= rows) {
-                        for (int k = 0; k < kc; k++) {
-                            dst[base + k * stride + r] = 0f;
-                        }
-                    } else if (!trans) {
-                        // one bulk copy of the row, then an array-to-array interleave: much cheaper than
-                        // element-wise segment reads
-                        MemorySegment.copy(seg, FL, (off + (long) i * ld + p0) * 4, row, 0, kc);
-                        for (int k = 0; k < kc; k++) {
-                            dst[base + k * stride + r] = row[k];
-                        }
-                    } else {
-                        long src = off + (long) p0 * ld + i;
-                        for (int k = 0; k < kc; k++) {
-                            dst[base + k * stride + r] = seg.getAtIndex(FL, src + (long) k * ld);
-                        }
-                    }
-                }
+        float[] packedA(int size) {
+            if (packedA.length < size) {
+                packedA = new float[size];
             }
+            return packedA;
         }
-    }
-
-    /** Row stride of an A panel holding {@code rows} rows: short last panels use the 6-row kernel. */
-    static int panelStride(int rows) {
-        return rows <= MR_SMALL ? MR_SMALL : MR;
     }
 
     /**
      * A left operand packed once into micro-kernel panels (all of k per panel), for constant weights. Immutable
      * and safe to share between threads.
      */
-    public static final class PackedA extends ASource {
+    public static final class PackedA {
         final int m;
         final int k;
         final float[] data;
@@ -548,16 +535,6 @@ public final class Sgemm {
         /** Bytes of heap the packed copy holds. */
         public long byteSize() {
             return 4L * data.length;
-        }
-
-        @Override
-        float[] prepare(int i0, int mc, int p0, int kc, float[] scratch) {
-            return data;
-        }
-
-        @Override
-        int offset(int i0, int panel, int p0, int kc, int rows) {
-            return (i0 / MR + panel) * MR * k + p0 * panelStride(rows);
         }
     }
 

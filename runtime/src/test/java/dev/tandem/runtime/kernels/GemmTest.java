@@ -74,7 +74,7 @@ class GemmTest {
         double[] bound = new double[want.length];
         ReferenceGemm.gemm(c.ta, c.tb, c.m, c.n, c.k, Math.abs(c.alpha), abs(a), lda, abs(b), ldb, 0, bound, ldc);
 
-        Sgemm gemm = c.smallBlocks ? new Sgemm(pool, 16, 12, 2 * Sgemm.NR) : new Sgemm(pool);
+        Sgemm gemm = c.smallBlocks ? new Sgemm(pool, 16, 2 * Sgemm.NR) : new Sgemm(pool);
         try (Arena arena = Arena.ofShared()) {
             // offsets of a few elements check that element offsets are honoured
             MemorySegment as = segment(arena, a, 3), bs = segment(arena, b, 5), cs = segment(arena, c0, 1);
@@ -137,7 +137,7 @@ class GemmTest {
         try (Arena arena = Arena.ofShared()) {
             Sgemm.PackedA packed = Sgemm.packA(false, m, k, segment(arena, a, 0), 0, k);
             MemorySegment cs = arena.allocate(4L * m * n);
-            new Sgemm(pool, 64, 12, 64).gemm(packed, false, n, 1f, segment(arena, b, 0), 0, n, 0f, cs, 0, n, bias, act);
+            new Sgemm(pool, 64, 64).gemm(packed, false, n, 1f, segment(arena, b, 0), 0, n, 0f, cs, 0, n, bias, act);
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     double expect = ReferenceActivation.apply(act, want[i * n + j] + bias[i]);
