@@ -1,6 +1,7 @@
 package dev.tandem.bench;
 
 import dev.tandem.runtime.exec.ThreadPool;
+import dev.tandem.runtime.kernels.Activation;
 import dev.tandem.runtime.kernels.Sgemm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -19,7 +20,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * SGEMM C = A·B (row-major, no transposes, beta 0) for a shape given as "MxNxK", on a pool of {@code threads}.
+ * SGEMM C = A·B (row-major, no transposes, beta 0) for a shape given as "MxNxK", on a pool of {@code threads};
+ * with {@code packedA} the left operand is packed once beforehand, as a layer's weights are.
  * Square sizes 64–2048 and the GEMM shapes of ResNet-18's convolutions at batch 1 (M = out channels,
  * N = output pixels, K = in channels × kernel area).
  */
@@ -33,12 +35,17 @@ public class SgemmBench {
     @Param({"1", "2"})
     public int threads;
 
+    /** A packed once outside the timed call, as a layer's constant weights are (convolutions do this). */
+    @Param({"false"})
+    public boolean packedA;
+
     private ThreadPool pool;
     private Sgemm gemm;
     private Arena arena;
     private MemorySegment a;
     private MemorySegment b;
     private MemorySegment c;
+    private Sgemm.PackedA packed;
     int m;
     int n;
     int k;
@@ -60,6 +67,7 @@ public class SgemmBench {
         a = fill(arena, (long) m * k, 1);
         b = fill(arena, (long) k * n, 2);
         c = arena.allocate(4L * m * n, 64);
+        packed = Sgemm.packA(false, m, k, a, 0, k);
     }
 
     static MemorySegment fill(Arena arena, long count, long seed) {
@@ -79,7 +87,11 @@ public class SgemmBench {
 
     @Benchmark
     public MemorySegment sgemm() {
-        gemm.gemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+        if (packedA) {
+            gemm.gemm(packed, false, n, 1f, b, 0, n, 0f, c, 0, n, null, Activation.NONE);
+        } else {
+            gemm.gemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+        }
         return c;
     }
 }

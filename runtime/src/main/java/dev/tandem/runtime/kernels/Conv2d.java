@@ -16,10 +16,12 @@ import jdk.incubator.vector.VectorSpecies;
  * <ul>
  *   <li><b>depthwise</b> (one input and one output channel per group): a direct vectorised kernel per plane;</li>
  *   <li><b>pointwise</b> (1×1, stride 1, no padding): a plain GEMM on the input, no copy;</li>
- *   <li><b>stride 1</b> (any kernel, padding, dilation): the input is copied once into a zero-padded buffer; then
- *       each im2col row is a contiguous run of that buffer (the output is computed on the padded grid and the
- *       padding columns are dropped as tiles are written), so packing costs what it costs for a plain GEMM;</li>
- *   <li><b>general</b> (strided): implicit im2col, building GEMM panels straight from the input.</li>
+ *   <li><b>implicit GEMM</b> (everything else: any kernel, stride, padding, dilation): the input is copied
+ *       once into a zero-padded buffer split into stride phases (space-to-depth: phase (py, px) holds the padded
+ *       pixels at rows ≡ py and columns ≡ px modulo the strides). Then every im2col row — one input channel and
+ *       one kernel tap — is a contiguous run of one phase plane: the output is computed on the phase grid and
+ *       the columns past the output width are dropped as tiles are written. Packing GEMM panels is thus two
+ *       vector copies per row, as cheap as for a plain GEMM, whatever the stride.</li>
  * </ul>
  * The weights are packed for the GEMM micro-kernel at preparation. Instances are immutable and may run on many
  * threads at once. The scalar reference is {@link dev.tandem.runtime.kernels.reference.ReferenceConv}.
@@ -31,7 +33,7 @@ public final class Conv2d {
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     /** The algorithm chosen for a convolution. */
-    public enum Path { DEPTHWISE, POINTWISE, STRIDE1, GENERAL }
+    public enum Path { DEPTHWISE, POINTWISE, IMPLICIT_GEMM }
 
     private final ConvParams p;
     private final int outChannels;
@@ -106,7 +108,7 @@ public final class Conv2d {
             }
             boolean unitStride = p.strideH() == 1 && p.strideW() == 1;
             boolean noPad = p.padTop() == 0 && p.padLeft() == 0 && p.padBottom() == 0 && p.padRight() == 0;
-            Path path = taps == 1 && unitStride && noPad ? Path.POINTWISE : unitStride ? Path.STRIDE1 : Path.GENERAL;
+            Path path = taps == 1 && unitStride && noPad ? Path.POINTWISE : Path.IMPLICIT_GEMM;
             return new Conv2d(p, cout, inChannels, act, path, packs, gb, null, b);
         }
     }
@@ -166,8 +168,7 @@ public final class Conv2d {
         switch (path) {
             case DEPTHWISE -> depthwise(gemm, in, inOff, n, h, w, out, outOff, oh, ow);
             case POINTWISE -> pointwise(gemm, in, inOff, n, h, w, out, outOff);
-            case STRIDE1 -> stride1(gemm, in, inOff, n, h, w, out, outOff, oh, ow);
-            case GENERAL -> general(gemm, in, inOff, n, h, w, out, outOff, oh, ow);
+            case IMPLICIT_GEMM -> implicitGemm(gemm, in, inOff, n, h, w, out, outOff, oh, ow);
         }
     }
 
@@ -183,76 +184,136 @@ public final class Conv2d {
         }
     }
 
-    private void stride1(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
-                         long outOff, int oh, int ow) {
+    private void implicitGemm(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
+                              long outOff, int oh, int ow) {
         int g = p.groups(), cpg = inChannels / g, opg = outChannels / g;
-        int hp = h + p.padTop() + p.padBottom(), wp = w + p.padLeft() + p.padRight();
-        int plane = hp * wp;
-        int gridCols = (oh - 1) * wp + ow;
-        int taps = p.kernelH() * p.kernelW();
-        int[] tapOff = new int[taps];
-        for (int ky = 0; ky < p.kernelH(); ky++) {
-            for (int kx = 0; kx < p.kernelW(); kx++) {
-                tapOff[ky * p.kernelW() + kx] = ky * p.dilationH() * wp + kx * p.dilationW();
-            }
-        }
-        float[] buf = gemm.workspace(Math.addExact(Math.multiplyExact(cpg, plane), Sgemm.NR));
+        Phases ph = new Phases(p, h, w);
+        int gridCols = (oh - 1) * ph.wph + ow;
+        float[] buf = gemm.workspace(Math.addExact(Math.multiplyExact(cpg, ph.channelSize), ph.slack));
         for (int b = 0; b < n; b++) {
             for (int gi = 0; gi < g; gi++) {
                 long io = inOff + ((long) b * inChannels + (long) gi * cpg) * h * w;
-                padInto(gemm, in, io, cpg, h, w, buf, hp, wp);
+                fillPhases(gemm, in, io, cpg, h, w, ph, buf);
                 long oo = outOff + ((long) b * outChannels + (long) gi * opg) * oh * ow;
-                gemm.gemm(packed[gi], new GridB(buf, plane, taps, tapOff), gridCols, 0f,
-                        new GridC(out, oo, (long) oh * ow, wp, ow), groupBias[gi], act);
+                gemm.gemm(packed[gi], new GridB(buf, ph.channelSize, ph.tapOff), gridCols, 0f,
+                        new GridC(out, oo, (long) oh * ow, ph.wph, ow), groupBias[gi], act);
             }
         }
     }
 
-    /** Copies {@code channels} planes of h×w into {@code buf} as hp×wp planes with zero borders. */
-    private void padInto(Sgemm gemm, MemorySegment in, long io, int channels, int h, int w, float[] buf, int hp,
-                         int wp) {
-        int plane = hp * wp, pt = p.padTop(), pl = p.padLeft();
+    /**
+     * Layout of the zero-padded, phase-split input of one channel: the phases the kernel taps touch, each an
+     * hph×wph plane; {@code tapOff[t]} is where tap t's im2col row starts relative to a grid column.
+     */
+    private static final class Phases {
+        final int sh;
+        final int sw;
+        final int hph;
+        final int wph;
+        final int[] slot;      // phase index (py·sw + px) → plane slot, or -1 when no tap reads that phase
+        final int channelSize; // floats per channel
+        final int[] tapOff;
+        final int slack;       // floats after the last channel that panel packing may read past valid columns
+
+        Phases(ConvParams p, int h, int w) {
+            sh = p.strideH();
+            sw = p.strideW();
+            int hp = h + p.padTop() + p.padBottom(), wp = w + p.padLeft() + p.padRight();
+            hph = (hp + sh - 1) / sh;
+            wph = (wp + sw - 1) / sw;
+            slot = new int[sh * sw];
+            java.util.Arrays.fill(slot, -1);
+            int used = 0;
+            int taps = p.kernelH() * p.kernelW();
+            int[] phaseOf = new int[taps];
+            for (int ky = 0; ky < p.kernelH(); ky++) {
+                for (int kx = 0; kx < p.kernelW(); kx++) {
+                    int y = ky * p.dilationH(), x = kx * p.dilationW();
+                    int phase = (y % sh) * sw + x % sw;
+                    if (slot[phase] < 0) {
+                        slot[phase] = used++;
+                    }
+                    phaseOf[ky * p.kernelW() + kx] = phase;
+                }
+            }
+            int plane = hph * wph;
+            channelSize = Math.multiplyExact(used, plane);
+            tapOff = new int[taps];
+            for (int ky = 0; ky < p.kernelH(); ky++) {
+                for (int kx = 0; kx < p.kernelW(); kx++) {
+                    int t = ky * p.kernelW() + kx;
+                    int qy = ky * p.dilationH() / sh, qx = kx * p.dilationW() / sw;
+                    tapOff[t] = slot[phaseOf[t]] * plane + qy * wph + qx;
+                }
+            }
+            slack = Sgemm.NR + wph;
+        }
+    }
+
+    /** Copies {@code channels} input planes into {@code buf} in the {@link Phases} layout, zeros elsewhere. */
+    private void fillPhases(Sgemm gemm, MemorySegment in, long io, int channels, int h, int w, Phases ph,
+                            float[] buf) {
+        int pt = p.padTop(), pl = p.padLeft(), sh = ph.sh, sw = ph.sw, wph = ph.wph;
+        int plane = ph.hph * wph;
+        int size = channels * ph.channelSize;
+        java.util.Arrays.fill(buf, size, size + ph.slack, 0f);
         int chunks = Math.min(channels, gemm.pool().threads() * 4);
-        Runnable zeroSlack = () -> java.util.Arrays.fill(buf, channels * plane, channels * plane + Sgemm.NR, 0f);
-        zeroSlack.run();
         gemm.pool().parallelFor(chunks, t -> {
             int c0 = (int) ((long) channels * t / chunks), c1 = (int) ((long) channels * (t + 1) / chunks);
+            float[] row = sw == 1 ? null : new float[w];
+            java.util.Arrays.fill(buf, c0 * ph.channelSize, c1 * ph.channelSize, 0f);
             for (int c = c0; c < c1; c++) {
-                int base = c * plane;
-                if (pt > 0 || hp > h || wp > w) {
-                    java.util.Arrays.fill(buf, base, base + plane, 0f);
-                }
+                int base = c * ph.channelSize;
                 for (int y = 0; y < h; y++) {
-                    MemorySegment.copy(in, FL, (io + (long) c * h * w + (long) y * w) * 4, buf,
-                            base + (y + pt) * wp + pl, w);
+                    int yp = y + pt;
+                    long src = (io + (long) c * h * w + (long) y * w) * 4;
+                    int rowBase = base + (yp / sh) * wph;
+                    if (sw == 1) {
+                        int s = ph.slot[(yp % sh) * sw];
+                        if (s >= 0) {
+                            MemorySegment.copy(in, FL, src, buf, rowBase + s * plane + pl, w);
+                        }
+                        continue;
+                    }
+                    MemorySegment.copy(in, FL, src, row, 0, w);
+                    // one strided pass per column phase: no division per element (that cost more than the copy)
+                    for (int px = 0; px < sw; px++) {
+                        int s = ph.slot[(yp % sh) * sw + px];
+                        if (s < 0) {
+                            continue;
+                        }
+                        int x0 = ((px - pl) % sw + sw) % sw;
+                        int d = rowBase + s * plane + (x0 + pl) / sw;
+                        for (int x = x0; x < w; x += sw) {
+                            buf[d++] = row[x];
+                        }
+                    }
                 }
             }
         });
     }
 
-    /** B panels read from the zero-padded input: row k = (channel, tap) is the plane shifted by the tap. */
+    /** B panels read from the phase buffer: row k = (channel, tap) is a phase plane shifted by the tap. */
     private static final class GridB implements Sgemm.BPacker {
         private final float[] buf;
-        private final int plane;
-        private final int taps;
+        private final int channelSize;
         private final int[] tapOff;
 
-        GridB(float[] buf, int plane, int taps, int[] tapOff) {
+        GridB(float[] buf, int channelSize, int[] tapOff) {
             this.buf = buf;
-            this.plane = plane;
-            this.taps = taps;
+            this.channelSize = channelSize;
             this.tapOff = tapOff;
         }
 
         @Override
         public void pack(int p0, int kc, int j0, int nc, float[] dst) {
-            int nr = Sgemm.NR;
+            int nr = Sgemm.NR, taps = tapOff.length;
             for (int q = 0; q * nr < nc; q++) {
                 int base = q * nr * kc;
                 int j = j0 + q * nr;
                 int ci = p0 / taps, t = p0 % taps;
                 for (int k = 0; k < kc; k++) {
-                    int src = ci * plane + tapOff[t] + j;
+                    int src = ci * channelSize + tapOff[t] + j;
                     int d = base + k * nr;
                     FloatVector.fromArray(S, buf, src).intoArray(dst, d);
                     FloatVector.fromArray(S, buf, src + VL).intoArray(dst, d + VL);
@@ -304,74 +365,6 @@ public final class Conv2d {
         @Override
         public void scaleOnly(int m, int n, float beta, float[] bias, Activation act) {
             throw new IllegalStateException("a convolution always has a non-empty product");
-        }
-    }
-
-    private void general(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
-                         long outOff, int oh, int ow) {
-        int g = p.groups(), cpg = inChannels / g, opg = outChannels / g;
-        for (int b = 0; b < n; b++) {
-            for (int gi = 0; gi < g; gi++) {
-                long io = inOff + ((long) b * inChannels + (long) gi * cpg) * h * w;
-                long oo = outOff + ((long) b * outChannels + (long) gi * opg) * oh * ow;
-                gemm.gemm(packed[gi], new Im2colB(p, in, io, h, w, ow), oh * ow, 0f,
-                        new Sgemm.MatrixC(out, oo, oh * ow), groupBias[gi], act);
-            }
-        }
-    }
-
-    /** Implicit im2col: panel element (k = (channel, ky, kx), column = output position) read from the input. */
-    private static final class Im2colB implements Sgemm.BPacker {
-        private final ConvParams p;
-        private final MemorySegment in;
-        private final long io;
-        private final int h;
-        private final int w;
-        private final int ow;
-
-        Im2colB(ConvParams p, MemorySegment in, long io, int h, int w, int ow) {
-            this.p = p;
-            this.in = in;
-            this.io = io;
-            this.h = h;
-            this.w = w;
-            this.ow = ow;
-        }
-
-        @Override
-        public void pack(int p0, int kc, int j0, int nc, float[] dst) {
-            int nr = Sgemm.NR;
-            int taps = p.kernelH() * p.kernelW();
-            int[] iy0 = new int[nr];
-            int[] ix0 = new int[nr];
-            for (int q = 0; q * nr < nc; q++) {
-                int base = q * nr * kc;
-                int cols = Math.min(nr, nc - q * nr);
-                for (int x = 0; x < cols; x++) {
-                    int pos = j0 + q * nr + x;
-                    int oy = pos / ow, ox = pos - oy * ow;
-                    iy0[x] = oy * p.strideH() - p.padTop();
-                    ix0[x] = ox * p.strideW() - p.padLeft();
-                }
-                for (int k = 0; k < kc; k++) {
-                    int kk = p0 + k;
-                    int ci = kk / taps, t = kk - ci * taps;
-                    int ky = t / p.kernelW(), kx = t - ky * p.kernelW();
-                    int dy = ky * p.dilationH(), dx = kx * p.dilationW();
-                    long plane = io + (long) ci * h * w;
-                    int d = base + k * nr;
-                    for (int x = 0; x < nr; x++) {
-                        float v = 0f;
-                        if (x < cols) {
-                            int iy = iy0[x] + dy, ix = ix0[x] + dx;
-                            if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-                                v = in.getAtIndex(FL, plane + (long) iy * w + ix);
-                            }
-                        }
-                        dst[d + x] = v;
-                    }
-                }
-            }
         }
     }
 

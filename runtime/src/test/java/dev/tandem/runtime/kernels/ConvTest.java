@@ -50,23 +50,32 @@ class ConvTest {
                 Conv2d.Path.POINTWISE));
         out.add(new Case(1, 3, 5, 1, 1, ConvParams.square(1, 1, 0), true, acts[2], Conv2d.Path.POINTWISE));
         // stride 1 with padding, dilation, non-square kernels, asymmetric padding, groups
-        out.add(new Case(1, 3, 8, 13, 17, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.STRIDE1));
-        out.add(new Case(2, 5, 7, 11, 10, ConvParams.square(3, 1, 0), false, acts[3], Conv2d.Path.STRIDE1));
+        out.add(new Case(1, 3, 8, 13, 17, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(2, 5, 7, 11, 10, ConvParams.square(3, 1, 0), false, acts[3], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 4, 6, 9, 23, new ConvParams(1, 3, 1, 1, 0, 1, 0, 2, 1, 1, 1), true, acts[4],
-                Conv2d.Path.STRIDE1));
+                Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 6, 9, 14, 15, new ConvParams(3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 3), true, acts[0],
-                Conv2d.Path.STRIDE1));
+                Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 2, 3, 31, 29, new ConvParams(5, 5, 1, 1, 2, 1, 3, 2, 1, 1, 1), true, acts[5],
-                Conv2d.Path.STRIDE1));
-        out.add(new Case(1, 64, 67, 7, 7, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.STRIDE1));
+                Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 64, 67, 7, 7, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 1, 1, 1, 1, ConvParams.square(3, 1, 1), true, acts[0], Conv2d.Path.DEPTHWISE));
-        out.add(new Case(1, 3, 4, 4, 4, ConvParams.square(1, 1, 1), true, acts[0], Conv2d.Path.STRIDE1));
+        out.add(new Case(1, 3, 4, 4, 4, ConvParams.square(1, 1, 1), true, acts[0], Conv2d.Path.IMPLICIT_GEMM));
         // strided and general
-        out.add(new Case(1, 3, 16, 29, 31, ConvParams.square(7, 2, 3), false, acts[1], Conv2d.Path.GENERAL));
-        out.add(new Case(2, 8, 12, 15, 14, ConvParams.square(3, 2, 1), true, acts[2], Conv2d.Path.GENERAL));
-        out.add(new Case(1, 8, 16, 9, 9, ConvParams.square(1, 2, 0), false, acts[0], Conv2d.Path.GENERAL));
+        out.add(new Case(1, 3, 16, 29, 31, ConvParams.square(7, 2, 3), false, acts[1], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(2, 8, 12, 15, 14, ConvParams.square(3, 2, 1), true, acts[2], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 8, 16, 9, 9, ConvParams.square(1, 2, 0), false, acts[0], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 6, 4, 17, 13, new ConvParams(3, 2, 3, 2, 1, 0, 2, 1, 2, 1, 2), true, acts[3],
-                Conv2d.Path.GENERAL));
+                Conv2d.Path.IMPLICIT_GEMM));
+        // strides 3 and (2, 1), dilation with stride, taps touching only some stride phases
+        out.add(new Case(1, 4, 5, 23, 19, new ConvParams(5, 3, 3, 3, 2, 1, 2, 1, 1, 2, 1), true, acts[1],
+                Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(2, 3, 6, 12, 11, new ConvParams(3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1), false, acts[0],
+                Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 5, 7, 16, 16, new ConvParams(3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1), true, acts[4],
+                Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 64, 33, 9, 10, new ConvParams(1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1), true, acts[2],
+                Conv2d.Path.IMPLICIT_GEMM));
         // depthwise: stride 1 and 2, dilation, padding wider than the kernel reach
         out.add(new Case(1, 32, 32, 14, 14, ConvParams.square(3, 1, 1).withGroups(32), true, acts[2],
                 Conv2d.Path.DEPTHWISE));
@@ -78,7 +87,7 @@ class ConvTest {
                 Conv2d.Path.DEPTHWISE));
         // depth multiplier 2 is a grouped conv, not depthwise
         out.add(new Case(1, 4, 8, 10, 10, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
-                Conv2d.Path.STRIDE1));
+                Conv2d.Path.IMPLICIT_GEMM));
         return out;
     }
 
