@@ -22,7 +22,7 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /** One ResNet-18 convolution (batch 1, with bias and fused ReLU) through {@link Conv2d}. */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class ConvBench {
     @Param({"conv1_7x7s2", "l1_3x3_64", "l2_3x3s2_128", "l2_3x3_128", "l2_down_1x1s2", "l3_3x3s2_256",

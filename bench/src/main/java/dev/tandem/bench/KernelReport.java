@@ -131,7 +131,8 @@ public final class KernelReport {
                     int[] s = SgemmBench.parse(p);
                     flops = 2.0 * s[0] * s[1] * s[2];
                 }
-                double micros = single(o).getPrimaryResult().getScore();
+                // the median of per-call samples: robust to the stalls a shared machine adds to some calls
+                double micros = single(o).getPrimaryResult().getStatistics().getPercentile(50);
                 g[ti] = flops / (micros * 1e3);
             }
             rows.put(p, g);

@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * N = output pixels, K = in channels × kernel area).
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class SgemmBench {
     @Param({"64x64x64", "128x128x128", "256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048"})

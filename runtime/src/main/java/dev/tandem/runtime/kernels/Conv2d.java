@@ -214,6 +214,8 @@ public final class Conv2d {
         final int channelSize; // floats per channel
         final int[] tapOff;
         final int slack;       // floats after the last channel that panel packing may read past valid columns
+        final boolean[] rowUsed; // by padded row modulo the row stride: does any tap read such rows?
+        final boolean needsZeroFill; // false when the input covers every cell of the used phases (no padding)
 
         Phases(ConvParams p, int h, int w) {
             sh = p.strideH();
@@ -247,6 +249,14 @@ public final class Conv2d {
                 }
             }
             slack = Sgemm.NR + wph;
+            rowUsed = new boolean[sh];
+            for (int phase = 0; phase < slot.length; phase++) {
+                if (slot[phase] >= 0) {
+                    rowUsed[phase / sw] = true;
+                }
+            }
+            needsZeroFill = p.padTop() + p.padLeft() + p.padBottom() + p.padRight() > 0 || h % sh != 0
+                    || w % sw != 0;
         }
     }
 
@@ -261,7 +271,9 @@ public final class Conv2d {
         gemm.pool().parallelFor(chunks, t -> {
             int c0 = (int) ((long) channels * t / chunks), c1 = (int) ((long) channels * (t + 1) / chunks);
             float[] row = sw == 1 ? null : new float[w];
-            java.util.Arrays.fill(buf, c0 * ph.channelSize, c1 * ph.channelSize, 0f);
+            if (ph.needsZeroFill) {
+                java.util.Arrays.fill(buf, c0 * ph.channelSize, c1 * ph.channelSize, 0f);
+            }
             for (int c = c0; c < c1; c++) {
                 int base = c * ph.channelSize;
                 for (int y = 0; y < h; y++) {
@@ -273,6 +285,9 @@ public final class Conv2d {
                         if (s >= 0) {
                             MemorySegment.copy(in, FL, src, buf, rowBase + s * plane + pl, w);
                         }
+                        continue;
+                    }
+                    if (!ph.rowUsed[yp % sh]) {
                         continue;
                     }
                     MemorySegment.copy(in, FL, src, row, 0, w);

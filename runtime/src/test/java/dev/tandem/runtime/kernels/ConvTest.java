@@ -76,6 +76,9 @@ class ConvTest {
                 Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 64, 33, 9, 10, new ConvParams(1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1), true, acts[2],
                 Conv2d.Path.IMPLICIT_GEMM));
+        // no padding and sizes divisible by the stride: the phase buffer is filled without zeroing first
+        out.add(new Case(2, 8, 16, 14, 12, ConvParams.square(1, 2, 0), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 3, 5, 16, 10, ConvParams.square(3, 2, 0), true, acts[0], Conv2d.Path.IMPLICIT_GEMM));
         // depthwise: stride 1 and 2, dilation, padding wider than the kernel reach
         out.add(new Case(1, 32, 32, 14, 14, ConvParams.square(3, 1, 1).withGroups(32), true, acts[2],
                 Conv2d.Path.DEPTHWISE));
