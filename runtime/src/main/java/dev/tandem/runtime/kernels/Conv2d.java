@@ -321,10 +321,10 @@ public final class Conv2d {
         }
 
         @Override
-        public void pack(int p0, int kc, int j0, int nc, float[] dst) {
+        public void pack(int p0, int kc, int j0, int nc, float[] dst, int dstOff) {
             int nr = Sgemm.NR, taps = tapOff.length;
             for (int q = 0; q * nr < nc; q++) {
-                int base = q * nr * kc;
+                int base = dstOff + q * nr * kc;
                 int j = j0 + q * nr;
                 int ci = p0 / taps, t = p0 % taps;
                 for (int k = 0; k < kc; k++) {

@@ -216,29 +216,46 @@ public final class Sgemm {
         int nTiles = (n + NR - 1) / NR;
         long macs = (long) m * n * k;
         int threads = macs < PARALLEL_MIN_MACS ? 1 : pool.threads();
-        // Splitting n costs nothing (A is shared, each part packs only its own B columns); splitting m makes each
-        // part pack all of B, so it is only for outputs too narrow to split otherwise.
-        boolean splitN = nTiles >= 2L * threads || nTiles >= mTiles;
-        int tiles = splitN ? nTiles : mTiles;
-        int parts = Math.min(threads == 1 ? 1 : threads * PARTS_PER_THREAD, tiles);
-        if (parts <= 1) {
-            block(0, m, 0, n, k, alpha, a, b, beta, c, bias, act);
+        if (threads == 1) {
+            block(0, m, 0, n, k, alpha, a, b, null, beta, c, bias, act);
             return;
         }
+        // Split the longer side: every part streams the whole of the other operand, so the shorter one is the one
+        // to re-read (A is m·k, B is k·n). Splitting m, B is packed once up front and shared.
+        boolean splitN = (long) nTiles * NR >= (long) mTiles * MR;
+        int tiles = splitN ? nTiles : mTiles;
+        int parts = Math.min(threads * PARTS_PER_THREAD, tiles);
+        float[] sharedB = splitN ? null : packSharedB(b, k, n, nTiles);
         pool.parallelFor(parts, p -> {
             int t0 = (int) ((long) tiles * p / parts);
             int t1 = (int) ((long) tiles * (p + 1) / parts);
             if (splitN) {
-                block(0, m, t0 * NR, Math.min(n, t1 * NR), k, alpha, a, b, beta, c, bias, act);
+                block(0, m, t0 * NR, Math.min(n, t1 * NR), k, alpha, a, b, null, beta, c, bias, act);
             } else {
-                block(t0 * MR, Math.min(m, t1 * MR), 0, n, k, alpha, a, b, beta, c, bias, act);
+                block(t0 * MR, Math.min(m, t1 * MR), 0, n, k, alpha, a, b, sharedB, beta, c, bias, act);
             }
         });
     }
 
-    /** Computes the C rectangle [m0, m1) × [n0, n1) on the calling thread; m0 is a multiple of MR. */
-    private void block(int m0, int m1, int n0, int n1, int k, float alpha, PackedA a, BPacker b, float beta,
-                       CWriter c, float[] bias, Activation act) {
+    /** Packs all of B (k × n) into the calling thread's scratch, panels spread over the pool: panel q at q·NR·k. */
+    private float[] packSharedB(BPacker b, int k, int n, int nTiles) {
+        float[] data = scratch.get().packedB(Math.multiplyExact(nTiles * NR, k));
+        int chunks = Math.min(nTiles, pool.threads() * 2);
+        pool.parallelFor(chunks, t -> {
+            int q0 = nTiles * t / chunks, q1 = nTiles * (t + 1) / chunks;
+            if (q1 > q0) {
+                b.pack(0, k, q0 * NR, Math.min(n, q1 * NR) - q0 * NR, data, q0 * NR * k);
+            }
+        });
+        return data;
+    }
+
+    /**
+     * Computes the C rectangle [m0, m1) × [n0, n1) on the calling thread; m0 is a multiple of MR. B comes packed
+     * whole ({@code sharedB}, panel q at q·NR·k) or is packed here block by block.
+     */
+    private void block(int m0, int m1, int n0, int n1, int k, float alpha, PackedA a, BPacker b, float[] sharedB,
+                       float beta, CWriter c, float[] bias, Activation act) {
         Scratch s = scratch.get();
         float[] ap = a.data;
         // Equal depth blocks (1152 = 2×576, not 640+512): the tile write-back is paid once per block.
@@ -252,7 +269,18 @@ public final class Sgemm {
             float[] biasHere = last ? bias : null;
             for (int jc = n0; jc < n1; jc += ncMax) {
                 int nc = Math.min(ncMax, n1 - jc);
-                b.pack(pc, kc, jc, nc, s.b);
+                float[] bp;
+                int bStart, bPanel;
+                if (sharedB != null) {
+                    bp = sharedB;
+                    bStart = jc / NR * NR * k + pc * NR;
+                    bPanel = NR * k;
+                } else {
+                    b.pack(pc, kc, jc, nc, s.b, 0);
+                    bp = s.b;
+                    bStart = 0;
+                    bPanel = NR * kc;
+                }
                 // A micro-panel outer, B micro-panels inner: the A panel (the broadcast operand, MR·kc floats)
                 // stays in L1 while the wide B panels stream from the L2-resident B block, and each C row band is
                 // written left to right (the BLIS order for a broadcast operand this size).
@@ -261,10 +289,11 @@ public final class Sgemm {
                     boolean small = mr <= MR_SMALL;
                     int ao = row * a.k + pc * panelStride(mr);
                     for (int jr = 0; jr < nc; jr += NR) {
+                        int bo = bStart + jr / NR * bPanel;
                         if (small) {
-                            kernel6(kc, ap, ao, s.b, jr * kc, s.tile);
+                            kernel6(kc, ap, ao, bp, bo, s.tile);
                         } else {
-                            kernel12(kc, ap, ao, s.b, jr * kc, s.tile);
+                            kernel12(kc, ap, ao, bp, bo, s.tile);
                         }
                         c.write(s.tile, row, mr, jc + jr, Math.min(NR, nc - jr), alpha, betaHere, biasHere,
                                 actHere);
@@ -494,6 +523,7 @@ public final class Sgemm {
         final float[] tile = new float[MR * NR];
         float[] work = new float[0];
         float[] packedA = new float[0];
+        float[] packedB = new float[0];
 
         Scratch(int kc, int nc) {
             b = new float[nc * kc];
@@ -504,6 +534,13 @@ public final class Sgemm {
                 packedA = new float[size];
             }
             return packedA;
+        }
+
+        float[] packedB(int size) {
+            if (packedB.length < size) {
+                packedB = new float[size];
+            }
+            return packedB;
         }
     }
 
@@ -538,9 +575,13 @@ public final class Sgemm {
         }
     }
 
-    /** Packs a k-block × n-block of B into NR-column panels: element (k, j) of panel q at {@code q·NR·kc + k·NR + j}. */
+    /**
+     * Packs a k-block × n-block of B into NR-column panels: element (k, j) of panel q at
+     * {@code dstOff + q·NR·kc + k·NR + j}, zero-padded to whole panels or holding whatever the source has there
+     * (columns past {@code nc} are computed but never written out).
+     */
     interface BPacker {
-        void pack(int p0, int kc, int j0, int nc, float[] dst);
+        void pack(int p0, int kc, int j0, int nc, float[] dst, int dstOff);
     }
 
     /** B read from a row-major (or transposed) matrix in memory. */
@@ -558,9 +599,9 @@ public final class Sgemm {
         }
 
         @Override
-        public void pack(int p0, int kc, int j0, int nc, float[] dst) {
+        public void pack(int p0, int kc, int j0, int nc, float[] dst, int dstOff) {
             for (int q = 0; q * NR < nc; q++) {
-                int base = q * NR * kc;
+                int base = dstOff + q * NR * kc;
                 int cols = Math.min(NR, nc - q * NR);
                 int j = j0 + q * NR;
                 if (!trans) {
