@@ -15,9 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * by all threads), B in {@code kc×nc} blocks of {@link #NR}-wide column panels (per thread, sized to stay in
  * L2), and a register-blocked {@code MR × NR} micro-kernel (24 vector accumulators where the CPU has 32 vector
  * registers, else 12) does the multiply-adds. The output is cut into a few parts per thread of the
- * {@link ThreadPool} given to the constructor, along whichever of m and n has more tiles, and threads take parts
- * as they finish (balancing when one core is slowed by a neighbour). Scratch buffers are per thread and reused,
- * so repeated calls allocate nothing once warm.
+ * {@link ThreadPool} given to the constructor, along the longer of m and n, and threads take parts as they
+ * finish (balancing when one core is slowed by a neighbour). Packing buffers are per thread and reused; a call
+ * allocates only a few small objects (operand descriptors, a row buffer), never per tile.
  *
  * <p>Operands are {@link MemorySegment}s with element offsets and leading dimensions (row strides, in elements).
  * A constant left operand (weights) can be packed once with {@link #packA} and reused.
@@ -308,7 +308,7 @@ public final class Sgemm {
      * {@code tile} (row-major, NR floats a row). Kept small on purpose: with the epilogue inlined here C2 ran out of inlining budget
      * and boxed the accumulators (7 instead of 100+ GFLOP/s).
      */
-    static void kernel6(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+    private static void kernel6(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -355,7 +355,7 @@ public final class Sgemm {
     }
 
     /** The 12-row micro-kernel (A panel row stride 12): 24 accumulators; see {@link #kernel6}. */
-    static void kernel12(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+    private static void kernel12(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
         FloatVector c04 = FloatVector.zero(S), c05 = FloatVector.zero(S);
