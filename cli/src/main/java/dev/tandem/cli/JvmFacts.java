@@ -35,22 +35,27 @@ final class JvmFacts {
     }
 
     /**
-     * Bit size of {@code FloatVector.SPECIES_PREFERRED}, or empty when the JVM was started without
+     * Bit size of the vectors Tandem's kernels use ({@code Simd.bits()}: the CPU's widest unless
+     * {@code -Dtandem.simd.bits} forces one), or empty when the JVM was started without
      * {@code --add-modules jdk.incubator.vector}.
      */
     static OptionalInt preferredVectorBits() {
         try {
-            return OptionalInt.of(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
+            return OptionalInt.of(dev.tandem.runtime.kernels.Simd.bits());
         } catch (LinkageError e) {
             // The incubator module is only resolved when asked for; say so instead of crashing.
             return OptionalInt.empty();
         }
     }
 
+    private static int nativeBits() {
+        return dev.tandem.runtime.kernels.Simd.nativeBits();
+    }
+
     static String vectorWidthText() {
         OptionalInt bits = preferredVectorBits();
         return bits.isPresent()
-                ? bits.getAsInt() + " bits (FloatVector.SPECIES_PREFERRED)"
+                ? bits.getAsInt() + " bits (CPU's widest: " + nativeBits() + "; force with -Dtandem.simd.bits=128|256|512)"
                 : "unavailable: start Java with --add-modules jdk.incubator.vector";
     }
 }
