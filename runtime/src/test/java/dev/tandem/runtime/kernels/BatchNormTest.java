@@ -4,32 +4,20 @@ import static dev.tandem.runtime.kernels.KernelTestSupport.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.runtime.kernels.reference.ReferenceBatchNorm;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 @Tag("simd")
-class BatchNormTest {
+class BatchNormTest extends PooledKernelTest {
     private static final Activation[] ACTS = {Activation.NONE, Activation.RELU, Activation.RELU6,
             Activation.clip(-0.5f, 0.25f), Activation.SIGMOID, Activation.SILU, Activation.HARDSWISH};
-    private static ThreadPool pool;
 
-    @BeforeAll
-    static void open() {
-        pool = new ThreadPool(3);
-    }
 
-    @AfterAll
-    static void close() {
-        pool.close();
-    }
 
     private record Params(float[] scale, float[] bias, float[] mean, float[] var) {
         static Params random(Random rnd, int c) {

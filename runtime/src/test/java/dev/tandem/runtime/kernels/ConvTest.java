@@ -3,7 +3,6 @@ package dev.tandem.runtime.kernels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.runtime.kernels.reference.ReferenceConv;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
@@ -12,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.assertj.core.data.Offset;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -21,20 +19,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** {@link Conv2d} on every path against {@link ReferenceConv}, at this JVM's SIMD width. */
 @Tag("simd")
-class ConvTest {
-    private static ThreadPool pool;
+class ConvTest extends PooledKernelTest {
     private static Sgemm gemm;
 
     @BeforeAll
     static void start() {
-        pool = new ThreadPool(2);
         gemm = new Sgemm(pool);
     }
 
-    @AfterAll
-    static void stop() {
-        pool.close();
-    }
 
     record Case(int n, int cin, int cout, int h, int w, ConvParams p, boolean bias, Activation act,
                 Conv2d.Path expect) {

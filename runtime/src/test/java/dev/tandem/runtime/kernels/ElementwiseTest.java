@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.data.Offset.offset;
 
-import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.runtime.kernels.Elementwise.BinaryOp;
 import dev.tandem.runtime.kernels.Elementwise.UnaryOp;
 import dev.tandem.runtime.kernels.reference.ReferenceActivation;
@@ -14,27 +13,13 @@ import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 @Tag("simd")
-class ElementwiseTest {
-    private static ThreadPool pool;
-    private static ThreadPool single;
+class ElementwiseTest extends PooledKernelTest {
 
-    @BeforeAll
-    static void open() {
-        pool = new ThreadPool(3);
-        single = ThreadPool.singleThreaded();
-    }
 
-    @AfterAll
-    static void close() {
-        pool.close();
-        single.close();
-    }
 
     /** Shape pairs covering same shape, scalar operands, inner-contiguous broadcasting and general broadcasting. */
     private static final int[][][] PAIRS = {

@@ -12,8 +12,6 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,18 +19,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** {@link Sgemm} against the double-precision {@link ReferenceGemm} on random shapes, at this JVM's SIMD width. */
 @Tag("simd")
-class GemmTest {
-    private static ThreadPool pool;
+class GemmTest extends PooledKernelTest {
 
-    @BeforeAll
-    static void start() {
-        pool = new ThreadPool(3);
-    }
 
-    @AfterAll
-    static void stop() {
-        pool.close();
-    }
 
     record Case(int m, int n, int k, boolean ta, boolean tb, float alpha, float beta, int pad, boolean smallBlocks) {
     }

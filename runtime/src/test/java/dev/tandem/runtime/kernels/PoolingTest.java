@@ -11,27 +11,13 @@ import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 import java.util.Arrays;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 @Tag("simd")
-class PoolingTest {
-    private static ThreadPool pool;
-    private static ThreadPool single;
+class PoolingTest extends PooledKernelTest {
 
-    @BeforeAll
-    static void pools() {
-        pool = new ThreadPool(3);
-        single = ThreadPool.singleThreaded();
-    }
 
-    @AfterAll
-    static void close() {
-        pool.close();
-        single.close();
-    }
 
     private record Case(int n, int c, int h, int w, ConvParams p, boolean ceil, boolean includePad) {
     }

@@ -13,27 +13,13 @@ import dev.tandem.runtime.tensor.Tensor;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 @Tag("simd")
-class ReduceTest {
-    private static ThreadPool pool;
-    private static ThreadPool single;
+class ReduceTest extends PooledKernelTest {
 
-    @BeforeAll
-    static void open() {
-        pool = new ThreadPool(3);
-        single = ThreadPool.singleThreaded();
-    }
 
-    @AfterAll
-    static void close() {
-        pool.close();
-        single.close();
-    }
 
     private static ReferenceReduce.Kind kind(Reduce.Op op) {
         return ReferenceReduce.Kind.valueOf(op.name());

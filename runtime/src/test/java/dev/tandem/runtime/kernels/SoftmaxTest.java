@@ -10,27 +10,13 @@ import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 @Tag("simd")
-class SoftmaxTest {
-    private static ThreadPool pool;
-    private static ThreadPool single;
+class SoftmaxTest extends PooledKernelTest {
 
-    @BeforeAll
-    static void open() {
-        pool = new ThreadPool(3);
-        single = ThreadPool.singleThreaded();
-    }
 
-    @AfterAll
-    static void close() {
-        pool.close();
-        single.close();
-    }
 
     private static float[] run(ThreadPool tp, boolean log, Shape s, float[] x, int axis) {
         try (Tensor in = Tensor.ofFloats(s, x); Tensor out = KernelTestSupport.zeros(s)) {
