@@ -61,7 +61,7 @@ final class KernelDemo {
             long end = System.nanoTime() + (long) (seconds * 1e9);
             double best = Double.MAX_VALUE;
             int runs = 0;
-            while (System.nanoTime() < end) {
+            while (runs == 0 || System.nanoTime() < end) {
                 long t = System.nanoTime();
                 conv.forward(gemm, in, y);
                 best = Math.min(best, System.nanoTime() - t);

@@ -34,6 +34,9 @@ public final class QuickstartCommand implements Callable<Integer> {
         if (threads < 1) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 1");
         }
+        if (!(seconds >= 0)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--seconds must be >= 0");
+        }
         boolean ok = KernelDemo.run(out, threads, seconds);
         out.flush();
         return ok ? 0 : 1;

@@ -91,12 +91,12 @@ class ConvTest extends PooledKernelTest {
     void matchesReference(Case c) {
         Random r = new Random(c.hashCode());
         int cpg = c.cin / c.p.groups();
-        float[] x = GemmTest.random(r, c.n * c.cin * c.h * c.w);
-        float[] wt = GemmTest.random(r, c.cout * cpg * c.p.kernelH() * c.p.kernelW());
-        float[] bias = c.bias ? GemmTest.random(r, c.cout) : null;
+        float[] x = KernelTestSupport.random(r, c.n * c.cin * c.h * c.w);
+        float[] wt = KernelTestSupport.random(r, c.cout * cpg * c.p.kernelH() * c.p.kernelW());
+        float[] bias = c.bias ? KernelTestSupport.random(r, c.cout) : null;
         double[] want = ReferenceConv.conv2d(x, c.n, c.cin, c.h, c.w, wt, c.cout, bias, c.p, c.act);
-        double[] bound = ReferenceConv.conv2d(GemmTest.abs(x), c.n, c.cin, c.h, c.w, GemmTest.abs(wt), c.cout,
-                bias == null ? null : GemmTest.abs(bias), c.p, Activation.NONE);
+        double[] bound = ReferenceConv.conv2d(KernelTestSupport.abs(x), c.n, c.cin, c.h, c.w, KernelTestSupport.abs(wt), c.cout,
+                bias == null ? null : KernelTestSupport.abs(bias), c.p, Activation.NONE);
         int oh = c.p.outH(c.h), ow = c.p.outW(c.w);
         try (Tensor in = Tensor.ofFloats(Shape.of(c.n, c.cin, c.h, c.w), x);
              Tensor w = Tensor.ofFloats(Shape.of(c.cout, cpg, c.p.kernelH(), c.p.kernelW()), wt);

@@ -2,6 +2,9 @@ package dev.tandem.runtime.kernels;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static dev.tandem.runtime.kernels.KernelTestSupport.abs;
+import static dev.tandem.runtime.kernels.KernelTestSupport.random;
+import static dev.tandem.runtime.kernels.KernelTestSupport.toDouble;
 
 import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.runtime.kernels.reference.ReferenceActivation;
@@ -172,30 +175,6 @@ class GemmTest extends PooledKernelTest {
             assertThatThrownBy(() -> g.gemm(false, false, -1, 4, 4, 1f, big, 0, 4, big, 0, 4, 0f, big, 0, 4))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("m=-1");
         }
-    }
-
-    static float[] random(Random r, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = r.nextFloat() * 2 - 1;
-        }
-        return x;
-    }
-
-    static float[] abs(float[] x) {
-        float[] y = new float[x.length];
-        for (int i = 0; i < x.length; i++) {
-            y[i] = Math.abs(x[i]);
-        }
-        return y;
-    }
-
-    static double[] toDouble(float[] x) {
-        double[] y = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            y[i] = x[i];
-        }
-        return y;
     }
 
     static MemorySegment segment(Arena arena, float[] values, int elementOffset) {

@@ -28,6 +28,20 @@ final class KernelTestSupport {
         return Tensor.ofFloats(s, uniform(rnd, Math.toIntExact(s.size()), lo, hi));
     }
 
+    /** Uniform values in [-1, 1). */
+    static float[] random(Random rnd, int n) {
+        return uniform(rnd, n, -1f, 1f);
+    }
+
+    /** Elementwise absolute values: fed to a reference, they give the Σ|a·b| that bounds rounding error. */
+    static float[] abs(float[] x) {
+        float[] y = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            y[i] = Math.abs(x[i]);
+        }
+        return y;
+    }
+
     static Tensor zeros(Shape s) {
         return Tensor.allocate(DType.FLOAT32, s);
     }

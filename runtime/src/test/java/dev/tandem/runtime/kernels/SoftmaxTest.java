@@ -68,7 +68,11 @@ class SoftmaxTest extends PooledKernelTest {
         for (int axis : new int[]{0, 1, 2}) {
             for (boolean log : new boolean[]{false, true}) {
                 float[] got = run(pool, log, s, x, axis);
-                assertThat(got).isEqualTo(run(single, log, s, x, axis));
+                // Not bit-equal: a call still running the Vector API's Java fallback (Math.exp per lane) and one
+                // compiled by C2 (the platform's vector exp, within 1 ulp) may differ in the last bit, and the
+                // pool's threads reach C2 at other moments than the caller does.
+                assertClose("threads vs one " + axis, got, KernelTestSupport.toDouble(run(single, log, s, x, axis)),
+                        0, 4e-7);
                 assertClose("stable " + axis, got, reference(log, s, x, axis), log ? 1e-5 : 1e-7, 2e-6);
             }
         }
