@@ -1,0 +1,433 @@
+package dev.tandem.runtime;
+
+import dev.tandem.runtime.exec.ThreadPool;
+import dev.tandem.runtime.graph.Graph;
+import dev.tandem.runtime.graph.Node;
+import dev.tandem.runtime.graph.TensorType;
+import dev.tandem.runtime.graph.Value;
+import dev.tandem.runtime.graph.passes.Optimizer;
+import dev.tandem.runtime.graph.passes.PassContext;
+import dev.tandem.runtime.kernels.Sgemm;
+import dev.tandem.runtime.onnx.OnnxReader;
+import dev.tandem.runtime.ops.Op;
+import dev.tandem.runtime.ops.OpRegistry;
+import dev.tandem.runtime.plan.ExecutionPlan;
+import dev.tandem.runtime.plan.GreedyBySizePlanner;
+import dev.tandem.runtime.plan.MemoryPlanner;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * A loaded, optimized ONNX model, ready to run: the inference entry point of Tandem's runtime.
+ *
+ * <pre>{@code
+ * try (Model model = Model.load(Path.of("resnet18.onnx"));
+ *      Tensor x = Tensor.allocate(DType.FLOAT32, Shape.of(1, 3, 224, 224))) {
+ *     Map<String, Tensor> out = model.run(Map.of("input", x));
+ * }
+ * }</pre>
+ *
+ * <p><b>Threads.</b> A model is safe for concurrent {@link #run} calls from any number of threads: each run takes
+ * its own arena from a pool. Kernels use the intra-op {@link ThreadPool} given in {@link Options} (or one the
+ * model creates and owns). Concurrent runs share that pool.
+ *
+ * <p><b>Shapes.</b> Symbolic dimensions (a dynamic batch) are bound per run: the model keeps one plan per input
+ * signature (types and shapes), the most recent {@link Options#planCacheSize()} of them.
+ *
+ * <p><b>Memory.</b> Weights live as long as the model; each plan has an arena per concurrent run; outputs are
+ * new tensors the caller owns and must close. {@link #close()} frees everything; it must not race with runs.
+ */
+public final class Model implements AutoCloseable {
+    /** Integer inputs up to this many elements may feed shapes: their values become part of the plan key. */
+    private static final int SHAPE_INPUT_MAX_ELEMENTS = 64;
+
+    /**
+     * Load options.
+     *
+     * @param threads       intra-op threads when {@code pool} is null (0: all available processors)
+     * @param pool          a pool to share with other models, or null for one owned by this model
+     * @param optimize      run the graph optimizer (fusions, folding); off only for debugging
+     * @param registry      the ops available
+     * @param planCacheSize how many input signatures keep their plan
+     */
+    public record Options(int threads, ThreadPool pool, boolean optimize, OpRegistry registry, int planCacheSize) {
+        public static Options defaults() {
+            return new Options(0, null, true, OpRegistry.standard(), 8);
+        }
+
+        public Options withThreads(int t) {
+            return new Options(t, pool, optimize, registry, planCacheSize);
+        }
+
+        public Options withPool(ThreadPool p) {
+            return new Options(threads, p, optimize, registry, planCacheSize);
+        }
+
+        public Options withOptimize(boolean o) {
+            return new Options(threads, pool, o, registry, planCacheSize);
+        }
+    }
+
+    /** A graph input or output as declared by the model. */
+    public record IoInfo(String name, TensorType type) {
+        @Override
+        public String toString() {
+            return name + ": " + (type == null ? "?" : type.describe());
+        }
+    }
+
+    private final Graph graph;
+    private final OpRegistry registry;
+    private final ThreadPool pool;
+    private final boolean ownsPool;
+    private final Sgemm gemm;
+    private final MemoryPlanner planner = new GreedyBySizePlanner();
+    private final int cacheSize;
+    private final Map<String, ExecutionPlan> plans;
+    private final Map<String, Integer> passChanges;
+    private final Map<String, Integer> loadedOpCounts;
+    private final long weightBytes;
+    private volatile boolean closed;
+
+    private Model(Graph graph, Options o, Map<String, Integer> loadedOpCounts) {
+        this.graph = graph;
+        this.registry = o.registry();
+        this.ownsPool = o.pool() == null;
+        this.pool = o.pool() != null ? o.pool()
+                : new ThreadPool(o.threads() > 0 ? o.threads() : Runtime.getRuntime().availableProcessors());
+        this.gemm = new Sgemm(pool);
+        this.cacheSize = Math.max(1, o.planCacheSize());
+        this.plans = new java.util.LinkedHashMap<>(16, 0.75f, true);
+        this.loadedOpCounts = loadedOpCounts;
+        try {
+            this.passChanges = o.optimize()
+                    ? Optimizer.standard().run(graph, new PassContext(registry, gemm))
+                    : Map.of();
+        } catch (RuntimeException e) {
+            if (ownsPool) {
+                pool.close();
+            }
+            throw e;
+        }
+        long w = 0;
+        for (Value v : graph.values().values()) {
+            if (v.isConstant()) {
+                w += v.constant().size() * v.constant().dtype().byteSize();
+            }
+        }
+        this.weightBytes = w;
+    }
+
+    /** Loads a model file with default options. */
+    public static Model load(Path file) {
+        return load(file, Options.defaults());
+    }
+
+    /**
+     * Loads a model file (external data is read from its folder).
+     *
+     * @throws ModelFormatException      when the file is missing, malformed or hostile
+     * @throws UnsupportedModelException listing every unsupported op with its node name
+     */
+    public static Model load(Path file, Options options) {
+        return fromGraph(OnnxReader.read(file), options);
+    }
+
+    /** Loads a model from bytes (external data is refused). */
+    public static Model load(byte[] bytes, Options options) {
+        return fromGraph(OnnxReader.read(bytes, null), options);
+    }
+
+    /** Wraps a graph (the model takes ownership of it). */
+    public static Model fromGraph(Graph graph, Options options) {
+        try {
+            Map<String, Integer> counts = checkSupported(graph, options.registry());
+            return new Model(graph, options, counts);
+        } catch (RuntimeException e) {
+            graph.close();
+            throw e;
+        }
+    }
+
+    private static Map<String, Integer> checkSupported(Graph graph, OpRegistry registry) {
+        List<String> problems = new ArrayList<>();
+        Map<String, Integer> counts = new TreeMap<>();
+        for (Node n : graph.nodes()) {
+            counts.merge(n.opType(), 1, Integer::sum);
+            Op op = registry.find(n.domain(), n.opType());
+            int opset = graph.opset(n.domain());
+            if (op == null) {
+                problems.add("Unsupported op '" + n.opType() + "'" + (n.domain().isEmpty() ? "" : " (domain '"
+                        + n.domain() + "')") + " (opset " + opset + ") at node '" + n.name() + "'");
+            } else if (opset < op.minOpset()) {
+                problems.add("Op '" + n.opType() + "' at node '" + n.name() + "' uses opset " + opset
+                        + "; Tandem supports it from opset " + op.minOpset());
+            }
+        }
+        for (Value in : graph.inputs()) {
+            TensorType t = in.declared();
+            if (t != null && t.dtype() == null) {
+                problems.add("Input '" + in.name() + "' has ONNX element type " + t.onnxType()
+                        + ", which Tandem does not support");
+            }
+        }
+        if (!problems.isEmpty()) {
+            StringBuilder sb = new StringBuilder("The model uses what Tandem does not support:");
+            for (String p : problems) {
+                sb.append("\n  ").append(p);
+            }
+            sb.append("\nSupported ops: tandem inspect --ops");
+            throw new UnsupportedModelException(sb.toString(), problems);
+        }
+        return counts;
+    }
+
+    // ---- description
+
+    public List<IoInfo> inputs() {
+        List<IoInfo> l = new ArrayList<>();
+        for (Value v : graph.inputs()) {
+            l.add(new IoInfo(v.name(), v.declared()));
+        }
+        return l;
+    }
+
+    public List<IoInfo> outputs() {
+        List<IoInfo> l = new ArrayList<>();
+        for (Value v : graph.outputs()) {
+            l.add(new IoInfo(v.name(), v.declared()));
+        }
+        return l;
+    }
+
+    /** The model's {@code metadata_props}. */
+    public Map<String, String> metadata() {
+        return Collections.unmodifiableMap(graph.metadata());
+    }
+
+    /** The optimized graph (read-only by contract). */
+    public Graph graph() {
+        return graph;
+    }
+
+    /** Op counts of the file as loaded, before optimization. */
+    public Map<String, Integer> loadedOpCounts() {
+        return Collections.unmodifiableMap(loadedOpCounts);
+    }
+
+    /** What each optimizer pass changed at load (pass name → rounds with changes). */
+    public Map<String, Integer> passChanges() {
+        return Collections.unmodifiableMap(passChanges);
+    }
+
+    /** Bytes of weights and other constants held. */
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    /** Number of parameters: elements of floating-point constants. */
+    public long parameterCount() {
+        long n = 0;
+        for (Value v : graph.values().values()) {
+            if (v.isConstant() && v.constant().dtype().isFloatingPoint()) {
+                n += v.constant().size();
+            }
+        }
+        return n;
+    }
+
+    public ThreadPool pool() {
+        return pool;
+    }
+
+    // ---- running
+
+    /**
+     * Runs the model. Every graph input must be given by name with its declared type and a shape that fits its
+     * declared dimensions. Returns one new tensor per graph output, by name in graph order; the caller owns and
+     * closes them. Safe to call from many threads at once.
+     *
+     * @throws InvalidInputException when inputs are missing, unknown, or of the wrong type or shape
+     */
+    public Map<String, Tensor> run(Map<String, Tensor> inputs) {
+        ensureOpen();
+        List<Value> gin = graph.inputs();
+        for (String name : inputs.keySet()) {
+            if (gin.stream().noneMatch(v -> v.name().equals(name))) {
+                throw new InvalidInputException("Unknown input '" + name + "'; the model's inputs are " + inputs());
+            }
+        }
+        Tensor[] ordered = new Tensor[gin.size()];
+        List<Tensor> temps = new ArrayList<>();
+        try {
+            for (int i = 0; i < ordered.length; i++) {
+                Value v = gin.get(i);
+                Tensor t = inputs.get(v.name());
+                if (t == null) {
+                    throw new InvalidInputException("Missing input '" + v.name() + "'; the model's inputs are "
+                            + inputs());
+                }
+                TensorType decl = v.declared();
+                if (decl != null && decl.dtype() != null && decl.dtype() != t.dtype()) {
+                    throw new InvalidInputException("Input '" + v.name() + "' must be " + decl.describe() + "; got "
+                            + t.dtype().name().toLowerCase(java.util.Locale.ROOT) + t.shape());
+                }
+                if (decl != null && !decl.accepts(t.shape())) {
+                    throw new InvalidInputException("Input '" + v.name() + "' must have shape " + decl.describe()
+                            + "; got " + t.shape());
+                }
+                if (!t.isContiguous()) {
+                    t = t.contiguous();
+                    temps.add(t);
+                }
+                ordered[i] = t;
+            }
+            ExecutionPlan plan = planFor(ordered, true);
+            Tensor[] out = plan.runEntered(ordered, null);
+            Map<String, Tensor> result = new LinkedHashMap<>();
+            for (int o = 0; o < out.length; o++) {
+                result.putIfAbsent(graph.outputs().get(o).name(), out[o]);
+            }
+            return result;
+        } finally {
+            for (Tensor t : temps) {
+                t.close();
+            }
+        }
+    }
+
+    /** Runs a single-input model and returns its first output (the others are freed). */
+    public Tensor run(Tensor input) {
+        if (graph.inputs().size() != 1) {
+            throw new InvalidInputException("The model has " + graph.inputs().size() + " inputs " + inputs()
+                    + "; use run(Map)");
+        }
+        Map<String, Tensor> out = run(Map.of(graph.inputs().get(0).name(), input));
+        Tensor first = null;
+        for (Tensor t : out.values()) {
+            if (first == null) {
+                first = t;
+            } else {
+                t.close();
+            }
+        }
+        return first;
+    }
+
+    /**
+     * The plan for inputs of these shapes (types as declared; symbolic dimensions must be given), creating it if
+     * needed: for {@code inspect} and benchmarks (arena size, steps, multiply-adds).
+     */
+    public ExecutionPlan plan(Map<String, Shape> shapes) {
+        ensureOpen();
+        List<Value> gin = graph.inputs();
+        Tensor[] probe = new Tensor[gin.size()];
+        try {
+            for (int i = 0; i < probe.length; i++) {
+                Value v = gin.get(i);
+                Shape s = shapes.get(v.name());
+                if (s == null) {
+                    if (v.declared() == null || v.declared().dims() == null) {
+                        throw new InvalidInputException("Give a shape for input '" + v.name() + "'");
+                    }
+                    s = v.declared().concrete(1);
+                }
+                DType dt = v.declared() != null && v.declared().dtype() != null ? v.declared().dtype() : DType.FLOAT32;
+                probe[i] = Tensor.allocate(dt, s);
+            }
+            return planFor(probe, false);
+        } finally {
+            for (Tensor t : probe) {
+                if (t != null) {
+                    t.close();
+                }
+            }
+        }
+    }
+
+    /** The plan for these inputs; when {@code enter}, a run is registered on it before the cache lock is let go. */
+    private ExecutionPlan planFor(Tensor[] inputs, boolean enter) {
+        StringBuilder key = new StringBuilder();
+        Tensor[] known = null;
+        for (int i = 0; i < inputs.length; i++) {
+            Tensor t = inputs[i];
+            key.append(t.dtype().ordinal()).append(t.shape()).append(';');
+            if (shapeInput(t)) {
+                if (known == null) {
+                    known = new Tensor[inputs.length];
+                }
+                known[i] = t;
+                key.append(java.util.Arrays.toString(dev.tandem.runtime.ops.Elements.toLongs(t))).append(';');
+            }
+        }
+        String k = key.toString();
+        synchronized (plans) {
+            ExecutionPlan p = plans.get(k);
+            if (p != null) {
+                if (enter) {
+                    p.enter();
+                }
+                return p;
+            }
+            DType[] types = new DType[inputs.length];
+            Shape[] shapes = new Shape[inputs.length];
+            for (int i = 0; i < inputs.length; i++) {
+                types[i] = inputs[i].dtype();
+                shapes[i] = inputs[i].shape();
+            }
+            p = ExecutionPlan.build(graph, registry, gemm, planner, types, shapes, known);
+            plans.put(k, p);
+            if (plans.size() > cacheSize) {
+                // A run may still be using the evicted plan: it closes when the last one finishes.
+                plans.remove(plans.keySet().iterator().next()).retire();
+            }
+            if (enter) {
+                p.enter();
+            }
+            return p;
+        }
+    }
+
+    private static boolean shapeInput(Tensor t) {
+        return (t.dtype() == DType.INT64 || t.dtype() == DType.INT32) && t.size() <= SHAPE_INPUT_MAX_ELEMENTS;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("The model is closed");
+        }
+    }
+
+    /** Frees plans, weights and (when owned) the thread pool. Runs must have finished. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        synchronized (plans) {
+            for (ExecutionPlan p : plans.values()) {
+                p.close();
+            }
+            plans.clear();
+        }
+        graph.close();
+        if (ownsPool) {
+            pool.close();
+        }
+    }
+
+    /** The op types the registry supports, sorted. */
+    public static Set<String> supportedOps(OpRegistry registry) {
+        return registry.all().keySet();
+    }
+}

@@ -1,0 +1,39 @@
+package dev.tandem.runtime.ops;
+
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import java.util.List;
+
+/**
+ * The result of preparing a node: its outputs' types and shapes, and either a {@link Kernel} computing them or,
+ * for ops that only reinterpret their input (Reshape, Flatten, Squeeze, Unsqueeze, Identity...), an alias: output
+ * 0 is input {@link #aliasOf()} with a new shape, sharing its memory, with no kernel run.
+ *
+ * @param multiplyAdds the multiply-adds one run performs (for {@code tandem inspect}), 0 when negligible
+ */
+public record Prepared(List<Output> outputs, Kernel kernel, int aliasOf, long multiplyAdds) {
+    /** One output's type and shape. */
+    public record Output(DType dtype, Shape shape) {
+    }
+
+    public static Prepared of(DType dtype, Shape shape, Kernel kernel) {
+        return new Prepared(List.of(new Output(dtype, shape)), kernel, -1, 0);
+    }
+
+    public static Prepared of(DType dtype, Shape shape, long multiplyAdds, Kernel kernel) {
+        return new Prepared(List.of(new Output(dtype, shape)), kernel, -1, multiplyAdds);
+    }
+
+    public static Prepared of(List<Output> outputs, Kernel kernel) {
+        return new Prepared(List.copyOf(outputs), kernel, -1, 0);
+    }
+
+    /** Output 0 is input {@code input} viewed with {@code shape} (same element count, same type). */
+    public static Prepared alias(int input, DType dtype, Shape shape) {
+        return new Prepared(List.of(new Output(dtype, shape)), null, input, 0);
+    }
+
+    public boolean isAlias() {
+        return aliasOf >= 0;
+    }
+}

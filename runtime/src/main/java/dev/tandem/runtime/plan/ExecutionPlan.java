@@ -1,0 +1,532 @@
+package dev.tandem.runtime.plan;
+
+import dev.tandem.runtime.ModelException;
+import dev.tandem.runtime.graph.Graph;
+import dev.tandem.runtime.graph.Node;
+import dev.tandem.runtime.graph.Value;
+import dev.tandem.runtime.kernels.Sgemm;
+import dev.tandem.runtime.ops.Kernel;
+import dev.tandem.runtime.ops.Op;
+import dev.tandem.runtime.ops.OpContext;
+import dev.tandem.runtime.ops.OpRegistry;
+import dev.tandem.runtime.ops.Prepared;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+
+/**
+ * A graph prepared for one input signature (types and shapes of the inputs, plus the values of small integer
+ * inputs that shapes may depend on): every node's kernel prepared with concrete shapes, everything computable
+ * before the run folded into constants, and every intermediate value given an offset in one arena.
+ *
+ * <p>Running allocates no tensor memory: each concurrent run takes an arena from a pool (creating one only when
+ * all are busy) and gives it back. A plan is therefore safe for any number of concurrent runs; runs on one arena
+ * never overlap. Closing frees the arenas and the constants folded for this plan.
+ */
+public final class ExecutionPlan implements AutoCloseable {
+    /** Byte alignment of every arena buffer (a cache line, and a full 512-bit vector). */
+    public static final int ALIGNMENT = 64;
+
+    private enum Kind { INPUT, CONST, ARENA, ALIAS }
+
+    private record Slot(Kind kind, DType dtype, Shape shape, int input, Tensor constant, long offset, int aliasOf) {
+    }
+
+    private record Step(Node node, Kernel kernel, int[] in, int[] out, int aliasSource) {
+    }
+
+    private final List<Slot> slots;
+    private final List<Step> steps;
+    private final int[] outputSlots;
+    private final long arenaBytes;
+    private final long foldedBytes;
+    private final long multiplyAdds;
+    private final Map<String, Integer> stepCounts;
+    private final List<Tensor> owned;
+    private final ConcurrentLinkedDeque<Instance> free = new ConcurrentLinkedDeque<>();
+    private final List<Instance> all = new ArrayList<>();
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean retired;
+    private volatile boolean closed;
+
+    private ExecutionPlan(List<Slot> slots, List<Step> steps, int[] outputSlots, long arenaBytes, long foldedBytes,
+                          long multiplyAdds, Map<String, Integer> stepCounts, List<Tensor> owned) {
+        this.slots = slots;
+        this.steps = steps;
+        this.outputSlots = outputSlots;
+        this.arenaBytes = arenaBytes;
+        this.foldedBytes = foldedBytes;
+        this.multiplyAdds = multiplyAdds;
+        this.stepCounts = stepCounts;
+        this.owned = owned;
+    }
+
+    /**
+     * Plans {@code graph} for inputs of the given types and shapes.
+     *
+     * @param known per graph input, its value when it is to be treated as known at plan time (else null); the
+     *              plan then holds only for inputs with these values
+     * @throws ModelException when a node is invalid or unsupported for these inputs
+     */
+    public static ExecutionPlan build(Graph graph, OpRegistry registry, Sgemm gemm, MemoryPlanner planner,
+                                      DType[] inputTypes, Shape[] inputShapes, Tensor[] known) {
+        Builder b = new Builder(gemm);
+        try {
+            return b.build(graph, registry, planner, inputTypes, inputShapes, known);
+        } catch (RuntimeException e) {
+            for (Tensor t : b.owned) {
+                t.close();
+            }
+            throw e;
+        }
+    }
+
+    private static final class Builder {
+        final Sgemm gemm;
+        final List<Slot> slots = new ArrayList<>();
+        final Map<Value, Integer> slotOf = new IdentityHashMap<>();
+        final List<Tensor> owned = new ArrayList<>();
+        final List<Step> steps = new ArrayList<>();
+        final Map<String, Integer> counts = new TreeMap<>();
+        long folded;
+        long macs;
+
+        Builder(Sgemm gemm) {
+            this.gemm = gemm;
+        }
+
+        int constSlot(Tensor t) {
+            slots.add(new Slot(Kind.CONST, t.dtype(), t.shape(), -1, t, 0, -1));
+            return slots.size() - 1;
+        }
+
+        int slotFor(Value v, Node reader) {
+            Integer s = slotOf.get(v);
+            if (s != null) {
+                return s;
+            }
+            if (v.isConstant()) {
+                int c = constSlot(v.constant());
+                slotOf.put(v, c);
+                return c;
+            }
+            throw new ModelException("Node " + reader.describe() + " reads '" + v.name() + "' before it is computed");
+        }
+
+        ExecutionPlan build(Graph graph, OpRegistry registry, MemoryPlanner planner, DType[] inputTypes,
+                            Shape[] inputShapes, Tensor[] known) {
+            List<Value> inputs = graph.inputs();
+            for (int i = 0; i < inputs.size(); i++) {
+                if (known != null && known[i] != null) {
+                    Tensor copy = Tensor.allocate(known[i].dtype(), known[i].shape());
+                    copy.copyFrom(known[i]);
+                    owned.add(copy);
+                    slotOf.put(inputs.get(i), constSlot(copy));
+                } else {
+                    slots.add(new Slot(Kind.INPUT, inputTypes[i], inputShapes[i], i, null, 0, -1));
+                    slotOf.put(inputs.get(i), slots.size() - 1);
+                }
+            }
+            for (Node node : graph.nodes()) {
+                prepareNode(graph, registry, node);
+            }
+            int[] outs = new int[graph.outputs().size()];
+            for (int i = 0; i < outs.length; i++) {
+                outs[i] = slotFor(graph.outputs().get(i), null);
+            }
+            // Lifetimes of arena buffers; an alias keeps its root buffer alive.
+            int n = slots.size();
+            int[] first = new int[n];
+            int[] last = new int[n];
+            java.util.Arrays.fill(first, -1);
+            java.util.Arrays.fill(last, -1);
+            for (int si = 0; si < steps.size(); si++) {
+                Step st = steps.get(si);
+                for (int o : st.out) {
+                    int r = root(o);
+                    if (slots.get(r).kind == Kind.ARENA && first[r] < 0) {
+                        first[r] = si;
+                    }
+                    last[r] = Math.max(last[r], si);
+                }
+                for (int in : st.in) {
+                    if (in >= 0) {
+                        int r = root(in);
+                        last[r] = Math.max(last[r], si);
+                    }
+                }
+            }
+            for (int o : outs) {
+                int r = root(o);
+                last[r] = steps.size();
+            }
+            List<BufferRequest> requests = new ArrayList<>();
+            List<Integer> requestSlots = new ArrayList<>();
+            for (int s = 0; s < n; s++) {
+                if (slots.get(s).kind == Kind.ARENA) {
+                    Slot sl = slots.get(s);
+                    long bytes = sl.shape.size() * sl.dtype.byteSize();
+                    requests.add(new BufferRequest(bytes, Math.max(first[s], 0), Math.max(last[s], first[s])));
+                    requestSlots.add(s);
+                }
+            }
+            long[] offsets = planner.place(requests, ALIGNMENT);
+            for (int i = 0; i < offsets.length; i++) {
+                int s = requestSlots.get(i);
+                Slot sl = slots.get(s);
+                slots.set(s, new Slot(Kind.ARENA, sl.dtype, sl.shape, -1, null, offsets[i], -1));
+            }
+            long arena = MemoryPlanner.arenaBytes(requests, offsets);
+            return new ExecutionPlan(List.copyOf(slots), List.copyOf(steps), outs, arena, folded, macs,
+                    new LinkedHashMap<>(counts), List.copyOf(owned));
+        }
+
+        int root(int s) {
+            while (slots.get(s).kind == Kind.ALIAS) {
+                s = slots.get(s).aliasOf;
+            }
+            return s;
+        }
+
+        void prepareNode(Graph graph, OpRegistry registry, Node node) {
+            Op op = registry.find(node.domain(), node.opType());
+            if (op == null) {
+                throw new dev.tandem.runtime.UnsupportedModelException("Unsupported op '" + node.opType()
+                        + "' at node '" + node.name() + "'");
+            }
+            int k = node.inputs().size();
+            DType[] dt = new DType[k];
+            Shape[] sh = new Shape[k];
+            Tensor[] cs = new Tensor[k];
+            int[] in = new int[k];
+            boolean allKnown = true;
+            for (int i = 0; i < k; i++) {
+                Value v = node.input(i);
+                if (v == null) {
+                    in[i] = -1;
+                    continue;
+                }
+                int s = slotFor(v, node);
+                in[i] = s;
+                Slot sl = slots.get(s);
+                dt[i] = sl.dtype;
+                sh[i] = sl.shape;
+                cs[i] = constantOf(s);
+                allKnown &= cs[i] != null;
+            }
+            OpContext ctx = new OpContext(node, graph.opset(node.domain()), dt, sh, cs, gemm);
+            Prepared p;
+            try {
+                p = op.prepare(ctx);
+            } catch (ModelException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new ModelException(node.describe() + ": cannot prepare for inputs "
+                        + java.util.Arrays.toString(sh) + ": " + e.getMessage(), e);
+            }
+            int outCount = node.outputs().size();
+            if (p.outputs().size() < outCount) {
+                throw new ModelException(node.describe() + " declares " + outCount + " outputs; the op produces "
+                        + p.outputs().size());
+            }
+            if (allKnown) {
+                fold(node, p, in);
+                return;
+            }
+            counts.merge(node.opType(), 1, Integer::sum);
+            macs += p.multiplyAdds();
+            int[] out = new int[outCount];
+            for (int o = 0; o < outCount; o++) {
+                Prepared.Output po = p.outputs().get(o);
+                if (p.isAlias() && o == 0) {
+                    slots.add(new Slot(Kind.ALIAS, po.dtype(), po.shape(), -1, null, 0, in[p.aliasOf()]));
+                } else {
+                    slots.add(new Slot(Kind.ARENA, po.dtype(), po.shape(), -1, null, 0, -1));
+                }
+                out[o] = slots.size() - 1;
+                slotOf.put(node.output(o), out[o]);
+            }
+            steps.add(new Step(node, p.kernel(), in, out, p.isAlias() ? in[p.aliasOf()] : -1));
+        }
+
+        Tensor constantOf(int s) {
+            Slot sl = slots.get(s);
+            if (sl.kind == Kind.CONST) {
+                return sl.constant;
+            }
+            return null;
+        }
+
+        /** Runs a node whose inputs are all known now, turning its outputs into constants. */
+        void fold(Node node, Prepared p, int[] in) {
+            Tensor[] ins = new Tensor[in.length];
+            for (int i = 0; i < in.length; i++) {
+                ins[i] = in[i] < 0 ? null : slots.get(in[i]).constant;
+            }
+            int outCount = node.outputs().size();
+            if (p.isAlias()) {
+                Tensor src = ins[p.aliasOf()].contiguous();
+                Prepared.Output po = p.outputs().get(0);
+                Tensor t = Tensor.allocate(po.dtype(), po.shape());
+                owned.add(t);
+                dev.tandem.runtime.ops.Elements.copy(src, 0, t, 0, t.size());
+                if (src != ins[p.aliasOf()]) {
+                    src.close();
+                }
+                folded += t.size() * t.dtype().byteSize();
+                slotOf.put(node.output(0), constSlot(t));
+                return;
+            }
+            Tensor[] outs = new Tensor[p.outputs().size()];
+            for (int o = 0; o < outs.length; o++) {
+                Prepared.Output po = p.outputs().get(o);
+                outs[o] = Tensor.allocate(po.dtype(), po.shape());
+                owned.add(outs[o]);
+            }
+            try {
+                p.kernel().run(ins, outs);
+            } catch (ModelException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new ModelException(node.describe() + " failed while folding constants: " + e, e);
+            }
+            for (int o = 0; o < outCount; o++) {
+                folded += outs[o].size() * outs[o].dtype().byteSize();
+                slotOf.put(node.output(o), constSlot(outs[o]));
+            }
+        }
+    }
+
+    /** Bytes of the arena each concurrent run uses. */
+    public long arenaBytes() {
+        return arenaBytes;
+    }
+
+    /** Bytes of constants computed for this plan (folded shape arithmetic and the like). */
+    public long foldedBytes() {
+        return foldedBytes;
+    }
+
+    /** Multiply-adds of one run, as the ops report them. */
+    public long multiplyAdds() {
+        return multiplyAdds;
+    }
+
+    /** Number of kernel steps one run executes. */
+    public int stepCount() {
+        return steps.size();
+    }
+
+    /** Steps per op type. */
+    public Map<String, Integer> stepCounts() {
+        return stepCounts;
+    }
+
+    /** Arenas created so far (the most runs that were ever in flight at once). */
+    public int arenaCount() {
+        synchronized (all) {
+            return all.size();
+        }
+    }
+
+    /** Types and shapes of the outputs this plan produces. */
+    public List<Prepared.Output> outputs() {
+        List<Prepared.Output> out = new ArrayList<>();
+        for (int s : outputSlots) {
+            out.add(new Prepared.Output(slots.get(s).dtype, slots.get(s).shape));
+        }
+        return out;
+    }
+
+    /**
+     * Runs the plan. {@code inputs} are the graph inputs in graph order, contiguous, with the types and shapes the
+     * plan was built for. Returns new tensors the caller owns, one per graph output.
+     */
+    public Tensor[] run(Tensor[] inputs) {
+        return run(inputs, null);
+    }
+
+    /**
+     * Runs the plan; when {@code stepNanos} is not null, adds each step's wall time to it (indexed by step, for
+     * profiling).
+     */
+    public Tensor[] run(Tensor[] inputs, long[] stepNanos) {
+        enter();
+        return runEntered(inputs, stepNanos);
+    }
+
+    /**
+     * Marks a run as started: a retired plan stays open until every entered run has finished. Pair with
+     * {@link #runEntered}.
+     *
+     * @throws IllegalStateException when the plan is closed
+     */
+    public void enter() {
+        inFlight.incrementAndGet();
+        if (closed) {
+            inFlight.decrementAndGet();
+            throw new IllegalStateException("The model is closed");
+        }
+    }
+
+    /**
+     * Closes the plan once the runs in flight have finished (a model evicting it from its cache calls this).
+     */
+    public void retire() {
+        retired = true;
+        if (inFlight.get() == 0) {
+            close();
+        }
+    }
+
+    /** Runs after {@link #enter()}; always balances it. */
+    public Tensor[] runEntered(Tensor[] inputs, long[] stepNanos) {
+        try {
+            return execute(inputs, stepNanos);
+        } finally {
+            if (inFlight.decrementAndGet() == 0 && retired) {
+                close();
+            }
+        }
+    }
+
+    private Tensor[] execute(Tensor[] inputs, long[] stepNanos) {
+        Instance inst = free.pollFirst();
+        if (inst == null) {
+            inst = newInstance();
+        }
+        try {
+            Tensor[] v = inst.values;
+            for (int s = 0; s < slots.size(); s++) {
+                if (slots.get(s).kind == Kind.INPUT) {
+                    v[s] = inputs[slots.get(s).input];
+                }
+            }
+            int si = 0;
+            try {
+                for (; si < steps.size(); si++) {
+                    Step st = steps.get(si);
+                    long t0 = stepNanos == null ? 0 : System.nanoTime();
+                    if (st.kernel == null) {
+                        Tensor src = v[st.aliasSource];
+                        Slot a = slots.get(st.out[0]);
+                        v[st.out[0]] = Tensor.wrap(src.segment(), src.offset(), a.dtype, a.shape);
+                    } else {
+                        Tensor[] ins = inst.stepIn[si];
+                        Tensor[] outs = inst.stepOut[si];
+                        for (int i = 0; i < st.in.length; i++) {
+                            ins[i] = st.in[i] < 0 ? null : v[st.in[i]];
+                        }
+                        for (int o = 0; o < st.out.length; o++) {
+                            outs[o] = v[st.out[o]];
+                        }
+                        st.kernel.run(ins, outs);
+                    }
+                    if (stepNanos != null) {
+                        stepNanos[si] += System.nanoTime() - t0;
+                    }
+                }
+            } catch (ModelException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new ModelException("Node " + steps.get(si).node.describe() + " failed: " + e, e);
+            }
+            Tensor[] result = new Tensor[outputSlots.length];
+            try {
+                for (int o = 0; o < outputSlots.length; o++) {
+                    Tensor src = v[outputSlots[o]];
+                    Tensor t = Tensor.allocate(src.dtype(), src.shape());
+                    result[o] = t;
+                    t.copyFrom(src);
+                }
+            } catch (RuntimeException e) {
+                for (Tensor t : result) {
+                    if (t != null) {
+                        t.close();
+                    }
+                }
+                throw e;
+            }
+            return result;
+        } finally {
+            for (int s = 0; s < slots.size(); s++) {
+                Kind k = slots.get(s).kind;
+                if (k == Kind.INPUT || k == Kind.ALIAS) {
+                    inst.values[s] = null;
+                }
+            }
+            free.addFirst(inst);
+        }
+    }
+
+    /** Names of the nodes run by each step, in order (for profiles). */
+    public List<String> stepNames() {
+        List<String> names = new ArrayList<>();
+        for (Step s : steps) {
+            names.add(s.node.opType() + " " + s.node.name());
+        }
+        return names;
+    }
+
+    private Instance newInstance() {
+        synchronized (all) {
+            if (closed) {
+                throw new IllegalStateException("The model is closed");
+            }
+            Instance inst = new Instance();
+            all.add(inst);
+            return inst;
+        }
+    }
+
+    /** One arena with the tensors over it, used by one run at a time. */
+    private final class Instance {
+        final Arena arena = Arena.ofShared();
+        final Tensor[] values = new Tensor[slots.size()];
+        final Tensor[][] stepIn = new Tensor[steps.size()][];
+        final Tensor[][] stepOut = new Tensor[steps.size()][];
+
+        Instance() {
+            MemorySegment seg = arena.allocate(Math.max(arenaBytes, 1), ALIGNMENT);
+            for (int s = 0; s < slots.size(); s++) {
+                Slot sl = slots.get(s);
+                if (sl.kind == Kind.ARENA) {
+                    values[s] = Tensor.wrap(seg, sl.offset / sl.dtype.byteSize(), sl.dtype, sl.shape);
+                } else if (sl.kind == Kind.CONST) {
+                    values[s] = sl.constant;
+                }
+            }
+            for (int i = 0; i < steps.size(); i++) {
+                stepIn[i] = new Tensor[steps.get(i).in.length];
+                stepOut[i] = new Tensor[steps.get(i).out.length];
+            }
+        }
+    }
+
+    /** Frees the arenas and folded constants. Runs must have finished. Idempotent. */
+    @Override
+    public void close() {
+        synchronized (all) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (Instance i : all) {
+                i.arena.close();
+            }
+            all.clear();
+        }
+        for (Tensor t : owned) {
+            t.close();
+        }
+    }
+}
