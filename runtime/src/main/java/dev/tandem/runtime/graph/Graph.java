@@ -216,9 +216,16 @@ public final class Graph implements AutoCloseable {
         return opsets;
     }
 
-    /** The opset version imported for {@code domain}, or 0 when none. */
+    /**
+     * The opset version imported for {@code domain}, or 0 when none. Tandem's own (fused) ops follow the default
+     * domain's version.
+     */
     public int opset(String domain) {
-        return opsets.getOrDefault(domain == null || domain.equals("ai.onnx") ? "" : domain, 0);
+        String d = domain == null || domain.equals("ai.onnx") ? "" : domain;
+        if (d.equals(Node.TANDEM_DOMAIN) && !opsets.containsKey(d)) {
+            d = "";
+        }
+        return opsets.getOrDefault(d, 0);
     }
 
     /** The model's {@code metadata_props}, in file order. Mutable. */
