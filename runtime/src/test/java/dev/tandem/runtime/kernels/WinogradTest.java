@@ -1,0 +1,66 @@
+package dev.tandem.runtime.kernels;
+
+import static dev.tandem.runtime.kernels.KernelTestSupport.assertClose;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.runtime.kernels.reference.ReferenceConv;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+@Tag("simd")
+class WinogradTest extends PooledKernelTest {
+    private static void check(Random r, int n, int c, int k, int h, int w, int pt, int pl, int pb, int pr,
+                              boolean bias, boolean residual, Activation act) {
+        ConvParams p = new ConvParams(3, 3, 1, 1, pt, pl, pb, pr, 1, 1, 1);
+        float[] x = KernelTestSupport.uniform(r, n * c * h * w, -1, 1);
+        float[] wt = KernelTestSupport.uniform(r, k * c * 9, -1, 1);
+        float[] b = bias ? KernelTestSupport.uniform(r, k, -1, 1) : null;
+        int oh = p.outH(h), ow = p.outW(w);
+        float[] z = residual ? KernelTestSupport.uniform(r, n * k * oh * ow, -1, 1) : null;
+        double[] expect = ReferenceConv.conv2d(x, n, c, h, w, wt, k, b, p, Activation.NONE);
+        for (int i = 0; i < expect.length; i++) {
+            expect[i] = act.apply((float) (expect[i] + (z == null ? 0 : z[i])));
+        }
+        try (Tensor wten = Tensor.ofFloats(Shape.of(k, c, 3, 3), wt)) {
+            Winograd3x3 conv = Winograd3x3.prepare(p, c, wten, b, act);
+            float[] out = new float[expect.length];
+            conv.forward(pool, MemorySegment.ofArray(x), 0, n, h, w, MemorySegment.ofArray(out), 0,
+                    z == null ? null : MemorySegment.ofArray(z), 0);
+            // Transforms add up to 4·4 terms of each product: allow a few times direct convolution's error.
+            assertClose("winograd n" + n + " c" + c + " k" + k + " " + h + "x" + w, out, expect,
+                    1e-4 * Math.sqrt(c * 9), 1e-4);
+        }
+    }
+
+    @Test
+    void matchesDirectConvolutionOnOddAndEvenSizes() {
+        Random r = new Random(3);
+        int[][] cases = {{1, 1, 1, 1, 1}, {1, 3, 5, 7, 9}, {2, 4, 8, 8, 8}, {1, 17, 19, 13, 11}, {1, 64, 64, 14, 14},
+            {3, 5, 2, 2, 3}, {1, 8, 16, 56, 56}, {1, 32, 33, 7, 7}};
+        for (int[] cs : cases) {
+            check(r, cs[0], cs[1], cs[2], cs[3], cs[4], 1, 1, 1, 1, true, false, Activation.NONE);
+        }
+    }
+
+    @Test
+    void unevenPaddingBiasResidualAndActivations() {
+        Random r = new Random(4);
+        check(r, 1, 6, 5, 9, 10, 0, 0, 0, 0, false, false, Activation.RELU);
+        check(r, 2, 6, 5, 9, 10, 2, 1, 0, 2, true, true, Activation.RELU);
+        check(r, 1, 7, 3, 5, 5, 1, 1, 1, 1, true, true, Activation.RELU6);
+        check(r, 1, 7, 3, 6, 4, 1, 0, 1, 0, true, false, Activation.SILU);
+        check(r, 1, 7, 3, 6, 4, 1, 1, 1, 1, false, true, Activation.HARDSWISH);
+    }
+
+    @Test
+    void refusesWhatItDoesNotCompute() {
+        assertThat(Winograd3x3.supports(ConvParams.square(3, 2, 1))).isFalse();
+        assertThat(Winograd3x3.supports(ConvParams.square(1, 1, 0))).isFalse();
+        assertThat(Winograd3x3.supports(ConvParams.square(3, 1, 1).withGroups(2))).isFalse();
+        assertThat(Winograd3x3.supports(ConvParams.square(3, 1, 1))).isTrue();
+    }
+}
