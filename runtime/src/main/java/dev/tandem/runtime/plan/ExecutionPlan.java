@@ -36,6 +36,9 @@ public final class ExecutionPlan implements AutoCloseable {
     /** Byte alignment of every arena buffer (a cache line, and a full 512-bit vector). */
     public static final int ALIGNMENT = 64;
 
+    /** No single value may be larger: a model asking for more is refused, never an OutOfMemoryError. */
+    public static final long MAX_VALUE_BYTES = 1L << 34;
+
     private enum Kind { INPUT, CONST, ARENA, ALIAS }
 
     private record Slot(Kind kind, DType dtype, Shape shape, int input, Tensor constant, long offset, int aliasOf) {
@@ -238,6 +241,13 @@ public final class ExecutionPlan implements AutoCloseable {
                 throw new ModelException(node.describe() + " declares " + outCount + " outputs; the op produces "
                         + p.outputs().size());
             }
+            for (Prepared.Output po : p.outputs()) {
+                long bytes = po.shape().size() * po.dtype().byteSize();
+                if (po.shape().size() < 0 || bytes < 0 || bytes > MAX_VALUE_BYTES) {
+                    throw new ModelException(node.describe() + " would produce " + po.dtype() + po.shape()
+                            + ", more than the " + MAX_VALUE_BYTES + " bytes allowed for one value");
+                }
+            }
             if (allKnown) {
                 fold(node, p, in);
                 return;
@@ -266,6 +276,15 @@ public final class ExecutionPlan implements AutoCloseable {
             return null;
         }
 
+        static Tensor allocate(Node node, Prepared.Output po) {
+            try {
+                return Tensor.allocate(po.dtype(), po.shape());
+            } catch (OutOfMemoryError e) {
+                throw new ModelException(node.describe() + ": not enough memory for a constant of " + po.dtype()
+                        + po.shape());
+            }
+        }
+
         /** Runs a node whose inputs are all known now, turning its outputs into constants. */
         void fold(Node node, Prepared p, int[] in) {
             Tensor[] ins = new Tensor[in.length];
@@ -276,7 +295,7 @@ public final class ExecutionPlan implements AutoCloseable {
             if (p.isAlias()) {
                 Tensor src = ins[p.aliasOf()].contiguous();
                 Prepared.Output po = p.outputs().get(0);
-                Tensor t = Tensor.allocate(po.dtype(), po.shape());
+                Tensor t = allocate(node, po);
                 owned.add(t);
                 dev.tandem.runtime.ops.Elements.copy(src, 0, t, 0, t.size());
                 if (src != ins[p.aliasOf()]) {
@@ -289,7 +308,7 @@ public final class ExecutionPlan implements AutoCloseable {
             Tensor[] outs = new Tensor[p.outputs().size()];
             for (int o = 0; o < outs.length; o++) {
                 Prepared.Output po = p.outputs().get(o);
-                outs[o] = Tensor.allocate(po.dtype(), po.shape());
+                outs[o] = allocate(node, po);
                 owned.add(outs[o]);
             }
             try {
@@ -482,7 +501,12 @@ public final class ExecutionPlan implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("The model is closed");
             }
-            Instance inst = new Instance();
+            Instance inst;
+            try {
+                inst = new Instance();
+            } catch (OutOfMemoryError e) {
+                throw new ModelException("Not enough memory for the model's arena of " + arenaBytes + " bytes");
+            }
             all.add(inst);
             return inst;
         }
