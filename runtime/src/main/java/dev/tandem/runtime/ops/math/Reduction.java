@@ -108,7 +108,7 @@ final class Reduction implements Op {
             case MAX -> Double.NEGATIVE_INFINITY;
             case MIN -> Double.POSITIVE_INFINITY;
         };
-        long lInit = switch (op) {
+        long lInit = !exact ? 0 : switch (op) {
             case SUM, MEAN -> 0;
             case MAX -> Broadcasting.minOf(x.dtype());
             case MIN -> Broadcasting.maxOf(x.dtype());
