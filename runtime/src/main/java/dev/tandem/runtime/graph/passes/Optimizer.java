@@ -14,9 +14,21 @@ public final class Optimizer {
         this.passes = List.copyOf(passes);
     }
 
-    /** The passes Tandem runs on every model it loads, in order. */
+    /**
+     * The passes Tandem runs on every model it loads, in order: identities out, constants folded, dead nodes
+     * dropped (so that a BatchNorm's input has only its real readers), BatchNorm folded into the linear op before
+     * it, then the conv fusions (residual add first, so that the activation after it joins the same node).
+     * Layout choices (NCHWc blocking and the like) are not made here.
+     */
     public static Optimizer standard() {
         List<Pass> p = new ArrayList<>();
+        p.add(new IdentityElimination());
+        p.add(new ConstantFolding());
+        p.add(new DeadNodeElimination());
+        p.add(new BatchNormFolding());
+        p.add(new ConvAddFusion());
+        p.add(new ConvActivationFusion());
+        p.add(new DeadNodeElimination());
         return new Optimizer(p);
     }
 
