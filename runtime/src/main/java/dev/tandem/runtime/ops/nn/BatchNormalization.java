@@ -10,9 +10,9 @@ import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 
 /**
- * BatchNormalization (opset 7+), inference only, float32: {@code y = scale · (x - mean) / sqrt(var + eps) + B} per
+ * BatchNormalization (opset 6+), inference only, float32: {@code y = scale · (x - mean) / sqrt(var + eps) + B} per
  * channel (axis 1), folded once into {@code a·x + b} when the parameters are constant ({@link BatchNorm}).
- * training_mode = 1, the training outputs, and opset 7's spatial = 0 are unsupported.
+ * training_mode = 1, the training outputs, opset 6's is_test = 0 and opset 6–7's spatial = 0 are unsupported.
  */
 public final class BatchNormalization implements Op {
     @Override
@@ -22,13 +22,16 @@ public final class BatchNormalization implements Op {
 
     @Override
     public int minOpset() {
-        return 7;
+        return 6;
     }
 
     @Override
     public Prepared prepare(OpContext ctx) {
         if (ctx.attrInt("training_mode", 0) != 0) {
             throw ctx.unsupported("BatchNormalization with training_mode = 1 (inference only)");
+        }
+        if (ctx.opset() < 7 && ctx.attrInt("is_test", 0) == 0) {
+            throw ctx.unsupported("BatchNormalization with is_test = 0 (training; inference only)");
         }
         if (ctx.attrInt("spatial", 1) == 0) {
             throw ctx.unsupported("BatchNormalization with spatial = 0");

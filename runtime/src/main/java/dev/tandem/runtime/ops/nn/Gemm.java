@@ -13,8 +13,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Gemm (opset 7+), float32: {@code Y = alpha · op(A) · op(B) + beta · C} with transA/transB and C unidirectionally
- * broadcast to {@code [M, N]} (optional from opset 11). Paths: constant B with at most {@link Gemv#MAX_ROWS} rows
+ * Gemm (opset 6+), float32: {@code Y = alpha · op(A) · op(B) + beta · C} with transA/transB and C unidirectionally
+ * broadcast to {@code [M, N]} (optional from opset 11; opset 6's
+ * {@code broadcast} attribute only restricts valid models, so broadcasting is always allowed). Paths: constant B with at most {@link Gemv#MAX_ROWS} rows
  * (a batch-1 classifier) runs {@link Gemv} on B laid out once; constant A is packed once ({@link Sgemm#packA});
  * otherwise a plain {@link Sgemm} call.
  */
@@ -28,7 +29,7 @@ public final class Gemm implements Op {
 
     @Override
     public int minOpset() {
-        return 7;
+        return 6;
     }
 
     @Override
