@@ -9,7 +9,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A 2-D convolution over NCHW float32 data with its weights prepared once: {@code out = act(conv(in, W) + bias)}.
+ * A 2-D convolution over NCHW float32 data with its weights prepared once: {@code out = act(conv(in, W) + bias)},
+ * optionally with a residual added before the activation: {@code out = act(conv(in, W) + bias + residual)}.
  *
  * <p>Weights are {@code [outChannels, inChannels/groups, kernelH, kernelW]}. Any kernel size, stride, padding,
  * dilation and group count works. The path is chosen when the convolution is prepared:
@@ -153,6 +154,53 @@ public final class Conv2d {
     }
 
     /**
+     * Like {@link #forward(Sgemm, Tensor, Tensor)} with a residual: {@code out = act(conv(in, W) + bias + residual)}
+     * — the residual is added before the activation. {@code residual} is contiguous float32 of the output's shape
+     * (it may be {@code out} itself).
+     *
+     * @throws IllegalArgumentException naming the expected shape when a shape is wrong
+     */
+    public void forward(Sgemm gemm, Tensor in, Tensor residual, Tensor out) {
+        if (residual.dtype() != DType.FLOAT32 || !residual.isContiguous() || !residual.shape().equals(out.shape())) {
+            throw new IllegalArgumentException("Conv residual must be contiguous float32 " + out.shape() + "; got "
+                    + residual);
+        }
+        if (in.dtype() != DType.FLOAT32 || in.rank() != 4 || in.shape().dim(1) != inChannels || !in.isContiguous()) {
+            throw new IllegalArgumentException("Conv input must be contiguous float32 [N, " + inChannels
+                    + ", H, W]; got " + in);
+        }
+        int n = in.shape().dim(0), h = in.shape().dim(2), w = in.shape().dim(3);
+        int oh = p.outH(h), ow = p.outW(w);
+        if (out.dtype() != DType.FLOAT32 || !out.isContiguous()
+                || !out.shape().equals(dev.tandem.runtime.tensor.Shape.of(n, outChannels, oh, ow))) {
+            throw new IllegalArgumentException("Conv output must be contiguous float32 [" + n + ", " + outChannels
+                    + ", " + oh + ", " + ow + "]; got " + out);
+        }
+        forward(gemm, in.segment(), in.offset(), n, h, w, residual.segment(), residual.offset(), out.segment(),
+                out.offset());
+    }
+
+    /**
+     * Runs on raw memory with a residual {@code [n, outChannels, outH(h), outW(w)]} at element {@code resOff}
+     * (contiguous; it may be the output itself): {@code out = act(conv + bias + residual)}. The residual is copied
+     * into the output and the GEMM epilogue accumulates onto it (beta = 1), so the sum costs one extra pass over
+     * the output and no extra buffer.
+     */
+    public void forward(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment residual,
+                        long resOff, MemorySegment out, long outOff) {
+        long count = (long) n * outChannels * p.outH(h) * p.outW(w);
+        if (resOff < 0 || (resOff + count) * 4 > residual.byteSize()) {
+            throw new IllegalArgumentException("Conv residual buffer too small: needs " + (resOff + count) * 4
+                    + " bytes (has " + residual.byteSize() + ")");
+        }
+        if (outOff >= 0 && (outOff + count) * 4 <= out.byteSize()
+                && !(residual.equals(out) && resOff == outOff)) {
+            MemorySegment.copy(residual, resOff * 4, out, outOff * 4, count * 4);
+        }
+        run(gemm, in, inOff, n, h, w, out, outOff, 1f);
+    }
+
+    /**
      * Runs on raw memory: input {@code [n, inChannels, h, w]} at element {@code inOff}, output
      * {@code [n, outChannels, outH(h), outW(w)]} at element {@code outOff}, both contiguous.
      */
@@ -165,27 +213,40 @@ public final class Conv2d {
             throw new IllegalArgumentException("Conv buffers too small: input needs " + inNeed + " bytes (has "
                     + in.byteSize() + "), output needs " + outNeed + " (has " + out.byteSize() + ")");
         }
+        run(gemm, in, inOff, n, h, w, out, outOff, 0f);
+    }
+
+    /** Runs the chosen path; {@code beta} is 0 (plain) or 1 (accumulate onto what the output holds). */
+    private void run(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out, long outOff,
+                     float beta) {
+        int oh = p.outH(h), ow = p.outW(w);
+        long inNeed = (inOff + (long) n * inChannels * h * w) * 4;
+        long outNeed = (outOff + (long) n * outChannels * oh * ow) * 4;
+        if (inOff < 0 || outOff < 0 || inNeed > in.byteSize() || outNeed > out.byteSize()) {
+            throw new IllegalArgumentException("Conv buffers too small: input needs " + inNeed + " bytes (has "
+                    + in.byteSize() + "), output needs " + outNeed + " (has " + out.byteSize() + ")");
+        }
         switch (path) {
-            case DEPTHWISE -> depthwise(gemm, in, inOff, n, h, w, out, outOff, oh, ow);
-            case POINTWISE -> pointwise(gemm, in, inOff, n, h, w, out, outOff);
-            case IMPLICIT_GEMM -> implicitGemm(gemm, in, inOff, n, h, w, out, outOff, oh, ow);
+            case DEPTHWISE -> depthwise(gemm, in, inOff, n, h, w, out, outOff, oh, ow, beta);
+            case POINTWISE -> pointwise(gemm, in, inOff, n, h, w, out, outOff, beta);
+            case IMPLICIT_GEMM -> implicitGemm(gemm, in, inOff, n, h, w, out, outOff, oh, ow, beta);
         }
     }
 
     private void pointwise(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
-                           long outOff) {
+                           long outOff, float beta) {
         int g = p.groups(), cpg = inChannels / g, opg = outChannels / g, hw = h * w;
         for (int b = 0; b < n; b++) {
             for (int gi = 0; gi < g; gi++) {
                 long io = inOff + ((long) b * inChannels + (long) gi * cpg) * hw;
                 long oo = outOff + ((long) b * outChannels + (long) gi * opg) * hw;
-                gemm.gemm(packed[gi], false, hw, 1f, in, io, hw, 0f, out, oo, hw, groupBias[gi], act);
+                gemm.gemm(packed[gi], false, hw, 1f, in, io, hw, beta, out, oo, hw, groupBias[gi], act);
             }
         }
     }
 
     private void implicitGemm(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
-                              long outOff, int oh, int ow) {
+                              long outOff, int oh, int ow, float beta) {
         int g = p.groups(), cpg = inChannels / g, opg = outChannels / g;
         Phases ph = new Phases(p, h, w);
         int gridCols = (oh - 1) * ph.wph + ow;
@@ -195,7 +256,7 @@ public final class Conv2d {
                 long io = inOff + ((long) b * inChannels + (long) gi * cpg) * h * w;
                 fillPhases(gemm, in, io, cpg, h, w, ph, buf);
                 long oo = outOff + ((long) b * outChannels + (long) gi * opg) * oh * ow;
-                gemm.gemm(packed[gi], new GridB(buf, ph.channelSize, ph.tapOff), gridCols, 0f,
+                gemm.gemm(packed[gi], new GridB(buf, ph.channelSize, ph.tapOff), gridCols, beta,
                         new GridC(out, oo, (long) oh * ow, ph.wph, ow), groupBias[gi], act);
             }
         }
@@ -384,7 +445,7 @@ public final class Conv2d {
     }
 
     private void depthwise(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
-                           long outOff, int oh, int ow) {
+                           long outOff, int oh, int ow, float beta) {
         int planes = n * outChannels;
         int chunks = Math.min(planes, gemm.pool().threads() * 8);
         gemm.pool().parallelFor(chunks, t -> {
@@ -392,13 +453,14 @@ public final class Conv2d {
             float[] row = new float[ow];
             for (int pi = p0; pi < p1; pi++) {
                 int c = pi % outChannels;
-                depthwisePlane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, oh, ow, c, row);
+                depthwisePlane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, oh, ow, c, row,
+                        beta);
             }
         });
     }
 
     private void depthwisePlane(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, int oh, int ow,
-                                int c, float[] row) {
+                                int c, float[] row, float beta) {
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
         int taps = kh * kw;
         float bv = bias == null ? 0f : bias[c];
@@ -433,7 +495,7 @@ public final class Conv2d {
                 }
             }
             long orow = oo + (long) oy * ow;
-            Sgemm.writeRun(row, 0, ow, 1f, 0f, 0f, false, act, out, orow);
+            Sgemm.writeRun(row, 0, ow, 1f, beta, 0f, false, act, out, orow);
         }
     }
 }

@@ -1,0 +1,124 @@
+package dev.tandem.runtime.ops.nn;
+
+import dev.tandem.runtime.kernels.Activation;
+import dev.tandem.runtime.kernels.Conv2d;
+import dev.tandem.runtime.kernels.ConvParams;
+import dev.tandem.runtime.kernels.Sgemm;
+import dev.tandem.runtime.ops.Kernel;
+import dev.tandem.runtime.ops.OpContext;
+import dev.tandem.runtime.ops.Prepared;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+
+/**
+ * The preparation Conv and FusedConv share: checks X [N, C, (H,) W], W [M, C/group, (kH,) kW], B [M], and (FusedConv)
+ * Z of the output's shape; builds a {@link Conv2d} with the weights packed once when W and B are known at plan
+ * time, or per run otherwise (correct, slower).
+ */
+final class ConvSupport {
+    private ConvSupport() {
+    }
+
+    /**
+     * @param act      activation fused after bias (and residual)
+     * @param residual input index of the residual Z, or -1
+     */
+    static Prepared prepare(OpContext ctx, String op, Activation act, int residual) {
+        ctx.requireType(0, DType.FLOAT32);
+        ctx.requireType(1, DType.FLOAT32);
+        Shape x = ctx.shape(0);
+        Shape wShape = ctx.shape(1);
+        int r = Geometry.spatialRank(ctx, x, op);
+        if (wShape.rank() != x.rank()) {
+            throw ctx.fail(op + " weights must have rank " + x.rank() + "; got shape " + wShape);
+        }
+        int group = Math.toIntExact(ctx.attrInt("group", 1));
+        int c = x.dim(1), m = wShape.dim(0);
+        if (group < 1 || c % group != 0 || m % group != 0 || wShape.dim(1) * group != c) {
+            throw ctx.fail(op + " with " + c + " input channels and group " + group + " needs weights [M, "
+                    + (group < 1 ? "?" : c / group) + ", ...] with M divisible by group; got " + wShape);
+        }
+        int[] kernel = Geometry.spatial(wShape);
+        long[] ks = ctx.attrInts("kernel_shape");
+        if (ks != null) {
+            if (ks.length != r) {
+                throw ctx.fail("kernel_shape must have " + r + " values");
+            }
+            for (int i = 0; i < r; i++) {
+                if (ks[i] != kernel[i]) {
+                    throw ctx.fail("kernel_shape " + java.util.Arrays.toString(ks) + " disagrees with weights "
+                            + wShape);
+                }
+            }
+        }
+        boolean hasBias = ctx.hasInput(2);
+        if (hasBias) {
+            ctx.requireType(2, DType.FLOAT32);
+            if (ctx.shape(2).rank() != 1 || ctx.shape(2).dim(0) != m) {
+                throw ctx.fail(op + " bias must be [" + m + "]; got " + ctx.shape(2));
+            }
+        }
+        ConvParams p = Geometry.params(ctx, Geometry.spatial(x), kernel, group);
+        Shape outShape = Geometry.outShape(ctx, x, m, p, false);
+        boolean hasZ = residual >= 0 && ctx.hasInput(residual);
+        if (hasZ) {
+            ctx.requireType(residual, DType.FLOAT32);
+            if (!ctx.shape(residual).equals(outShape)) {
+                throw ctx.unsupported(op + " residual Z must have the output's shape " + outShape + "; got "
+                        + ctx.shape(residual));
+            }
+        }
+        Shape x4 = Geometry.as4d(x);
+        Shape w4 = Shape.of(m, c / group, p.kernelH(), p.kernelW());
+        int n = x4.dim(0), h = x4.dim(2), w = x4.dim(3);
+        long macs = outShape.size() * (long) (c / group) * p.kernelH() * p.kernelW();
+        Sgemm gemm = ctx.gemm();
+        Tensor wConst = ctx.constant(1);
+        Tensor bConst = hasBias ? ctx.constant(2) : null;
+        Kernel kernel4;
+        if (wConst != null && (!hasBias || bConst != null)) {
+            Conv2d conv;
+            try (Tensor wc = wConst.contiguous() == wConst ? null : wConst.contiguous()) {
+                Tensor src = wc == null ? wConst : wc;
+                conv = Conv2d.prepare(p, c, Tensor.wrap(src.segment(), src.offset(), DType.FLOAT32, w4),
+                        hasBias ? bConst.toFloatArray() : null, act);
+            }
+            kernel4 = (in, out) -> run(conv, gemm, in[0], hasZ ? in[residual] : null, out[0], n, h, w);
+        } else {
+            kernel4 = (in, out) -> {
+                Tensor wt = in[1].contiguous();
+                try {
+                    Conv2d conv = Conv2d.prepare(p, c, Tensor.wrap(wt.segment(), wt.offset(), DType.FLOAT32, w4),
+                            hasBias ? in[2].toFloatArray() : null, act);
+                    run(conv, gemm, in[0], hasZ ? in[residual] : null, out[0], n, h, w);
+                } finally {
+                    if (wt != in[1]) {
+                        wt.close();
+                    }
+                }
+            };
+        }
+        return Prepared.of(DType.FLOAT32, outShape, macs, kernel4);
+    }
+
+    private static void run(Conv2d conv, Sgemm gemm, Tensor x, Tensor z, Tensor out, int n, int h, int w) {
+        Tensor xc = x.contiguous();
+        Tensor zc = z == null ? null : z.contiguous();
+        try {
+            if (zc == null) {
+                conv.forward(gemm, xc.segment(), xc.offset(), n, h, w, out.segment(), out.offset());
+            } else {
+                conv.forward(gemm, xc.segment(), xc.offset(), n, h, w, zc.segment(), zc.offset(), out.segment(),
+                        out.offset());
+            }
+        } finally {
+            if (xc != x) {
+                xc.close();
+            }
+            if (zc != null && zc != z) {
+                zc.close();
+            }
+        }
+    }
+}

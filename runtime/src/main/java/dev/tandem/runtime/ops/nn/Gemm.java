@@ -1,0 +1,159 @@
+package dev.tandem.runtime.ops.nn;
+
+import dev.tandem.runtime.kernels.Activation;
+import dev.tandem.runtime.kernels.Sgemm;
+import dev.tandem.runtime.ops.Kernel;
+import dev.tandem.runtime.ops.Op;
+import dev.tandem.runtime.ops.OpContext;
+import dev.tandem.runtime.ops.Prepared;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Gemm (opset 6+), float32: {@code Y = alpha · op(A) · op(B) + beta · C} with transA/transB and C unidirectionally
+ * broadcast to {@code [M, N]} (optional from opset 11; opset 6's
+ * {@code broadcast} attribute only restricts valid models, so broadcasting is always allowed). Paths: constant B with at most {@link Gemv#MAX_ROWS} rows
+ * (a batch-1 classifier) runs {@link Gemv} on B laid out once; constant A is packed once ({@link Sgemm#packA});
+ * otherwise a plain {@link Sgemm} call.
+ */
+public final class Gemm implements Op {
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    @Override
+    public String type() {
+        return "Gemm";
+    }
+
+    @Override
+    public int minOpset() {
+        return 6;
+    }
+
+    @Override
+    public Prepared prepare(OpContext ctx) {
+        ctx.requireType(0, DType.FLOAT32);
+        ctx.requireType(1, DType.FLOAT32);
+        Shape a = ctx.shape(0), b = ctx.shape(1);
+        if (a.rank() != 2 || b.rank() != 2) {
+            throw ctx.fail("Gemm needs 2-D A and B; got " + a + " and " + b);
+        }
+        boolean ta = ctx.attrInt("transA", 0) != 0, tb = ctx.attrInt("transB", 0) != 0;
+        float alpha = ctx.attrFloat("alpha", 1f), beta = ctx.attrFloat("beta", 1f);
+        int m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1);
+        int kb = tb ? b.dim(1) : b.dim(0), n = tb ? b.dim(0) : b.dim(1);
+        if (k != kb) {
+            throw ctx.fail("Gemm inner dimensions differ: op(A) is " + m + "×" + k + ", op(B) is " + kb + "×" + n);
+        }
+        Shape outShape = Shape.of(m, n);
+        boolean hasC = ctx.hasInput(2) && beta != 0f;
+        if (hasC) {
+            ctx.requireType(2, DType.FLOAT32);
+            Shape c = ctx.shape(2);
+            if (c.rank() > 2 || !broadcastsTo(c, m, n)) {
+                throw ctx.fail("Gemm C of shape " + c + " does not broadcast to " + outShape);
+            }
+        }
+        float betaRun = hasC ? beta : 0f;
+        int lda = a.dim(1), ldb = b.dim(1);
+        Sgemm gemm = ctx.gemm();
+        long macs = (long) m * n * k;
+        Tensor bConst = ctx.constant(1), aConst = ctx.constant(0);
+        Kernel kernel;
+        if (bConst != null && m <= Gemv.MAX_ROWS && k > 0) {
+            Tensor bc = bConst.contiguous();
+            Gemv gemv = new Gemv(tb, k, n, bc.segment(), bc.offset(), ldb);
+            closeCopy(bc, bConst);
+            kernel = (in, out) -> {
+                if (hasC) {
+                    fillBroadcast(in[2], out[0], m, n);
+                }
+                float[] rows = rows(in[0], ta, m, k);
+                gemv.run(gemm.pool(), rows, m, alpha, betaRun, out[0].segment(), out[0].offset());
+            };
+        } else if (aConst != null && m > 0 && k > 0) {
+            Tensor ac = aConst.contiguous();
+            Sgemm.PackedA pa = Sgemm.packA(ta, m, k, ac.segment(), ac.offset(), lda);
+            closeCopy(ac, aConst);
+            kernel = (in, out) -> {
+                if (hasC) {
+                    fillBroadcast(in[2], out[0], m, n);
+                }
+                Tensor bt = in[1].contiguous();
+                gemm.gemm(pa, tb, n, alpha, bt.segment(), bt.offset(), ldb, betaRun, out[0].segment(),
+                        out[0].offset(), n, null, Activation.NONE);
+                closeCopy(bt, in[1]);
+            };
+        } else {
+            kernel = (in, out) -> {
+                if (hasC) {
+                    fillBroadcast(in[2], out[0], m, n);
+                }
+                Tensor at = in[0].contiguous(), bt = in[1].contiguous();
+                gemm.gemm(ta, tb, m, n, k, alpha, at.segment(), at.offset(), lda, bt.segment(), bt.offset(), ldb,
+                        betaRun, out[0].segment(), out[0].offset(), n);
+                closeCopy(at, in[0]);
+                closeCopy(bt, in[1]);
+            };
+        }
+        return Prepared.of(DType.FLOAT32, outShape, macs, kernel);
+    }
+
+    static void closeCopy(Tensor copy, Tensor original) {
+        if (copy != original) {
+            copy.close();
+        }
+    }
+
+    /** The m rows of op(A) (k values each) as one array. */
+    static float[] rows(Tensor a, boolean trans, int m, int k) {
+        Tensor t = trans ? a.transpose(0, 1) : a;
+        if (t.isContiguous()) {
+            float[] r = new float[m * k];
+            MemorySegment.copy(t.segment(), FL, t.offset() * 4, r, 0, r.length);
+            return r;
+        }
+        return t.toFloatArray();
+    }
+
+    private static boolean broadcastsTo(Shape c, int m, int n) {
+        int[] target = {m, n};
+        for (int i = 0; i < c.rank(); i++) {
+            int d = c.dim(c.rank() - 1 - i), t = target[1 - i];
+            if (d != 1 && d != t) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Writes C (rank <= 2, broadcastable) into the contiguous m×n output. */
+    static void fillBroadcast(Tensor c, Tensor out, int m, int n) {
+        Tensor cc = c.contiguous();
+        try {
+            int rows = cc.rank() == 2 ? cc.shape().dim(0) : 1;
+            int cols = cc.rank() >= 1 ? cc.shape().dim(cc.rank() - 1) : 1;
+            MemorySegment src = cc.segment(), dst = out.segment();
+            long so = cc.offset(), o = out.offset();
+            for (int i = 0; i < m; i++) {
+                long srow = so + (long) (rows == 1 ? 0 : i) * cols;
+                long drow = o + (long) i * n;
+                if (cols == n) {
+                    MemorySegment.copy(src, srow * 4, dst, drow * 4, (long) n * 4);
+                } else {
+                    float v = src.getAtIndex(FL, srow);
+                    dst.asSlice(drow * 4, (long) n * 4).fill((byte) 0);
+                    if (v != 0f) {
+                        for (int j = 0; j < n; j++) {
+                            dst.setAtIndex(FL, drow + j, v);
+                        }
+                    }
+                }
+            }
+        } finally {
+            closeCopy(cc, c);
+        }
+    }
+}
