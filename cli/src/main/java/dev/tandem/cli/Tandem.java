@@ -1,8 +1,10 @@
 package dev.tandem.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
@@ -18,12 +20,20 @@ import picocli.CommandLine.Spec;
         subcommands = {
             QuickstartCommand.class,
             InfoCommand.class,
+            InferCommand.class,
+            PredictCommand.class,
+            BenchCommand.class,
+            InspectCommand.class,
+            ConformanceCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Tandem implements Runnable {
 
     @Spec
     CommandSpec spec;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print the stack trace of an error (before the subcommand: tandem -v predict ...).")
+    boolean verbose;
 
     @Override
     public void run() {
@@ -32,7 +42,18 @@ public final class Tandem implements Runnable {
 
     /** A fresh command line for {@code tandem}; tests use it with their own writers instead of {@link #main}. */
     public static CommandLine commandLine() {
-        return new CommandLine(new Tandem());
+        Tandem root = new Tandem();
+        CommandLine cl = new CommandLine(root);
+        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
+            PrintWriter err = cmd.getErr();
+            if (root.verbose) {
+                ex.printStackTrace(err);
+            }
+            err.println("error: " + CliErrors.message(ex));
+            err.flush();
+            return CliErrors.isUserError(ex) ? 2 : 1;
+        });
+        return cl;
     }
 
     public static void main(String[] args) {

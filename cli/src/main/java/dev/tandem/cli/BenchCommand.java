@@ -1,0 +1,189 @@
+package dev.tandem.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.graph.TensorType;
+import dev.tandem.runtime.ops.Elements;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code tandem bench}: times a model on random inputs and prints one JSON object. */
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description = {"Time a model on random inputs of its declared shapes (batch dimension set to --batch).",
+            "Prints one JSON object: load_ms, first_run_ms, p50_ms, p90_ms, mean_ms, arena_bytes, weight_bytes,",
+            "threads, batch, iters."})
+public final class BenchCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "M.onnx", description = "The ONNX model.")
+    Path model;
+
+    @Option(names = "--threads", description = "Compute threads (default: all cores).")
+    int threads;
+
+    @Option(names = "--batch", paramLabel = "B", description = "Batch size for symbolic first dimensions (default: 1).")
+    int batch = 1;
+
+    @Option(names = "--iters", paramLabel = "N", description = "Timed runs (default: ${DEFAULT-VALUE}).")
+    int iters = 20;
+
+    @Option(names = "--warmup", paramLabel = "N", description = "Untimed runs after the first (default: ${DEFAULT-VALUE}).")
+    int warmup = 3;
+
+    @Option(names = "--input-shape", paramLabel = "NAME=1x3x224x224",
+            description = "The shape of an input (repeatable); overrides its declared shape and --batch.")
+    List<String> inputShapes = List.of();
+
+    @Override
+    public Integer call() {
+        if (threads < 0 || batch < 1 || iters < 1 || warmup < 0) {
+            throw new ParameterException(spec.commandLine(),
+                    "--threads, --batch and --iters must be >= 1 and --warmup >= 0");
+        }
+        Map<String, Shape> given = new LinkedHashMap<>();
+        for (String s : inputShapes) {
+            int eq = s.indexOf('=');
+            if (eq <= 0) {
+                throw new ParameterException(spec.commandLine(), "--input-shape " + s + ": expected NAME=1x3x224x224");
+            }
+            given.put(s.substring(0, eq), parseShape(s.substring(eq + 1)));
+        }
+        long t0 = System.nanoTime();
+        try (Model m = Model.load(model, Model.Options.defaults().withThreads(threads))) {
+            double loadMs = ms(System.nanoTime() - t0);
+            for (String name : given.keySet()) {
+                if (m.inputs().stream().noneMatch(i -> i.name().equals(name))) {
+                    throw new ParameterException(spec.commandLine(), "--input-shape: the model has no input '" + name
+                            + "'; its inputs are " + m.inputs());
+                }
+            }
+            Map<String, Shape> shapes = new LinkedHashMap<>();
+            Map<String, Tensor> feed = new LinkedHashMap<>();
+            SplittableRandom rnd = new SplittableRandom(42);
+            try {
+                for (Model.IoInfo in : m.inputs()) {
+                    Shape s = given.containsKey(in.name()) ? given.get(in.name()) : shapeOf(in);
+                    shapes.put(in.name(), s);
+                    DType dt = in.type() != null && in.type().dtype() != null ? in.type().dtype() : DType.FLOAT32;
+                    Tensor t = Tensor.allocate(dt, s);
+                    feed.put(in.name(), t);
+                    if (dt.isFloatingPoint()) {
+                        for (long i = 0; i < t.size(); i++) {
+                            Elements.setDouble(t, i, rnd.nextDouble(-1, 1));
+                        }
+                    }
+                }
+                long r0 = System.nanoTime();
+                runOnce(m, feed);
+                double firstMs = ms(System.nanoTime() - r0);
+                for (int i = 0; i < warmup; i++) {
+                    runOnce(m, feed);
+                }
+                double[] times = new double[iters];
+                for (int i = 0; i < iters; i++) {
+                    long s0 = System.nanoTime();
+                    runOnce(m, feed);
+                    times[i] = ms(System.nanoTime() - s0);
+                }
+                double[] sorted = times.clone();
+                Arrays.sort(sorted);
+                ObjectNode o = new ObjectMapper().createObjectNode();
+                o.put("model", model.toString());
+                o.put("load_ms", round(loadMs));
+                o.put("first_run_ms", round(firstMs));
+                o.put("p50_ms", round(percentile(sorted, 50)));
+                o.put("p90_ms", round(percentile(sorted, 90)));
+                o.put("mean_ms", round(Arrays.stream(times).average().orElse(0)));
+                o.put("arena_bytes", m.plan(shapes).arenaBytes());
+                o.put("weight_bytes", m.weightBytes());
+                o.put("threads", m.pool().threads());
+                o.put("batch", batch);
+                o.put("iters", iters);
+                PrintWriter out = spec.commandLine().getOut();
+                out.println(o);
+                out.flush();
+            } finally {
+                feed.values().forEach(Tensor::close);
+            }
+        }
+        return 0;
+    }
+
+    private Shape shapeOf(Model.IoInfo in) {
+        TensorType t = in.type();
+        if (t == null || t.dims() == null) {
+            throw new ParameterException(spec.commandLine(), "Input '" + in.name()
+                    + "' declares no shape; give --input-shape " + in.name() + "=...");
+        }
+        long[] d = t.dims();
+        int[] dims = new int[d.length];
+        for (int i = 0; i < d.length; i++) {
+            if (d[i] >= 0) {
+                dims[i] = Math.toIntExact(d[i]);
+                if (i == 0 && batch != 1 && d[0] != batch) {
+                    throw new ParameterException(spec.commandLine(), "Input '" + in.name() + "' has a fixed batch of "
+                            + d[0] + " (" + t.describe() + "); --batch " + batch + " cannot apply");
+                }
+            } else if (i == 0) {
+                dims[i] = batch;
+            } else {
+                throw new ParameterException(spec.commandLine(), "Input '" + in.name() + "' is " + t.describe()
+                        + ": dimension " + i + " is symbolic; give --input-shape " + in.name() + "=...");
+            }
+        }
+        return Shape.of(dims);
+    }
+
+    private Shape parseShape(String text) {
+        String[] p = text.split("x");
+        int[] d = new int[p.length];
+        try {
+            for (int i = 0; i < p.length; i++) {
+                d[i] = Integer.parseInt(p[i].strip());
+                if (d[i] < 0) {
+                    throw new NumberFormatException();
+                }
+            }
+        } catch (NumberFormatException e) {
+            throw new ParameterException(spec.commandLine(), "--input-shape: '" + text
+                    + "' is not a shape like 1x3x224x224");
+        }
+        return Shape.of(d);
+    }
+
+    private static void runOnce(Model m, Map<String, Tensor> feed) {
+        m.run(feed).values().forEach(Tensor::close);
+    }
+
+    private static double percentile(double[] sorted, int p) {
+        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+}

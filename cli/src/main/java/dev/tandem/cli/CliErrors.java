@@ -1,0 +1,29 @@
+package dev.tandem.cli;
+
+import dev.tandem.runtime.ModelException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/** How a failed command reports itself: one line on stderr, exit code 2 for what the user can fix. */
+final class CliErrors {
+    private CliErrors() {
+    }
+
+    /** True for errors in what the user gave (files, models, inputs, options); false for Tandem's own bugs. */
+    static boolean isUserError(Throwable e) {
+        return e instanceof ModelException || e instanceof IOException || e instanceof UncheckedIOException
+                || e instanceof IllegalArgumentException;
+    }
+
+    /** The error as one line. */
+    static String message(Throwable e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank() || !isUserError(e)) {
+            m = e.toString();
+        }
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            m = "File not found: " + m;
+        }
+        return String.join("; ", m.strip().lines().map(String::strip).filter(l -> !l.isEmpty()).toList());
+    }
+}
