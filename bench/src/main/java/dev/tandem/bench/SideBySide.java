@@ -11,6 +11,7 @@ import dev.tandem.runtime.Model;
 import dev.tandem.runtime.UnsupportedModelException;
 import dev.tandem.runtime.graph.TensorType;
 import dev.tandem.runtime.kernels.Simd;
+import dev.tandem.runtime.ops.OpRegistry;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
@@ -23,6 +24,7 @@ import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -69,6 +71,9 @@ import java.util.stream.Stream;
 public final class SideBySide {
     private static final double AGREEMENT = 1e-4;
     private static final Pattern UNSUPPORTED_OP = Pattern.compile("Unsupported op '([^']+)'");
+    /** The order of docs/benchmarks.md and scripts/export-models.py; other models of a folder follow by name. */
+    private static final List<String> ORDER = List.of("resnet18", "mobilenet_v2", "squeezenet1_1",
+            "shufflenet_v2_x1_0", "efficientnet_b0", "resnet50", "densenet121");
 
     private SideBySide() {
     }
@@ -142,6 +147,14 @@ public final class SideBySide {
                 System.getProperty("os.arch"), Runtime.version(), Simd.bits(), s.threads(), s.batch(), s.warmup(),
                 s.iters(), s.only() == null ? "alternating Tandem and ONNX Runtime in one process"
                         : "only " + s.only() + " in this process");
+        // Start both runtimes once, untimed: ONNX Runtime unpacks and loads its native library here, Tandem
+        // registers its ops. The first model's load and first run still include class loading and JIT warm-up.
+        if (s.ort()) {
+            OrtEnvironment.getEnvironment();
+        }
+        if (s.tandem()) {
+            OpRegistry.standard();
+        }
         List<Result> results = new ArrayList<>();
         for (Path m : s.models()) {
             Result r = runModel(m, s);
@@ -205,7 +218,9 @@ public final class SideBySide {
         List<Path> models;
         if (Files.isDirectory(model)) {
             try (Stream<Path> st = Files.list(model)) {
-                models = st.filter(p -> p.getFileName().toString().endsWith(".onnx")).sorted().toList();
+                models = st.filter(p -> p.getFileName().toString().endsWith(".onnx"))
+                        .sorted(Comparator.comparingInt(SideBySide::rank).thenComparing(Path::getFileName))
+                        .toList();
             }
             if (models.isEmpty()) {
                 usage("No .onnx files in " + model);
@@ -220,6 +235,11 @@ public final class SideBySide {
             return null;
         }
         return new Settings(models, threads, batch, iters, warmup, input, markdown, only, spin, seed);
+    }
+
+    private static int rank(Path model) {
+        int i = ORDER.indexOf(model.getFileName().toString().replaceFirst("\\.onnx$", ""));
+        return i < 0 ? ORDER.size() : i;
     }
 
     private static String value(String[] args, int i, String opt) {
@@ -253,7 +273,7 @@ public final class SideBySide {
         Result r = new Result(stem);
         r.hwmStart = procStatus("VmHWM");
         System.out.println();
-        System.out.println("== " + stem + " (" + file + ", " + mib(Files.size(file)) + " MiB)");
+        System.out.printf("== %s (%s, %.1f MiB)%n", stem, file, mib(Files.size(file)));
 
         Model model = null;
         OrtEnvironment env = null;
@@ -649,7 +669,7 @@ public final class SideBySide {
     private static String markdownHeader(Settings s) {
         if (s.only() != null) {
             String who = s.only().equals("tandem") ? "Tandem" : "ONNX Runtime";
-            return "| model | " + who + " median (p90) ms | load ms | first run ms | VmHWM MiB |\n"
+            return "| model | " + who + " median (p90) ms | load ms | first run ms | VmHWM MiB before load → end |\n"
                     + "|---|---:|---:|---:|---:|";
         }
         return "| model | Tandem median (p90) ms | ORT median (p90) ms | Tandem/ORT | load ms Tandem / ORT "
@@ -662,7 +682,7 @@ public final class SideBySide {
         if (s.only() != null) {
             Side side = s.only().equals("tandem") ? r.tandem : r.ort;
             return "| " + r.model + " | " + latency(side) + " | " + loadMs(side) + " | " + firstMs(side) + " | "
-                    + String.format("%.0f", mib(r.hwmEnd)) + " |";
+                    + String.format("%.0f → %.0f", mib(r.hwmStart), mib(r.hwmEnd)) + " |";
         }
         String ratio = r.tandem.timed() && r.ort.timed() ? String.format("%.2f", ratio(r)) : "–";
         String err = Double.isNaN(r.scaled) ? "–" : String.format("%.1e", r.scaled);
