@@ -175,9 +175,17 @@ public final class Model implements AutoCloseable {
         }
         for (Value in : graph.inputs()) {
             TensorType t = in.declared();
-            if (t != null && t.dtype() == null) {
+            if (t != null && t.onnxType() < 0) {
+                problems.add("Input '" + in.name() + "' is a sequence, map or optional; Tandem runs tensors only");
+            } else if (t != null && t.dtype() == null) {
                 problems.add("Input '" + in.name() + "' has ONNX element type " + t.onnxType()
                         + ", which Tandem does not support");
+            }
+        }
+        for (Value out : graph.outputs()) {
+            TensorType t = out.declared();
+            if (t != null && t.onnxType() < 0) {
+                problems.add("Output '" + out.name() + "' is a sequence, map or optional; Tandem runs tensors only");
             }
         }
         if (!problems.isEmpty()) {

@@ -222,7 +222,7 @@ public final class Graph implements AutoCloseable {
      */
     public int opset(String domain) {
         String d = domain == null || domain.equals("ai.onnx") ? "" : domain;
-        if (d.equals(Node.TANDEM_DOMAIN) && !opsets.containsKey(d)) {
+        if (d.equals(Node.TANDEM_DOMAIN)) {
             d = "";
         }
         return opsets.getOrDefault(d, 0);

@@ -8,7 +8,8 @@ import java.util.Arrays;
  * A declared tensor type as a model states it for its inputs and outputs: an element type (null when not
  * declared or not one Tandem executes, then {@code onnxType} says which) and dimensions, each either fixed
  * ({@code dims[i] >= 0}) or symbolic ({@code dims[i] == -1}, named by {@code dimNames[i]} when the model names
- * it, e.g. "batch"). {@code dims} is null when the rank is not declared.
+ * it, e.g. "batch"). {@code dims} is null when the rank is not declared. {@code onnxType} is -1 for a value that
+ * is not a tensor (a sequence, map or optional).
  */
 public record TensorType(DType dtype, int onnxType, long[] dims, String[] dimNames) {
     /** True when every dimension is fixed. */
@@ -54,7 +55,8 @@ public record TensorType(DType dtype, int onnxType, long[] dims, String[] dimNam
 
     /** Like {@code float32[batch,3,224,224]}. */
     public String describe() {
-        String t = dtype != null ? dtype.name().toLowerCase(java.util.Locale.ROOT) : "onnx-type-" + onnxType;
+        String t = dtype != null ? dtype.name().toLowerCase(java.util.Locale.ROOT)
+                : onnxType < 0 ? "non-tensor" : "onnx-type-" + onnxType;
         if (dims == null) {
             return t + "[?]";
         }

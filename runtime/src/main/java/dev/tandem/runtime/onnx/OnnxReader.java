@@ -128,13 +128,18 @@ public final class OnnxReader {
                 }
                 g.opsets().put(domain, (int) op.getVersion());
             }
-            if (!g.opsets().containsKey("")) {
-                throw new ModelFormatException("The model imports no version of the default ONNX opset");
-            }
             for (StringStringEntryProto e : model.getMetadataPropsList()) {
                 g.metadata().put(e.getKey(), e.getValue());
             }
             readGraph(model.getGraph(), g, baseDir);
+            if (!g.opsets().containsKey("")) {
+                for (Node n : g.nodes()) {
+                    if (n.domain().isEmpty()) {
+                        throw new ModelFormatException("Node " + n.describe()
+                                + " is in the default ONNX domain, but the model imports no version of it");
+                    }
+                }
+            }
             g.sort();
             return g;
         } catch (RuntimeException e) {
@@ -257,8 +262,11 @@ public final class OnnxReader {
 
     /** The declared type of a graph input or output. */
     static TensorType typeOf(ValueInfoProto vi) {
-        if (!vi.hasType() || !vi.getType().hasTensorType()) {
+        if (!vi.hasType()) {
             return null;
+        }
+        if (!vi.getType().hasTensorType()) {
+            return new TensorType(null, -1, null, null);   // a sequence, map or optional: not a tensor
         }
         TypeProto.Tensor tt = vi.getType().getTensorType();
         int code = tt.getElemType();

@@ -226,6 +226,15 @@ public final class ExecutionPlan implements AutoCloseable {
                 cs[i] = constantOf(s);
                 allKnown &= cs[i] != null;
             }
+            // Shape and Size read only their input's shape: they fold even when the input is computed at run time.
+            boolean shapeOnly = node.domain().isEmpty()
+                    && (node.opType().equals("Shape") || node.opType().equals("Size"));
+            if (shapeOnly) {
+                allKnown = true;
+                for (int i = 1; i < k; i++) {
+                    allKnown &= in[i] < 0 || cs[i] != null;
+                }
+            }
             OpContext ctx = new OpContext(node, graph.opset(node.domain()), dt, sh, cs, gemm);
             Prepared p;
             try {
