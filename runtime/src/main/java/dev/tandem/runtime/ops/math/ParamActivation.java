@@ -84,6 +84,22 @@ final class ParamActivation implements Op {
             case HARD_SWISH -> x -> x * Math.max(0, Math.min(1, x / 6 + 0.5));
         };
         boolean f32 = t == DType.FLOAT32;
+        if (f32 && kind == Kind.LEAKY_RELU) {
+            float alpha = ctx.attrFloat("alpha", 0.01f);
+            return Prepared.of(t, ctx.shape(0), (in, out) -> {
+                Tensor x = in[0].contiguous(), r = out[0];
+                MemorySegment xs = x.segment(), rs = r.segment();
+                long xo = x.offset(), ro = r.offset(), n = r.size();
+                ValueLayout.OfFloat fl = ValueLayout.JAVA_FLOAT_UNALIGNED;
+                for (long k = 0; k < n; k++) {
+                    float v = xs.getAtIndex(fl, xo + k);
+                    rs.setAtIndex(fl, ro + k, v < 0 ? v * alpha : v);
+                }
+                if (x != in[0]) {
+                    x.close();
+                }
+            });
+        }
         return Prepared.of(t, ctx.shape(0), (in, out) -> {
             Tensor x = in[0], r = out[0];
             MemorySegment xs = x.segment(), rs = r.segment();
