@@ -176,9 +176,6 @@ public final class Pad implements Op {
                         for (int[] run : runs) {
                             if (run[1] < 0) {
                                 MemorySegment.copy(constRow, 0, dst, dRow + (long) run[0] * bs, (long) run[2] * bs);
-                            } else if (run[2] == 1 || mode.equals("constant")) {
-                                MemorySegment.copy(src, so + (srcRow + run[1]) * bs, dst, dRow + (long) run[0] * bs,
-                                        (long) run[2] * bs);
                             } else {
                                 MemorySegment.copy(src, so + (srcRow + run[1]) * bs, dst, dRow + (long) run[0] * bs,
                                         (long) run[2] * bs);
