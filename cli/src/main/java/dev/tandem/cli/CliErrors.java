@@ -24,6 +24,13 @@ final class CliErrors {
         if (e instanceof java.nio.file.NoSuchFileException) {
             m = "File not found: " + m;
         }
-        return String.join("; ", m.strip().lines().map(String::strip).filter(l -> !l.isEmpty()).toList());
+        StringBuilder sb = new StringBuilder();
+        for (String line : m.strip().lines().map(String::strip).filter(l -> !l.isEmpty()).toList()) {
+            if (!sb.isEmpty()) {
+                sb.append(sb.charAt(sb.length() - 1) == ':' ? " " : "; ");
+            }
+            sb.append(line);
+        }
+        return sb.toString();
     }
 }

@@ -77,7 +77,9 @@ public final class InspectCommand implements Callable<Integer> {
             f.put("model", model.toString());
             f.put("producer", m.graph().producer());
             f.put("ir_version", m.graph().irVersion());
-            f.put("opsets", m.graph().opsets());
+            Map<String, Integer> opsets = new java.util.TreeMap<>();
+            m.graph().opsets().forEach((d, v) -> opsets.put(d.isEmpty() ? "ai.onnx" : d, v));
+            f.put("opsets", opsets);
             f.put("inputs", io(m.inputs()));
             f.put("outputs", io(m.outputs()));
             f.put("metadata", m.metadata());
