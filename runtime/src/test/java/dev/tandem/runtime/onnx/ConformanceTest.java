@@ -24,15 +24,8 @@ class ConformanceTest {
     static final Path ROOT = Path.of("/usr/share/libonnx-testdata/data");
     static final List<String> SUITES = List.of("node", "pytorch-converted", "pytorch-operator", "simple");
 
-    private static final String TRAINING = "training-domain (ai.onnx.preview.training) model importing no default"
-            + " opset: OnnxReader rejects it as malformed instead of reporting the op unsupported";
-
-    /** Case name → why it fails today. Keep short; fix rather than add. */
-    static final Map<String, String> KNOWN_FAILURES = Map.of(
-            "test_adagrad", TRAINING, "test_adagrad_multiple", TRAINING,
-            "test_adam", TRAINING, "test_adam_multiple", TRAINING,
-            "test_momentum", TRAINING, "test_momentum_multiple", TRAINING,
-            "test_nesterov_momentum", TRAINING);
+    /** Case name → why it fails today. Keep empty: fix rather than add. */
+    static final Map<String, String> KNOWN_FAILURES = Map.of();
 
     private static ThreadPool pool;
     private static final int[] COUNTS = new int[3];

@@ -22,7 +22,6 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** The optimizer passes, checked on the rewritten graph structure and the folded weights. */
@@ -445,7 +444,6 @@ class PassesTest {
     }
 
     @Test
-    @Disabled("needs Conv/FusedConv/BatchNormalization/Add ops from wt-nn")
     void convBnReluAddGivesTheSameResultsOptimizedOrNot() {
         Random r = new Random(9);
         int c = 4;
