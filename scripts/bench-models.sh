@@ -60,7 +60,15 @@ if [[ $RSS -eq 1 ]]; then
     echo "== peak resident set, $side only, one process per model"
     {
       first=1
+      # The benchmark's order first (as SideBySide sorts a folder), then any other models by name.
+      ordered=()
+      for n in resnet18 mobilenet_v2 squeezenet1_1 shufflenet_v2_x1_0 efficientnet_b0 resnet50 densenet121; do
+        [[ -f "$MODELS/$n.onnx" ]] && ordered+=("$MODELS/$n.onnx")
+      done
       for m in "$MODELS"/*.onnx; do
+        [[ " ${ordered[*]} " == *" $m "* ]] || ordered+=("$m")
+      done
+      for m in "${ordered[@]}"; do
         out="$("$JAVA" "${FLAGS[@]}" -Xmx2g -cp "$JAR" dev.tandem.bench.SideBySide --model "$m" \
           --threads "$THREADS" --only "$side" --markdown "${EXTRA[@]}" 2>&1 || true)"
         if [[ $first -eq 1 ]]; then

@@ -621,9 +621,6 @@ public final class SideBySide {
 
     private static void printResult(Result r, Settings s) {
         for (Side side : List.of(r.tandem, r.ort)) {
-            if (!side.ok()) {
-                System.out.printf("%-7s %s%n", side.name, side.problem);
-            }
             if (side.loadNanos >= 0) {
                 System.out.printf("%-7s load %.1f ms, RSS +%.1f MiB%s", side.name, ms(side.loadNanos),
                         mib(side.rssAfterLoad - side.rssBefore), side.firstNanos >= 0 ? "" : "\n");
@@ -631,6 +628,9 @@ public final class SideBySide {
                     System.out.printf("; first run %.1f ms, RSS +%.1f MiB over load and first run%n",
                             ms(side.firstNanos), mib(side.rssAfterFirst - side.rssBefore));
                 }
+            }
+            if (!side.ok()) {
+                System.out.printf("%-7s %s%n", side.name, side.problem);
             }
             if (side.timed()) {
                 long[] sorted = side.samples.clone();
@@ -652,7 +652,7 @@ public final class SideBySide {
             System.out.printf("PyTorch reference, scaled error: Tandem %s, ORT %s%n", fmt(r.tandemVsRef),
                     fmt(r.ortVsRef));
         }
-        if (r.weightBytes >= 0) {
+        if (r.tandem.ok() && r.weightBytes >= 0) {
             System.out.printf("Tandem  weights %.1f MiB, arena %s MiB, folded constants %s MiB%n",
                     mib(r.weightBytes), r.arenaBytes >= 0 ? String.format("%.1f", mib(r.arenaBytes)) : "?",
                     r.foldedBytes >= 0 ? String.format("%.2f", mib(r.foldedBytes)) : "?");
