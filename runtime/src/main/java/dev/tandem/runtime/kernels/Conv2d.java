@@ -448,15 +448,200 @@ public final class Conv2d {
                            long outOff, int oh, int ow, float beta) {
         int planes = n * outChannels;
         int chunks = Math.min(planes, gemm.pool().threads() * 8);
+        boolean fast = p.dilationH() == 1 && p.dilationW() == 1 && p.strideW() <= 2;
         gemm.pool().parallelFor(chunks, t -> {
             int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
-            float[] row = new float[ow];
+            DwScratch sc = fast ? DW_SCRATCH.get() : null;
+            float[] row = fast ? sc.row(ow) : new float[ow];
             for (int pi = p0; pi < p1; pi++) {
                 int c = pi % outChannels;
-                depthwisePlane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, oh, ow, c, row,
-                        beta);
+                if (fast) {
+                    depthwisePadded(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, oh, ow,
+                            c, sc, beta);
+                } else {
+                    depthwisePlane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, oh, ow,
+                            c, row, beta);
+                }
             }
         });
+    }
+
+    /** Per-thread buffers of the depthwise kernel: the padded, column-phase-split plane and one output row. */
+    private static final class DwScratch {
+        float[] plane = new float[0];
+        float[] row = new float[0];
+        float[] stage = new float[0];
+        float[] result = new float[0];
+
+        float[] stage(int size) {
+            if (stage.length < size) {
+                stage = new float[size];
+            }
+            return stage;
+        }
+
+        float[] result(int size) {
+            if (result.length < size) {
+                result = new float[size];
+            }
+            return result;
+        }
+
+        float[] plane(int size) {
+            if (plane.length < size) {
+                plane = new float[size];
+            }
+            return plane;
+        }
+
+        float[] row(int size) {
+            if (row.length < size) {
+                row = new float[size];
+            }
+            return row;
+        }
+    }
+
+    private static final ThreadLocal<DwScratch> DW_SCRATCH = ThreadLocal.withInitial(DwScratch::new);
+
+    /**
+     * Depthwise plane for dilation 1 and column stride 1 or 2: the plane is copied once into a zero-padded buffer
+     * whose columns are split by phase (column mod stride), so every tap of a run of outputs is one contiguous
+     * vector load; each output vector accumulates all taps in a register. Output columns are computed in whole
+     * vectors (the buffer is wide enough) and only the first {@code ow} are written.
+     */
+    private void depthwisePadded(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, int oh, int ow,
+                                 int c, DwScratch sc, float beta) {
+        int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
+        int owr = (ow + VL - 1) / VL * VL;
+        int pw = owr + (kw - 1) / sw + 1;               // columns per phase row
+        int rows = (oh - 1) * sh + kh;                   // padded rows read
+        int phaseSize = rows * pw;
+        // One bulk copy of the plane, then cheap array copies: per-row segment copies cost more than the math.
+        float[] stage = sc.stage(h * w);
+        MemorySegment.copy(in, FL, io * 4, stage, 0, h * w);
+        float[] buf = sc.plane(phaseSize * sw);
+        java.util.Arrays.fill(buf, 0, phaseSize * sw, 0f);
+        int pt = p.padTop(), pl = p.padLeft();
+        for (int y = 0; y < rows; y++) {
+            int iy = y - pt;
+            if (iy < 0 || iy >= h) {
+                continue;
+            }
+            int src = iy * w;
+            if (sw == 2) {
+                splitRow(stage, src, w, pl, buf, y * pw, phaseSize + y * pw, pw);
+                continue;
+            }
+            for (int ph = 0; ph < sw; ph++) {
+                // padded column x = j*sw + ph holds input column x - pl
+                int j0 = Math.max(0, (pl - ph + sw - 1) / sw);
+                int j1 = Math.min(pw, (w - 1 + pl - ph) / sw + 1);
+                int dst = ph * phaseSize + y * pw;
+                if (sw == 1) {
+                    if (j1 > j0) {
+                        System.arraycopy(stage, src + j0 - pl, buf, dst + j0, j1 - j0);
+                    }
+                } else {
+                    for (int j = j0; j < j1; j++) {
+                        buf[dst + j] = stage[src + j * sw + ph - pl];
+                    }
+                }
+            }
+        }
+        float[] res = sc.result(oh * owr);
+        float bv = bias == null ? 0f : bias[c];
+        int wBase = c * kh * kw;
+        for (int oy = 0; oy < oh; oy++) {
+            if (kh == 3 && kw == 3) {
+                int r0 = oy * sh * pw;
+                int o1 = sw == 1 ? 1 : phaseSize, o2 = sw == 1 ? 2 : 1;
+                dwRow3x3(buf, r0, r0 + pw, r0 + 2 * pw, o1, o2, owr, wBase, bv, res, oy * owr);
+            } else {
+                for (int ox = 0; ox < owr; ox += VL) {
+                    dwVector(buf, phaseSize, pw, oy * sh, ox, kh, kw, sw, wBase, bv, res, oy * owr + ox);
+                }
+            }
+        }
+        if (beta != 0f) {
+            for (int oy = 0; oy < oh; oy++) {
+                System.arraycopy(res, oy * owr, stage, 0, ow);
+                Sgemm.writeRun(stage, 0, ow, 1f, beta, 0f, false, act, out, oo + (long) oy * ow);
+            }
+            return;
+        }
+        if (owr != ow) {
+            for (int oy = 1; oy < oh; oy++) {
+                System.arraycopy(res, oy * owr, res, oy * ow, ow);
+            }
+        }
+        act.applyInPlace(res, 0, oh * ow);
+        MemorySegment.copy(res, 0, out, FL, oo * 4, oh * ow);
+    }
+
+    /**
+     * Splits one input row into the even and odd padded columns of stride 2: padded column x (= input column
+     * x − pl) goes to {@code even[x/2]} or {@code odd[x/2]}; columns outside the input stay zero.
+     */
+    private static void splitRow(float[] stage, int src, int w, int pl, float[] buf, int even, int odd, int pw) {
+        int x0 = pl, x1 = Math.min(pl + w, 2 * pw);     // padded columns holding input
+        int x = x0;
+        if ((x & 1) == 1 && x < x1) {
+            buf[odd + (x >> 1)] = stage[src + x - pl];
+            x++;
+        }
+        int pairs = (x1 - x) >> 1;
+        int e = even + (x >> 1), o = odd + (x >> 1), si = src + x - pl;
+        for (int i = 0; i < pairs; i++) {
+            buf[e + i] = stage[si + 2 * i];
+            buf[o + i] = stage[si + 2 * i + 1];
+        }
+        x += 2 * pairs;
+        if (x < x1) {
+            buf[even + (x >> 1)] = stage[src + x - pl];
+        }
+    }
+
+    /**
+     * A 3×3 output row: rows {@code r0..r2} of the padded buffer; tap kx reads at offset 0, {@code o1}, {@code o2}
+     * (stride 1: 0, 1, 2; stride 2: even phase, odd phase, even phase + 1).
+     */
+    private void dwRow3x3(float[] buf, int r0, int r1, int r2, int o1, int o2, int owr, int wBase, float bv,
+                          float[] row, int rowOff) {
+        float[] k = dwWeights;
+        FloatVector w0 = FloatVector.broadcast(S, k[wBase]), w1 = FloatVector.broadcast(S, k[wBase + 1]);
+        FloatVector w2 = FloatVector.broadcast(S, k[wBase + 2]), w3 = FloatVector.broadcast(S, k[wBase + 3]);
+        FloatVector w4 = FloatVector.broadcast(S, k[wBase + 4]), w5 = FloatVector.broadcast(S, k[wBase + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, k[wBase + 6]), w7 = FloatVector.broadcast(S, k[wBase + 7]);
+        FloatVector w8 = FloatVector.broadcast(S, k[wBase + 8]);
+        for (int ox = 0; ox < owr; ox += VL) {
+            FloatVector acc = FloatVector.broadcast(S, bv);
+            acc = FloatVector.fromArray(S, buf, r0 + ox).fma(w0, acc);
+            acc = FloatVector.fromArray(S, buf, r0 + ox + o1).fma(w1, acc);
+            acc = FloatVector.fromArray(S, buf, r0 + ox + o2).fma(w2, acc);
+            acc = FloatVector.fromArray(S, buf, r1 + ox).fma(w3, acc);
+            acc = FloatVector.fromArray(S, buf, r1 + ox + o1).fma(w4, acc);
+            acc = FloatVector.fromArray(S, buf, r1 + ox + o2).fma(w5, acc);
+            acc = FloatVector.fromArray(S, buf, r2 + ox).fma(w6, acc);
+            acc = FloatVector.fromArray(S, buf, r2 + ox + o1).fma(w7, acc);
+            acc = FloatVector.fromArray(S, buf, r2 + ox + o2).fma(w8, acc);
+            acc.intoArray(row, rowOff + ox);
+        }
+    }
+
+    /** One output vector: all taps accumulated in a register, stored to {@code row[ox..]}. */
+    private void dwVector(float[] buf, int phaseSize, int pw, int y0, int ox, int kh, int kw, int sw, int wBase,
+                          float bv, float[] row, int rowOff) {
+        FloatVector acc = FloatVector.broadcast(S, bv);
+        for (int ky = 0; ky < kh; ky++) {
+            int rowBase = (y0 + ky) * pw + ox;
+            for (int kx = 0; kx < kw; kx++) {
+                int idx = (kx % sw) * phaseSize + rowBase + kx / sw;
+                acc = FloatVector.fromArray(S, buf, idx).fma(FloatVector.broadcast(S, dwWeights[wBase + ky * kw + kx]),
+                        acc);
+            }
+        }
+        acc.intoArray(row, rowOff);
     }
 
     private void depthwisePlane(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, int oh, int ow,

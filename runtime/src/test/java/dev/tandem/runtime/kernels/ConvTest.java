@@ -80,6 +80,15 @@ class ConvTest extends PooledKernelTest {
                 Conv2d.Path.DEPTHWISE));
         out.add(new Case(1, 3, 3, 2, 3, new ConvParams(3, 3, 1, 1, 3, 3, 3, 3, 1, 1, 3), true, acts[0],
                 Conv2d.Path.DEPTHWISE));
+        // the padded fast path: 5x5 stride 2 (EfficientNet), asymmetric SAME-style padding, odd and tiny widths
+        out.add(new Case(1, 6, 6, 17, 23, new ConvParams(5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 6), true, acts[1],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(2, 3, 3, 16, 15, new ConvParams(3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 3), true, acts[2],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 9, 9, 7, 7, new ConvParams(5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 9), false, acts[0],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 4, 4, 33, 1, new ConvParams(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4), true, acts[3],
+                Conv2d.Path.DEPTHWISE));
         // depth multiplier 2 is a grouped conv, not depthwise
         out.add(new Case(1, 4, 8, 10, 10, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
                 Conv2d.Path.IMPLICIT_GEMM));
