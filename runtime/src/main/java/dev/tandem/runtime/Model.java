@@ -58,22 +58,34 @@ public final class Model implements AutoCloseable {
      * @param optimize      run the graph optimizer (fusions, folding); off only for debugging
      * @param registry      the ops available
      * @param planCacheSize how many input signatures keep their plan
+     * @param warmup        the first model loaded in a JVM gets the kernels compiled before it returns (see
+     *                      {@link dev.tandem.runtime.kernels.KernelWarmup}): about 0.7 s more load, a first run
+     *                      about half as long; for servers that must answer fast once ready. Off by default
      */
-    public record Options(int threads, ThreadPool pool, boolean optimize, OpRegistry registry, int planCacheSize) {
+    public record Options(int threads, ThreadPool pool, boolean optimize, OpRegistry registry, int planCacheSize,
+                          boolean warmup) {
+        public Options(int threads, ThreadPool pool, boolean optimize, OpRegistry registry, int planCacheSize) {
+            this(threads, pool, optimize, registry, planCacheSize, false);
+        }
+
         public static Options defaults() {
-            return new Options(0, null, true, OpRegistry.standard(), 8);
+            return new Options(0, null, true, OpRegistry.standard(), 8, false);
         }
 
         public Options withThreads(int t) {
-            return new Options(t, pool, optimize, registry, planCacheSize);
+            return new Options(t, pool, optimize, registry, planCacheSize, warmup);
         }
 
         public Options withPool(ThreadPool p) {
-            return new Options(threads, p, optimize, registry, planCacheSize);
+            return new Options(threads, p, optimize, registry, planCacheSize, warmup);
         }
 
         public Options withOptimize(boolean o) {
-            return new Options(threads, pool, o, registry, planCacheSize);
+            return new Options(threads, pool, o, registry, planCacheSize, warmup);
+        }
+
+        public Options withWarmup(boolean w) {
+            return new Options(threads, pool, optimize, registry, planCacheSize, w);
         }
     }
 
@@ -105,6 +117,9 @@ public final class Model implements AutoCloseable {
         this.pool = o.pool() != null ? o.pool()
                 : new ThreadPool(o.threads() > 0 ? o.threads() : Runtime.getRuntime().availableProcessors());
         this.gemm = new Sgemm(pool);
+        if (o.warmup()) {
+            dev.tandem.runtime.kernels.KernelWarmup.ensure(gemm, 600);
+        }
         this.cacheSize = Math.max(1, o.planCacheSize());
         this.plans = new java.util.LinkedHashMap<>(16, 0.75f, true);
         this.loadedOpCounts = loadedOpCounts;
