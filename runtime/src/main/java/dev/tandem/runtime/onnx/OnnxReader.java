@@ -2,7 +2,6 @@ package dev.tandem.runtime.onnx;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.tandem.runtime.ModelException;
 import dev.tandem.runtime.ModelFormatException;
 import dev.tandem.runtime.graph.Attribute;
 import dev.tandem.runtime.graph.Graph;
@@ -47,31 +46,38 @@ public final class OnnxReader {
     private OnnxReader() {
     }
 
-    /** Reads a model file; external data is looked up next to it. */
+    /**
+     * Reads a model file; external data is looked up next to it. The file is memory-mapped and parsed in place
+     * (tensor bytes are copied once, into the graph's tensors), then unmapped.
+     */
     public static Graph read(Path file) {
-        byte[] bytes;
-        try {
-            if (Files.isDirectory(file)) {
-                throw new ModelFormatException("'" + file + "' is a folder, not an ONNX model file");
-            }
-            long size = Files.size(file);
+        Path dir = file.toAbsolutePath().getParent();
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+             java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                     java.nio.file.StandardOpenOption.READ)) {
+            long size = ch.size();
             if (size > MAX_FILE) {
                 throw new ModelFormatException("'" + file + "' is " + size
                         + " bytes; models over 2 GiB must keep their weights in external data files");
             }
-            bytes = Files.readAllBytes(file);
+            if (size == 0) {
+                throw new ModelFormatException("'" + file + "' is empty (0 bytes)");
+            }
+            java.lang.foreign.MemorySegment mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0,
+                    size, arena);
+            ModelProto model = parse(mapped.asByteBuffer());
+            return toGraph(model, dir);
         } catch (NoSuchFileException e) {
             throw new ModelFormatException("Model file not found: " + file);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new ModelFormatException("Cannot read model file '" + file + "': permission denied");
         } catch (IOException e) {
+            if (Files.isDirectory(file)) {
+                throw new ModelFormatException("'" + file + "' is a folder, not an ONNX model file");
+            }
             throw new ModelFormatException("Cannot read model file '" + file + "': " + e.getMessage(), e);
-        }
-        Path dir = file.toAbsolutePath().getParent();
-        try {
-            return read(bytes, dir);
-        } catch (ModelException e) {
-            throw e instanceof ModelFormatException
-                    ? new ModelFormatException(file.getFileName() + ": " + e.getMessage(), e)
-                    : e;
+        } catch (ModelFormatException e) {
+            throw new ModelFormatException(file.getFileName() + ": " + e.getMessage(), e);
         }
     }
 
@@ -90,10 +96,20 @@ public final class OnnxReader {
         if (bytes.length == 0) {
             throw new ModelFormatException("The model is empty (0 bytes)");
         }
+        return parse(CodedInputStream.newInstance(bytes), bytes.length);
+    }
+
+    /** Parses from a buffer, aliasing its bytes (no copy): the buffer must outlive the returned message's use. */
+    static ModelProto parse(java.nio.ByteBuffer buffer) {
+        CodedInputStream in = CodedInputStream.newInstance(buffer);
+        in.enableAliasing(true);
+        return parse(in, buffer.remaining());
+    }
+
+    private static ModelProto parse(CodedInputStream in, int size) {
         try {
-            CodedInputStream in = CodedInputStream.newInstance(bytes);
             in.setRecursionLimit(MAX_NESTING);
-            in.setSizeLimit(bytes.length);
+            in.setSizeLimit(size);
             ModelProto m = ModelProto.parseFrom(in);
             in.checkLastTagWas(0);
             return m;
