@@ -612,9 +612,11 @@ public final class Sgemm {
                             FloatVector.fromMemorySegment(S, seg, src * 4, LE).intoArray(dst, d);
                             FloatVector.fromMemorySegment(S, seg, (src + VL) * 4, LE).intoArray(dst, d + VL);
                         } else {
-                            for (int x = 0; x < NR; x++) {
-                                dst[d + x] = x < cols ? seg.getAtIndex(FL, src + x) : 0f;
-                            }
+                            // Two loops, never a conditional read: C2's loop predication hoists the bounds check
+                            // of a conditional read over the whole loop, fails on the last row, deoptimizes, and
+                            // recompiles the same way (a "profile_predicate" trap storm: 10x slower for seconds).
+                            MemorySegment.copy(seg, FL, src * 4, dst, d, cols);
+                            java.util.Arrays.fill(dst, d + cols, d + NR, 0f);
                         }
                     }
                 } else {
