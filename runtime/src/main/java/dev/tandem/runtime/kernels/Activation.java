@@ -58,6 +58,25 @@ public record Activation(Kind kind, float min, float max) {
         };
     }
 
+    /** True for the activations that are a clamp to [{@link #clampLow()}, {@link #clampHigh()}]: none, ReLU, Clip. */
+    public boolean isClamp() {
+        return kind == Kind.NONE || kind == Kind.RELU || kind == Kind.CLIP;
+    }
+
+    /** The lower bound of a clamp activation (−∞ for none). */
+    public float clampLow() {
+        return switch (kind) {
+            case RELU -> 0f;
+            case CLIP -> min;
+            default -> Float.NEGATIVE_INFINITY;
+        };
+    }
+
+    /** The upper bound of a clamp activation (+∞ for none and ReLU). */
+    public float clampHigh() {
+        return kind == Kind.CLIP ? max : Float.POSITIVE_INFINITY;
+    }
+
     /**
      * Applies the function in place to {@code a[off, off+len)}.
      *

@@ -444,6 +444,23 @@ public final class Sgemm {
     static void writeRun(float[] tile, int tileOff, int len, float alpha, float beta, float bias, boolean hasBias,
                          Activation act, MemorySegment c, long off) {
         int end = tileOff + len;
+        if (beta == 0f && alpha == 1f && act.isClamp()) {
+            // The common epilogue in one pass (bias, clamp, store): with a short k (1x1 convolutions over few
+            // channels) separate passes and the activation call cost more than the products.
+            float lo = act.clampLow(), hi = act.clampHigh();
+            int j = tileOff;
+            for (; j + VL <= end; j += VL) {
+                FloatVector.fromArray(S, tile, j).add(bias).max(lo).min(hi)
+                        .intoMemorySegment(c, (off + j - tileOff) * 4, LE);
+            }
+            if (j < end) {
+                for (int t = j; t < end; t++) {
+                    tile[t] = Math.min(Math.max(tile[t] + bias, lo), hi);
+                }
+                MemorySegment.copy(tile, j, c, FL, (off + j - tileOff) * 4, end - j);
+            }
+            return;
+        }
         if (beta != 0f) {
             int j = tileOff;
             for (; j + VL <= end; j += VL) {
