@@ -49,9 +49,52 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", paramLabel = "N", description = "Untimed runs after the first (default: ${DEFAULT-VALUE}).")
     int warmup = 3;
 
+    @Option(names = "--profile", description = "Also time every step over the timed runs and report the time per "
+            + "op type and the slowest nodes.")
+    boolean profile;
+
+    @Option(names = "--jit-warmup", description = "Compile the kernels while loading (Model.Options.warmup): longer "
+            + "load, faster first run.")
+    boolean jitWarmup;
+
     @Option(names = "--input-shape", paramLabel = "NAME=1x3x224x224",
             description = "The shape of an input (repeatable); overrides its declared shape and --batch.")
     List<String> inputShapes = List.of();
+
+    /** Per-step wall times over {@code iters} runs: totals per op type and the ten slowest nodes, in ms per run. */
+    private ObjectNode profile(Model m, Map<String, Shape> shapes, Map<String, Tensor> feed) {
+        dev.tandem.runtime.plan.ExecutionPlan plan = m.plan(shapes);
+        Tensor[] ordered = m.inputs().stream().map(i -> feed.get(i.name())).toArray(Tensor[]::new);
+        long[] ns = new long[plan.stepCount()];
+        long total = 0;
+        for (int i = 0; i < iters; i++) {
+            long t0 = System.nanoTime();
+            for (Tensor t : plan.run(ordered, ns)) {
+                t.close();
+            }
+            total += System.nanoTime() - t0;
+        }
+        java.util.List<String> names = plan.stepNames();
+        Map<String, Long> byOp = new java.util.HashMap<>();
+        for (int i = 0; i < ns.length; i++) {
+            byOp.merge(names.get(i).substring(0, names.get(i).indexOf(' ')), ns[i], Long::sum);
+        }
+        ObjectNode p = new ObjectMapper().createObjectNode();
+        p.put("run_ms", round(ms(total) / iters));
+        ObjectNode ops = p.putObject("ms_per_op_type");
+        byOp.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue()))
+                .forEach(e -> ops.put(e.getKey(), round(ms(e.getValue()) / iters)));
+        com.fasterxml.jackson.databind.node.ArrayNode slow = p.putArray("slowest_nodes");
+        Integer[] idx = new Integer[ns.length];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+        }
+        Arrays.sort(idx, (a, b) -> Long.compare(ns[b], ns[a]));
+        for (int i = 0; i < Math.min(10, idx.length); i++) {
+            slow.addObject().put("node", names.get(idx[i])).put("ms", round(ms(ns[idx[i]]) / iters));
+        }
+        return p;
+    }
 
     @Override
     public Integer call() {
@@ -68,7 +111,7 @@ public final class BenchCommand implements Callable<Integer> {
             given.put(s.substring(0, eq), parseShape(s.substring(eq + 1)));
         }
         long t0 = System.nanoTime();
-        try (Model m = Model.load(model, Model.Options.defaults().withThreads(threads))) {
+        try (Model m = Model.load(model, Model.Options.defaults().withThreads(threads).withWarmup(jitWarmup))) {
             double loadMs = ms(System.nanoTime() - t0);
             for (String name : given.keySet()) {
                 if (m.inputs().stream().noneMatch(i -> i.name().equals(name))) {
@@ -118,6 +161,9 @@ public final class BenchCommand implements Callable<Integer> {
                 o.put("threads", m.pool().threads());
                 o.put("batch", batch);
                 o.put("iters", iters);
+                if (profile) {
+                    o.set("profile", profile(m, shapes, feed));
+                }
                 PrintWriter out = spec.commandLine().getOut();
                 out.println(o);
                 out.flush();

@@ -99,7 +99,6 @@ public final class ConvActivationFusion implements Pass {
             graph.remove(r);
         }
         PassSupport.replaceNode(graph, conv, fused);
-        graph.opsets().putIfAbsent(Node.TANDEM_DOMAIN, 1);
         return true;
     }
 

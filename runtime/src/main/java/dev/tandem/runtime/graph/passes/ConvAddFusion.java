@@ -64,7 +64,6 @@ public final class ConvAddFusion implements Pass {
             Node fused = new Node(conv.name(), "FusedConv", Node.TANDEM_DOMAIN, in, List.of(add.output(0)), attrs);
             graph.remove(add);
             PassSupport.replaceNode(graph, conv, fused);
-            graph.opsets().putIfAbsent(Node.TANDEM_DOMAIN, 1);
             return true;
         }
         return false;
