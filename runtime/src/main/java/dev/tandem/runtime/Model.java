@@ -314,11 +314,13 @@ public final class Model implements AutoCloseable {
                 }
                 ordered[i] = t;
             }
-            ExecutionPlan plan = planFor(ordered, true);
+            ExecutionPlan plan = planFor(types(ordered), shapes(ordered), ordered, true);
             Tensor[] out = plan.runEntered(ordered, null);
             Map<String, Tensor> result = new LinkedHashMap<>();
             for (int o = 0; o < out.length; o++) {
-                result.putIfAbsent(graph.outputs().get(o).name(), out[o]);
+                if (result.putIfAbsent(graph.outputs().get(o).name(), out[o]) != null) {
+                    out[o].close();
+                }
             }
             return result;
         } finally {
@@ -348,28 +350,41 @@ public final class Model implements AutoCloseable {
 
     /**
      * The plan for inputs of these shapes (types as declared; symbolic dimensions must be given), creating it if
-     * needed: for {@code inspect} and benchmarks (arena size, steps, multiply-adds).
+     * needed: for {@code inspect} and benchmarks (arena size, steps, multiply-adds). Small integer inputs are
+     * planned as zeros. The plan stays valid while it is in the model's cache: use it before the model sees more
+     * than {@link Options#planCacheSize()} other input signatures.
      */
     public ExecutionPlan plan(Map<String, Shape> shapes) {
         ensureOpen();
         List<Value> gin = graph.inputs();
-        Tensor[] probe = new Tensor[gin.size()];
+        DType[] types = new DType[gin.size()];
+        Shape[] dims = new Shape[gin.size()];
+        Tensor[] known = new Tensor[gin.size()];
         try {
-            for (int i = 0; i < probe.length; i++) {
+            for (int i = 0; i < types.length; i++) {
                 Value v = gin.get(i);
                 Shape s = shapes.get(v.name());
                 if (s == null) {
                     if (v.declared() == null || v.declared().dims() == null) {
                         throw new InvalidInputException("Give a shape for input '" + v.name() + "'");
                     }
-                    s = v.declared().concrete(1);
+                    try {
+                        s = v.declared().concrete(1);
+                    } catch (ArithmeticException | IllegalArgumentException e) {
+                        throw new InvalidInputException("Input '" + v.name() + "' declares a shape Tandem cannot hold: "
+                                + v.declared().describe());
+                    }
                 }
-                DType dt = v.declared() != null && v.declared().dtype() != null ? v.declared().dtype() : DType.FLOAT32;
-                probe[i] = Tensor.allocate(dt, s);
+                types[i] = v.declared() != null && v.declared().dtype() != null ? v.declared().dtype() : DType.FLOAT32;
+                dims[i] = s;
+                // Small integer inputs may feed shapes: plan them as zeros (their values join the plan key).
+                if (shapeInput(types[i], s)) {
+                    known[i] = Tensor.allocate(types[i], s);
+                }
             }
-            return planFor(probe, false);
+            return planFor(types, dims, known, false);
         } finally {
-            for (Tensor t : probe) {
+            for (Tensor t : known) {
                 if (t != null) {
                     t.close();
                 }
@@ -377,35 +392,49 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** The plan for these inputs; when {@code enter}, a run is registered on it before the cache lock is let go. */
-    private ExecutionPlan planFor(Tensor[] inputs, boolean enter) {
+    private static DType[] types(Tensor[] ts) {
+        DType[] d = new DType[ts.length];
+        for (int i = 0; i < ts.length; i++) {
+            d[i] = ts[i].dtype();
+        }
+        return d;
+    }
+
+    private static Shape[] shapes(Tensor[] ts) {
+        Shape[] s = new Shape[ts.length];
+        for (int i = 0; i < ts.length; i++) {
+            s[i] = ts[i].shape();
+        }
+        return s;
+    }
+
+    /**
+     * The plan for inputs of these types and shapes; {@code values} holds the inputs' values where known (only
+     * small integer ones are used). When {@code enter}, a run is registered on the plan before the cache lock is
+     * let go.
+     */
+    private ExecutionPlan planFor(DType[] types, Shape[] shapes, Tensor[] values, boolean enter) {
         StringBuilder key = new StringBuilder();
         Tensor[] known = null;
-        for (int i = 0; i < inputs.length; i++) {
-            Tensor t = inputs[i];
-            key.append(t.dtype().ordinal()).append(t.shape()).append(';');
-            if (shapeInput(t)) {
+        for (int i = 0; i < types.length; i++) {
+            key.append(types[i].ordinal()).append(shapes[i]).append(';');
+            if (values[i] != null && shapeInput(types[i], shapes[i])) {
                 if (known == null) {
-                    known = new Tensor[inputs.length];
+                    known = new Tensor[types.length];
                 }
-                known[i] = t;
-                key.append(java.util.Arrays.toString(dev.tandem.runtime.ops.Elements.toLongs(t))).append(';');
+                known[i] = values[i];
+                key.append(java.util.Arrays.toString(dev.tandem.runtime.ops.Elements.toLongs(values[i]))).append(';');
             }
         }
         String k = key.toString();
         synchronized (plans) {
+            ensureOpen();
             ExecutionPlan p = plans.get(k);
             if (p != null) {
                 if (enter) {
                     p.enter();
                 }
                 return p;
-            }
-            DType[] types = new DType[inputs.length];
-            Shape[] shapes = new Shape[inputs.length];
-            for (int i = 0; i < inputs.length; i++) {
-                types[i] = inputs[i].dtype();
-                shapes[i] = inputs[i].shape();
             }
             p = ExecutionPlan.build(graph, registry, gemm, planner, types, shapes, known);
             plans.put(k, p);
@@ -420,8 +449,8 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    private static boolean shapeInput(Tensor t) {
-        return (t.dtype() == DType.INT64 || t.dtype() == DType.INT32) && t.size() <= SHAPE_INPUT_MAX_ELEMENTS;
+    private static boolean shapeInput(DType t, Shape s) {
+        return (t == DType.INT64 || t == DType.INT32) && s.size() <= SHAPE_INPUT_MAX_ELEMENTS;
     }
 
     private void ensureOpen() {
@@ -436,10 +465,11 @@ public final class Model implements AutoCloseable {
         if (closed) {
             return;
         }
-        closed = true;
         synchronized (plans) {
+            closed = true;
+            // Runs still in flight (a caller racing close, against the contract) keep their plan until they end.
             for (ExecutionPlan p : plans.values()) {
-                p.close();
+                p.retire();
             }
             plans.clear();
         }

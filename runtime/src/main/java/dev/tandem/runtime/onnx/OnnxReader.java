@@ -187,7 +187,11 @@ public final class OnnxReader {
                 g.inputs().add(v);
             }
         }
+        Set<String> outputNames = new HashSet<>();
         for (ValueInfoProto vi : gp.getOutputList()) {
+            if (!outputNames.add(vi.getName())) {
+                throw new ModelFormatException("Graph output '" + vi.getName() + "' is declared twice");
+            }
             Value v = g.value(vi.getName());
             v.setDeclared(typeOf(vi));
             g.outputs().add(v);

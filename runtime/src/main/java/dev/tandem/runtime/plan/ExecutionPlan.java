@@ -251,8 +251,9 @@ public final class ExecutionPlan implements AutoCloseable {
                         + p.outputs().size());
             }
             for (Prepared.Output po : p.outputs()) {
-                long bytes = po.shape().size() * po.dtype().byteSize();
-                if (po.shape().size() < 0 || bytes < 0 || bytes > MAX_VALUE_BYTES) {
+                long bytes = po.shape().size() > MAX_VALUE_BYTES ? Long.MAX_VALUE
+                        : po.shape().size() * po.dtype().byteSize();
+                if (bytes > MAX_VALUE_BYTES) {
                     throw new ModelException(node.describe() + " would produce " + po.dtype() + po.shape()
                             + ", more than the " + MAX_VALUE_BYTES + " bytes allowed for one value");
                 }

@@ -44,7 +44,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor allocate(DType dtype, Shape shape) {
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment seg = arena.allocate(Math.max(1, shape.size() * dtype.byteSize()), 64);
+            MemorySegment seg = arena.allocate(Math.max(1, Math.multiplyExact(shape.size(), dtype.byteSize())), 64);
             return new Tensor(dtype, shape, shape.contiguousStrides(), 0, seg, arena);
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
@@ -54,7 +54,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A new zero-filled contiguous tensor in {@code arena}; it lives as long as the arena. */
     public static Tensor allocate(Arena arena, DType dtype, Shape shape) {
-        MemorySegment seg = arena.allocate(Math.max(1, shape.size() * dtype.byteSize()), 64);
+        MemorySegment seg = arena.allocate(Math.max(1, Math.multiplyExact(shape.size(), dtype.byteSize())), 64);
         return new Tensor(dtype, shape, shape.contiguousStrides(), 0, seg, null);
     }
 

@@ -137,6 +137,9 @@ public final class ConvActivationFusion implements Pass {
                         }
                     }
                 }
+                if (!(min <= max)) {
+                    return null;   // min > max (every value becomes max) or NaN: leave it to the Clip op
+                }
                 extra.put("activation_min", Attribute.of("activation_min", min));
                 extra.put("activation_max", Attribute.of("activation_max", max));
                 return "Clip";

@@ -1,7 +1,9 @@
 package dev.tandem.runtime.ops.nn;
 
 import dev.tandem.runtime.kernels.Activation;
+import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.runtime.kernels.Conv2d;
+import dev.tandem.runtime.kernels.Elementwise;
 import dev.tandem.runtime.kernels.ConvParams;
 import dev.tandem.runtime.kernels.Sgemm;
 import dev.tandem.runtime.ops.Kernel;
@@ -64,9 +66,25 @@ final class ConvSupport {
         boolean hasZ = residual >= 0 && ctx.hasInput(residual);
         if (hasZ) {
             ctx.requireType(residual, DType.FLOAT32);
-            if (!ctx.shape(residual).equals(outShape)) {
-                throw ctx.unsupported(op + " residual Z must have the output's shape " + outShape + "; got "
-                        + ctx.shape(residual));
+            Shape zs = ctx.shape(residual);
+            if (!zs.equals(outShape)) {
+                // The optimizer fused an Add whose other operand broadcasts: convolve, then add and activate.
+                Shape sum;
+                try {
+                    sum = Shape.broadcast(outShape, zs);
+                } catch (IllegalArgumentException e) {
+                    throw ctx.fail(op + " residual Z " + zs + " does not broadcast with the output " + outShape);
+                }
+                Prepared plain = prepare(ctx, op, Activation.NONE, -1);
+                Kernel conv = plain.kernel();
+                ThreadPool pool = ctx.pool();
+                return Prepared.of(DType.FLOAT32, sum, plain.multiplyAdds(), (in, out) -> {
+                    try (Tensor tmp = Tensor.allocate(DType.FLOAT32, outShape)) {
+                        conv.run(in, new Tensor[] {tmp});
+                        Elementwise.binary(pool, Elementwise.BinaryOp.ADD, tmp, in[residual], out[0]);
+                        Elementwise.activate(pool, act, out[0]);
+                    }
+                });
             }
         }
         Shape x4 = Geometry.as4d(x);
@@ -79,10 +97,14 @@ final class ConvSupport {
         Kernel kernel4;
         if (wConst != null && (!hasBias || bConst != null)) {
             Conv2d conv;
-            try (Tensor wc = wConst.contiguous() == wConst ? null : wConst.contiguous()) {
-                Tensor src = wc == null ? wConst : wc;
+            Tensor src = wConst.contiguous();
+            try {
                 conv = Conv2d.prepare(p, c, Tensor.wrap(src.segment(), src.offset(), DType.FLOAT32, w4),
                         hasBias ? bConst.toFloatArray() : null, act);
+            } finally {
+                if (src != wConst) {
+                    src.close();
+                }
             }
             kernel4 = (in, out) -> run(conv, gemm, in[0], hasZ ? in[residual] : null, out[0], n, h, w);
         } else {

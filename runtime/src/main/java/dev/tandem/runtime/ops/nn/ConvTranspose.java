@@ -107,7 +107,8 @@ public final class ConvTranspose implements Op {
             float[] bias = ins.length > 2 && ins[2] != null ? ins[2].toFloatArray() : null;
             MemorySegment dst = outs[0].segment();
             long d0 = outs[0].offset();
-            try (Arena arena = Arena.ofConfined()) {
+            // Shared: the GEMM's pool threads write into it.
+            try (Arena arena = Arena.ofShared()) {
                 MemorySegment cols = arena.allocate(Math.max(4, (long) rows * hw * 4), 64);
                 float[] colArr = new float[rows * hw];
                 float[] plane = new float[oh * ow];

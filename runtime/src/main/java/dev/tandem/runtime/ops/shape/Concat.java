@@ -20,13 +20,13 @@ public final class Concat implements Op {
         if (n < 1) {
             throw ctx.fail("needs at least one input");
         }
-        if (!ctx.hasAttr("axis")) {
+        if (!ctx.hasAttr("axis") && ctx.opset() >= 4) {
             throw ctx.fail("the 'axis' attribute is required");
         }
         Shape first = ctx.shape(0);
         DType dt = ctx.dtype(0);
         int r = first.rank();
-        int axis = ShapeSupport.axis(ctx, ctx.attrInt("axis", 0), r);
+        int axis = ShapeSupport.axis(ctx, ctx.attrInt("axis", 1), r);
         int[] out = first.dims();
         out[axis] = 0;
         long[] chunk = new long[n];
