@@ -23,6 +23,12 @@ final class CliErrors {
         }
         if (e instanceof java.nio.file.NoSuchFileException) {
             m = "File not found: " + m;
+        } else if (e instanceof java.nio.file.FileAlreadyExistsException f) {
+            m = "Already exists: " + f.getFile();
+        } else if (e instanceof java.nio.file.AccessDeniedException f) {
+            m = "Permission denied: " + f.getFile();
+        } else if (e instanceof java.nio.file.FileSystemException f) {
+            m = f.getFile() + (f.getReason() == null ? "" : ": " + f.getReason());
         }
         StringBuilder sb = new StringBuilder();
         for (String line : m.strip().lines().map(String::strip).filter(l -> !l.isEmpty()).toList()) {

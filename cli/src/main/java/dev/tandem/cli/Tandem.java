@@ -53,6 +53,15 @@ public final class Tandem implements Runnable {
             err.flush();
             return CliErrors.isUserError(ex) ? 2 : 1;
         });
+        // Bad arguments: one line and where to look, not the whole usage text.
+        cl.setParameterExceptionHandler((ex, args) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("error: " + CliErrors.message(ex));
+            err.println("usage: tandem " + (ex.getCommandLine() == cl ? "" : ex.getCommandLine().getCommandName() + " ")
+                    + "--help");
+            err.flush();
+            return 2;
+        });
         return cl;
     }
 

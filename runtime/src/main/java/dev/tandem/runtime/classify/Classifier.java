@@ -1,6 +1,7 @@
 package dev.tandem.runtime.classify;
 
 import dev.tandem.runtime.Model;
+import dev.tandem.runtime.ModelException;
 import dev.tandem.runtime.ModelFormatException;
 import dev.tandem.runtime.UnsupportedModelException;
 import dev.tandem.runtime.graph.TensorType;
@@ -98,6 +99,8 @@ public final class Classifier implements AutoCloseable {
     private final int topK;
     private final String inputName;
     private final long declaredBatch;
+    /** The largest fixed batch dimension a classifier model may declare. */
+    static final int MAX_FIXED_BATCH = 1024;
 
     private Classifier(Model model, boolean ownsModel, Options o) {
         this.model = model;
@@ -107,6 +110,12 @@ public final class Classifier implements AutoCloseable {
         this.inputName = model.inputs().getFirst().name();
         TensorType t = model.inputs().getFirst().type();
         this.declaredBatch = t == null || t.dims() == null ? -1 : t.dims()[0];
+        if (declaredBatch > MAX_FIXED_BATCH || (long) spec.imageSize() * Math.max(32, declaredBatch) > (1L << 30)) {
+            throw new dev.tandem.runtime.UnsupportedModelException("The model's input " + t.describe()
+                    + " takes batches of " + declaredBatch + " images of " + spec.imageSize()
+                    + " values; the classifier supports fixed batches up to " + MAX_FIXED_BATCH
+                    + " and at most 2^30 input values per batch");
+        }
         String kind = model.metadata().get(OUTPUT);
         if (kind != null) {
             kind = kind.strip().toLowerCase(Locale.ROOT);
@@ -319,6 +328,20 @@ public final class Classifier implements AutoCloseable {
         double max = Double.NEGATIVE_INFINITY;
         for (double v : row) {
             max = Math.max(max, v);
+        }
+        if (Double.isNaN(max)) {
+            throw new ModelException("The model produced NaN scores; no probabilities can be given");
+        }
+        if (Double.isInfinite(max)) {
+            // +inf scores share all the probability; all -inf: nothing to prefer, uniform.
+            int count = 0;
+            for (double v : row) {
+                count += v == max ? 1 : 0;
+            }
+            for (int i = 0; i < row.length; i++) {
+                p[i] = row[i] == max ? 1.0 / count : 0;
+            }
+            return p;
         }
         double sum = 0;
         for (int i = 0; i < row.length; i++) {

@@ -209,21 +209,64 @@ public record ImageSpec(int height, int width, int channels, String layout, Stri
 
     // ---- applying
 
+    /** The most pixels an image (or an intermediate resize) may have: 2^26, e.g. 8192 x 8192. */
+    public static final long MAX_PIXELS = 1L << 26;
+
+    /** The per-channel means (a copy). */
+    @Override
+    public double[] mean() {
+        return mean.clone();
+    }
+
+    /** The per-channel standard deviations (a copy). */
+    @Override
+    public double[] std() {
+        return std.clone();
+    }
+
     /** Number of floats one image takes in the input tensor. */
     public int imageSize() {
-        return channels * height * width;
+        long s = (long) channels * height * width;
+        if (s > MAX_PIXELS * 3) {
+            throw new dev.tandem.runtime.UnsupportedModelException("The model's image input " + channels + "x"
+                    + height + "x" + width + " is larger than the " + MAX_PIXELS * 3 + " values supported");
+        }
+        return (int) s;
     }
 
     /** Preprocesses one image into {@code dst[offset .. offset + imageSize())} in this spec's layout. */
     public void apply(BufferedImage image, float[] dst, int offset) {
         int iw = image.getWidth();
         int ih = image.getHeight();
-        int[] argb = image.getRGB(0, 0, iw, ih, null, 0, iw);
+        if ((long) iw * ih > MAX_PIXELS) {
+            throw new ImageDecodeException("The image is " + iw + "x" + ih + " pixels; at most " + MAX_PIXELS
+                    + " are accepted");
+        }
         float[][] planes = new float[3][iw * ih];
-        for (int i = 0; i < argb.length; i++) {
-            planes[0][i] = (argb[i] >> 16) & 0xff;
-            planes[1][i] = (argb[i] >> 8) & 0xff;
-            planes[2][i] = argb[i] & 0xff;
+        if (image.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
+                && image.getRaster().getNumBands() >= 1) {
+            // Grey images: the stored samples, as PIL reads them. getRGB would convert them through sRGB gamma
+            // (64 -> 137, 128 -> 188).
+            java.awt.image.Raster r = image.getRaster();
+            int bits = image.getColorModel().getComponentSize(0);
+            double toByte = bits <= 8 ? 1.0 : 255.0 / ((1 << bits) - 1);
+            int[] row = new int[iw];
+            for (int y = 0; y < ih; y++) {
+                r.getSamples(0, y, iw, 1, 0, row);
+                for (int x = 0; x < iw; x++) {
+                    float v = (float) Math.rint(row[x] * toByte);
+                    planes[0][y * iw + x] = v;
+                    planes[1][y * iw + x] = v;
+                    planes[2][y * iw + x] = v;
+                }
+            }
+        } else {
+            int[] argb = image.getRGB(0, 0, iw, ih, null, 0, iw);
+            for (int i = 0; i < argb.length; i++) {
+                planes[0][i] = (argb[i] >> 16) & 0xff;
+                planes[1][i] = (argb[i] >> 8) & 0xff;
+                planes[2][i] = argb[i] & 0xff;
+            }
         }
         Plane img = new Plane(planes, ih, iw);
         for (Step s : steps()) {
@@ -231,9 +274,13 @@ public record ImageSpec(int height, int width, int channels, String layout, Stri
                 case Stretch x -> img.resize(height, width);
                 case ShorterSide x -> {
                     int shortSide = Math.min(img.h, img.w);
-                    int longSide = (int) ((long) x.size * Math.max(img.h, img.w) / shortSide);
-                    yield img.h <= img.w ? img.resize(x.size, Math.max(1, longSide))
-                            : img.resize(Math.max(1, longSide), x.size);
+                    long longSide = (long) x.size * Math.max(img.h, img.w) / shortSide;
+                    if (longSide * x.size > MAX_PIXELS) {
+                        throw new ImageDecodeException("Resizing a " + img.w + "x" + img.h + " image to shorter side "
+                                + x.size + " would make " + longSide * x.size + " pixels; at most " + MAX_PIXELS);
+                    }
+                    yield img.h <= img.w ? img.resize(x.size, (int) Math.max(1, longSide))
+                            : img.resize((int) Math.max(1, longSide), x.size);
                 }
                 case CenterCrop x -> img.crop(Math.min(x.h, img.h), Math.min(x.w, img.w));
             };
@@ -264,8 +311,9 @@ public record ImageSpec(int height, int width, int channels, String layout, Stri
     /** Three float planes of an RGB image. */
     private record Plane(float[][] p, int h, int w) {
         Plane crop(int ch, int cw) {
-            int top = (int) Math.round((h - ch) / 2.0);
-            int left = (int) Math.round((w - cw) / 2.0);
+            // Python's round(): halves to even, as torchvision's CenterCrop
+            int top = (int) Math.rint((h - ch) / 2.0);
+            int left = (int) Math.rint((w - cw) / 2.0);
             float[][] out = new float[3][ch * cw];
             for (int c = 0; c < 3; c++) {
                 for (int y = 0; y < ch; y++) {

@@ -62,12 +62,13 @@ public final class Npy {
             Tensor t = Tensor.allocate(h.dtype, h.shape);
             try {
                 long bytes = h.shape.size() * h.dtype.byteSize();
-                if (bytes > 0) {
-                    ByteBuffer dst = t.segment().asSlice(0, bytes).asByteBuffer();
-                    readFully(ch, dst, dataStart, what);
+                // In chunks: a ByteBuffer addresses at most 2 GiB.
+                for (long done = 0; done < bytes; done += 1L << 30) {
+                    long n = Math.min(bytes - done, 1L << 30);
+                    readFully(ch, t.segment().asSlice(done, n).asByteBuffer(), dataStart + done, what);
                 }
                 return t;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | IOException e) {
                 t.close();
                 throw e;
             }

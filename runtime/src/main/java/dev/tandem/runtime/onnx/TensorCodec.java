@@ -148,15 +148,18 @@ public final class TensorCodec {
             }
             Tensor t = Tensor.allocate(dtype, shape);
             try {
-                ByteBuffer dst = t.segment().asByteBuffer();
-                dst.limit((int) bytes);
-                long pos = offset;
-                while (dst.hasRemaining()) {
-                    int r = ch.read(dst, pos);
-                    if (r < 0) {
-                        throw new ModelFormatException("'" + location + "' ended early while reading " + what);
+                // In chunks: a ByteBuffer addresses at most 2 GiB.
+                long done = 0;
+                while (done < bytes) {
+                    long n = Math.min(bytes - done, 1L << 30);
+                    ByteBuffer dst = t.segment().asSlice(done, n).asByteBuffer();
+                    while (dst.hasRemaining()) {
+                        int r = ch.read(dst, offset + done + dst.position());
+                        if (r < 0) {
+                            throw new ModelFormatException("'" + location + "' ended early while reading " + what);
+                        }
                     }
-                    pos += r;
+                    done += n;
                 }
                 return t;
             } catch (RuntimeException | IOException e) {
