@@ -514,6 +514,10 @@ public final class Conv2d {
                                  int c, DwScratch sc, float beta) {
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
         int owr = (ow + VL - 1) / VL * VL;
+        if (sw == 2 && kh == 3 && kw == 3) {
+            depthwiseDecimated(in, io, h, w, out, oo, oh, ow, owr, c, sc, beta);
+            return;
+        }
         int pw = owr + (kw - 1) / sw + 1;               // columns per phase row
         int rows = (oh - 1) * sh + kh;                   // padded rows read
         int phaseSize = rows * pw;
@@ -563,10 +567,16 @@ public final class Conv2d {
                 }
             }
         }
+        finishPlane(res, stage, owr, oh, ow, out, oo, beta);
+    }
+
+    /** Writes the computed plane (rows {@code owr} apart in {@code res}): beta, activation, one bulk copy. */
+    private void finishPlane(float[] res, float[] scratch, int owr, int oh, int ow, MemorySegment out, long oo,
+                             float beta) {
         if (beta != 0f) {
             for (int oy = 0; oy < oh; oy++) {
-                System.arraycopy(res, oy * owr, stage, 0, ow);
-                Sgemm.writeRun(stage, 0, ow, 1f, beta, 0f, false, act, out, oo + (long) oy * ow);
+                System.arraycopy(res, oy * owr, scratch, 0, ow);
+                Sgemm.writeRun(scratch, 0, ow, 1f, beta, 0f, false, act, out, oo + (long) oy * ow);
             }
             return;
         }
@@ -577,6 +587,45 @@ public final class Conv2d {
         }
         act.applyInPlace(res, 0, oh * ow);
         MemorySegment.copy(res, 0, out, FL, oo * 4, oh * ow);
+    }
+
+    /**
+     * 3×3 depthwise at column stride 2: each needed output row is computed at full column resolution (stride 1,
+     * contiguous loads, twice the multiplies) and every second column kept. Splitting the input into column
+     * phases instead costs a scalar pass over the whole input plane, which took longer than the convolution.
+     */
+    private void depthwiseDecimated(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, int oh,
+                                    int ow, int owr, int c, DwScratch sc, float beta) {
+        int sh = p.strideH();
+        int full = 2 * (ow - 1) + 1;
+        int fullR = (full + VL - 1) / VL * VL;
+        int pw = fullR + 3;
+        int rows = (oh - 1) * sh + 3;
+        float[] stage = sc.stage(Math.max(h * w, fullR));
+        MemorySegment.copy(in, FL, io * 4, stage, 0, h * w);
+        float[] buf = sc.plane(rows * pw);
+        java.util.Arrays.fill(buf, 0, rows * pw, 0f);
+        int pt = p.padTop(), pl = p.padLeft();
+        int j0 = Math.max(0, pl), j1 = Math.min(pw, w + pl);
+        for (int y = 0; y < rows; y++) {
+            int iy = y - pt;
+            if (iy >= 0 && iy < h && j1 > j0) {
+                System.arraycopy(stage, iy * w + j0 - pl, buf, y * pw + j0, j1 - j0);
+            }
+        }
+        float[] res = sc.result(oh * owr);
+        float[] row = sc.row(fullR);
+        float bv = bias == null ? 0f : bias[c];
+        int wBase = c * 9;
+        for (int oy = 0; oy < oh; oy++) {
+            int r0 = oy * sh * pw;
+            dwRow3x3(buf, r0, r0 + pw, r0 + 2 * pw, 1, 2, fullR, wBase, bv, row, 0);
+            int d = oy * owr;
+            for (int j = 0; j < ow; j++) {
+                res[d + j] = row[2 * j];
+            }
+        }
+        finishPlane(res, stage, owr, oh, ow, out, oo, beta);
     }
 
     /**
