@@ -36,6 +36,14 @@ public final class TestModels {
         return b.build();
     }
 
+    /** x[batch?, dims...] → Relu → y, with {@code metadata} in metadata_props. */
+    public static ModelProto relu(java.util.Map<String, String> metadata, long... dims) {
+        ModelProto.Builder m = relu(dims).toBuilder();
+        metadata.forEach((k, v) -> m.addMetadataProps(
+                dev.tandem.runtime.onnx.proto.Onnx.StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
+        return m.build();
+    }
+
     /** x[batch?, dims...] → Relu → y. */
     public static ModelProto relu(long... dims) {
         GraphProto g = GraphProto.newBuilder().setName("relu")

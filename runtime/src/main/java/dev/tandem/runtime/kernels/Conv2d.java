@@ -473,32 +473,24 @@ public final class Conv2d {
         float[] stage = new float[0];
         float[] result = new float[0];
 
-        float[] stage(int size) {
-            if (stage.length < size) {
-                stage = new float[size];
-            }
-            return stage;
-        }
-
-        float[] result(int size) {
-            if (result.length < size) {
-                result = new float[size];
-            }
-            return result;
-        }
-
         float[] plane(int size) {
-            if (plane.length < size) {
-                plane = new float[size];
-            }
-            return plane;
+            return plane = grow(plane, size);
         }
 
         float[] row(int size) {
-            if (row.length < size) {
-                row = new float[size];
-            }
-            return row;
+            return row = grow(row, size);
+        }
+
+        float[] stage(int size) {
+            return stage = grow(stage, size);
+        }
+
+        float[] result(int size) {
+            return result = grow(result, size);
+        }
+
+        private static float[] grow(float[] a, int size) {
+            return a.length >= size ? a : new float[size];
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.tandem.runtime.onnx;
 
+import dev.tandem.runtime.TestModels;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
@@ -110,7 +112,7 @@ class FuzzTest {
         }
         GraphProto g = GraphProto.newBuilder().setName("init").addInitializer(w)
                 .addNode(NodeProto.newBuilder().setOpType("Relu").setName("r").addInput("w").addOutput("y"))
-                .addOutput(TestModels.floatInfo("y", 4, 4)).build();
+                .addOutput(TestModels.floatInput("y", 4, 4)).build();
         return ModelProto.newBuilder().setIrVersion(8).setGraph(g)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(17)).build();
     }
