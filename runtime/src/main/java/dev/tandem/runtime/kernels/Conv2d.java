@@ -30,6 +30,13 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Conv2d {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
     private static final int VL = Simd.F;
+    /**
+     * The depthwise kernels' vectors: at most 256 bits. Their loads start at every column offset, and 512-bit
+     * loads that cross a cache line cost more than they gain: 256-bit ran the 56×56 depthwise layer 1.4 times
+     * faster on this project's AVX-512 machine (see docs/benchmarks.md).
+     */
+    private static final VectorSpecies<Float> DS = Simd.bits() > 256 ? FloatVector.SPECIES_256 : Simd.FLOAT;
+    private static final int DVL = DS.length();
     private static final ByteOrder LE = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
@@ -505,7 +512,7 @@ public final class Conv2d {
     private void depthwisePadded(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, int oh, int ow,
                                  int c, DwScratch sc, float beta) {
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
-        int owr = (ow + VL - 1) / VL * VL;
+        int owr = (ow + DVL - 1) / DVL * DVL;
         if (sw == 2 && kh == 3 && kw == 3) {
             depthwiseDecimated(in, io, h, w, out, oo, oh, ow, owr, c, sc, beta);
             return;
@@ -554,7 +561,7 @@ public final class Conv2d {
                 int o1 = sw == 1 ? 1 : phaseSize, o2 = sw == 1 ? 2 : 1;
                 dwRow3x3(buf, r0, r0 + pw, r0 + 2 * pw, o1, o2, owr, wBase, bv, res, oy * owr);
             } else {
-                for (int ox = 0; ox < owr; ox += VL) {
+                for (int ox = 0; ox < owr; ox += DVL) {
                     dwVector(buf, phaseSize, pw, oy * sh, ox, kh, kw, sw, wBase, bv, res, oy * owr + ox);
                 }
             }
@@ -590,7 +597,7 @@ public final class Conv2d {
                                     int ow, int owr, int c, DwScratch sc, float beta) {
         int sh = p.strideH();
         int full = 2 * (ow - 1) + 1;
-        int fullR = (full + VL - 1) / VL * VL;
+        int fullR = (full + DVL - 1) / DVL * DVL;
         int pw = fullR + 3;
         int rows = (oh - 1) * sh + 3;
         float[] stage = sc.stage(Math.max(h * w, fullR));
@@ -650,22 +657,22 @@ public final class Conv2d {
     private void dwRow3x3(float[] buf, int r0, int r1, int r2, int o1, int o2, int owr, int wBase, float bv,
                           float[] row, int rowOff) {
         float[] k = dwWeights;
-        FloatVector w0 = FloatVector.broadcast(S, k[wBase]), w1 = FloatVector.broadcast(S, k[wBase + 1]);
-        FloatVector w2 = FloatVector.broadcast(S, k[wBase + 2]), w3 = FloatVector.broadcast(S, k[wBase + 3]);
-        FloatVector w4 = FloatVector.broadcast(S, k[wBase + 4]), w5 = FloatVector.broadcast(S, k[wBase + 5]);
-        FloatVector w6 = FloatVector.broadcast(S, k[wBase + 6]), w7 = FloatVector.broadcast(S, k[wBase + 7]);
-        FloatVector w8 = FloatVector.broadcast(S, k[wBase + 8]);
-        for (int ox = 0; ox < owr; ox += VL) {
-            FloatVector acc = FloatVector.broadcast(S, bv);
-            acc = FloatVector.fromArray(S, buf, r0 + ox).fma(w0, acc);
-            acc = FloatVector.fromArray(S, buf, r0 + ox + o1).fma(w1, acc);
-            acc = FloatVector.fromArray(S, buf, r0 + ox + o2).fma(w2, acc);
-            acc = FloatVector.fromArray(S, buf, r1 + ox).fma(w3, acc);
-            acc = FloatVector.fromArray(S, buf, r1 + ox + o1).fma(w4, acc);
-            acc = FloatVector.fromArray(S, buf, r1 + ox + o2).fma(w5, acc);
-            acc = FloatVector.fromArray(S, buf, r2 + ox).fma(w6, acc);
-            acc = FloatVector.fromArray(S, buf, r2 + ox + o1).fma(w7, acc);
-            acc = FloatVector.fromArray(S, buf, r2 + ox + o2).fma(w8, acc);
+        FloatVector w0 = FloatVector.broadcast(DS, k[wBase]), w1 = FloatVector.broadcast(DS, k[wBase + 1]);
+        FloatVector w2 = FloatVector.broadcast(DS, k[wBase + 2]), w3 = FloatVector.broadcast(DS, k[wBase + 3]);
+        FloatVector w4 = FloatVector.broadcast(DS, k[wBase + 4]), w5 = FloatVector.broadcast(DS, k[wBase + 5]);
+        FloatVector w6 = FloatVector.broadcast(DS, k[wBase + 6]), w7 = FloatVector.broadcast(DS, k[wBase + 7]);
+        FloatVector w8 = FloatVector.broadcast(DS, k[wBase + 8]);
+        for (int ox = 0; ox < owr; ox += DVL) {
+            FloatVector acc = FloatVector.broadcast(DS, bv);
+            acc = FloatVector.fromArray(DS, buf, r0 + ox).fma(w0, acc);
+            acc = FloatVector.fromArray(DS, buf, r0 + ox + o1).fma(w1, acc);
+            acc = FloatVector.fromArray(DS, buf, r0 + ox + o2).fma(w2, acc);
+            acc = FloatVector.fromArray(DS, buf, r1 + ox).fma(w3, acc);
+            acc = FloatVector.fromArray(DS, buf, r1 + ox + o1).fma(w4, acc);
+            acc = FloatVector.fromArray(DS, buf, r1 + ox + o2).fma(w5, acc);
+            acc = FloatVector.fromArray(DS, buf, r2 + ox).fma(w6, acc);
+            acc = FloatVector.fromArray(DS, buf, r2 + ox + o1).fma(w7, acc);
+            acc = FloatVector.fromArray(DS, buf, r2 + ox + o2).fma(w8, acc);
             acc.intoArray(row, rowOff + ox);
         }
     }
@@ -673,12 +680,12 @@ public final class Conv2d {
     /** One output vector: all taps accumulated in a register, stored to {@code row[ox..]}. */
     private void dwVector(float[] buf, int phaseSize, int pw, int y0, int ox, int kh, int kw, int sw, int wBase,
                           float bv, float[] row, int rowOff) {
-        FloatVector acc = FloatVector.broadcast(S, bv);
+        FloatVector acc = FloatVector.broadcast(DS, bv);
         for (int ky = 0; ky < kh; ky++) {
             int rowBase = (y0 + ky) * pw + ox;
             for (int kx = 0; kx < kw; kx++) {
                 int idx = (kx % sw) * phaseSize + rowBase + kx / sw;
-                acc = FloatVector.fromArray(S, buf, idx).fma(FloatVector.broadcast(S, dwWeights[wBase + ky * kw + kx]),
+                acc = FloatVector.fromArray(DS, buf, idx).fma(FloatVector.broadcast(DS, dwWeights[wBase + ky * kw + kx]),
                         acc);
             }
         }
