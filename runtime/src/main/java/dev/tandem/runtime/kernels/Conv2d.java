@@ -560,6 +560,14 @@ public final class Conv2d {
                 int r0 = oy * sh * pw;
                 int o1 = sw == 1 ? 1 : phaseSize, o2 = sw == 1 ? 2 : 1;
                 dwRow3x3(buf, r0, r0 + pw, r0 + 2 * pw, o1, o2, owr, wBase, bv, res, oy * owr);
+            } else if (kw == 5) {
+                // Five taps a pass, one pass per kernel row, accumulating in the output row (L1-resident).
+                java.util.Arrays.fill(res, oy * owr, (oy + 1) * owr, bv);
+                for (int ky = 0; ky < kh; ky++) {
+                    int rb = (oy * sh + ky) * pw;
+                    accRow5(buf, rb, sw == 1 ? 1 : phaseSize, sw == 1 ? 2 : 1, sw == 1 ? 3 : phaseSize + 1,
+                            sw == 1 ? 4 : 2, owr, wBase + ky * 5, res, oy * owr);
+                }
             } else {
                 for (int ox = 0; ox < owr; ox += DVL) {
                     dwVector(buf, phaseSize, pw, oy * sh, ox, kh, kw, sw, wBase, bv, res, oy * owr + ox);
@@ -673,6 +681,25 @@ public final class Conv2d {
             acc = FloatVector.fromArray(DS, buf, r2 + ox).fma(w6, acc);
             acc = FloatVector.fromArray(DS, buf, r2 + ox + o1).fma(w7, acc);
             acc = FloatVector.fromArray(DS, buf, r2 + ox + o2).fma(w8, acc);
+            acc.intoArray(row, rowOff + ox);
+        }
+    }
+
+    /** Adds five taps of one kernel row (at offsets 0, o1..o4 from {@code rb}) to {@code row[rowOff..+owr)}. */
+    private void accRow5(float[] buf, int rb, int o1, int o2, int o3, int o4, int owr, int wBase, float[] row,
+                         int rowOff) {
+        float[] k = dwWeights;
+        FloatVector w0 = FloatVector.broadcast(DS, k[wBase]), w1 = FloatVector.broadcast(DS, k[wBase + 1]);
+        FloatVector w2 = FloatVector.broadcast(DS, k[wBase + 2]), w3 = FloatVector.broadcast(DS, k[wBase + 3]);
+        FloatVector w4 = FloatVector.broadcast(DS, k[wBase + 4]);
+        for (int ox = 0; ox < owr; ox += DVL) {
+            int b = rb + ox;
+            FloatVector acc = FloatVector.fromArray(DS, row, rowOff + ox);
+            acc = FloatVector.fromArray(DS, buf, b).fma(w0, acc);
+            acc = FloatVector.fromArray(DS, buf, b + o1).fma(w1, acc);
+            acc = FloatVector.fromArray(DS, buf, b + o2).fma(w2, acc);
+            acc = FloatVector.fromArray(DS, buf, b + o3).fma(w3, acc);
+            acc = FloatVector.fromArray(DS, buf, b + o4).fma(w4, acc);
             acc.intoArray(row, rowOff + ox);
         }
     }
