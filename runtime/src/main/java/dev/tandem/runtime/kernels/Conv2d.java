@@ -146,18 +146,9 @@ public final class Conv2d {
      * @throws IllegalArgumentException naming the expected shape when either shape is wrong
      */
     public void forward(Sgemm gemm, Tensor in, Tensor out) {
-        if (in.dtype() != DType.FLOAT32 || in.rank() != 4 || in.shape().dim(1) != inChannels || !in.isContiguous()) {
-            throw new IllegalArgumentException("Conv input must be contiguous float32 [N, " + inChannels
-                    + ", H, W]; got " + in);
-        }
-        int n = in.shape().dim(0), h = in.shape().dim(2), w = in.shape().dim(3);
-        int oh = p.outH(h), ow = p.outW(w);
-        if (out.dtype() != DType.FLOAT32 || !out.isContiguous()
-                || !out.shape().equals(dev.tandem.runtime.tensor.Shape.of(n, outChannels, oh, ow))) {
-            throw new IllegalArgumentException("Conv output must be contiguous float32 [" + n + ", " + outChannels
-                    + ", " + oh + ", " + ow + "]; got " + out);
-        }
-        forward(gemm, in.segment(), in.offset(), n, h, w, out.segment(), out.offset());
+        checkShapes(in, out);
+        forward(gemm, in.segment(), in.offset(), in.shape().dim(0), in.shape().dim(2), in.shape().dim(3),
+                out.segment(), out.offset());
     }
 
     /**
@@ -172,19 +163,23 @@ public final class Conv2d {
             throw new IllegalArgumentException("Conv residual must be contiguous float32 " + out.shape() + "; got "
                     + residual);
         }
+        checkShapes(in, out);
+        forward(gemm, in.segment(), in.offset(), in.shape().dim(0), in.shape().dim(2), in.shape().dim(3),
+                residual.segment(), residual.offset(), out.segment(), out.offset());
+    }
+
+    /** Fails unless {@code in} is contiguous float32 [N, inChannels, H, W] and {@code out} the matching output. */
+    private void checkShapes(Tensor in, Tensor out) {
         if (in.dtype() != DType.FLOAT32 || in.rank() != 4 || in.shape().dim(1) != inChannels || !in.isContiguous()) {
             throw new IllegalArgumentException("Conv input must be contiguous float32 [N, " + inChannels
                     + ", H, W]; got " + in);
         }
-        int n = in.shape().dim(0), h = in.shape().dim(2), w = in.shape().dim(3);
-        int oh = p.outH(h), ow = p.outW(w);
+        int n = in.shape().dim(0), oh = p.outH(in.shape().dim(2)), ow = p.outW(in.shape().dim(3));
         if (out.dtype() != DType.FLOAT32 || !out.isContiguous()
                 || !out.shape().equals(dev.tandem.runtime.tensor.Shape.of(n, outChannels, oh, ow))) {
             throw new IllegalArgumentException("Conv output must be contiguous float32 [" + n + ", " + outChannels
                     + ", " + oh + ", " + ow + "]; got " + out);
         }
-        forward(gemm, in.segment(), in.offset(), n, h, w, residual.segment(), residual.offset(), out.segment(),
-                out.offset());
     }
 
     /**
@@ -195,13 +190,13 @@ public final class Conv2d {
      */
     public void forward(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment residual,
                         long resOff, MemorySegment out, long outOff) {
+        checkBuffers(in, inOff, n, h, w, out, outOff);
         long count = (long) n * outChannels * p.outH(h) * p.outW(w);
         if (resOff < 0 || (resOff + count) * 4 > residual.byteSize()) {
             throw new IllegalArgumentException("Conv residual buffer too small: needs " + (resOff + count) * 4
                     + " bytes (has " + residual.byteSize() + ")");
         }
-        if (outOff >= 0 && (outOff + count) * 4 <= out.byteSize()
-                && !(residual.equals(out) && resOff == outOff)) {
+        if (!(residual.equals(out) && resOff == outOff)) {
             MemorySegment.copy(residual, resOff * 4, out, outOff * 4, count * 4);
         }
         run(gemm, in, inOff, n, h, w, out, outOff, 1f);
@@ -213,26 +208,23 @@ public final class Conv2d {
      */
     public void forward(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
                         long outOff) {
-        int oh = p.outH(h), ow = p.outW(w);
-        long inNeed = (inOff + (long) n * inChannels * h * w) * 4;
-        long outNeed = (outOff + (long) n * outChannels * oh * ow) * 4;
-        if (inOff < 0 || outOff < 0 || inNeed > in.byteSize() || outNeed > out.byteSize()) {
-            throw new IllegalArgumentException("Conv buffers too small: input needs " + inNeed + " bytes (has "
-                    + in.byteSize() + "), output needs " + outNeed + " (has " + out.byteSize() + ")");
-        }
+        checkBuffers(in, inOff, n, h, w, out, outOff);
         run(gemm, in, inOff, n, h, w, out, outOff, 0f);
     }
 
-    /** Runs the chosen path; {@code beta} is 0 (plain) or 1 (accumulate onto what the output holds). */
-    private void run(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out, long outOff,
-                     float beta) {
-        int oh = p.outH(h), ow = p.outW(w);
+    private void checkBuffers(MemorySegment in, long inOff, int n, int h, int w, MemorySegment out, long outOff) {
         long inNeed = (inOff + (long) n * inChannels * h * w) * 4;
-        long outNeed = (outOff + (long) n * outChannels * oh * ow) * 4;
+        long outNeed = (outOff + (long) n * outChannels * p.outH(h) * p.outW(w)) * 4;
         if (inOff < 0 || outOff < 0 || inNeed > in.byteSize() || outNeed > out.byteSize()) {
             throw new IllegalArgumentException("Conv buffers too small: input needs " + inNeed + " bytes (has "
                     + in.byteSize() + "), output needs " + outNeed + " (has " + out.byteSize() + ")");
         }
+    }
+
+    /** Runs the chosen path (buffers checked by the caller); {@code beta} is 0 (plain) or 1 (accumulate). */
+    private void run(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out, long outOff,
+                     float beta) {
+        int oh = p.outH(h), ow = p.outW(w);
         switch (path) {
             case DEPTHWISE -> depthwise(gemm, in, inOff, n, h, w, out, outOff, oh, ow, beta);
             case POINTWISE -> pointwise(gemm, in, inOff, n, h, w, out, outOff, beta);

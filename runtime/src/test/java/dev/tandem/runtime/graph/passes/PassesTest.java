@@ -9,10 +9,7 @@ import dev.tandem.runtime.graph.Graph;
 import dev.tandem.runtime.graph.Node;
 import dev.tandem.runtime.graph.Value;
 import dev.tandem.runtime.kernels.Sgemm;
-import dev.tandem.runtime.ops.Op;
-import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.OpRegistry;
-import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 import java.util.ArrayList;
@@ -29,28 +26,10 @@ class PassesTest {
     private static ThreadPool pool;
     private static PassContext ctx;
 
-    /** Stands in for the FusedConv op (another branch): only its presence matters to the passes. */
-    private static final Op FUSED_STUB = new Op() {
-        @Override
-        public String type() {
-            return "FusedConv";
-        }
-
-        @Override
-        public String domain() {
-            return Node.TANDEM_DOMAIN;
-        }
-
-        @Override
-        public Prepared prepare(OpContext c) {
-            throw c.unsupported("stub");
-        }
-    };
-
     @BeforeAll
     static void open() {
         pool = new ThreadPool(2);
-        ctx = new PassContext(OpRegistry.standard().add(FUSED_STUB), new Sgemm(pool));
+        ctx = new PassContext(OpRegistry.standard(), new Sgemm(pool));
     }
 
     @AfterAll
