@@ -28,7 +28,9 @@ public final class Graph implements AutoCloseable {
     private final Map<String, Integer> opsets = new LinkedHashMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private String name = "";
-    private String producer = "";
+    private String producerName = "";
+    private String producerVersion = "";
+    private String docString = "";
     private long irVersion;
     private int nameCounter;
     private boolean closed;
@@ -241,15 +243,41 @@ public final class Graph implements AutoCloseable {
         this.name = name == null ? "" : name;
     }
 
-    /** "producer_name producer_version" from the file. */
+    /** "producer_name producer_version" from the file (or as set), trimmed. */
     public String producer() {
-        return producer;
+        return (producerName + " " + producerVersion).trim();
     }
 
+    /** The tool that wrote the model (ONNX {@code producer_name}), or "". */
+    public String producerName() {
+        return producerName;
+    }
+
+    /** Its version (ONNX {@code producer_version}), or "". */
+    public String producerVersion() {
+        return producerVersion;
+    }
+
+    /** Sets the producer as one string (the name; no separate version). */
     public void setProducer(String producer) {
-        this.producer = producer == null ? "" : producer;
+        setProducer(producer, "");
     }
 
+    public void setProducer(String name, String version) {
+        this.producerName = name == null ? "" : name;
+        this.producerVersion = version == null ? "" : version;
+    }
+
+    /** The model's documentation (ONNX {@code ModelProto.doc_string}), or "". */
+    public String docString() {
+        return docString;
+    }
+
+    public void setDocString(String docString) {
+        this.docString = docString == null ? "" : docString;
+    }
+
+    /** The ONNX IR version of the file the graph was read from; 0 for a graph built in code. */
     public long irVersion() {
         return irVersion;
     }

@@ -59,10 +59,18 @@ public final class Conformance {
 
     /** Runs one case folder on {@code pool}. Never throws for a bad case: the result says what went wrong. */
     public static Result run(Path caseDir, ThreadPool pool) {
+        return run(caseDir, caseDir.resolve("model.onnx"), pool);
+    }
+
+    /**
+     * Runs the test data sets of {@code caseDir} on another model file, e.g. the case's model written again:
+     * {@code modelFile} must take the same inputs and give the same outputs as the case's model.
+     */
+    public static Result run(Path caseDir, Path modelFile, ThreadPool pool) {
         String name = caseDir.getFileName().toString();
         Model model;
         try {
-            model = Model.load(caseDir.resolve("model.onnx"), Model.Options.defaults().withPool(pool));
+            model = Model.load(modelFile, Model.Options.defaults().withPool(pool));
         } catch (UnsupportedModelException e) {
             return new Result(name, Status.UNSUPPORTED, Double.NaN, firstLine(e));
         } catch (ModelException e) {

@@ -42,6 +42,8 @@ public final class OnnxReader {
     /** Protobuf cannot address more; bigger models keep their weights in external data files. */
     private static final long MAX_FILE = Integer.MAX_VALUE - 8;
     private static final int MAX_NESTING = 64;
+    /** Infix of the private values that stand for empty ("not requested") node output names. */
+    private static final String UNNAMED_OUTPUT = "_unused";
 
     private OnnxReader() {
     }
@@ -135,7 +137,8 @@ public final class OnnxReader {
         Graph g = new Graph();
         try {
             g.setIrVersion(model.getIrVersion());
-            g.setProducer((model.getProducerName() + " " + model.getProducerVersion()).trim());
+            g.setProducer(model.getProducerName(), model.getProducerVersion());
+            g.setDocString(model.getDocString());
             for (OperatorSetIdProto op : model.getOpsetImportList()) {
                 String domain = op.getDomain().equals("ai.onnx") ? "" : op.getDomain();
                 if (op.getVersion() < 1 || op.getVersion() > 1000) {
@@ -217,7 +220,7 @@ public final class OnnxReader {
             List<Value> outs = new ArrayList<>();
             for (String out : np.getOutputList()) {
                 // An empty output name is an optional output nobody reads; give it a private value.
-                outs.add(out.isEmpty() ? g.newValue(name + "_unused") : g.value(out));
+                outs.add(out.isEmpty() ? g.newValue(name + UNNAMED_OUTPUT) : g.value(out));
             }
             Map<String, Attribute> attrs = new LinkedHashMap<>();
             for (AttributeProto ap : np.getAttributeList()) {
@@ -225,6 +228,14 @@ public final class OnnxReader {
             }
             g.add(new Node(name, np.getOpType(), np.getDomain(), ins, outs, attrs));
         }
+    }
+
+    /**
+     * True when {@code out} is a private value this reader made for an empty output name of {@code node} (an
+     * optional output the model does not request), so a writer can write the empty name back.
+     */
+    static boolean isUnnamedOutput(Node node, Value out) {
+        return out.name().startsWith(node.name() + UNNAMED_OUTPUT + "__");
     }
 
     static Attribute attribute(AttributeProto ap, Path baseDir, String node) {
