@@ -18,6 +18,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * Replaces a file atomically: the content goes to a hidden temporary file in the target's folder, is forced to
  * disk, and is renamed over the target. Readers see the old file or the whole new one, never a part; after a
  * failure (or a crash) the old file is intact and no temporary file is left behind (except after a crash).
+ * A link at the target is replaced by the new file, not followed.
  */
 final class AtomicFile {
     /** Writes the content; may throw at any point. */
