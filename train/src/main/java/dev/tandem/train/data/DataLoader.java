@@ -1,18 +1,19 @@
 package dev.tandem.train.data;
 
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Batches of a {@link Dataset}, read and transformed on background threads while the trainer works on the
@@ -44,6 +45,8 @@ public final class DataLoader implements AutoCloseable {
     private final int prefetch;
     private final List<Transform> transforms;
     private final ExecutorService pool;
+    /** The pool's threads, so that close can wait until they have ended. */
+    private final List<Thread> threads = new CopyOnWriteArrayList<>();
     private Epoch current;
     private volatile boolean closed;
 
@@ -58,10 +61,10 @@ public final class DataLoader implements AutoCloseable {
         if (b.workers == 0) {
             this.pool = null;
         } else {
-            AtomicInteger n = new AtomicInteger();
             this.pool = Executors.newFixedThreadPool(b.workers, r -> {
-                Thread t = new Thread(r, "tandem-data-" + n.getAndIncrement());
+                Thread t = new Thread(r, "tandem-data-" + threads.size());
                 t.setDaemon(true);
+                threads.add(t);
                 return t;
             });
         }
@@ -127,7 +130,10 @@ public final class DataLoader implements AutoCloseable {
         return current;
     }
 
-    /** Stops the workers (waiting up to 10 s for a sample in progress) and ends the open epoch. Idempotent. */
+    /**
+     * Ends the open epoch and stops the workers, returning once their threads have ended (after at most 10 s, should
+     * a sample take that long). Idempotent.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -140,7 +146,10 @@ public final class DataLoader implements AutoCloseable {
         if (pool != null) {
             pool.shutdownNow();
             try {
-                pool.awaitTermination(10, TimeUnit.SECONDS);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                for (Thread t : threads) {
+                    t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -166,11 +166,9 @@ class DataLoaderTest {
         DataLoader loader = DataLoader.builder(counting).batchSize(5).workers(3).prefetch(2).build();
         DataLoader.Epoch e = loader.epoch(0);
         e.next();
-        Thread.sleep(200);
-        assertThat(reads.get()).isEqualTo(3 * 5); // the batch in hand and 2 ahead, no more
+        awaitThenHold(reads, 3 * 5); // the batch in hand and 2 ahead, no more
         e.next();
-        Thread.sleep(200);
-        assertThat(reads.get()).isEqualTo(4 * 5);
+        awaitThenHold(reads, 4 * 5);
         assertThat(dataThreads()).isEqualTo(before + 3);
         loader.close();
         loader.close();
@@ -188,6 +186,16 @@ class DataLoaderTest {
             assertThatThrownBy(a::next).isInstanceOf(IllegalStateException.class);
             assertThat(b.next().epoch()).isEqualTo(1);
         }
+    }
+
+    /** Waits (up to 10 s) for the count to reach n, then checks that it stays there a while. */
+    private static void awaitThenHold(AtomicInteger count, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (count.get() < n && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        Thread.sleep(100);
+        assertThat(count.get()).isEqualTo(n);
     }
 
     private static int dataThreads() {
