@@ -154,6 +154,19 @@ public final class Tracer {
         return scalars.computeIfAbsent("l" + value, k -> constant("scalar", Tensor.ofLongs(Shape.scalar(), value)));
     }
 
+    /**
+     * A variable for a value already in this graph (e.g. a gradient the runtime's autodiff added), with the type
+     * and static shape the caller knows it has.
+     *
+     * @throws IllegalArgumentException when the value is not this graph's
+     */
+    public Var wrap(Value value, DType dtype, Shape shape) {
+        if (graph.find(value.name()) != value) {
+            throw new IllegalArgumentException("Value '" + value.name() + "' is not a value of this trace's graph");
+        }
+        return new Var(this, value, dtype, shape);
+    }
+
     // ---- module state
 
     /**

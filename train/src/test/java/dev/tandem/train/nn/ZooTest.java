@@ -64,6 +64,30 @@ class ZooTest {
         }
     }
 
+    @ParameterizedTest
+    @CsvSource({"fashionnet, 1, 28, 28", "resnet8, 3, 32, 32", "resnet20, 3, 32, 32", "mobilenet, 3, 32, 32"})
+    void trainGraphUsesTheTrainingOps(String arch, int c, int h, int w) {
+        try (Module m = Zoo.create(arch, c, h, w, 10); Traced t = m.trace(TraceMode.TRAIN, 16, c, h, w)) {
+            long bns = m.namedModules().values().stream().filter(x -> x instanceof BatchNorm2d).count();
+            long dropouts = m.namedModules().values().stream().filter(x -> x instanceof Dropout).count();
+            List<Node> nodes = t.graph().nodes();
+            assertThat(nodes.stream().filter(n -> n.opType().equals("BatchNormTrain"))).hasSize((int) bns);
+            assertThat(nodes.stream().filter(n -> n.opType().equals("DropoutTrain"))).hasSize((int) dropouts);
+            assertThat(nodes.stream().filter(n -> n.opType().equals("BatchNormalization"))).isEmpty();
+            for (Node n : nodes) {
+                if (!n.domain().isEmpty()) {
+                    assertThat(n.domain()).isEqualTo(Node.TANDEM_DOMAIN);
+                    assertThat(n.opType()).isIn("BatchNormTrain", "DropoutTrain");
+                }
+            }
+            assertThat(t.seed() != null).isEqualTo(dropouts > 0);
+            assertThat(t.graph().inputs()).hasSize(1 + t.parameters().size() + t.buffers().size()
+                    + (dropouts > 0 ? 1 : 0));
+            assertThat(t.output().shape()).isEqualTo(Shape.of(16, 10));
+            t.graph().sort();
+        }
+    }
+
     @Test
     void fashionNetIsTheBenchmarkNetwork() {
         try (Module m = Zoo.create("fashionnet", 1, 28, 28, 10)) {
