@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 
 /**
  * Writes files so that a reader, a crash or a kill at any moment sees either the complete old content or the
@@ -26,6 +27,8 @@ import java.nio.file.StandardOpenOption;
  * <p>Stateless and thread-safe; concurrent writes of one target leave one of the complete contents.
  */
 public final class AtomicFiles {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
     private AtomicFiles() {
     }
 
@@ -45,19 +48,24 @@ public final class AtomicFiles {
     public static void write(Path target, Body body) throws IOException {
         Path file = target.toAbsolutePath();
         Path dir = file.getParent();
-        Path temp;
+        Path temp = dir.resolve("." + file.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36)
+                + ".tmp");
+        FileChannel channel;
         try {
-            temp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+            // Not Files.createTempFile: its owner-only permissions would stay with the file after the rename.
+            channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw new AtomicWriteException(target, e);
         }
         boolean moved = false;
-        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-            OutputStream out = new BufferedOutputStream(new NonClosing(Channels.newOutputStream(channel)), 1 << 16);
-            body.writeTo(out);
-            out.flush();
-            channel.force(true);
-            channel.close();
+        try {
+            try (channel) {
+                OutputStream out = new BufferedOutputStream(new NonClosing(Channels.newOutputStream(channel)), 1 << 16);
+                body.writeTo(out);
+                out.flush();
+                channel.force(true);
+            }
+            // Closed before the move: Windows cannot rename an open file.
             move(temp, file);
             moved = true;
             syncFolder(dir);

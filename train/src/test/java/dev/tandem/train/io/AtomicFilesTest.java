@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,6 +22,15 @@ class AtomicFilesTest {
         AtomicFiles.writeString(file, "second, longer");
         assertThat(Files.readString(file)).isEqualTo("second, longer");
         assertThat(names()).containsExactly("a.txt");
+    }
+
+    @Test
+    void newFilesGetTheFolderDefaultPermissionsNotOwnerOnly() throws IOException {
+        Assumptions.assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"));
+        Path reference = Files.createFile(dir.resolve("reference"));
+        Path file = dir.resolve("metrics.json");
+        AtomicFiles.writeString(file, "{}");
+        assertThat(Files.getPosixFilePermissions(file)).isEqualTo(Files.getPosixFilePermissions(reference));
     }
 
     @Test
