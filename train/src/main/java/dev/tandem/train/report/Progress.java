@@ -161,7 +161,7 @@ public final class Progress implements AutoCloseable {
             s.append(String.format(Locale.ROOT, "loss %.4f", loss));
         }
         if (!Double.isNaN(accuracy)) {
-            s.append(s.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "acc %.2f%%", 100 * accuracy));
+            s.append(s.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "acc %.2f%%", 100 * accuracy));
         }
         return s.toString();
     }

@@ -32,7 +32,7 @@ class ProgressTest {
         assertThat(lines).hasSize(4);
         assertThat(lines.getFirst()).startsWith("epoch 3/10: 14300/50000 images (28.6%), 1428.6 img/s, ETA 0:25")
                 .contains("loss 0.0070", "acc 25.74%");
-        assertThat(lines.getLast()).isEqualTo("epoch 3/10: 50000 images in 0:35, 1428.6 img/s, loss 0.0020, "
+        assertThat(lines.getLast()).isEqualTo("epoch 3/10: 50000 images in 0:35, 1428.6 img/s, loss 0.0020 "
                 + "acc 90.00%");
     }
 
