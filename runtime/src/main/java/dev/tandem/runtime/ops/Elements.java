@@ -110,6 +110,43 @@ public final class Elements {
         }
     }
 
+    /**
+     * All elements (logical order, any strides, any type) as doubles: the input side of the scalar float64 paths,
+     * which run the double-precision references of {@code kernels.reference}.
+     */
+    public static double[] toDoubles(Tensor t) {
+        Tensor c = t.contiguous();
+        try {
+            double[] out = new double[Math.toIntExact(c.size())];
+            if (c.dtype() == DType.FLOAT64) {
+                MemorySegment.copy(c.segment(), D, c.offset() * 8, out, 0, out.length);
+                return out;
+            }
+            for (int i = 0; i < out.length; i++) {
+                out[i] = getDouble(c, i);
+            }
+            return out;
+        } finally {
+            if (c != t) {
+                c.close();
+            }
+        }
+    }
+
+    /** Stores {@code values} into the contiguous tensor {@code t} (same element count), converting to its type. */
+    public static void setDoubles(Tensor t, double[] values) {
+        if (values.length != t.size()) {
+            throw new IllegalArgumentException(values.length + " values for a tensor of " + t.size() + " elements");
+        }
+        if (t.dtype() == DType.FLOAT64) {
+            MemorySegment.copy(values, 0, t.segment(), D, t.offset() * 8, values.length);
+            return;
+        }
+        for (int i = 0; i < values.length; i++) {
+            setDouble(t, i, values[i]);
+        }
+    }
+
     /** Copies {@code count} elements of the same type between contiguous tensors, at element offsets. */
     public static void copy(Tensor src, long srcIndex, Tensor dst, long dstIndex, long count) {
         int bs = src.dtype().byteSize();

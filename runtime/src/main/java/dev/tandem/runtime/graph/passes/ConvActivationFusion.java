@@ -130,6 +130,9 @@ public final class ConvActivationFusion implements Pass {
                             return null;
                         }
                         float f = Elements.toFloats(v.constant())[0];
+                        if (f != Elements.getDouble(v.constant().contiguous(), 0)) {
+                            return null;   // a float64 bound float cannot hold: FusedConv's float bound would move it
+                        }
                         if (i == 1) {
                             min = f;
                         } else {

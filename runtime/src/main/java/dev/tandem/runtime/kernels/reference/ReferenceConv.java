@@ -5,7 +5,8 @@ import dev.tandem.runtime.kernels.ConvParams;
 
 /**
  * The slow, obvious 2-D convolution over NCHW data, accumulating in double: six nested loops, no tricks.
- * Weights {@code [cout, cin/groups, kh, kw]}; bias may be null; the activation is applied in double then rounded.
+ * Weights {@code [cout, cin/groups, kh, kw]}; bias may be null; the activation is applied in double. The double-in
+ * form is also the float64 Conv kernel of the ops.
  */
 public final class ReferenceConv {
     private ReferenceConv() {
@@ -13,6 +14,11 @@ public final class ReferenceConv {
 
     public static double[] conv2d(float[] in, int n, int cin, int h, int w, float[] weights, int cout, float[] bias,
                                   ConvParams p, Activation act) {
+        return conv2d(Widen.of(in), n, cin, h, w, Widen.of(weights), cout, Widen.of(bias), p, act);
+    }
+
+    public static double[] conv2d(double[] in, int n, int cin, int h, int w, double[] weights, int cout,
+                                  double[] bias, ConvParams p, Activation act) {
         int oh = p.outH(h), ow = p.outW(w), g = p.groups(), cpg = cin / g, opg = cout / g;
         int kh = p.kernelH(), kw = p.kernelW();
         double[] out = new double[n * cout * oh * ow];

@@ -14,6 +14,11 @@ public final class ReferenceElementwise {
 
     /** {@code op(a, b)} over row-major {@code a} of shape {@code as} and {@code b} of shape {@code bs}, broadcast. */
     public static double[] binary(BinaryOp op, float[] a, Shape as, float[] b, Shape bs) {
+        return binary(op, Widen.of(a), as, Widen.of(b), bs);
+    }
+
+    /** The same on double operands. */
+    public static double[] binary(BinaryOp op, double[] a, Shape as, double[] b, Shape bs) {
         Shape os = Shape.broadcast(as, bs);
         int r = os.rank();
         double[] out = new double[(int) os.size()];

@@ -6,21 +6,31 @@ import dev.tandem.runtime.kernels.ConvParams;
  * The slow, obvious 2-D pooling over NCHW data in double: for every output element, visit every tap of its window.
  * Max pooling skips padding (it acts as {@code -inf}) and propagates NaN; average pooling divides by the in-bounds
  * taps, or with {@code countIncludePad} by the taps inside the padded extent {@code [-padBegin, size + padEnd)}.
+ * The double-in forms are also the float64 pooling kernels of the ops.
  */
 public final class ReferencePooling {
     private ReferencePooling() {
     }
 
     public static double[] maxPool(float[] in, int n, int c, int h, int w, ConvParams p, boolean ceil) {
+        return maxPool(Widen.of(in), n, c, h, w, p, ceil);
+    }
+
+    public static double[] maxPool(double[] in, int n, int c, int h, int w, ConvParams p, boolean ceil) {
         return pool(in, n, c, h, w, p, ceil, true, false);
     }
 
     public static double[] averagePool(float[] in, int n, int c, int h, int w, ConvParams p, boolean ceil,
                                        boolean countIncludePad) {
+        return averagePool(Widen.of(in), n, c, h, w, p, ceil, countIncludePad);
+    }
+
+    public static double[] averagePool(double[] in, int n, int c, int h, int w, ConvParams p, boolean ceil,
+                                       boolean countIncludePad) {
         return pool(in, n, c, h, w, p, ceil, false, countIncludePad);
     }
 
-    private static double[] pool(float[] in, int n, int c, int h, int w, ConvParams p, boolean ceil, boolean max,
+    private static double[] pool(double[] in, int n, int c, int h, int w, ConvParams p, boolean ceil, boolean max,
                                  boolean includePad) {
         int oh = ConvParams.outSize(h, p.kernelH(), p.strideH(), p.padTop(), p.padBottom(), p.dilationH(), ceil);
         int ow = ConvParams.outSize(w, p.kernelW(), p.strideW(), p.padLeft(), p.padRight(), p.dilationW(), ceil);
@@ -53,6 +63,10 @@ public final class ReferencePooling {
     }
 
     public static double[] globalAveragePool(float[] in, int n, int c, int h, int w) {
+        return globalAveragePool(Widen.of(in), n, c, h, w);
+    }
+
+    public static double[] globalAveragePool(double[] in, int n, int c, int h, int w) {
         double[] out = new double[n * c];
         for (int plane = 0; plane < n * c; plane++) {
             double s = 0;
@@ -65,6 +79,10 @@ public final class ReferencePooling {
     }
 
     public static double[] globalMaxPool(float[] in, int n, int c, int h, int w) {
+        return globalMaxPool(Widen.of(in), n, c, h, w);
+    }
+
+    public static double[] globalMaxPool(double[] in, int n, int c, int h, int w) {
         double[] out = new double[n * c];
         for (int plane = 0; plane < n * c; plane++) {
             double m = Double.NEGATIVE_INFINITY;

@@ -10,8 +10,8 @@ import dev.tandem.runtime.tensor.Tensor;
 
 /**
  * Elementwise functions of one input with its type and shape: Sqrt, Exp, Log, Sigmoid, Tanh, Reciprocal, Floor,
- * Ceil (float32/float64, opset 1+), Round (opset 11+, half to even), Erf (opset 9+, any numeric type), Neg (signed
- * types), Abs and Sign (opset 9+, any numeric type), and Not (bool).
+ * Ceil, Softplus (float32/float64, opset 1+), Round (opset 11+, half to even), Erf (opset 9+, any numeric type),
+ * Neg (signed types), Abs and Sign (opset 9+, any numeric type), and Not (bool).
  *
  * <p>Float32 Sqrt, Exp, Log, Sigmoid, Tanh, Erf, Neg and Abs run the vectorised {@link Elementwise#unary}; the
  * rest use the scalar path: double math for floats (an integer result of Erf truncates), exact long math for
@@ -22,7 +22,7 @@ final class Unary implements Op {
     enum Kind {
         SQRT("Sqrt", 1), EXP("Exp", 1), LOG("Log", 1), SIGMOID("Sigmoid", 1), TANH("Tanh", 1),
         RECIPROCAL("Reciprocal", 1), FLOOR("Floor", 1), CEIL("Ceil", 1), ROUND("Round", 11), ERF("Erf", 9),
-        NEG("Neg", 1), ABS("Abs", 1), SIGN("Sign", 9), NOT("Not", 1);
+        NEG("Neg", 1), ABS("Abs", 1), SIGN("Sign", 9), NOT("Not", 1), SOFTPLUS("Softplus", 1);
 
         final String onnx;
         final int since;
@@ -48,6 +48,8 @@ final class Unary implements Op {
                 case ABS -> Math.abs(x);
                 case SIGN -> Math.signum(x);
                 case NOT -> x == 0 ? 1 : 0;
+                // log(1 + e^x) without overflow for large x
+                case SOFTPLUS -> x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
             };
         }
 

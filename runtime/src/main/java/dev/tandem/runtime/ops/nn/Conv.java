@@ -6,9 +6,10 @@ import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.Prepared;
 
 /**
- * Conv (opset 1+), float32, 1-D and 2-D (3-D is unsupported): all of auto_pad, pads, strides, dilations, group;
- * kernel_shape is taken from W. With constant W (and B) the weights are packed once and the run uses
- * {@link dev.tandem.runtime.kernels.Conv2d}'s fast paths; otherwise the convolution is prepared on every run.
+ * Conv (opset 1+), float32 and float64, 1-D and 2-D (3-D is unsupported): all of auto_pad, pads, strides,
+ * dilations, group; kernel_shape is taken from W. Float32: with constant W (and B) the weights are packed once and
+ * the run uses {@link dev.tandem.runtime.kernels.Conv2d}'s fast paths; otherwise the convolution is prepared on every
+ * run. Float64 runs the scalar reference ({@link ConvFloat64}).
  */
 public final class Conv implements Op {
     @Override

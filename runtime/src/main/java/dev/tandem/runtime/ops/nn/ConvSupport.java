@@ -16,7 +16,7 @@ import dev.tandem.runtime.tensor.Tensor;
 /**
  * The preparation Conv and FusedConv share: checks X [N, C, (H,) W], W [M, C/group, (kH,) kW], B [M], and (FusedConv)
  * Z of the output's shape; builds a {@link Conv2d} with the weights packed once when W and B are known at plan
- * time, or per run otherwise (correct, slower).
+ * time, or per run otherwise (correct, slower). Float64 runs the scalar {@link ConvFloat64} instead.
  */
 final class ConvSupport {
     private ConvSupport() {
@@ -27,8 +27,8 @@ final class ConvSupport {
      * @param residual input index of the residual Z, or -1
      */
     static Prepared prepare(OpContext ctx, String op, Activation act, int residual) {
-        ctx.requireType(0, DType.FLOAT32);
-        ctx.requireType(1, DType.FLOAT32);
+        DType t = ctx.requireType(0, DType.FLOAT32, DType.FLOAT64);
+        ctx.requireType(1, t);
         Shape x = ctx.shape(0);
         Shape wShape = ctx.shape(1);
         int r = Geometry.spatialRank(ctx, x, op);
@@ -56,7 +56,7 @@ final class ConvSupport {
         }
         boolean hasBias = ctx.hasInput(2);
         if (hasBias) {
-            ctx.requireType(2, DType.FLOAT32);
+            ctx.requireType(2, t);
             if (ctx.shape(2).rank() != 1 || ctx.shape(2).dim(0) != m) {
                 throw ctx.fail(op + " bias must be [" + m + "]; got " + ctx.shape(2));
             }
@@ -65,7 +65,12 @@ final class ConvSupport {
         Shape outShape = Geometry.outShape(ctx, x, m, p, false);
         boolean hasZ = residual >= 0 && ctx.hasInput(residual);
         if (hasZ) {
-            ctx.requireType(residual, DType.FLOAT32);
+            ctx.requireType(residual, t);
+        }
+        if (t == DType.FLOAT64) {
+            return ConvFloat64.prepare(ctx, p, x, m, hasBias, hasZ ? residual : -1, act, outShape);
+        }
+        if (hasZ) {
             Shape zs = ctx.shape(residual);
             if (!zs.equals(outShape)) {
                 // The optimizer fused an Add whose other operand broadcasts: convolve, then add and activate.

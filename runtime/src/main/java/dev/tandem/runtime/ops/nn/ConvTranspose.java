@@ -1,6 +1,8 @@
 package dev.tandem.runtime.ops.nn;
 
 import dev.tandem.runtime.kernels.Sgemm;
+import dev.tandem.runtime.kernels.reference.ReferenceConvTranspose;
+import dev.tandem.runtime.ops.Elements;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.Prepared;
@@ -12,9 +14,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * ConvTranspose (opset 1+), float32, 1-D and 2-D: strides, pads, output_padding, output_shape, dilations, group,
- * auto_pad. Per image and group one GEMM {@code cols = Wᵀ · X} ({@code [M/g·kH·kW, H·W]}) then a scatter-add
- * (col2im) into the output and the bias. Correct, not tuned: the scatter is scalar.
+ * ConvTranspose (opset 1+), float32 and float64, 1-D and 2-D: strides, pads, output_padding, output_shape,
+ * dilations, group, auto_pad. Float32: per image and group one GEMM {@code cols = Wᵀ · X} ({@code [M/g·kH·kW, H·W]})
+ * then a scatter-add (col2im) into the output and the bias; correct, not tuned: the scatter is scalar. Float64:
+ * the scalar {@link ReferenceConvTranspose}.
  */
 public final class ConvTranspose implements Op {
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -26,8 +29,8 @@ public final class ConvTranspose implements Op {
 
     @Override
     public Prepared prepare(OpContext ctx) {
-        ctx.requireType(0, DType.FLOAT32);
-        ctx.requireType(1, DType.FLOAT32);
+        DType t = ctx.requireType(0, DType.FLOAT32, DType.FLOAT64);
+        ctx.requireType(1, t);
         Shape x = ctx.shape(0), ws = ctx.shape(1);
         int r = Geometry.spatialRank(ctx, x, "ConvTranspose");
         int group = Math.toIntExact(ctx.attrInt("group", 1));
@@ -37,7 +40,7 @@ public final class ConvTranspose implements Op {
         }
         int opg = ws.dim(1), m = opg * group, cpg = c / group;
         if (ctx.hasInput(2)) {
-            ctx.requireType(2, DType.FLOAT32);
+            ctx.requireType(2, t);
             if (ctx.shape(2).size() != m) {
                 throw ctx.fail("ConvTranspose bias must be [" + m + "]; got " + ctx.shape(2));
             }
@@ -101,6 +104,13 @@ public final class ConvTranspose implements Op {
         int n = x.dim(0);
         int rows = opg * kh * kw, hw = h * w;
         long macs = (long) n * c * hw * rows;
+        if (t == DType.FLOAT64) {
+            var geo = new ReferenceConvTranspose.Geometry(kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, group);
+            return Prepared.of(t, outShape, macs, (ins, outs) -> Elements.setDoubles(outs[0],
+                    ReferenceConvTranspose.convTranspose2d(Elements.toDoubles(ins[0]), n, c, h, w,
+                            Elements.toDoubles(ins[1]), m, ins.length > 2 && ins[2] != null
+                                    ? Elements.toDoubles(ins[2]) : null, geo)));
+        }
         Sgemm gemm = ctx.gemm();
         return Prepared.of(DType.FLOAT32, outShape, macs, (ins, outs) -> {
             Tensor xc = ins[0].contiguous(), wc = ins[1].contiguous();

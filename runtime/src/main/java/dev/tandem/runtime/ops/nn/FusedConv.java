@@ -15,6 +15,7 @@ import dev.tandem.runtime.ops.Prepared;
  * {@code "Clip"}, {@code "Sigmoid"}, {@code "HardSwish"}, {@code "SiLU"} (x·sigmoid(x)), and for Clip the floats
  * {@code activation_min} (default -inf) and {@code activation_max} (default +inf). Output:
  * {@code Y = activation(conv(X, W) + B + Z)}; Z must have exactly Y's shape (else the node is unsupported).
+ * Types: float32 (the fast paths) and float64 (a scalar path, activation in double).
  */
 public final class FusedConv implements Op {
     @Override

@@ -2,6 +2,8 @@ package dev.tandem.runtime.ops.nn;
 
 import dev.tandem.runtime.kernels.Activation;
 import dev.tandem.runtime.kernels.Sgemm;
+import dev.tandem.runtime.kernels.reference.ReferenceGemm;
+import dev.tandem.runtime.ops.Elements;
 import dev.tandem.runtime.ops.Kernel;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
@@ -13,11 +15,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Gemm (opset 6+), float32: {@code Y = alpha · op(A) · op(B) + beta · C} with transA/transB and C unidirectionally
- * broadcast to {@code [M, N]} (optional from opset 11; opset 6's
- * {@code broadcast} attribute only restricts valid models, so broadcasting is always allowed). Paths: constant B with at most {@link Gemv#MAX_ROWS} rows
- * (a batch-1 classifier) runs {@link Gemv} on B laid out once; constant A is packed once ({@link Sgemm#packA});
- * otherwise a plain {@link Sgemm} call.
+ * Gemm (opset 6+), float32 and float64: {@code Y = alpha · op(A) · op(B) + beta · C} with transA/transB and C
+ * unidirectionally broadcast to {@code [M, N]} (optional from opset 11; opset 6's {@code broadcast} attribute only
+ * restricts valid models, so broadcasting is always allowed). Float32 paths: constant B with at most
+ * {@link Gemv#MAX_ROWS} rows (a batch-1 classifier) runs {@link Gemv} on B laid out once; constant A is packed once
+ * ({@link Sgemm#packA}); otherwise a plain {@link Sgemm} call. Float64 runs the scalar {@link ReferenceGemm}.
  */
 public final class Gemm implements Op {
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -34,8 +36,8 @@ public final class Gemm implements Op {
 
     @Override
     public Prepared prepare(OpContext ctx) {
-        ctx.requireType(0, DType.FLOAT32);
-        ctx.requireType(1, DType.FLOAT32);
+        DType t = ctx.requireType(0, DType.FLOAT32, DType.FLOAT64);
+        ctx.requireType(1, t);
         Shape a = ctx.shape(0), b = ctx.shape(1);
         if (a.rank() != 2 || b.rank() != 2) {
             throw ctx.fail("Gemm needs 2-D A and B; got " + a + " and " + b);
@@ -50,7 +52,7 @@ public final class Gemm implements Op {
         Shape outShape = Shape.of(m, n);
         boolean hasC = ctx.hasInput(2) && beta != 0f;
         if (hasC) {
-            ctx.requireType(2, DType.FLOAT32);
+            ctx.requireType(2, t);
             Shape c = ctx.shape(2);
             if (c.rank() > 2 || !broadcastsTo(c, m, n)) {
                 throw ctx.fail("Gemm C of shape " + c + " does not broadcast to " + outShape);
@@ -58,8 +60,19 @@ public final class Gemm implements Op {
         }
         float betaRun = hasC ? beta : 0f;
         int lda = a.dim(1), ldb = b.dim(1);
-        Sgemm gemm = ctx.gemm();
         long macs = (long) m * n * k;
+        if (t == DType.FLOAT64) {
+            return Prepared.of(t, outShape, macs, (in, out) -> {
+                double[] y = new double[m * n];
+                if (hasC) {
+                    broadcastC(Elements.toDoubles(in[2]), in[2].shape(), y, m, n);
+                }
+                ReferenceGemm.gemm(ta, tb, m, n, k, alpha, Elements.toDoubles(in[0]), 0, lda,
+                        Elements.toDoubles(in[1]), 0, ldb, betaRun, y, 0, n);
+                Elements.setDoubles(out[0], y);
+            });
+        }
+        Sgemm gemm = ctx.gemm();
         Tensor bConst = ctx.constant(1), aConst = ctx.constant(0);
         Kernel kernel;
         if (bConst != null && m <= Gemv.MAX_ROWS && k > 0) {
@@ -127,6 +140,17 @@ public final class Gemm implements Op {
             }
         }
         return true;
+    }
+
+    /** C (rank <= 2, of shape {@code cs}, broadcastable) stretched into the row-major m×n {@code y}. */
+    private static void broadcastC(double[] c, Shape cs, double[] y, int m, int n) {
+        int rows = cs.rank() == 2 ? cs.dim(0) : 1;
+        int cols = cs.rank() >= 1 ? cs.dim(cs.rank() - 1) : 1;
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                y[i * n + j] = c[(rows == 1 ? 0 : i) * cols + (cols == 1 ? 0 : j)];
+            }
+        }
     }
 
     /** Writes C (rank <= 2, broadcastable) into the contiguous m×n output. */

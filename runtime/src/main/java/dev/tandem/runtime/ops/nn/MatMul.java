@@ -2,6 +2,8 @@ package dev.tandem.runtime.ops.nn;
 
 import dev.tandem.runtime.kernels.Activation;
 import dev.tandem.runtime.kernels.Sgemm;
+import dev.tandem.runtime.kernels.reference.ReferenceMatMul;
+import dev.tandem.runtime.ops.Elements;
 import dev.tandem.runtime.ops.Kernel;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
@@ -11,10 +13,11 @@ import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 
 /**
- * MatMul (opset 1+), float32, numpy semantics: 1-D operands get a dimension prepended (A) or appended (B) and
- * removed from the result; batch dimensions broadcast. Paths: when B has no batch (all its batch dims are 1) the
- * batches of A fold into the rows of one GEMM; a constant such B with at most {@link Gemv#MAX_ROWS} rows runs
- * {@link Gemv}; a constant 2-D A is packed once; otherwise one {@link Sgemm} call per output batch.
+ * MatMul (opset 1+), float32 and float64, numpy semantics: 1-D operands get a dimension prepended (A) or appended
+ * (B) and removed from the result; batch dimensions broadcast. Float32 paths: when B has no batch (all its batch
+ * dims are 1) the batches of A fold into the rows of one GEMM; a constant such B with at most {@link Gemv#MAX_ROWS}
+ * rows runs {@link Gemv}; a constant 2-D A is packed once; otherwise one {@link Sgemm} call per output batch.
+ * Float64 runs the scalar {@link ReferenceMatMul}.
  */
 public final class MatMul implements Op {
     @Override
@@ -24,8 +27,8 @@ public final class MatMul implements Op {
 
     @Override
     public Prepared prepare(OpContext ctx) {
-        ctx.requireType(0, DType.FLOAT32);
-        ctx.requireType(1, DType.FLOAT32);
+        DType t = ctx.requireType(0, DType.FLOAT32, DType.FLOAT64);
+        ctx.requireType(1, t);
         Shape sa = ctx.shape(0), sb = ctx.shape(1);
         if (sa.rank() == 0 || sb.rank() == 0) {
             throw ctx.fail("MatMul operands must have rank >= 1; got " + sa + " and " + sb);
@@ -62,6 +65,10 @@ public final class MatMul implements Op {
         Shape outShape = Shape.of(outDims);
         long batches = batch.size();
         long macs = batches * m * (long) n * k;
+        if (t == DType.FLOAT64) {
+            return Prepared.of(t, outShape, macs, (in, out) -> Elements.setDoubles(out[0],
+                    ReferenceMatMul.matmul(Elements.toDoubles(in[0]), a, Elements.toDoubles(in[1]), b)));
+        }
         Sgemm gemm = ctx.gemm();
         long sizeB = Shape.of(batchB).size();
         Kernel kernel;

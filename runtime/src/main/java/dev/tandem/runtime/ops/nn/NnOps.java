@@ -25,5 +25,7 @@ public final class NnOps {
         r.add(new Resize(false));
         r.add(new Resize(true));
         r.add(new Pad());
+        r.add(new NegativeLogLikelihoodLoss());
+        r.add(new SoftmaxCrossEntropyLoss());
     }
 }

@@ -2,6 +2,8 @@ package dev.tandem.runtime.ops.nn;
 
 import dev.tandem.runtime.kernels.ConvParams;
 import dev.tandem.runtime.kernels.Pooling;
+import dev.tandem.runtime.kernels.reference.ReferencePooling;
+import dev.tandem.runtime.ops.Elements;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.Prepared;
@@ -10,9 +12,10 @@ import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 
 /**
- * MaxPool and AveragePool (one class, registered per type), float32, 1-D and 2-D through {@link Pooling}: kernel_shape,
- * strides, pads, auto_pad, dilations, ceil_mode; AveragePool's count_include_pad. MaxPool's Indices output and
- * 3-D pools are unsupported; storage_order only matters for Indices and is ignored.
+ * MaxPool and AveragePool (one class, registered per type), 1-D and 2-D: kernel_shape, strides, pads, auto_pad,
+ * dilations, ceil_mode; AveragePool's count_include_pad. Float32 runs {@link Pooling}, float64 the scalar
+ * {@link ReferencePooling}. MaxPool's Indices output and 3-D pools are unsupported; storage_order only matters for
+ * Indices and is ignored.
  */
 public final class Pool implements Op {
     private final boolean max;
@@ -29,7 +32,7 @@ public final class Pool implements Op {
     @Override
     public Prepared prepare(OpContext ctx) {
         String op = type();
-        ctx.requireType(0, DType.FLOAT32);
+        DType t = ctx.requireType(0, DType.FLOAT32, DType.FLOAT64);
         if (Geometry.hasOutput(ctx, 1)) {
             throw ctx.unsupported("MaxPool's Indices output");
         }
@@ -48,6 +51,14 @@ public final class Pool implements Op {
         ConvParams p = Geometry.params(ctx, Geometry.spatial(x), kernel, 1);
         Shape out = Geometry.outShape(ctx, x, x.dim(1), p, ceil);
         Shape x4 = Geometry.as4d(x), o4 = Geometry.as4d(out);
+        if (t == DType.FLOAT64) {
+            int n = x4.dim(0), c = x4.dim(1), h = x4.dim(2), w = x4.dim(3);
+            return Prepared.of(t, out, (in, outs) -> {
+                double[] xv = Elements.toDoubles(in[0]);
+                Elements.setDoubles(outs[0], max ? ReferencePooling.maxPool(xv, n, c, h, w, p, ceil)
+                        : ReferencePooling.averagePool(xv, n, c, h, w, p, ceil, includePad));
+            });
+        }
         return Prepared.of(DType.FLOAT32, out, (in, outs) -> {
             Tensor xc = in[0].contiguous();
             try {

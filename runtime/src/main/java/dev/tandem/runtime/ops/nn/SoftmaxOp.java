@@ -1,6 +1,8 @@
 package dev.tandem.runtime.ops.nn;
 
 import dev.tandem.runtime.kernels.Softmax;
+import dev.tandem.runtime.kernels.reference.ReferenceSoftmax;
+import dev.tandem.runtime.ops.Elements;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.Prepared;
@@ -9,9 +11,9 @@ import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 
 /**
- * Softmax and LogSoftmax (one class, registered per type), float32, via {@link Softmax}. Before opset 13 the input
- * is coerced to 2-D at {@code axis} (default 1) and normalized over the flattened trailing part; from 13 over the
- * single {@code axis} (default -1).
+ * Softmax and LogSoftmax (one class, registered per type): float32 via {@link Softmax}, float64 via the scalar
+ * {@link ReferenceSoftmax}. Before opset 13 the input is coerced to 2-D at {@code axis} (default 1) and normalized
+ * over the flattened trailing part; from 13 over the single {@code axis} (default -1).
  */
 public final class SoftmaxOp implements Op {
     private final boolean log;
@@ -27,7 +29,7 @@ public final class SoftmaxOp implements Op {
 
     @Override
     public Prepared prepare(OpContext ctx) {
-        ctx.requireType(0, DType.FLOAT32);
+        DType t = ctx.requireType(0, DType.FLOAT32, DType.FLOAT64);
         Shape x = ctx.shape(0);
         boolean legacy = ctx.opset() < 13;
         int axis;
@@ -51,6 +53,18 @@ public final class SoftmaxOp implements Op {
         } else {
             view = x;
             runAxis = axis;
+        }
+        if (t == DType.FLOAT64) {
+            int outer = 1, inner = 1, n = view.dim(runAxis);
+            for (int i = 0; i < runAxis; i++) {
+                outer *= view.dim(i);
+            }
+            for (int i = runAxis + 1; i < view.rank(); i++) {
+                inner *= view.dim(i);
+            }
+            int o = outer, in = inner;
+            return Prepared.of(t, x, (ins, out) -> Elements.setDoubles(out[0],
+                    ReferenceSoftmax.softmax(Elements.toDoubles(ins[0]), o, n, in, log)));
         }
         return Prepared.of(DType.FLOAT32, x, (in, out) -> {
             Tensor xc = in[0].contiguous();

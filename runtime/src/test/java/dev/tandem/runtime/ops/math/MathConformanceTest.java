@@ -33,7 +33,7 @@ class MathConformanceTest {
     static final Pattern NODE_CASES = Pattern.compile("test_(add|sub|mul|div|pow|min|max|sum|mean|equal|greater"
             + "|less|where|sqrt|exp|log|neg|abs|relu|leakyrelu|prelu|elu|selu|sigmoid|hardsigmoid|hardswish|tanh"
             + "|clip|erf|cast|castlike|reduce_mean|reduce_max|reduce_min|reduce_sum|argmax|argmin|not|and|or|xor"
-            + "|floor|ceil|round|sign|reciprocal)([_0-9].*)?");
+            + "|floor|ceil|round|sign|reciprocal|softplus)([_0-9].*)?");
 
     /** Cases that pass today: node/ names, and folder/name for the other suites. */
     static final Set<String> MUST_PASS = Arrays.stream("""
@@ -93,6 +93,7 @@ class MathConformanceTest {
             test_reduce_sum_keepdims_example test_reduce_sum_keepdims_random
             test_reduce_sum_negative_axes_keepdims_example test_reduce_sum_negative_axes_keepdims_random test_relu
             test_round test_selu test_selu_default test_selu_example test_sigmoid test_sigmoid_example test_sign
+            test_softplus test_softplus_example pytorch-converted/test_Softplus
             test_sqrt test_sqrt_example test_sub test_sub_bcast test_sub_example test_sub_uint8 test_sum_example
             test_sum_one_input test_sum_two_inputs test_tanh test_tanh_example test_where_example
             test_where_long_example test_xor2d test_xor3d test_xor4d test_xor_bcast3v1d test_xor_bcast3v2d

@@ -25,7 +25,7 @@ class NnConformanceTest {
     private static final Path DATA = Path.of("/usr/share/libonnx-testdata/data");
     private static final String NODE_CASES = "test_(conv|convtranspose|basic_conv|gemm|matmul|maxpool|averagepool|"
             + "globalaveragepool|globalmaxpool|batchnorm|instancenorm|layer_normalization|softmax|logsoftmax|resize|"
-            + "upsample|constant_pad|edge_pad|reflect_pad).*";
+            + "upsample|constant_pad|edge_pad|reflect_pad|nllloss|sce).*";
     private static final String PYTORCH_CASES = "test_(AvgPool|BatchNorm|ConstantPad|Conv|ConvTranspose|Linear|"
             + "LogSoftmax|MaxPool|ReflectionPad|ReplicationPad|Softmax|ZeroPad|log_softmax|softmax|operator_addmm|"
             + "operator_conv|operator_convtranspose|operator_maxpool|operator_mm|operator_pad|operator_params).*";
@@ -77,6 +77,48 @@ class NnConformanceTest {
             test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric test_softmax_axis_0 test_softmax_axis_1 
             test_softmax_axis_2 test_softmax_default_axis test_softmax_example test_softmax_functional_dim3 
             test_softmax_large_number test_softmax_lastdim test_softmax_negative_axis
+            test_nllloss_NC test_nllloss_NC_expanded test_nllloss_NCd1 test_nllloss_NCd1_expanded test_nllloss_NCd1_ii
+            test_nllloss_NCd1_ii_expanded test_nllloss_NCd1_mean_weight_negative_ii
+            test_nllloss_NCd1_mean_weight_negative_ii_expanded test_nllloss_NCd1_weight
+            test_nllloss_NCd1_weight_expanded test_nllloss_NCd1_weight_ii test_nllloss_NCd1_weight_ii_expanded
+            test_nllloss_NCd1d2 test_nllloss_NCd1d2_expanded test_nllloss_NCd1d2_no_weight_reduction_mean_ii
+            test_nllloss_NCd1d2_no_weight_reduction_mean_ii_expanded test_nllloss_NCd1d2_reduction_mean
+            test_nllloss_NCd1d2_reduction_mean_expanded test_nllloss_NCd1d2_reduction_sum
+            test_nllloss_NCd1d2_reduction_sum_expanded test_nllloss_NCd1d2_with_weight
+            test_nllloss_NCd1d2_with_weight_expanded test_nllloss_NCd1d2_with_weight_reduction_mean
+            test_nllloss_NCd1d2_with_weight_reduction_mean_expanded test_nllloss_NCd1d2_with_weight_reduction_sum
+            test_nllloss_NCd1d2_with_weight_reduction_sum_expanded test_nllloss_NCd1d2_with_weight_reduction_sum_ii
+            test_nllloss_NCd1d2_with_weight_reduction_sum_ii_expanded test_nllloss_NCd1d2d3_none_no_weight_negative_ii
+            test_nllloss_NCd1d2d3_none_no_weight_negative_ii_expanded test_nllloss_NCd1d2d3_sum_weight_high_ii
+            test_nllloss_NCd1d2d3_sum_weight_high_ii_expanded test_nllloss_NCd1d2d3d4d5_mean_weight
+            test_nllloss_NCd1d2d3d4d5_mean_weight_expanded test_nllloss_NCd1d2d3d4d5_none_no_weight
+            test_nllloss_NCd1d2d3d4d5_none_no_weight_expanded test_sce_NCd1_mean_weight_negative_ii
+            test_sce_NCd1_mean_weight_negative_ii_expanded test_sce_NCd1_mean_weight_negative_ii_log_prob
+            test_sce_NCd1_mean_weight_negative_ii_log_prob_expanded test_sce_NCd1d2d3_none_no_weight_negative_ii
+            test_sce_NCd1d2d3_none_no_weight_negative_ii_expanded test_sce_NCd1d2d3_none_no_weight_negative_ii_log_prob
+            test_sce_NCd1d2d3_none_no_weight_negative_ii_log_prob_expanded test_sce_NCd1d2d3_sum_weight_high_ii
+            test_sce_NCd1d2d3_sum_weight_high_ii_expanded test_sce_NCd1d2d3_sum_weight_high_ii_log_prob
+            test_sce_NCd1d2d3_sum_weight_high_ii_log_prob_expanded test_sce_NCd1d2d3d4d5_mean_weight
+            test_sce_NCd1d2d3d4d5_mean_weight_expanded test_sce_NCd1d2d3d4d5_mean_weight_log_prob
+            test_sce_NCd1d2d3d4d5_mean_weight_log_prob_expanded test_sce_NCd1d2d3d4d5_none_no_weight
+            test_sce_NCd1d2d3d4d5_none_no_weight_expanded test_sce_NCd1d2d3d4d5_none_no_weight_log_prob
+            test_sce_NCd1d2d3d4d5_none_no_weight_log_prob_expanded test_sce_mean test_sce_mean_3d
+            test_sce_mean_3d_expanded test_sce_mean_3d_log_prob test_sce_mean_3d_log_prob_expanded
+            test_sce_mean_expanded test_sce_mean_log_prob test_sce_mean_log_prob_expanded test_sce_mean_no_weight_ii
+            test_sce_mean_no_weight_ii_3d test_sce_mean_no_weight_ii_3d_expanded test_sce_mean_no_weight_ii_3d_log_prob
+            test_sce_mean_no_weight_ii_3d_log_prob_expanded test_sce_mean_no_weight_ii_4d
+            test_sce_mean_no_weight_ii_4d_expanded test_sce_mean_no_weight_ii_4d_log_prob
+            test_sce_mean_no_weight_ii_4d_log_prob_expanded test_sce_mean_no_weight_ii_expanded
+            test_sce_mean_no_weight_ii_log_prob test_sce_mean_no_weight_ii_log_prob_expanded test_sce_mean_weight
+            test_sce_mean_weight_expanded test_sce_mean_weight_ii test_sce_mean_weight_ii_3d
+            test_sce_mean_weight_ii_3d_expanded test_sce_mean_weight_ii_3d_log_prob
+            test_sce_mean_weight_ii_3d_log_prob_expanded test_sce_mean_weight_ii_4d test_sce_mean_weight_ii_4d_expanded
+            test_sce_mean_weight_ii_4d_log_prob test_sce_mean_weight_ii_4d_log_prob_expanded
+            test_sce_mean_weight_ii_expanded test_sce_mean_weight_ii_log_prob test_sce_mean_weight_ii_log_prob_expanded
+            test_sce_mean_weight_log_prob test_sce_mean_weight_log_prob_expanded test_sce_none test_sce_none_expanded
+            test_sce_none_log_prob test_sce_none_log_prob_expanded test_sce_none_weights test_sce_none_weights_expanded
+            test_sce_none_weights_log_prob test_sce_none_weights_log_prob_expanded test_sce_sum test_sce_sum_expanded
+            test_sce_sum_log_prob test_sce_sum_log_prob_expanded
             """.trim().split("\\s+"));
 
     private static ThreadPool pool;
