@@ -30,4 +30,15 @@ public interface Op {
      * @throws dev.tandem.runtime.UnsupportedModelException when it uses something Tandem does not run
      */
     Prepared prepare(OpContext ctx);
+
+    /**
+     * Inputs this op writes in place: training state such as running statistics, parameters and optimizer
+     * moments (see docs/training.md). The planner accepts a node of such an op only when each of these inputs is
+     * a graph input, bound to a tensor the caller owns; it is never folded. Empty for every inference op.
+     *
+     * @param inputCount the number of input slots the node lists (variadic ops depend on it)
+     */
+    default int[] mutatedInputs(int inputCount) {
+        return new int[0];
+    }
 }

@@ -17,6 +17,7 @@ public final class OpRegistry {
         dev.tandem.runtime.ops.math.MathOps.register(r);
         dev.tandem.runtime.ops.nn.NnOps.register(r);
         dev.tandem.runtime.ops.shape.ShapeOps.register(r);
+        dev.tandem.runtime.ops.train.TrainOps.register(r);
         return r;
     }
 

@@ -226,6 +226,15 @@ public final class ExecutionPlan implements AutoCloseable {
                 cs[i] = constantOf(s);
                 allKnown &= cs[i] != null;
             }
+            for (int m : op.mutatedInputs(k)) {
+                if (m < k && in[m] >= 0 && slots.get(in[m]).kind != Kind.INPUT) {
+                    throw new ModelException(node.describe() + " writes its input " + m + " ('"
+                            + node.input(m).name() + "') in place, so that input must be a graph input bound to "
+                            + "a tensor the caller owns; here it is " + (cs[m] != null ? "a constant"
+                            : "computed by another node"));
+                }
+                allKnown = false;
+            }
             // Shape and Size read only their input's shape: they fold even when the input is computed at run time.
             boolean shapeOnly = node.domain().isEmpty()
                     && (node.opType().equals("Shape") || node.opType().equals("Size"));
@@ -258,7 +267,7 @@ public final class ExecutionPlan implements AutoCloseable {
                             + ", more than the " + MAX_VALUE_BYTES + " bytes allowed for one value");
                 }
             }
-            if (allKnown) {
+            if (allKnown && op.mutatedInputs(k).length == 0) {
                 fold(node, p, in);
                 return;
             }

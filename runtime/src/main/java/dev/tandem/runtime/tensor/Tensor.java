@@ -81,6 +81,14 @@ public final class Tensor implements AutoCloseable {
     }
 
     /** A new owned int64 tensor holding a copy of {@code values} in row-major order. */
+    /** A new float64 tensor holding {@code values} (row-major). */
+    public static Tensor ofDoubles(Shape shape, double... values) {
+        checkCount(shape, values.length);
+        Tensor t = allocate(DType.FLOAT64, shape);
+        MemorySegment.copy(values, 0, t.segment, ValueLayout.JAVA_DOUBLE_UNALIGNED, 0, values.length);
+        return t;
+    }
+
     public static Tensor ofLongs(Shape shape, long... values) {
         checkCount(shape, values.length);
         Tensor t = allocate(DType.INT64, shape);

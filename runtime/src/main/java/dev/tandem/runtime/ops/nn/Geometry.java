@@ -9,12 +9,12 @@ import dev.tandem.runtime.tensor.Shape;
  * {@code pads}, {@code dilations} and {@code auto_pad} for 1-D or 2-D spatial input and turns them into a 2-D
  * {@link ConvParams} (1-D as 2-D with height 1).
  */
-final class Geometry {
+public final class Geometry {
     private Geometry() {
     }
 
     /** Spatial rank of an NC... input: 1 or 2; anything else is unsupported. */
-    static int spatialRank(OpContext ctx, Shape x, String op) {
+    public static int spatialRank(OpContext ctx, Shape x, String op) {
         if (x.rank() < 3) {
             throw ctx.fail(op + " input must be [N, C, spatial...]; got shape " + x);
         }
@@ -26,12 +26,12 @@ final class Geometry {
     }
 
     /** The input as {@code [N, C, H, W]} (1-D inputs get H = 1). */
-    static Shape as4d(Shape x) {
+    public static Shape as4d(Shape x) {
         return x.rank() == 4 ? x : Shape.of(x.dim(0), x.dim(1), 1, x.dim(2));
     }
 
     /** Reads an ints attribute of length {@code r} (default {@code def} everywhere). */
-    static int[] ints(OpContext ctx, String name, int r, int def) {
+    public static int[] ints(OpContext ctx, String name, int r, int def) {
         long[] v = ctx.attrInts(name);
         int[] out = new int[r];
         if (v == null) {
@@ -52,7 +52,7 @@ final class Geometry {
      *
      * @param groups group count (1 for pools)
      */
-    static ConvParams params(OpContext ctx, int[] spatial, int[] kernel, int groups) {
+    public static ConvParams params(OpContext ctx, int[] spatial, int[] kernel, int groups) {
         int r = spatial.length;
         int[] strides = ints(ctx, "strides", r, 1);
         int[] dil = ints(ctx, "dilations", r, 1);
@@ -105,7 +105,7 @@ final class Geometry {
     }
 
     /** Output shape of a window op: {@code [N, channels, out spatial...]} in the input's rank. */
-    static Shape outShape(OpContext ctx, Shape x, int channels, ConvParams p, boolean ceil) {
+    public static Shape outShape(OpContext ctx, Shape x, int channels, ConvParams p, boolean ceil) {
         Shape x4 = as4d(x);
         int oh, ow;
         try {
@@ -120,7 +120,7 @@ final class Geometry {
     }
 
     /** Spatial sizes of an NC... shape. */
-    static int[] spatial(Shape x) {
+    public static int[] spatial(Shape x) {
         int[] s = new int[x.rank() - 2];
         for (int i = 0; i < s.length; i++) {
             s[i] = x.dim(i + 2);
@@ -129,7 +129,7 @@ final class Geometry {
     }
 
     /** Whether the node declares output {@code i} (present and named). */
-    static boolean hasOutput(OpContext ctx, int i) {
+    public static boolean hasOutput(OpContext ctx, int i) {
         var outs = ctx.node().outputs();
         return i < outs.size() && outs.get(i) != null && !outs.get(i).name().isEmpty();
     }

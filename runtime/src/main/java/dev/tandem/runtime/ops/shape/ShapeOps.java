@@ -21,6 +21,7 @@ public final class ShapeOps {
         r.add(new Gather());
         r.add(new GatherElements());
         r.add(new ShapeOf());
+        r.add(new SizeOf());
         r.add(new Constant());
         r.add(new ConstantOfShape());
         r.add(new Expand());

@@ -1,0 +1,78 @@
+package dev.tandem.runtime.ops.train;
+
+import dev.tandem.runtime.graph.Node;
+import dev.tandem.runtime.ops.Op;
+import dev.tandem.runtime.ops.OpContext;
+import dev.tandem.runtime.ops.Prepared;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.util.List;
+
+/**
+ * {@code dev.tandem.BatchNormGrad(dY, X, scale, saved_mean, saved_invstd) → dX, dScale, dB}: the gradient of
+ * {@link BatchNormTrain} (batch statistics depend on X, so dX has the two correction terms). Float32 and float64.
+ */
+public final class BatchNormGrad implements Op {
+    @Override
+    public String type() {
+        return "BatchNormGrad";
+    }
+
+    @Override
+    public String domain() {
+        return Node.TANDEM_DOMAIN;
+    }
+
+    @Override
+    public Prepared prepare(OpContext ctx) {
+        DType t = ctx.requireType(0, DType.FLOAT32, DType.FLOAT64);
+        Shape x = ctx.shape(1);
+        ctx.requireType(1, t);
+        if (!ctx.shape(0).equals(x) || x.rank() < 2) {
+            throw ctx.fail("dY " + ctx.shape(0) + " and X " + x + " must have the same [N, C, ...] shape");
+        }
+        int n = x.dim(0), c = x.dim(1);
+        int inner = (int) (x.size() / Math.max(1, (long) n * c));
+        Shape cs = Shape.of(c);
+        for (int i = 2; i <= 4; i++) {
+            ctx.requireType(i, t);
+            if (!ctx.shape(i).equals(cs)) {
+                throw ctx.fail("input " + i + " must be [" + c + "]; got " + ctx.shape(i));
+            }
+        }
+        var pool = ctx.pool();
+        return Prepared.of(List.of(new Prepared.Output(t, x), new Prepared.Output(t, cs), new Prepared.Output(t, cs)),
+                (in, out) -> pool.parallelFor(c, ch -> channel(in, out, ch, n, c, inner)));
+    }
+
+    private static void channel(Tensor[] in, Tensor[] out, int ch, int n, int c, int inner) {
+        double mean = Doubles.read(in[3], ch, 1)[0];
+        double invstd = Doubles.read(in[4], ch, 1)[0];
+        double scale = Doubles.read(in[2], ch, 1)[0];
+        double[][] dy = new double[n][];
+        double[][] xh = new double[n][];
+        double sumDy = 0, sumDyXh = 0;
+        for (int b = 0; b < n; b++) {
+            long off = ((long) b * c + ch) * inner;
+            dy[b] = Doubles.read(in[0], off, inner);
+            xh[b] = Doubles.read(in[1], off, inner);
+            for (int i = 0; i < inner; i++) {
+                xh[b][i] = (xh[b][i] - mean) * invstd;
+                sumDy += dy[b][i];
+                sumDyXh += dy[b][i] * xh[b][i];
+            }
+        }
+        long count = (long) n * inner;
+        double k = scale * invstd / count;
+        for (int b = 0; b < n; b++) {
+            double[] g = dy[b];
+            for (int i = 0; i < inner; i++) {
+                g[i] = k * (count * g[i] - sumDy - xh[b][i] * sumDyXh);
+            }
+            Doubles.write(g, out[0], ((long) b * c + ch) * inner);
+        }
+        Doubles.write(new double[] {sumDyXh}, out[1], ch);
+        Doubles.write(new double[] {sumDy}, out[2], ch);
+    }
+}

@@ -1,0 +1,73 @@
+package dev.tandem.runtime.ops.train;
+
+import dev.tandem.runtime.ModelException;
+import dev.tandem.runtime.graph.Node;
+import dev.tandem.runtime.ops.Op;
+import dev.tandem.runtime.ops.OpContext;
+import dev.tandem.runtime.ops.Prepared;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+
+/**
+ * {@code dev.tandem.SgdStep(lr, p₀…pₖ₋₁, g₀…gₖ₋₁, m₀…mₖ₋₁) → grad_norm}: one step of PyTorch's SGD over all
+ * parameters, updating the parameters and momentum buffers <b>in place</b>. Per parameter (with the gradients first
+ * scaled by global-norm clipping when {@code max_grad_norm > 0}): {@code g += weight_decay·p} (where {@code decay}
+ * allows), {@code m = momentum·m + g}, {@code g = nesterov ? g + momentum·m : m} (plain {@code g} without momentum),
+ * {@code p -= lr·g}. Momentum buffers start at zero, which matches PyTorch's first step. The output is the
+ * gradients' global norm before clipping; a non-finite norm fails the run and leaves every parameter untouched.
+ */
+public final class SgdStep implements Op {
+    @Override
+    public String type() {
+        return "SgdStep";
+    }
+
+    @Override
+    public String domain() {
+        return Node.TANDEM_DOMAIN;
+    }
+
+    @Override
+    public int[] mutatedInputs(int inputCount) {
+        return OptimizerStep.mutated(inputCount, 1, 1);
+    }
+
+    @Override
+    public Prepared prepare(OpContext ctx) {
+        ctx.requireType(0, DType.FLOAT32, DType.FLOAT64);
+        int k = OptimizerStep.check(ctx, 1, 1);
+        double momentum = ctx.attrFloat("momentum", 0f);
+        boolean nesterov = ctx.attrInt("nesterov", 0) != 0;
+        double wd = ctx.attrFloat("weight_decay", 0f);
+        double maxNorm = ctx.attrFloat("max_grad_norm", 0f);
+        boolean[] decay = OptimizerStep.decayMask(ctx, k);
+        DType t = ctx.dtype(1);
+        var pool = ctx.pool();
+        return Prepared.of(t, Shape.scalar(), (in, out) -> {
+            double lr = Doubles.read(in[0])[0];
+            double norm = OptimizerStep.norm(in, 1 + k, k);
+            if (!Double.isFinite(norm)) {
+                throw new ModelException("The gradients are not finite (global norm " + norm + "); the parameters "
+                        + "were not updated");
+            }
+            double clip = OptimizerStep.clipFactor(norm, maxNorm);
+            pool.parallelFor(k, i -> {
+                double[] p = Doubles.read(in[1 + i]);
+                double[] g = Doubles.read(in[1 + k + i]);
+                double[] m = Doubles.read(in[1 + 2 * k + i]);
+                double d = decay[i] ? wd : 0;
+                for (int j = 0; j < p.length; j++) {
+                    double gj = g[j] * clip + d * p[j];
+                    if (momentum != 0) {
+                        m[j] = momentum * m[j] + gj;
+                        gj = nesterov ? gj + momentum * m[j] : m[j];
+                    }
+                    p[j] -= lr * gj;
+                }
+                Doubles.write(p, in[1 + i]);
+                Doubles.write(m, in[1 + 2 * k + i]);
+            });
+            Doubles.write(new double[] {norm}, out[0]);
+        });
+    }
+}

@@ -1,0 +1,92 @@
+package dev.tandem.runtime.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.runtime.exec.ThreadPool;
+import dev.tandem.runtime.kernels.reference.ReferenceConvGrad;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The float32 convolution gradients (both dX paths, dW with and without im2col) against the float64 reference. */
+@Tag("simd")
+class ConvBackwardTest {
+    private static ThreadPool pool;
+    private static Sgemm gemm;
+    private final Random rnd = new Random(3);
+
+    @BeforeAll
+    static void open() {
+        pool = new ThreadPool(3);
+        gemm = new Sgemm(pool);
+    }
+
+    @AfterAll
+    static void close() {
+        pool.close();
+    }
+
+    private float[] random(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = rnd.nextFloat() * 2 - 1;
+        }
+        return v;
+    }
+
+    private static double[] doubles(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    private void check(int n, int c, int h, int w, int m, ConvParams p) {
+        int cg = c / p.groups();
+        int oh = p.outH(h), ow = p.outW(w);
+        float[] x = random(n * c * h * w), wt = random(m * cg * p.kernelH() * p.kernelW()), dy = random(n * m * oh * ow);
+        double[] dxRef = ReferenceConvGrad.input(doubles(dy), doubles(wt), n, c, h, w, m, p);
+        double[] dwRef = ReferenceConvGrad.weight(doubles(dy), doubles(x), n, c, h, w, m, p);
+        try (Tensor xt = Tensor.ofFloats(Shape.of(n, c, h, w), x);
+             Tensor wtt = Tensor.ofFloats(Shape.of(m, cg, p.kernelH(), p.kernelW()), wt);
+             Tensor dyt = Tensor.ofFloats(Shape.of(n, m, oh, ow), dy);
+             Tensor dx = Tensor.allocate(dev.tandem.runtime.tensor.DType.FLOAT32, xt.shape());
+             Tensor dw = Tensor.allocate(dev.tandem.runtime.tensor.DType.FLOAT32, wtt.shape())) {
+            ConvBackward.input(gemm, p, dyt, wtt, dx);
+            ConvBackward.weight(gemm, p, dyt, xt, dw);
+            float[] dxv = dx.toFloatArray(), dwv = dw.toFloatArray();
+            for (int i = 0; i < dxv.length; i++) {
+                assertThat((double) dxv[i]).as("%s dX[%d]", p, i).isCloseTo(dxRef[i], org.assertj.core.data.Offset.offset(
+                        1e-4 * (1 + Math.abs(dxRef[i]))));
+            }
+            for (int i = 0; i < dwv.length; i++) {
+                assertThat((double) dwv[i]).as("%s dW[%d]", p, i).isCloseTo(dwRef[i], org.assertj.core.data.Offset.offset(
+                        1e-4 * (1 + Math.abs(dwRef[i]))));
+            }
+        }
+    }
+
+    @Test
+    void unitStrideUsesTheFlippedConvolution() {
+        check(3, 5, 9, 7, 6, ConvParams.square(3, 1, 1));
+        check(2, 32, 14, 14, 17, ConvParams.square(3, 1, 1));
+        check(2, 4, 8, 9, 4, new ConvParams(3, 3, 1, 1, 2, 1, 0, 2, 2, 1, 1));
+        check(2, 6, 7, 7, 6, ConvParams.square(3, 1, 1).withGroups(6));
+        check(2, 6, 7, 7, 9, ConvParams.square(3, 1, 1).withGroups(3));
+        check(2, 8, 5, 6, 12, ConvParams.square(1, 1, 0));
+    }
+
+    @Test
+    void stridedAndWidePaddingUseCol2im() {
+        check(3, 5, 9, 8, 6, ConvParams.square(3, 2, 1));
+        check(2, 6, 11, 10, 6, ConvParams.square(3, 2, 1).withGroups(6));
+        check(2, 4, 9, 9, 8, ConvParams.square(1, 2, 0));
+        check(1, 3, 6, 6, 2, ConvParams.square(3, 1, 3));
+        check(2, 3, 10, 12, 4, new ConvParams(5, 3, 3, 2, 2, 1, 1, 0, 1, 2, 1));
+    }
+}

@@ -1,0 +1,165 @@
+package dev.tandem.train.engine;
+
+import dev.tandem.runtime.autodiff.Gradients;
+import dev.tandem.runtime.exec.ThreadPool;
+import dev.tandem.runtime.graph.Attribute;
+import dev.tandem.runtime.graph.Value;
+import dev.tandem.runtime.kernels.Sgemm;
+import dev.tandem.runtime.ops.OpRegistry;
+import dev.tandem.runtime.plan.ExecutionPlan;
+import dev.tandem.runtime.plan.GreedyBySizePlanner;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import dev.tandem.train.nn.Loss;
+import dev.tandem.train.nn.Module;
+import dev.tandem.train.nn.TraceMode;
+import dev.tandem.train.nn.Traced;
+import dev.tandem.train.nn.Tracer;
+import dev.tandem.train.nn.Var;
+import dev.tandem.train.optim.Optimizer;
+import dev.tandem.train.optim.OptimizerStep;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One training step of a module for one batch size, as one planned graph: forward in training mode, the loss, the
+ * number of correct top-1 predictions, the backward pass (runtime autodiff) and the optimizer's in-place update.
+ * {@link #run} binds the module's parameters and buffers, the optimizer state of an {@link OptimizerState}, and
+ * the batch; it allocates nothing but the three scalars it returns.
+ *
+ * <p>Not thread-safe: one step at a time (the parameters change in place).
+ */
+public final class StepGraph implements AutoCloseable {
+    /** What one step reports. */
+    public record Result(double loss, long correct, double gradNorm) {
+    }
+
+    private final Traced traced;
+    private final ExecutionPlan plan;
+    private final OptimizerStep step;
+    private final int batch;
+    private final Tensor images;
+    private final Tensor labels;
+    private final Tensor lr = Tensor.allocate(DType.FLOAT32, Shape.scalar());
+    private final Tensor stepCount = Tensor.allocate(DType.INT64, Shape.scalar());
+    private final Tensor seed = Tensor.allocate(DType.INT64, Shape.scalar());
+    private final Tensor[] arguments;
+
+    /**
+     * Traces and plans the step.
+     *
+     * @param inputShape one sample's shape (C, H, W)
+     */
+    public StepGraph(Module module, int batch, int[] inputShape, Loss loss, Optimizer optimizer,
+                     OptimizerState state, ThreadPool pool) {
+        this.batch = batch;
+        int[] dims = new int[inputShape.length + 1];
+        dims[0] = batch;
+        System.arraycopy(inputShape, 0, dims, 1, inputShape.length);
+        traced = module.trace(TraceMode.TRAIN, dims);
+        try {
+            Tracer tr = traced.tracer();
+            Var logits = traced.output();
+            traced.graph().outputs().clear();
+            Var target = loss.declareTarget(logits, "labels");
+            Var l = loss.emit(logits, target);
+            tr.output(l);
+            tr.output(correct(tr, logits, target));
+            List<Value> params = new ArrayList<>();
+            for (Traced.Binding b : traced.parameters()) {
+                params.add(b.var().value());
+            }
+            Map<Value, Value> grads = Gradients.standard().build(traced.graph(), l.value(), params);
+            List<Value> ordered = new ArrayList<>();
+            for (Traced.Binding b : traced.parameters()) {
+                Value g = grads.get(b.var().value());
+                if (g == null) {
+                    throw new IllegalArgumentException("Parameter " + b.name() + " does not affect the loss");
+                }
+                ordered.add(g);
+            }
+            step = optimizer.emitStep(tr, traced.parameters(), ordered);
+            images = Tensor.allocate(DType.FLOAT32, Shape.of(dims));
+            labels = Tensor.allocate(target.dtype(), target.shape());
+            Map<String, Tensor> others = new HashMap<>();
+            others.put("input", images);
+            others.put("labels", labels);
+            others.put(OptimizerStep.LR_INPUT, lr);
+            others.put(OptimizerStep.STEP_INPUT, stepCount);
+            others.put(Tracer.SEED_INPUT, seed);
+            for (OptimizerStep.State s : step.state()) {
+                others.put(s.var().name(), state.tensor(s.name(), s.shape()));
+            }
+            arguments = traced.arguments(others);
+            DType[] types = new DType[arguments.length];
+            Shape[] shapes = new Shape[arguments.length];
+            for (int i = 0; i < arguments.length; i++) {
+                types[i] = arguments[i].dtype();
+                shapes[i] = arguments[i].shape();
+            }
+            plan = ExecutionPlan.build(traced.graph(), OpRegistry.standard(), new Sgemm(pool),
+                    new GreedyBySizePlanner(), types, shapes, null);
+        } catch (RuntimeException e) {
+            traced.close();
+            throw e;
+        }
+    }
+
+    /** {@code Σ [argmax(logits) == target]} as an int64 scalar. */
+    private static Var correct(Tracer tr, Var logits, Var target) {
+        Var am = tr.emit("ArgMax", List.of(logits), Map.of("axis", Attribute.of("axis", 1L), "keepdims",
+                Attribute.of("keepdims", 0L)), DType.INT64, Shape.of(logits.dim(0)));
+        Var eq = tr.emit("Equal", List.of(am, target), Map.of(), DType.BOOL, Shape.of(logits.dim(0)));
+        Var n = tr.emit("Cast", List.of(eq), Map.of("to", Attribute.of("to", (long) DType.INT64.onnxCode())),
+                DType.INT64, Shape.of(logits.dim(0)));
+        return tr.emit("ReduceSum", List.of(n), Map.of("keepdims", Attribute.of("keepdims", 0L)), DType.INT64,
+                Shape.scalar());
+    }
+
+    public int batchSize() {
+        return batch;
+    }
+
+    /** Bytes of the arena one step uses. */
+    public long arenaBytes() {
+        return plan.arenaBytes();
+    }
+
+    /**
+     * Runs one step on {@code batch} samples ({@code data}: N×C×H×W floats, {@code targets}: N labels).
+     *
+     * @param stepNumber 1-based optimizer step (Adam's bias correction)
+     * @param dropoutSeed the seed of this step's dropout masks
+     */
+    public Result run(float[] data, long[] targets, double learningRate, long stepNumber, long dropoutSeed) {
+        images.copyFrom(data);
+        labels.segment().asSlice(labels.offset() * 8, targets.length * 8L)
+                .copyFrom(java.lang.foreign.MemorySegment.ofArray(targets));
+        lr.copyFrom(new float[] {(float) learningRate});
+        dev.tandem.runtime.ops.Elements.setLong(stepCount, 0, stepNumber);
+        dev.tandem.runtime.ops.Elements.setLong(seed, 0, dropoutSeed);
+        Tensor[] out = plan.run(arguments);
+        try {
+            return new Result(dev.tandem.runtime.ops.Elements.getDouble(out[0], 0), dev.tandem.runtime.ops.Elements.getLong(out[1], 0),
+                    dev.tandem.runtime.ops.Elements.getDouble(out[2], 0));
+        } finally {
+            for (Tensor t : out) {
+                t.close();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        plan.close();
+        traced.close();
+        images.close();
+        labels.close();
+        lr.close();
+        stepCount.close();
+        seed.close();
+    }
+}
