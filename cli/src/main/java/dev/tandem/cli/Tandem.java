@@ -19,6 +19,8 @@ import picocli.CommandLine.Spec;
         description = "Tandem: train image classifiers in Java, export them to ONNX, and run them on any JVM.",
         subcommands = {
             QuickstartCommand.class,
+            TrainCommand.class,
+            EvalCommand.class,
             InfoCommand.class,
             InferCommand.class,
             PredictCommand.class,

@@ -74,10 +74,13 @@ class TandemCliTest {
     }
 
     @Test
-    void quickstartSaysWhatIsComingAndSucceeds() {
-        Result r = run("quickstart", "--seconds", "0.2", "--threads", "2");
-        assertThat(r.exitCode()).isZero();
-        assertThat(r.out()).contains("arrives with the training issue", "matches the scalar float64 reference",
-                "GFLOP/s");
+    void quickstartTrainsExportsEvaluatesAndClassifies(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path out = dir.resolve("qs");
+        Result r = run("quickstart", "--out", out.toString(), "--epochs", "1", "--limit", "512", "--threads", "2");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("Tandem quickstart: FashionNet on Fashion-MNIST", "best test accuracy",
+                "The exported model, run by Tandem's runtime", "test-0000.png", "(true: Ankle boot)", "Written to");
+        assertThat(out.resolve("model.onnx")).isNotEmptyFile();
+        assertThat(out.resolve("samples/test-0005.png")).isNotEmptyFile();
     }
 }

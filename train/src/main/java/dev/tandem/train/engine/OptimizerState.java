@@ -12,6 +12,7 @@ import java.util.Map;
  */
 public final class OptimizerState implements AutoCloseable {
     private final Map<String, Tensor> tensors = new LinkedHashMap<>();
+    private final Map<String, float[]> pending = new LinkedHashMap<>();
 
     /** The tensor named {@code name}, created zero-filled with {@code shape} on first use. */
     public Tensor tensor(String name, Shape shape) {
@@ -19,6 +20,15 @@ public final class OptimizerState implements AutoCloseable {
         if (t == null) {
             t = Tensor.allocate(DType.FLOAT32, shape);
             t.segment().asSlice(0, shape.size() * 4).fill((byte) 0);
+            float[] saved = pending.remove(name);
+            if (saved != null) {
+                if (saved.length != shape.size()) {
+                    t.close();
+                    throw new IllegalArgumentException("Checkpoint optimizer state " + name + " has " + saved.length
+                            + " values; this run needs " + shape);
+                }
+                t.copyFrom(saved);
+            }
             tensors.put(name, t);
         } else if (!t.shape().equals(shape)) {
             throw new IllegalArgumentException("Optimizer state " + name + " is " + t.shape() + ", not " + shape);
@@ -33,15 +43,12 @@ public final class OptimizerState implements AutoCloseable {
         return out;
     }
 
-    /** Loads saved state (a resumed run); names must match tensors created by the step graphs. */
-    public void load(Map<String, float[]> saved) {
-        saved.forEach((k, v) -> {
-            Tensor t = tensors.get(k);
-            if (t == null || t.size() != v.length) {
-                throw new IllegalArgumentException("Checkpoint optimizer state " + k + " does not fit this run");
-            }
-            t.copyFrom(v);
-        });
+    /**
+     * Saved state of a resumed run: each tensor takes its saved values when the step graph first asks for it
+     * (its size is checked then).
+     */
+    public void preload(Map<String, float[]> saved) {
+        pending.putAll(saved);
     }
 
     @Override

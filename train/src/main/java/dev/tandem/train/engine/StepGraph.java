@@ -135,9 +135,8 @@ public final class StepGraph implements AutoCloseable {
      * @param dropoutSeed the seed of this step's dropout masks
      */
     public Result run(float[] data, long[] targets, double learningRate, long stepNumber, long dropoutSeed) {
-        images.copyFrom(data);
-        labels.segment().asSlice(labels.offset() * 8, targets.length * 8L)
-                .copyFrom(java.lang.foreign.MemorySegment.ofArray(targets));
+        Batches.copy(data, images);
+        Batches.copy(targets, labels);
         lr.copyFrom(new float[] {(float) learningRate});
         dev.tandem.runtime.ops.Elements.setLong(stepCount, 0, stepNumber);
         dev.tandem.runtime.ops.Elements.setLong(seed, 0, dropoutSeed);

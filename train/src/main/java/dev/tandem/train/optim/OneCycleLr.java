@@ -36,7 +36,8 @@ public record OneCycleLr(double maxLr, long totalSteps, double pctStart, double 
         for (int i = 0; i < phases.length; i++) {
             double end = phases[i][0];
             if (step <= end || i == phases.length - 1) {
-                double pct = (step - start) / (end - start);
+                // A phase shorter than one step (tiny runs) sits at its end value rather than dividing by zero.
+                double pct = end - start <= 0 ? 1 : Math.min(1, (step - start) / (end - start));
                 return anneal(phases[i][1], phases[i][2], pct);
             }
             start = end;

@@ -53,6 +53,15 @@ class LrScheduleTest {
     }
 
     @Test
+    void oneCycleOnTinyRunsStaysFinite() {
+        LrSchedule s = LrSchedule.oneCycle(0.1, 4, 0.25);
+        for (long step = 0; step <= 4; step++) {
+            assertThat(s.lr(step)).as("step " + step).isFinite().isBetween(0.0, 0.1);
+        }
+        assertThat(s.lr(0)).isEqualTo(0.1);
+    }
+
+    @Test
     void oneCycleMatchesPyTorch() {
         // OneCycleLR(max_lr=0.1, total_steps=100, pct_start=0.25): initial 0.004, min 4e-7.
         LrSchedule s = LrSchedule.oneCycle(0.1, 100, 0.25);
