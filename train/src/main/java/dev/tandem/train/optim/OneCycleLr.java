@@ -37,7 +37,7 @@ public record OneCycleLr(double maxLr, long totalSteps, double pctStart, double 
             double end = phases[i][0];
             if (step <= end || i == phases.length - 1) {
                 // A phase shorter than one step (tiny runs) sits at its end value rather than dividing by zero.
-                double pct = end - start <= 0 ? 1 : Math.min(1, (step - start) / (end - start));
+                double pct = end - start <= 0 ? 1 : (step - start) / (end - start);
                 return anneal(phases[i][1], phases[i][2], pct);
             }
             start = end;
