@@ -100,11 +100,8 @@ public final class ModelServer implements AutoCloseable {
             if (started || closed) {
                 throw new IllegalStateException(closed ? "The server is closed" : "The server is already started");
             }
-            var report = repository.reload();
-            for (var f : report.failures()) {
-                LOG.log(System.Logger.Level.WARNING, "Model ''{0}'' version {1} failed to load: {2}", f.model(),
-                        f.version(), f.message());
-            }
+            // Failures are logged by the repository; they leave a model unavailable, not the server down.
+            repository.reload();
             if (config.watch != null) {
                 repository.watch(config.watch);
             }
@@ -156,6 +153,11 @@ public final class ModelServer implements AutoCloseable {
     /** True when started and not draining: what {@code /v2/health/ready} answers. */
     public boolean isReady() {
         return started && !draining && !closed;
+    }
+
+    /** HTTP requests being answered now. */
+    public int inFlight() {
+        return api.inFlight();
     }
 
     /** Waits until this server is closed (by {@link #close()} from another thread, or by the shutdown hook). */
