@@ -46,6 +46,7 @@ public final class ModelServer implements AutoCloseable {
     private final HttpApi api;
     private final Object lifecycle = new Object();
     private volatile WebServer web;
+    private volatile int boundPort = -1;
     private volatile boolean started;
     private volatile boolean draining;
     private volatile boolean closed;
@@ -114,6 +115,7 @@ public final class ModelServer implements AutoCloseable {
                     .routing(api::register)
                     .build()
                     .start();
+            boundPort = web.port();
             started = true;
             if (config.shutdownHook) {
                 hook = Thread.ofPlatform().name("tandem-serve-shutdown").unstarted(this::close);
@@ -125,13 +127,12 @@ public final class ModelServer implements AutoCloseable {
         }
     }
 
-    /** The port listened on (the one chosen when the builder asked for port 0). */
+    /** The port listened on (the one chosen when the builder asked for port 0); it stays known after close. */
     public int port() {
-        WebServer w = web;
-        if (w == null) {
+        if (boundPort < 0) {
             throw new IllegalStateException("The server is not started");
         }
-        return w.port();
+        return boundPort;
     }
 
     /** The host (address) listened on. */

@@ -169,7 +169,6 @@ public final class LoadedVersion {
     }
 
     private void closeNow() {
-        closed = true;
         batcher.close();
         if (classifier != null) {
             classifier.close();
@@ -177,6 +176,7 @@ public final class LoadedVersion {
         model.close();
         LOG.log(System.Logger.Level.DEBUG, "Model ''{0}'' version {1} closed", name, version);
         onClosed.run();
+        closed = true;
     }
 
     /** True once the model is closed (retired and idle). */
