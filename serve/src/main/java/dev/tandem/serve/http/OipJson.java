@@ -79,8 +79,9 @@ public final class OipJson {
         try {
             root = MAPPER.readTree(body);
         } catch (JsonProcessingException e) {
-            throw bad("Malformed JSON: " + e.getOriginalMessage() + " (line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() + ")");
+            var at = e.getLocation();
+            throw bad("Malformed JSON: " + e.getOriginalMessage() + (at == null ? ""
+                    : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
         } catch (IOException e) {
             throw bad("Unreadable JSON: " + e.getMessage());
         }
