@@ -106,15 +106,30 @@ public final class ModelServer implements AutoCloseable {
             if (config.watch != null) {
                 repository.watch(config.watch);
             }
-            web = WebServer.builder()
-                    .host(config.host)
-                    .port(config.port)
-                    .shutdownHook(false)
-                    // Our own limit answers with JSON (HttpApi); this one only stops a body far past it.
-                    .maxPayloadSize(config.maxRequestBytes * 2 + 65536)
-                    .routing(api::register)
-                    .build()
-                    .start();
+            try {
+                WebServer w = WebServer.builder()
+                        .host(config.host)
+                        .port(config.port)
+                        .shutdownHook(false)
+                        // Our own limit answers with JSON (HttpApi); this one only stops a body far past it.
+                        .maxPayloadSize(config.maxRequestBytes * 2 + 65536)
+                        .routing(api::register)
+                        .build()
+                        .start();
+                if (!w.isRunning() || w.port() <= 0) {
+                    // Helidon logs a failed bind and returns a server that is not running.
+                    w.stop();
+                    throw new IllegalStateException("the address is in use or cannot be bound (see the log)");
+                }
+                web = w;
+            } catch (RuntimeException e) {
+                closed = true;
+                repository.close();
+                pool.close();
+                lifecycle.notifyAll();
+                throw new IllegalStateException("Cannot listen on " + config.host + ":" + config.port + ": "
+                        + (e.getMessage() != null ? e.getMessage() : e), e);
+            }
             boundPort = web.port();
             started = true;
             if (config.shutdownHook) {

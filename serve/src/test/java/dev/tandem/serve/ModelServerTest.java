@@ -240,6 +240,16 @@ class ModelServerTest {
     }
 
     @Test
+    void aPortInUseFailsStartWithoutLeavingAnythingRunning() {
+        ModelServer second = ModelServer.builder(dir.resolve("repo")).port(server.port()).threads(1).build();
+        assertThatThrownBy(second::start).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("Cannot listen on 127.0.0.1:" + server.port());
+        assertThat(second.repository().openVersions()).isZero();
+        second.close();
+        assertThat(http.get("/v2/health/ready").status()).isEqualTo(200);
+    }
+
+    @Test
     void refusesAMissingRepositoryOrAnEmptyTokenFile() throws IOException {
         assertThatThrownBy(() -> ModelServer.builder(dir.resolve("missing")).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("is not a folder");
