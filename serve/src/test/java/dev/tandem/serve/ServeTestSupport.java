@@ -1,0 +1,24 @@
+package dev.tandem.serve;
+
+import java.nio.file.Path;
+
+/** {@link TestRepo} for tests in other packages. */
+public final class ServeTestSupport {
+    private ServeTestSupport() {
+    }
+
+    /** A classifier answering class {@code winner} for every image, as {@code root/name/version/model.onnx}. */
+    public static Path writeClassifier(Path root, String name, long version, int winner) {
+        return TestRepo.write(root, name, version, TestRepo.classifier(winner));
+    }
+
+    /** x int64[batch,3] + [1,2,3], as {@code root/name/version/model.onnx}. */
+    public static Path writeAdder(Path root, String name, long version) {
+        return TestRepo.write(root, name, version, TestRepo.adder());
+    }
+
+    /** A small PNG. */
+    public static byte[] png() {
+        return TestRepo.png(28, 28, 50);
+    }
+}
