@@ -2,7 +2,10 @@ package dev.tandem.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.train.ModelEvaluation;
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.classify.ImageSpec;
 import dev.tandem.train.data.DataSpec;
+import dev.tandem.train.data.ImageFolder;
 import dev.tandem.train.data.Splits;
 import dev.tandem.train.report.Charts;
 import java.io.PrintWriter;
@@ -36,10 +39,26 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads (default: all cores).")
     int threads = Runtime.getRuntime().availableProcessors();
 
+    @Option(names = "--val-fraction", defaultValue = "0.2",
+            description = "folder without train/ and val/: the share held out, as when training (default: ${DEFAULT-VALUE}).")
+    double valFraction;
+
+    @Option(names = "--seed", defaultValue = "1", description = "folder split seed, as when training.")
+    long seed;
+
+    @Option(names = "--strict", description = "folder: fail on an unreadable image instead of skipping it.")
+    boolean strict;
+
     @Override
     public Integer call() throws Exception {
         DataSpec ds = DataSpec.parse(data);
-        Splits s = ds.load();
+        ImageFolder.Options fo;
+        try (Model m = Model.load(model)) {
+            ImageSpec sp = ImageSpec.of(m);
+            fo = ImageFolder.Options.of(sp.height(), sp.width(), sp.channels()).withValFraction(valFraction)
+                    .withSeed(seed).withStrict(strict);
+        }
+        Splits s = ds.load(fo);
         ModelEvaluation.Report r = ModelEvaluation.evaluate(model, s.test(), threads);
         if (confusion != null) {
             Charts.confusion(r.confusion(), r.labels(), confusion);

@@ -90,6 +90,20 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue OUT's run from its last good checkpoint.")
     boolean resume;
 
+    @Option(names = "--image-size", defaultValue = "32x32", paramLabel = "HxW",
+            description = "folder: images are resized to this (default: ${DEFAULT-VALUE}).")
+    String imageSize;
+
+    @Option(names = "--channels", defaultValue = "3", description = "folder: 3 (RGB) or 1 (grey) (default: ${DEFAULT-VALUE}).")
+    int channels;
+
+    @Option(names = "--val-fraction", defaultValue = "0.2",
+            description = "folder without train/ and val/: the share held out for validation (default: ${DEFAULT-VALUE}).")
+    double valFraction;
+
+    @Option(names = "--strict", description = "folder: fail on an unreadable image instead of skipping it.")
+    boolean strict;
+
     @Option(names = "--steps-per-epoch", defaultValue = "0",
             description = "Train at most this many batches per epoch (0: the whole set; for quick trials).")
     long stepsPerEpoch;
@@ -119,7 +133,7 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Splits splits = ds.load();
+        Splits splits = ds.load(FolderOptions.parse(spec, imageSize, channels, valFraction, seed, strict, threads));
         if (!splits.skipped().isEmpty()) {
             err.println("Skipped " + splits.skipped().size() + " unreadable images (first: "
                     + splits.skipped().getFirst() + ")");

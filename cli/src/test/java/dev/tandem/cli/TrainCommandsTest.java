@@ -61,9 +61,11 @@ class TrainCommandsTest {
 
     @Test
     void trainEvalPredictOnAFolder() throws Exception {
+        // 16x16 grey images, stored as RGB PNGs.
         Path out = dir.resolve("run");
         Result t = run("train", "--data", "folder:" + data, "--arch", "fashionnet", "--epochs", "3", "--batch", "16",
-                "--lr", "0.05", "--threads", "2", "--quiet", "--out", out.toString());
+                "--lr", "0.05", "--image-size", "16x16", "--channels", "1", "--threads", "2", "--quiet", "--out",
+                out.toString());
         assertThat(t.exitCode()).as(t.err()).isZero();
         JsonNode summary = new ObjectMapper().readTree(t.out().lines().reduce((a, b) -> b).orElseThrow());
         assertThat(summary.get("epochs").asInt()).isEqualTo(3);
