@@ -89,12 +89,13 @@ def main():
     model.train()
     for i in range(a.warmup):
         step(*batches[i % 32])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(a.steps):
         loss = step(*batches[i % 32])
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     result = {"framework": "pytorch", "version": torch.__version__, "threads": a.threads, "batch": a.batch,
-              "steps": a.steps, "images_per_s": round(a.steps * a.batch / dt, 1), "loss": round(loss.item(), 4)}
+              "steps": a.steps, "images_per_s": round(a.steps * a.batch / dt, 1),
+              "cpu_ms_per_step": round(cpu * 1000 / a.steps, 1), "loss": round(loss.item(), 4)}
 
     if a.epoch:
         torch.manual_seed(1)

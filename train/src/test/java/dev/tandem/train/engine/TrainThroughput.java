@@ -20,7 +20,8 @@ import java.util.List;
  * weight decay 5e-4, label smoothing 0.1, BN, dropout) on a pool of {@code threads} threads, as in
  * {@code docs/benchmarks.md} "Training throughput". The batches are loaded and transformed before the clock starts
  * (32 distinct batches, cycled), so this times the step graph alone. Prints the images/s of each repetition, their
- * median, the per-op profile of one more repetition, and a JSON line.
+ * median, the process CPU time per step (a figure less hurt by other work on a shared machine; spinning pool threads
+ * count), the per-op profile of one more repetition, and a JSON line.
  *
  * <p>Arguments: {@code [steps per repetition (30)] [repetitions (5)] [threads (2)] [warm-up steps (30)]}.
  */
@@ -56,27 +57,36 @@ public final class TrainThroughput {
                     loss = step(g, images, labels, s).loss();
                 }
                 double[] rate = new double[reps];
+                double[] cpu = new double[reps];
+                var os = (com.sun.management.OperatingSystemMXBean)
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
                 for (int r = 0; r < reps; r++) {
+                    long c0 = os.getProcessCpuTime();
                     long t0 = System.nanoTime();
                     for (int i = 0; i < steps; i++, s++) {
                         loss = step(g, images, labels, s).loss();
                     }
                     rate[r] = (double) steps * batch / ((System.nanoTime() - t0) / 1e9);
-                    System.out.printf("repetition %d: %.1f images/s (loss %.4f)%n", r + 1, rate[r], loss);
+                    cpu[r] = (os.getProcessCpuTime() - c0) / 1e6 / steps;
+                    System.out.printf("repetition %d: %.1f images/s, %.1f ms CPU per step (loss %.4f)%n", r + 1,
+                            rate[r], cpu[r], loss);
                 }
                 double[] sorted = rate.clone();
                 Arrays.sort(sorted);
                 double median = sorted[reps / 2];
+                double[] cpuSorted = cpu.clone();
+                Arrays.sort(cpuSorted);
+                double cpuMedian = cpuSorted[reps / 2];
                 g.startProfile();
                 for (int i = 0; i < steps; i++, s++) {
                     step(g, images, labels, s);
                 }
                 System.out.print(g.profile(15));
-                System.out.printf("median %.1f images/s (%.1f ms per step of %d), arena %.1f MiB%n", median,
-                        batch * 1000.0 / median, batch, g.arenaBytes() / 1048576.0);
+                System.out.printf("median %.1f images/s (%.1f ms per step of %d), %.1f ms CPU per step, arena %.1f "
+                        + "MiB%n", median, batch * 1000.0 / median, batch, cpuMedian, g.arenaBytes() / 1048576.0);
                 System.out.printf("{\"framework\":\"tandem\",\"threads\":%d,\"batch\":%d,\"steps\":%d,"
-                        + "\"repetitions\":%d,\"images_per_s\":%.1f,\"loss\":%.4f}%n", threads, batch, steps, reps,
-                        median, loss);
+                        + "\"repetitions\":%d,\"images_per_s\":%.1f,\"cpu_ms_per_step\":%.1f,\"loss\":%.4f}%n",
+                        threads, batch, steps, reps, median, cpuMedian, loss);
             }
         }
     }

@@ -189,25 +189,25 @@ final class TrainKernels {
      * {@code ow = w/2}.
      */
     static void maxPool2x2Grad(float[] x, float[] dy, float[] dx, int h, int w, int oh, int ow) {
-        java.util.Arrays.fill(dx, 0, h * w, 0f);
+        if (2 * oh < h || 2 * ow < w) {
+            java.util.Arrays.fill(dx, 0, h * w, 0f);
+        }
         for (int oy = 0; oy < oh; oy++) {
             int r0 = 2 * oy * w, r1 = r0 + w;
             for (int ox = 0; ox < ow; ox++) {
                 int i0 = r0 + 2 * ox, i1 = r1 + 2 * ox;
-                int best = i0;
-                float bv = x[i0];
-                if (x[i0 + 1] > bv) {
-                    best = i0 + 1;
-                    bv = x[i0 + 1];
-                }
-                if (x[i1] > bv) {
-                    best = i1;
-                    bv = x[i1];
-                }
-                if (x[i1 + 1] > bv) {
-                    best = i1 + 1;
-                }
-                dx[best] = dy[oy * ow + ox];
+                float a = x[i0], b = x[i0 + 1], c = x[i1], d = x[i1 + 1], g = dy[oy * ow + ox];
+                // branch-free: the winner is the last of b, c, d to beat the running maximum (strictly), else a
+                boolean pb = b > a;
+                float best = pb ? b : a;
+                boolean pc = c > best;
+                best = pc ? c : best;
+                boolean pd = d > best;
+                boolean top = !pd && !pc;
+                dx[i0] = top && !pb ? g : 0f;
+                dx[i0 + 1] = top && pb ? g : 0f;
+                dx[i1] = !pd && pc ? g : 0f;
+                dx[i1 + 1] = pd ? g : 0f;
             }
         }
     }
