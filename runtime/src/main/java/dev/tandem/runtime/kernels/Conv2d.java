@@ -249,7 +249,22 @@ public final class Conv2d {
         int g = p.groups(), cpg = inChannels / g, opg = outChannels / g;
         Phases ph = new Phases(p, h, w);
         int gridCols = (oh - 1) * ph.wph + ow;
-        float[] buf = gemm.workspace(Math.addExact(Math.multiplyExact(cpg, ph.channelSize), ph.slack));
+        int bufSize = Math.addExact(Math.multiplyExact(cpg, ph.channelSize), ph.slack);
+        if (g == 1 && n >= 2 * gemm.pool().threads() && gemm.pool().threads() > 1) {
+            // A batch: one image per task, each on one thread from filling to output (no hand-off inside an
+            // image: with small images the per-image GEMMs were too short to split well). Same arithmetic per
+            // output element as the split GEMM.
+            gemm.pool().parallelFor(n, b -> {
+                float[] own = gemm.workspace(bufSize);
+                long io = inOff + (long) b * inChannels * h * w;
+                fillPhases(null, in, io, cpg, h, w, ph, own);
+                long oo = outOff + (long) b * outChannels * oh * ow;
+                gemm.gemmSerial(packed[0], new GridB(own, ph.channelSize, ph.tapOff), gridCols, beta,
+                        new GridC(out, oo, (long) oh * ow, ph.wph, ow), groupBias[0], act);
+            });
+            return;
+        }
+        float[] buf = gemm.workspace(bufSize);
         for (int b = 0; b < n; b++) {
             for (int gi = 0; gi < g; gi++) {
                 long io = inOff + ((long) b * inChannels + (long) gi * cpg) * h * w;
@@ -320,15 +335,18 @@ public final class Conv2d {
         }
     }
 
-    /** Copies {@code channels} input planes into {@code buf} in the {@link Phases} layout, zeros elsewhere. */
+    /**
+     * Copies {@code channels} input planes into {@code buf} in the {@link Phases} layout, zeros elsewhere; on the
+     * pool's threads, or on the calling thread alone when {@code gemm} is null.
+     */
     private void fillPhases(Sgemm gemm, MemorySegment in, long io, int channels, int h, int w, Phases ph,
                             float[] buf) {
         int pt = p.padTop(), pl = p.padLeft(), sh = ph.sh, sw = ph.sw, wph = ph.wph;
         int plane = ph.hph * wph;
         int size = channels * ph.channelSize;
         java.util.Arrays.fill(buf, size, size + ph.slack, 0f);
-        int chunks = Math.min(channels, gemm.pool().threads() * 4);
-        gemm.pool().parallelFor(chunks, t -> {
+        int chunks = gemm == null ? 1 : Math.min(channels, gemm.pool().threads() * 4);
+        java.util.function.IntConsumer task = t -> {
             int c0 = (int) ((long) channels * t / chunks), c1 = (int) ((long) channels * (t + 1) / chunks);
             float[] row = sw == 1 ? null : new float[w];
             if (ph.needsZeroFill) {
@@ -365,7 +383,12 @@ public final class Conv2d {
                     }
                 }
             }
-        });
+        };
+        if (gemm == null) {
+            task.accept(0);
+        } else {
+            gemm.pool().parallelFor(chunks, task);
+        }
     }
 
     /** B panels read from the phase buffer: row k = (channel, tap) is a phase plane shifted by the tap. */

@@ -16,8 +16,10 @@ import java.lang.foreign.ValueLayout;
  *       input and output channels swapped (per group), padded by {@code dilation·(k-1) - pad}. It runs on
  *       {@link Conv2d}'s fast paths.</li>
  *   <li>dX otherwise: per image, {@code cols = Wᵀ·dY} by GEMM, then scattered back (col2im).</li>
- *   <li>dW: per image and group, {@code dW += dY·colsᵀ} by GEMM over the image's im2col (skipped for 1×1 unit
- *       stride, where the columns are the input itself).</li>
+ *   <li>dW with unit strides, no dilation and one group: {@link ShiftedDot} (dot products along the pixels,
+ *       no im2col, images in parallel).</li>
+ *   <li>dW otherwise: per image and group, {@code dW += dY·colsᵀ} by GEMM over the image's im2col (skipped for
+ *       1×1 unit stride, where the columns are the input itself).</li>
  * </ul>
  * All tensors contiguous float32; the kernels allocate only heap scratch per call.
  */
@@ -82,6 +84,10 @@ public final class ConvBackward {
         int oh = dy.shape().dim(2), ow = dy.shape().dim(3), hwo = oh * ow;
         int rows = cg * kh * kw;
         long hw = (long) h * wd;
+        if (ShiftedDot.applies(p)) {
+            ShiftedDot.weight(gemm.pool(), p, dy, x, dw);
+            return;
+        }
         boolean direct = kh == 1 && kw == 1 && p.strideH() == 1 && p.strideW() == 1 && p.padTop() == 0
                 && p.padLeft() == 0 && p.padBottom() == 0 && p.padRight() == 0;
         float[] cols = direct ? null : new float[rows * hwo];

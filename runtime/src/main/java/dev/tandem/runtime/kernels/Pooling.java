@@ -122,6 +122,12 @@ public final class Pooling {
         if (planes == 0) {
             return;
         }
+        if (isMax && g.oh == g.h / 2 && g.ow == g.w / 2 && p.kernelH() == 2 && p.kernelW() == 2 && p.strideH() == 2
+                && p.strideW() == 2 && p.padTop() == 0 && p.padLeft() == 0 && p.padBottom() == 0
+                && p.padRight() == 0 && p.dilationH() == 1 && p.dilationW() == 1 && planes >= 2 * pool.threads()) {
+            maxPool2x2(pool, in, out, g.h, g.w, planes);
+            return;
+        }
         // Few planes (batch 1, few channels) would leave threads idle: split planes into row blocks too.
         int rowBlocks = Math.min(g.oh, Math.max(1, (2 * pool.threads() + planes - 1) / planes));
         long cost = (long) planes * g.oh * ((long) p.kernelH() * g.w + (long) p.kernelW() * g.ow);
@@ -137,6 +143,32 @@ public final class Pooling {
                 for (int oy = y0; oy < y1; oy++) {
                     verticalPass(g, src, planeIn, oy, col);
                     horizontalPass(g, col, row, oy, dst, planeOut + (long) oy * g.ow);
+                }
+            }
+        });
+    }
+
+    /**
+     * 2×2 max pooling with stride 2 and no padding, plane by plane: each output the maximum of its four inputs
+     * (the same {@code Math.max} semantics as the separable path, so the same values, NaN included). The separable
+     * path leaves narrow planes (14 or 28 wide) mostly to its scalar tails.
+     */
+    private static void maxPool2x2(ThreadPool pool, Tensor in, Tensor out, int h, int w, int planes) {
+        int oh = h / 2, ow = w / 2;
+        MemorySegment src = in.segment(), dst = out.segment();
+        long io = in.offset(), oo = out.offset();
+        Chunks.run(pool, planes, (long) planes * h * w, (from, to) -> {
+            float[] rows = new float[2 * w];
+            float[] row = new float[ow];
+            for (int pi = from; pi < to; pi++) {
+                long planeIn = io + (long) pi * h * w, planeOut = oo + (long) pi * oh * ow;
+                for (int oy = 0; oy < oh; oy++) {
+                    MemorySegment.copy(src, FL, (planeIn + 2L * oy * w) * 4, rows, 0, 2 * w);
+                    for (int ox = 0; ox < ow; ox++) {
+                        row[ox] = Math.max(Math.max(rows[2 * ox], rows[2 * ox + 1]),
+                                Math.max(rows[w + 2 * ox], rows[w + 2 * ox + 1]));
+                    }
+                    MemorySegment.copy(row, 0, dst, FL, (planeOut + (long) oy * ow) * 4, ow);
                 }
             }
         });

@@ -139,6 +139,22 @@ public final class Sgemm {
     }
 
     /**
+     * As {@link #gemm(PackedA, BPacker, int, float, CWriter, float[], Activation)}, entirely on the calling thread
+     * (for callers that already run one GEMM per pool thread, e.g. one image each).
+     */
+    void gemmSerial(PackedA a, BPacker b, int n, float beta, CWriter c, float[] rowBias, Activation act) {
+        checkDims(a.m, n, a.k);
+        if (a.m == 0 || n == 0) {
+            return;
+        }
+        if (a.k == 0) {
+            c.scaleOnly(a.m, n, beta, rowBias, act);
+            return;
+        }
+        block(0, a.m, 0, n, a.k, 1f, a, b, null, beta, c, rowBias, act);
+    }
+
+    /**
      * Packs a constant left operand once (m×k, or k×m stored when {@code transA}) into the micro-kernel's panel
      * layout, for repeated {@link #gemm(PackedA, boolean, int, float, MemorySegment, long, int, float,
      * MemorySegment, long, int, float[], Activation)} calls.

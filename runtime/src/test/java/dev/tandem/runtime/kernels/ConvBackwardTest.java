@@ -82,6 +82,20 @@ class ConvBackwardTest {
     }
 
     @Test
+    void unitStrideWeightGradientsUseShiftedDotProducts() {
+        // odd channel counts (not multiples of the 4×5 micro-kernel), several image groups with a partial last one,
+        // asymmetric and zero padding, non-square kernels, FashionNet's shapes
+        check(7, 3, 5, 6, 5, ConvParams.square(3, 1, 1));
+        check(5, 2, 4, 3, 9, new ConvParams(3, 3, 1, 1, 2, 1, 0, 2, 1, 1, 1));
+        check(3, 3, 6, 7, 4, new ConvParams(3, 2, 1, 1, 0, 1, 2, 0, 1, 1, 1));
+        check(9, 5, 11, 13, 6, ConvParams.square(5, 1, 2));
+        check(4, 7, 6, 6, 3, ConvParams.square(3, 1, 0));
+        check(3, 1, 28, 28, 32, ConvParams.square(3, 1, 1));
+        check(5, 32, 14, 14, 64, ConvParams.square(3, 1, 1));
+        check(2, 16, 9, 9, 8, ConvParams.square(1, 1, 0));
+    }
+
+    @Test
     void stridedAndWidePaddingUseCol2im() {
         check(3, 5, 9, 8, 6, ConvParams.square(3, 2, 1));
         check(2, 6, 11, 10, 6, ConvParams.square(3, 2, 1).withGroups(6));

@@ -89,6 +89,10 @@ class ConvTest extends PooledKernelTest {
                 Conv2d.Path.DEPTHWISE));
         out.add(new Case(1, 4, 4, 33, 1, new ConvParams(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4), true, acts[3],
                 Conv2d.Path.DEPTHWISE));
+        // batches of at least two images per pool thread: one image per task, on one thread each
+        out.add(new Case(9, 5, 7, 11, 10, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(7, 3, 16, 15, 13, ConvParams.square(3, 2, 1), false, acts[0], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(8, 32, 13, 6, 6, ConvParams.square(3, 1, 0), true, acts[2], Conv2d.Path.IMPLICIT_GEMM));
         // depth multiplier 2 is a grouped conv, not depthwise
         out.add(new Case(1, 4, 8, 10, 10, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
                 Conv2d.Path.IMPLICIT_GEMM));

@@ -138,6 +138,33 @@ class PoolingTest extends PooledKernelTest {
     }
 
     @Test
+    void maxPool2x2FastPathMatchesTheReferenceWithNaNSignedZerosAndOddSizes() {
+        Random rnd = new Random(9);
+        ConvParams p = ConvParams.square(2, 2, 0);
+        for (int[] d : new int[][] {{3, 4, 28, 28}, {2, 5, 14, 14}, {4, 3, 7, 9}, {2, 4, 2, 2}, {3, 3, 5, 33}}) {
+            float[] x = KernelTestSupport.uniform(rnd, d[0] * d[1] * d[2] * d[3], -3, 3);
+            x[3] = Float.NaN;
+            x[x.length / 2] = -0f;
+            x[x.length / 2 + 1] = 0f;
+            x[x.length - 1] = Float.NEGATIVE_INFINITY;
+            Case k = new Case(d[0], d[1], d[2], d[3], p, false, false);
+            float[] got = runMax(pool, k, x);
+            double[] want = ReferencePooling.maxPool(x, d[0], d[1], d[2], d[3], p, false);
+            assertClose("2x2 max pool " + k, got, want, 0, 0);
+            // the separable path (one plane per call: below the fast path's batch threshold) gives the same bits
+            int plane = d[2] * d[3], outPlane = (d[2] / 2) * (d[3] / 2);
+            for (int pi = 0; pi < d[0] * d[1]; pi++) {
+                float[] one = java.util.Arrays.copyOfRange(x, pi * plane, (pi + 1) * plane);
+                float[] sep = runMax(pool, new Case(1, 1, d[2], d[3], p, false, false), one);
+                for (int i = 0; i < outPlane; i++) {
+                    assertThat(Float.floatToRawIntBits(got[pi * outPlane + i])).as("%s plane %d element %d", k, pi, i)
+                            .isEqualTo(Float.floatToRawIntBits(sep[i]));
+                }
+            }
+        }
+    }
+
+    @Test
     void maxPoolPropagatesNaN() {
         Random rnd = new Random(4);
         float[] x = KernelTestSupport.uniform(rnd, 13 * 31, -1, 1);

@@ -47,6 +47,8 @@ public final class StepGraph implements AutoCloseable {
     private final Tensor stepCount = Tensor.allocate(DType.INT64, Shape.scalar());
     private final Tensor seed = Tensor.allocate(DType.INT64, Shape.scalar());
     private final Tensor[] arguments;
+    private long[] stepNanos;
+    private int profiledRuns;
 
     /**
      * Traces and plans the step.
@@ -140,7 +142,10 @@ public final class StepGraph implements AutoCloseable {
         lr.copyFrom(new float[] {(float) learningRate});
         dev.tandem.runtime.ops.Elements.setLong(stepCount, 0, stepNumber);
         dev.tandem.runtime.ops.Elements.setLong(seed, 0, dropoutSeed);
-        Tensor[] out = plan.run(arguments);
+        Tensor[] out = plan.run(arguments, stepNanos);
+        if (stepNanos != null) {
+            profiledRuns++;
+        }
         try {
             return new Result(dev.tandem.runtime.ops.Elements.getDouble(out[0], 0), dev.tandem.runtime.ops.Elements.getLong(out[1], 0),
                     dev.tandem.runtime.ops.Elements.getDouble(out[2], 0));
@@ -149,6 +154,53 @@ public final class StepGraph implements AutoCloseable {
                 t.close();
             }
         }
+    }
+
+    /**
+     * Starts (or restarts) timing every step of the plan: from now on {@link #run} adds each node's wall time to
+     * a profile that {@link #profile} reports.
+     */
+    public void startProfile() {
+        stepNanos = new long[plan.stepCount()];
+        profiledRuns = 0;
+    }
+
+    /**
+     * The profile since {@link #startProfile}: milliseconds per training step by op type (highest first, with the
+     * share of the total) and the {@code top} most expensive nodes; empty when profiling is off or nothing ran.
+     */
+    public String profile(int top) {
+        if (stepNanos == null || profiledRuns == 0) {
+            return "";
+        }
+        List<String> names = plan.stepNames();
+        Map<String, Long> byType = new HashMap<>();
+        long total = 0;
+        for (int i = 0; i < stepNanos.length; i++) {
+            String type = names.get(i).substring(0, names.get(i).indexOf(' '));
+            byType.merge(type, stepNanos[i], Long::sum);
+            total += stepNanos[i];
+        }
+        double runs = profiledRuns;
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format("profile over %d steps: %.2f ms per step in nodes%n", profiledRuns,
+                total / runs / 1e6));
+        List<Map.Entry<String, Long>> types = new ArrayList<>(byType.entrySet());
+        types.sort((a, b) -> Long.compare(b.getValue(), a.getValue()));
+        for (Map.Entry<String, Long> e : types) {
+            sb.append(String.format("  %-26s %8.2f ms %5.1f%%%n", e.getKey(), e.getValue() / runs / 1e6,
+                    100.0 * e.getValue() / Math.max(1, total)));
+        }
+        Integer[] order = new Integer[stepNanos.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> Long.compare(stepNanos[b], stepNanos[a]));
+        sb.append(String.format("top %d nodes%n", Math.min(top, order.length)));
+        for (int i = 0; i < Math.min(top, order.length); i++) {
+            sb.append(String.format("  %-60s %8.2f ms%n", names.get(order[i]), stepNanos[order[i]] / runs / 1e6));
+        }
+        return sb.toString();
     }
 
     @Override

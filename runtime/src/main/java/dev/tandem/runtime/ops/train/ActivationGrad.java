@@ -7,8 +7,6 @@ import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * {@code dev.tandem.ActivationGrad(dY, X?, Y?, min?, max?) → dX}: the gradient of an element-wise activation named
@@ -18,7 +16,6 @@ import java.lang.foreign.ValueLayout;
  * At kinks the gradient is PyTorch's: 0 at Relu's 0, 0 at Clip's bounds.
  */
 public final class ActivationGrad implements Op {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final int CHUNK = 1 << 14;
 
     @Override
@@ -97,11 +94,6 @@ public final class ActivationGrad implements Op {
     }
 
     private static void reluGrad(Tensor dy, Tensor y, Tensor dx, long from, long to) {
-        MemorySegment g = dy.segment(), v = y.segment(), o = dx.segment();
-        long go = dy.offset(), vo = y.offset(), oo = dx.offset();
-        for (long i = from; i < to; i++) {
-            float gi = g.getAtIndex(F, go + i);
-            o.setAtIndex(F, oo + i, v.getAtIndex(F, vo + i) > 0f ? gi : 0f);
-        }
+        TrainKernels.reluGrad(dy.segment(), dy.offset(), y.segment(), y.offset(), dx.segment(), dx.offset(), from, to);
     }
 }

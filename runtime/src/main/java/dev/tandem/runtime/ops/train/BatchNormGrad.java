@@ -7,6 +7,7 @@ import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
@@ -42,8 +43,40 @@ public final class BatchNormGrad implements Op {
             }
         }
         var pool = ctx.pool();
-        return Prepared.of(List.of(new Prepared.Output(t, x), new Prepared.Output(t, cs), new Prepared.Output(t, cs)),
-                (in, out) -> pool.parallelFor(c, ch -> channel(in, out, ch, n, c, inner)));
+        List<Prepared.Output> outs = List.of(new Prepared.Output(t, x), new Prepared.Output(t, cs),
+                new Prepared.Output(t, cs));
+        if (t == DType.FLOAT32) {
+            return Prepared.of(outs, (in, out) -> pool.parallelFor(c, ch -> channelFloat(in, out, ch, n, c, inner)));
+        }
+        return Prepared.of(outs, (in, out) -> pool.parallelFor(c, ch -> channel(in, out, ch, n, c, inner)));
+    }
+
+    /**
+     * The float32 path: one SIMD pass for the two sums (double per plane), one for {@code dx = a·dy + b·(x - mean)
+     * + c}, the coefficients computed in double.
+     */
+    private static void channelFloat(Tensor[] in, Tensor[] out, int ch, int n, int c, int inner) {
+        float mean = (float) BatchNormTrain.get(in[3], ch);
+        double invstd = BatchNormTrain.get(in[4], ch);
+        double scale = BatchNormTrain.get(in[2], ch);
+        MemorySegment dys = in[0].segment(), xs = in[1].segment(), dxs = out[0].segment();
+        long dyo = in[0].offset(), xo = in[1].offset(), dxo = out[0].offset();
+        double[] sums = new double[2];
+        for (int b = 0; b < n; b++) {
+            long off = ((long) b * c + ch) * inner;
+            TrainKernels.gradSums(dys, dyo + off, xs, xo + off, inner, mean, sums);
+        }
+        double sumDy = sums[0], sumDyXh = sums[1] * invstd;
+        long count = (long) n * inner;
+        double k = scale * invstd / count;
+        // dx = k·(count·dy - Σdy - xh·Σdy·xh), xh = (x - mean)·invstd
+        float a = (float) (k * count), bb = (float) (-k * sumDyXh * invstd), cc = (float) (-k * sumDy);
+        for (int b = 0; b < n; b++) {
+            long off = ((long) b * c + ch) * inner;
+            TrainKernels.gradApply(dys, dyo + off, xs, xo + off, dxs, dxo + off, inner, a, bb, mean, cc);
+        }
+        BatchNormTrain.set(out[1], ch, sumDyXh);
+        BatchNormTrain.set(out[2], ch, sumDy);
     }
 
     private static void channel(Tensor[] in, Tensor[] out, int ch, int n, int c, int inner) {

@@ -7,6 +7,8 @@ import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
@@ -56,8 +58,57 @@ public final class BatchNormTrain implements Op {
         double eps = ctx.attrFloat("epsilon", 1e-5f);
         double momentum = ctx.attrFloat("momentum", 0.1f);
         var pool = ctx.pool();
-        return Prepared.of(List.of(new Prepared.Output(t, x), new Prepared.Output(t, cs), new Prepared.Output(t, cs)),
-                (in, out) -> pool.parallelFor(c, ch -> channel(in, out, ch, n, c, inner, eps, momentum)));
+        List<Prepared.Output> outs = List.of(new Prepared.Output(t, x), new Prepared.Output(t, cs),
+                new Prepared.Output(t, cs));
+        if (t == DType.FLOAT32) {
+            return Prepared.of(outs, (in, out) -> pool.parallelFor(c, ch -> channelFloat(in, out, ch, n, c, inner, eps,
+                    momentum)));
+        }
+        return Prepared.of(outs, (in, out) -> pool.parallelFor(c, ch -> channel(in, out, ch, n, c, inner, eps,
+                momentum)));
+    }
+
+    /** The float32 path: SIMD passes over the channel's planes, sums in double (two passes: mean, then variance). */
+    private static void channelFloat(Tensor[] in, Tensor[] out, int ch, int n, int c, int inner, double eps,
+                                     double momentum) {
+        MemorySegment xs = in[0].segment();
+        long xo = in[0].offset();
+        float pivot = xs.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xo + (long) ch * inner);
+        double sum = 0;
+        for (int b = 0; b < n; b++) {
+            sum += TrainKernels.sum(xs, xo + ((long) b * c + ch) * inner, inner, pivot);
+        }
+        long count = (long) n * inner;
+        double mean = pivot + sum / count;
+        float mf = (float) mean;
+        double sq = 0;
+        for (int b = 0; b < n; b++) {
+            sq += TrainKernels.sumSquaredDeviation(xs, xo + ((long) b * c + ch) * inner, inner, mf);
+        }
+        // Σ(x - mean)² from the sum around the rounded mean
+        sq = Math.max(0, sq - count * (mean - mf) * (mean - mf));
+        double var = sq / count;
+        double invstd = 1 / Math.sqrt(var + eps);
+        double scale = get(in[1], ch) * invstd;
+        float low = (float) (mean - mf);
+        MemorySegment ys = out[0].segment();
+        long yo = out[0].offset();
+        for (int b = 0; b < n; b++) {
+            long off = ((long) b * c + ch) * inner;
+            TrainKernels.normalize(xs, xo + off, ys, yo + off, inner, mf, low, (float) scale, (float) get(in[2], ch));
+        }
+        set(out[1], ch, mean);
+        set(out[2], ch, invstd);
+        set(in[3], ch, (1 - momentum) * get(in[3], ch) + momentum * mean);
+        set(in[4], ch, (1 - momentum) * get(in[4], ch) + momentum * sq / (count - 1));
+    }
+
+    static double get(Tensor t, int i) {
+        return t.segment().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, t.offset() + i);
+    }
+
+    static void set(Tensor t, int i, double v) {
+        t.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, t.offset() + i, (float) v);
     }
 
     private static void channel(Tensor[] in, Tensor[] out, int ch, int n, int c, int inner, double eps,

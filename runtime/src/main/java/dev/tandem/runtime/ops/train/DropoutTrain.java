@@ -6,6 +6,8 @@ import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
@@ -16,6 +18,7 @@ import java.util.List;
  */
 public final class DropoutTrain implements Op {
     private static final int CHUNK = 1 << 14;
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     @Override
     public String type() {
@@ -43,6 +46,23 @@ public final class DropoutTrain implements Op {
         int chunks = (int) ((size + CHUNK - 1) / CHUNK);
         double keep = 1 / (1 - ratio);
         var pool = ctx.pool();
+        if (t == DType.FLOAT32) {
+            float keepF = (float) keep;
+            return Prepared.of(List.of(new Prepared.Output(t, shape), new Prepared.Output(t, shape)), (in, out) -> {
+                long seed = Doubles.readLongs(in[1])[0];
+                MemorySegment xs = in[0].segment(), ys = out[0].segment(), ms = out[1].segment();
+                long xo = in[0].offset(), yo = out[0].offset(), mo = out[1].offset();
+                pool.parallelFor(chunks, ci -> {
+                    long from = (long) ci * CHUNK, to = Math.min(size, from + CHUNK);
+                    for (long i = from; i < to; i++) {
+                        boolean kept = uniform(seed, i) >= ratio;
+                        // the product in double, rounded once: the float64 path's value
+                        ys.setAtIndex(F, yo + i, kept ? (float) (xs.getAtIndex(F, xo + i) * keep) : 0f);
+                        ms.setAtIndex(F, mo + i, kept ? keepF : 0f);
+                    }
+                });
+            });
+        }
         return Prepared.of(List.of(new Prepared.Output(t, shape), new Prepared.Output(t, shape)), (in, out) -> {
             long seed = Doubles.readLongs(in[1])[0];
             pool.parallelFor(chunks, ci -> {

@@ -8,6 +8,8 @@ import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.ops.nn.Geometry;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * {@code dev.tandem.PoolGrad(dY, X) → dX}: the gradient of a pooling op, with that op's attributes and
@@ -16,6 +18,8 @@ import dev.tandem.runtime.tensor.Shape;
  * divisor (count_include_pad, ceil_mode). Float32 and float64; planes run in parallel.
  */
 public final class PoolGrad implements Op {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
     @Override
     public String type() {
         return "PoolGrad";
@@ -72,12 +76,33 @@ public final class PoolGrad implements Op {
         Shape y4 = Geometry.as4d(y);
         int oh = y4.dim(2), ow = y4.dim(3);
         var pool = ctx.pool();
+        if (t == DType.FLOAT32 && max && mode.equals("max") && isPlain2x2(p) && oh == h / 2 && ow == w / 2) {
+            int chunks = Math.min(planes, pool.threads() * 4);
+            return Prepared.of(t, x, (in, out) -> pool.parallelFor(chunks, ci -> {
+                float[] xp = new float[h * w], dyp = new float[oh * ow], dxp = new float[h * w];
+                for (int plane = planes * ci / chunks; plane < planes * (ci + 1) / chunks; plane++) {
+                    MemorySegment.copy(in[1].segment(), F, (in[1].offset() + (long) plane * h * w) * 4, xp, 0, h * w);
+                    MemorySegment.copy(in[0].segment(), F, (in[0].offset() + (long) plane * oh * ow) * 4, dyp, 0,
+                            oh * ow);
+                    TrainKernels.maxPool2x2Grad(xp, dyp, dxp, h, w, oh, ow);
+                    MemorySegment.copy(dxp, 0, out[0].segment(), F, (out[0].offset() + (long) plane * h * w) * 4,
+                            h * w);
+                }
+            }));
+        }
         return Prepared.of(t, x, (in, out) -> pool.parallelFor(planes, plane -> {
             double[] xp = Doubles.read(in[1], (long) plane * h * w, h * w);
             double[] dyp = Doubles.read(in[0], (long) plane * oh * ow, oh * ow);
             double[] dxp = planeGrad(dyp, xp, h, w, oh, ow, p, max, includePad);
             Doubles.write(dxp, out[0], (long) plane * h * w);
         }));
+    }
+
+    /** A 2×2 window with stride 2, no padding and no dilation (the float32 fast path's case). */
+    private static boolean isPlain2x2(ConvParams p) {
+        return p.kernelH() == 2 && p.kernelW() == 2 && p.strideH() == 2 && p.strideW() == 2 && p.padTop() == 0
+                && p.padLeft() == 0 && p.padBottom() == 0 && p.padRight() == 0 && p.dilationH() == 1
+                && p.dilationW() == 1;
     }
 
     /** The gradient over one plane, in float64. */

@@ -7,6 +7,9 @@ import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * {@code dev.tandem.SgdStep(lr, p₀…pₖ₋₁, g₀…gₖ₋₁, m₀…mₖ₋₁) → grad_norm}: one step of PyTorch's SGD over all
@@ -17,6 +20,8 @@ import dev.tandem.runtime.tensor.Shape;
  * gradients' global norm before clipping; a non-finite norm fails the run and leaves every parameter untouched.
  */
 public final class SgdStep implements Op {
+    private static final int CHUNK = 1 << 15;
+
     @Override
     public String type() {
         return "SgdStep";
@@ -43,6 +48,42 @@ public final class SgdStep implements Op {
         boolean[] decay = OptimizerStep.decayMask(ctx, k);
         DType t = ctx.dtype(1);
         var pool = ctx.pool();
+        boolean allFloat = true;
+        // work items of at most CHUNK elements, so that one large parameter does not sit on one thread
+        List<long[]> items = new ArrayList<>();
+        for (int i = 0; i < k; i++) {
+            allFloat &= ctx.dtype(1 + i) == DType.FLOAT32;
+            long size = ctx.shape(1 + i).size();
+            for (long from = 0; from < size; from += CHUNK) {
+                items.add(new long[] {i, from, Math.min(size, from + CHUNK)});
+            }
+        }
+        if (allFloat) {
+            return Prepared.of(t, Shape.scalar(), (in, out) -> {
+                float lr = (float) Doubles.read(in[0])[0];
+                double sq = 0;
+                for (int i = 0; i < k; i++) {
+                    Tensor g = in[1 + k + i];
+                    sq += TrainKernels.sumSquares(g.segment(), g.offset(), g.size());
+                }
+                double norm = Math.sqrt(sq);
+                if (!Double.isFinite(norm)) {
+                    throw new ModelException("The gradients are not finite (global norm " + norm + "); the "
+                            + "parameters were not updated");
+                }
+                float clip = (float) OptimizerStep.clipFactor(norm, maxNorm);
+                pool.parallelFor(items.size(), w -> {
+                    long[] item = items.get(w);
+                    int i = (int) item[0];
+                    long from = item[1];
+                    Tensor p = in[1 + i], g = in[1 + k + i], m = in[1 + 2 * k + i];
+                    TrainKernels.sgd(p.segment(), p.offset() + from, g.segment(), g.offset() + from, m.segment(),
+                            m.offset() + from, item[2] - from, lr, clip, decay[i] ? (float) wd : 0f, (float) momentum, momentum != 0,
+                            nesterov);
+                });
+                Doubles.write(new double[] {norm}, out[0]);
+            });
+        }
         return Prepared.of(t, Shape.scalar(), (in, out) -> {
             double lr = Doubles.read(in[0])[0];
             double norm = OptimizerStep.norm(in, 1 + k, k);

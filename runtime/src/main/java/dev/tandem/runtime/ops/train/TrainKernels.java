@@ -1,0 +1,214 @@
+package dev.tandem.runtime.ops.train;
+
+import dev.tandem.runtime.kernels.Simd;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The float32 fast paths of the training ops: SIMD loops over runs of contiguous floats in memory segments (element
+ * offsets), float arithmetic, and sums returned as double (each call sums one run — a plane of a few hundred to a
+ * few thousand values — so the float partial sums stay accurate and the caller accumulates runs in double). The
+ * float64 paths of the ops ({@link Doubles}) are their reference. Each loop is a vector loop followed by a scalar
+ * tail: no conditional reads (docs/architecture.md).
+ */
+final class TrainKernels {
+    private static final VectorSpecies<Float> S = Simd.FLOAT;
+    private static final int VL = Simd.F;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private TrainKernels() {
+    }
+
+    /**
+     * {@code Σ (x - pivot)} over {@code x[off .. off+n)}: with a pivot near the values (one of them) the float
+     * partial sums keep their precision when the mean is large against the spread.
+     */
+    static double sum(MemorySegment x, long off, int n, float pivot) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i + VL <= n; i += VL) {
+            acc = acc.add(FloatVector.fromMemorySegment(S, x, (off + i) * 4, LE).sub(pivot));
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += x.getAtIndex(F, off + i) - pivot;
+        }
+        return s;
+    }
+
+    /** {@code Σ (x - mean)²} over {@code x[off .. off+n)}. */
+    static double sumSquaredDeviation(MemorySegment x, long off, int n, float mean) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i + VL <= n; i += VL) {
+            FloatVector d = FloatVector.fromMemorySegment(S, x, (off + i) * 4, LE).sub(mean);
+            acc = d.fma(d, acc);
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            double d = x.getAtIndex(F, off + i) - mean;
+            s += d * d;
+        }
+        return s;
+    }
+
+    /**
+     * {@code y = ((x - mean) - meanLow)·scale + shift} over n elements: the mean as a float plus its rounding error
+     * {@code meanLow}, so that a mean large against the spread loses nothing (x - mean is exact near the mean).
+     */
+    static void normalize(MemorySegment x, long xOff, MemorySegment y, long yOff, int n, float mean, float meanLow,
+                          float scale, float shift) {
+        int i = 0;
+        for (; i + VL <= n; i += VL) {
+            FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean).sub(meanLow).fma(scale, shift)
+                    .intoMemorySegment(y, (yOff + i) * 4, LE);
+        }
+        for (; i < n; i++) {
+            y.setAtIndex(F, yOff + i, Math.fma(x.getAtIndex(F, xOff + i) - mean - meanLow, scale, shift));
+        }
+    }
+
+    /**
+     * The two sums of the batch-norm gradient over one run: {@code out[0] += Σ dy}, {@code out[1] += Σ dy·(x -
+     * mean)}.
+     */
+    static void gradSums(MemorySegment dy, long dyOff, MemorySegment x, long xOff, int n, float mean,
+                         double[] out) {
+        FloatVector sd = FloatVector.zero(S), sdx = FloatVector.zero(S);
+        int i = 0;
+        for (; i + VL <= n; i += VL) {
+            FloatVector g = FloatVector.fromMemorySegment(S, dy, (dyOff + i) * 4, LE);
+            FloatVector d = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean);
+            sd = sd.add(g);
+            sdx = g.fma(d, sdx);
+        }
+        double a = sd.reduceLanes(VectorOperators.ADD), b = sdx.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float g = dy.getAtIndex(F, dyOff + i);
+            a += g;
+            b += (double) g * (x.getAtIndex(F, xOff + i) - mean);
+        }
+        out[0] += a;
+        out[1] += b;
+    }
+
+    /** {@code dx = a·dy + b·(x - mean) + c} over n elements. */
+    static void gradApply(MemorySegment dy, long dyOff, MemorySegment x, long xOff, MemorySegment dx, long dxOff,
+                          int n, float a, float b, float mean, float c) {
+        int i = 0;
+        for (; i + VL <= n; i += VL) {
+            FloatVector g = FloatVector.fromMemorySegment(S, dy, (dyOff + i) * 4, LE);
+            FloatVector d = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean);
+            d.mul(b).add(g.fma(a, c)).intoMemorySegment(dx, (dxOff + i) * 4, LE);
+        }
+        for (; i < n; i++) {
+            float g = dy.getAtIndex(F, dyOff + i);
+            float d = x.getAtIndex(F, xOff + i) - mean;
+            dx.setAtIndex(F, dxOff + i, Math.fma(d, b, Math.fma(g, a, c)));
+        }
+    }
+
+    /** {@code dx = y > 0 ? dy : 0} over {@code [from, to)} (NaN in y gives 0, as the scalar rule). */
+    static void reluGrad(MemorySegment dy, long dyOff, MemorySegment y, long yOff, MemorySegment dx, long dxOff,
+                         long from, long to) {
+        FloatVector zero = FloatVector.zero(S);
+        long i = from;
+        for (; i + VL <= to; i += VL) {
+            FloatVector g = FloatVector.fromMemorySegment(S, dy, (dyOff + i) * 4, LE);
+            VectorMask<Float> pos = FloatVector.fromMemorySegment(S, y, (yOff + i) * 4, LE)
+                    .compare(VectorOperators.GT, 0f);
+            zero.blend(g, pos).intoMemorySegment(dx, (dxOff + i) * 4, LE);
+        }
+        for (; i < to; i++) {
+            float g = dy.getAtIndex(F, dyOff + i);
+            dx.setAtIndex(F, dxOff + i, y.getAtIndex(F, yOff + i) > 0f ? g : 0f);
+        }
+    }
+
+    /** {@code Σ g²} over n elements. */
+    static double sumSquares(MemorySegment g, long off, long n) {
+        FloatVector acc = FloatVector.zero(S);
+        double s = 0;
+        long i = 0;
+        // Float partial sums over blocks of 4096 values, accumulated in double.
+        while (i < n) {
+            long end = Math.min(n, i + 4096);
+            for (; i + VL <= end; i += VL) {
+                FloatVector v = FloatVector.fromMemorySegment(S, g, (off + i) * 4, LE);
+                acc = v.fma(v, acc);
+            }
+            s += acc.reduceLanes(VectorOperators.ADD);
+            acc = FloatVector.zero(S);
+            for (; i < end; i++) {
+                float v = g.getAtIndex(F, off + i);
+                s += (double) v * v;
+            }
+        }
+        return s;
+    }
+
+    /**
+     * One SGD update over n elements, in place: {@code g' = g·clip + wd·p}; with momentum {@code m = μ·m + g'},
+     * {@code g' = nesterov ? g' + μ·m : m}; {@code p -= lr·g'}.
+     */
+    static void sgd(MemorySegment p, long pOff, MemorySegment g, long gOff, MemorySegment m, long mOff, long n,
+                    float lr, float clip, float wd, float mu, boolean momentum, boolean nesterov) {
+        long i = 0;
+        for (; i + VL <= n; i += VL) {
+            FloatVector pv = FloatVector.fromMemorySegment(S, p, (pOff + i) * 4, LE);
+            FloatVector gv = FloatVector.fromMemorySegment(S, g, (gOff + i) * 4, LE).mul(clip).add(pv.mul(wd));
+            if (momentum) {
+                FloatVector mv = FloatVector.fromMemorySegment(S, m, (mOff + i) * 4, LE).mul(mu).add(gv);
+                mv.intoMemorySegment(m, (mOff + i) * 4, LE);
+                gv = nesterov ? mv.mul(mu).add(gv) : mv;
+            }
+            pv.sub(gv.mul(lr)).intoMemorySegment(p, (pOff + i) * 4, LE);
+        }
+        for (; i < n; i++) {
+            float pj = p.getAtIndex(F, pOff + i);
+            float gj = g.getAtIndex(F, gOff + i) * clip + pj * wd;
+            if (momentum) {
+                float mj = Math.fma(m.getAtIndex(F, mOff + i), mu, gj);
+                m.setAtIndex(F, mOff + i, mj);
+                gj = nesterov ? Math.fma(mj, mu, gj) : mj;
+            }
+            p.setAtIndex(F, pOff + i, pj - gj * lr);
+        }
+    }
+
+    /**
+     * The gradient of a 2×2 stride-2 max pool (no padding, no dilation) over one plane: each window's gradient
+     * goes to its first maximum in row-major order (as the generic path); input rows and columns past the last
+     * whole window get zero. {@code x} and {@code dx} are h×w, {@code dy} oh×ow, with {@code oh = h/2},
+     * {@code ow = w/2}.
+     */
+    static void maxPool2x2Grad(float[] x, float[] dy, float[] dx, int h, int w, int oh, int ow) {
+        if (2 * oh < h || 2 * ow < w) {
+            java.util.Arrays.fill(dx, 0, h * w, 0f);
+        }
+        for (int oy = 0; oy < oh; oy++) {
+            int r0 = 2 * oy * w, r1 = r0 + w;
+            for (int ox = 0; ox < ow; ox++) {
+                int i0 = r0 + 2 * ox, i1 = r1 + 2 * ox;
+                float a = x[i0], b = x[i0 + 1], c = x[i1], d = x[i1 + 1], g = dy[oy * ow + ox];
+                // branch-free: the winner is the last of b, c, d to beat the running maximum (strictly), else a
+                boolean pb = b > a;
+                float best = pb ? b : a;
+                boolean pc = c > best;
+                best = pc ? c : best;
+                boolean pd = d > best;
+                boolean top = !pd && !pc;
+                dx[i0] = top && !pb ? g : 0f;
+                dx[i0 + 1] = top && pb ? g : 0f;
+                dx[i1] = !pd && pc ? g : 0f;
+                dx[i1 + 1] = pd ? g : 0f;
+            }
+        }
+    }
+}

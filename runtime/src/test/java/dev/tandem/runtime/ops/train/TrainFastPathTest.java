@@ -1,0 +1,148 @@
+package dev.tandem.runtime.ops.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.runtime.graph.Node;
+import dev.tandem.runtime.ops.Elements;
+import dev.tandem.runtime.ops.Float64Parity;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The float32 fast paths of the training ops ({@link TrainKernels}) against their float64 paths, on odd sizes (runs
+ * shorter than a vector, tails, one-element planes), at every SIMD width (tagged simd).
+ */
+@Tag("simd")
+class TrainFastPathTest {
+    private final Float64Parity f = new Float64Parity(7);
+    private final Random rnd = new Random(5);
+
+    @AfterEach
+    void close() {
+        f.close();
+    }
+
+    private Float64Parity.Case node(String type) {
+        return f.node(Node.TANDEM_DOMAIN, type);
+    }
+
+    @Test
+    void batchNormTrainMatchesFloat64IncludingTheRunningStatistics() {
+        for (int[] dims : new int[][] {{3, 5, 7, 11}, {2, 3, 1}, {4, 2, 33}, {5, 4, 17, 1}, {2, 1, 64}}) {
+            int c = dims[1];
+            Tensor x = f.uniform(-2f, 3f, dims);
+            Tensor scale = f.uniform(0.5f, 2f, c), bias = f.random(c);
+            Tensor rm32 = f.random(c), rv32 = f.uniform(0.5f, 2f, c);
+            Tensor rm64 = f.widen(rm32), rv64 = f.widen(rv32);
+            var n = node("BatchNormTrain").attr("momentum", 0.1f).outputs(3);
+            n.in(x, scale, bias, rm32, rv32);
+            Tensor[] a = n.run(new Tensor[] {x, scale, bias, rm32, rv32});
+            Tensor[] b = n.run(new Tensor[] {f.widen(x), f.widen(scale), f.widen(bias), rm64, rv64});
+            for (int o = 0; o < 3; o++) {
+                Float64Parity.assertClose("BatchNormTrain output " + o + " " + Shape.of(dims),
+                        Elements.toDoubles(a[o]), Elements.toDoubles(b[o]), 1e-4);
+            }
+            Float64Parity.assertClose("running mean", Elements.toDoubles(rm32), Elements.toDoubles(rm64), 1e-5);
+            Float64Parity.assertClose("running var", Elements.toDoubles(rv32), Elements.toDoubles(rv64), 1e-5);
+        }
+    }
+
+    @Test
+    void batchNormTrainKeepsThePrecisionOfALargeMean() {
+        // values 1000 ± 0.01: a one-pass Σx² formula in float would lose the variance entirely
+        Tensor x = f.uniform(999.99f, 1000.01f, 8, 3, 50);
+        node("BatchNormTrain").in(x, f.uniform(0.5f, 2f, 3), f.random(3), f.random(3), f.uniform(0.5f, 2f, 3))
+                .outputs(3).tol(2e-3).check();
+    }
+
+    @Test
+    void batchNormGradMatchesFloat64() {
+        for (int[] dims : new int[][] {{3, 5, 7, 11}, {2, 3, 1}, {4, 2, 33}, {6, 4, 5, 5}}) {
+            int c = dims[1];
+            node("BatchNormGrad").in(f.random(dims), f.uniform(-2f, 3f, dims), f.uniform(0.5f, 2f, c),
+                    f.uniform(-0.5f, 1f, c), f.uniform(0.5f, 2f, c)).outputs(3).tol(1e-3).check();
+        }
+    }
+
+    /** Values drawn from a few levels, so that windows hold ties (the gradient goes to the first maximum). */
+    private Tensor levels(int... dims) {
+        Tensor t = Tensor.allocate(DType.FLOAT32, Shape.of(dims));
+        for (long i = 0; i < t.size(); i++) {
+            Elements.setDouble(t, i, rnd.nextInt(3));
+        }
+        return t;
+    }
+
+    @Test
+    void maxPool2x2GradientMatchesTheGenericPathWithTiesAndOddSizes() {
+        for (int[] dims : new int[][] {{2, 3, 8, 10}, {1, 2, 7, 9}, {3, 1, 2, 2}, {2, 2, 5, 3}, {1, 1, 28, 28}}) {
+            int oh = dims[2] / 2, ow = dims[3] / 2;
+            try (Tensor x = levels(dims)) {
+                Tensor dy = f.random(dims[0], dims[1], oh, ow);
+                node("PoolGrad").attr("mode", "max").ints("kernel_shape", 2, 2).ints("strides", 2, 2).in(dy, x)
+                        .tol(0).check();
+            }
+        }
+    }
+
+    @Test
+    void reluGradientMatchesFloat64() {
+        for (int[] dims : new int[][] {{3, 37, 11}, {5}, {1 << 15, 1}, {17}}) {
+            Tensor y = levels(dims);      // 0, 1, 2: a third of the outputs sit at the kink
+            node("ActivationGrad").attr("activation", "Relu").in(f.random(dims), null, y).tol(0).check();
+        }
+    }
+
+    @Test
+    void dropoutMatchesFloat64() {
+        // the same masks; values within float32 rounding of the float64 products
+        for (int size : new int[] {1, 37, (1 << 14) + 5}) {
+            node("DropoutTrain").attr("ratio", 0.3f).in(f.random(size), f.longs(new int[0], 42)).outputs(2).tol(1e-7)
+                    .check();
+        }
+    }
+
+    @Test
+    void sgdStepMatchesFloat64() {
+        int[][] shapes = {{1}, {37}, {70001}, {5, 3}};
+        for (float momentum : new float[] {0f, 0.9f}) {
+            for (long nesterov : new long[] {0, 1}) {
+                if (momentum == 0f && nesterov == 1) {
+                    continue;
+                }
+                for (float maxNorm : new float[] {0f, 1f}) {
+                    int k = shapes.length;
+                    Tensor[] in32 = new Tensor[1 + 3 * k];
+                    in32[0] = f.of(DType.FLOAT32, new int[0], 0.05);
+                    for (int i = 0; i < k; i++) {
+                        in32[1 + i] = f.random(shapes[i]);
+                        in32[1 + k + i] = f.uniform(-0.1f, 0.1f, shapes[i]);
+                        in32[1 + 2 * k + i] = f.random(shapes[i]);
+                    }
+                    Tensor[] in64 = new Tensor[in32.length];
+                    for (int i = 0; i < in32.length; i++) {
+                        in64[i] = f.widen(in32[i]);
+                    }
+                    var n = node("SgdStep").attr("momentum", momentum).attr("nesterov", nesterov)
+                            .attr("weight_decay", 5e-4f).attr("max_grad_norm", maxNorm).ints("decay", 1, 0, 1, 1)
+                            .in(in32);
+                    Tensor[] a = n.run(in32);
+                    Tensor[] b = n.run(in64);
+                    String what = "SgdStep momentum " + momentum + " nesterov " + nesterov + " clip " + maxNorm;
+                    Float64Parity.assertClose(what + " norm", Elements.toDoubles(a[0]), Elements.toDoubles(b[0]),
+                            1e-5);
+                    for (int i = 1; i < in32.length; i++) {
+                        Float64Parity.assertClose(what + " input " + i, Elements.toDoubles(in32[i]),
+                                Elements.toDoubles(in64[i]), 1e-5);
+                    }
+                    assertThat(a[0].dtype()).isEqualTo(DType.FLOAT32);
+                }
+            }
+        }
+    }
+}
