@@ -27,6 +27,9 @@ import picocli.CommandLine.Spec;
             BenchCommand.class,
             InspectCommand.class,
             ConformanceCommand.class,
+            ServeCommand.class,
+            KeygenCommand.class,
+            SignCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Tandem implements Runnable {

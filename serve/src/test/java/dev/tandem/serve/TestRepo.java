@@ -53,6 +53,11 @@ final class TestRepo {
      * class {@code winner}: every image is classified as {@code winner}, which tells the versions apart.
      */
     static Graph classifier(int winner) {
+        return classifier(winner, 10f);
+    }
+
+    /** {@link #classifier(int)} with {@code bias} on the winning class (NaN: a model whose scores are NaN). */
+    static Graph classifier(int winner, float bias) {
         Graph g = new Graph();
         g.setName("digits");
         g.opsets().put("", 17);
@@ -72,7 +77,7 @@ final class TestRepo {
             }
         }
         float[] fb = new float[10];
-        fb[winner] = 10f;
+        fb[winner] = bias;
         Value gw = constant(g, "fc.weight", Tensor.ofFloats(Shape.of(10, 2 * 26 * 26), fw));
         Value gb = constant(g, "fc.bias", Tensor.ofFloats(Shape.of(10), fb));
         g.add(new Node("conv", "Conv", "", List.of(x, cw, cb), List.of(g.value("c")),

@@ -8,7 +8,8 @@ import java.util.List;
  *
  * @param predictions  the top classes, most probable first
  * @param source       which path answered
- * @param modelVersion the server's model version for a remote answer, else null
+ * @param modelVersion the server's model version for a remote answer; for a local one, the version installed by the
+ *                     {@link ModelUpdater} that answered, or null for a plain local classifier
  * @param remoteError  why the server could not answer, for {@link Source#LOCAL_FALLBACK}; else null
  */
 public record Classification(List<Prediction> predictions, Source source, String modelVersion, String remoteError) {

@@ -39,7 +39,11 @@ import java.util.Objects;
  * server answered 429, 502, 503 or 504, waiting {@code backoff}, then twice that, and so on (at least the server's
  * {@code Retry-After}, at most 5 s). Other statuses (400, 401, 404, 413, 500) are answers and are not retried.
  *
- * <p>Thread-safe; the local classifier stays the caller's (not closed by {@link #close()}).
+ * <p><b>Updates.</b> With a {@link ModelUpdater} as the local model, the cascade uses whichever version the
+ * updater has installed, and the updater polls this client's server for newer ones ({@link
+ * ModelUpdater#startPolling}).
+ *
+ * <p>Thread-safe; the local classifier or updater stays the caller's (not closed by {@link #close()}).
  */
 public final class TandemClient implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -53,6 +57,7 @@ public final class TandemClient implements AutoCloseable {
     private final int retries;
     private final Duration backoff;
     private final Classifier local;
+    private final ModelUpdater updater;
     private final double threshold;
     private final int topK;
     private final HttpClient http;
@@ -66,6 +71,7 @@ public final class TandemClient implements AutoCloseable {
         this.retries = b.retries;
         this.backoff = b.backoff;
         this.local = b.local;
+        this.updater = b.updater;
         this.threshold = b.threshold;
         this.topK = b.topK;
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(b.timeout).build();
@@ -106,11 +112,20 @@ public final class TandemClient implements AutoCloseable {
      */
     public Classification cascade(byte[] image) {
         List<Prediction> mine = null;
+        String mineVersion = null;
         if (local != null) {
             mine = local.classify(image);
-            if (!mine.isEmpty() && mine.getFirst().probability() >= threshold) {
-                return new Classification(top(mine), Classification.Source.LOCAL, null, null);
+        } else if (updater != null) {
+            // The lease keeps this version open even if the updater swaps in another one meanwhile.
+            try (ModelUpdater.Lease lease = updater.acquire()) {
+                if (lease != null) {
+                    mine = lease.classifier().classify(image);
+                    mineVersion = Long.toString(lease.version());
+                }
             }
+        }
+        if (mine != null && !mine.isEmpty() && mine.getFirst().probability() >= threshold) {
+            return new Classification(top(mine), Classification.Source.LOCAL, mineVersion, null);
         }
         try {
             return classify(image);
@@ -118,7 +133,7 @@ public final class TandemClient implements AutoCloseable {
             if (mine == null || mine.isEmpty()) {
                 throw e;
             }
-            return new Classification(top(mine), Classification.Source.LOCAL_FALLBACK, null, e.getMessage());
+            return new Classification(top(mine), Classification.Source.LOCAL_FALLBACK, mineVersion, e.getMessage());
         }
     }
 
@@ -258,6 +273,65 @@ public final class TandemClient implements AutoCloseable {
 
     /** Sends with retries; answers the JSON body of a 200. */
     private JsonNode call(HttpRequest.Builder request) {
+        byte[] body = send(request);
+        try {
+            return JSON.readTree(body);
+        } catch (IOException e) {
+            throw new TandemClientException(200, "The server's answer is not JSON: " + e.getMessage(), e);
+        }
+    }
+
+    // ---- for the model updater (same token, timeout and retries)
+
+    /** The model this client asks for. */
+    String model() {
+        return model;
+    }
+
+    /** GET {@code path} with retries; the JSON of a 200. */
+    JsonNode getJson(String path) {
+        return call(HttpRequest.newBuilder(server.resolve(path)).GET());
+    }
+
+    /** GET {@code path} with retries; the body of a 200. */
+    byte[] getBytes(String path) {
+        return send(HttpRequest.newBuilder(server.resolve(path)).GET());
+    }
+
+    /**
+     * GET {@code path} once, the body as a stream (a large download: the caller reads and closes it). The timeout
+     * covers the answer's headers; the caller guards the body.
+     */
+    HttpResponse<java.io.InputStream> openStream(String path) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(server.resolve(path)).GET().timeout(timeout);
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        HttpRequest r = b.build();
+        HttpResponse<java.io.InputStream> res;
+        try {
+            res = http.send(r, HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+            throw new TandemClientException(0, "No answer from " + r.uri() + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TandemClientException(0, "Interrupted while calling " + r.uri(), e);
+        }
+        if (res.statusCode() != 200) {
+            byte[] body;
+            try (java.io.InputStream in = res.body()) {
+                body = in.readNBytes(4096);
+            } catch (IOException e) {
+                body = new byte[0];
+            }
+            throw new TandemClientException(res.statusCode(), "The server answered " + res.statusCode() + ": "
+                    + error(body), null);
+        }
+        return res;
+    }
+
+    /** Sends with retries; answers the body of a 200. */
+    private byte[] send(HttpRequest.Builder request) {
         if (token != null) {
             request.header("Authorization", "Bearer " + token);
         }
@@ -282,11 +356,7 @@ public final class TandemClient implements AutoCloseable {
             }
             int status = res.statusCode();
             if (status == 200) {
-                try {
-                    return JSON.readTree(res.body());
-                } catch (IOException e) {
-                    throw new TandemClientException(status, "The server's answer is not JSON: " + e.getMessage(), e);
-                }
+                return res.body();
             }
             last = new TandemClientException(status, "The server answered " + status + ": " + error(res.body()), null);
             if (status != 429 && status != 502 && status != 503 && status != 504) {
@@ -344,6 +414,7 @@ public final class TandemClient implements AutoCloseable {
         private int retries = 2;
         private Duration backoff = Duration.ofMillis(100);
         private Classifier local;
+        private ModelUpdater updater;
         private double threshold = 0.8;
         private int topK = 5;
 
@@ -391,6 +462,17 @@ public final class TandemClient implements AutoCloseable {
         /** The local model of the cascade (the caller keeps ownership). */
         public Builder localModel(Classifier c) {
             this.local = c;
+            this.updater = null;
+            return this;
+        }
+
+        /**
+         * The local model of the cascade is whichever version the updater has installed (none: every image goes to
+         * the server); local answers then carry that version. The caller keeps ownership of the updater.
+         */
+        public Builder localModel(ModelUpdater u) {
+            this.updater = u;
+            this.local = null;
             return this;
         }
 

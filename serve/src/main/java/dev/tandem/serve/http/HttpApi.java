@@ -14,6 +14,7 @@ import dev.tandem.serve.repository.LoadedVersion;
 import dev.tandem.serve.repository.ModelRepository;
 import dev.tandem.serve.repository.ModelStatus;
 import dev.tandem.serve.repository.ReloadReport;
+import dev.tandem.serve.signing.ModelSignatures;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
@@ -22,6 +23,10 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -73,7 +78,12 @@ public final class HttpApi {
         boolean draining();
     }
 
-    private record Reply(int status, String contentType, byte[] body, Map<String, String> headers) {
+    /** An answer: its body is {@code body}, or the file {@code file} streamed when that is not null. */
+    private record Reply(int status, String contentType, byte[] body, Map<String, String> headers, Path file) {
+        Reply(int status, String contentType, byte[] body, Map<String, String> headers) {
+            this(status, contentType, body, headers, null);
+        }
+
         static Reply json(int status, byte[] body) {
             return new Reply(status, JSON, body, Map.of());
         }
@@ -89,6 +99,7 @@ public final class HttpApi {
     private final ServerMetrics metrics;
     private final State state;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final FileDigests digests = new FileDigests();
 
     public HttpApi(ModelRepository repository, Config config, ServerMetrics metrics, State state) {
         this.repository = repository;
@@ -131,6 +142,13 @@ public final class HttpApi {
         r.post("/v1/models/{model}:classify", handler("/v1/models/{model}:classify", true, req -> classify(req)));
         r.post("/v1/models/{model}/versions/{version}:classify",
                 handler("/v1/models/{model}/versions/{version}:classify", true, req -> classify(req)));
+        r.get("/v1/models", handler("/v1/models", true, req -> listModels()));
+        r.get("/v1/models/{model}/versions/{version}/model.onnx",
+                handler("/v1/models/{model}/versions/{version}/model.onnx", true, req -> download(req, false)));
+        r.get("/v1/models/{model}/versions/{version}/model.onnx.sig",
+                handler("/v1/models/{model}/versions/{version}/model.onnx.sig", true, req -> download(req, true)));
+        r.get("/", handler("/", false, req -> page(WebPage.INDEX)));
+        r.get("/ui/app.js", handler("/ui/app.js", false, req -> page(WebPage.APP_JS)));
         r.get("/metrics", handler("/metrics", true,
                 req -> new Reply(200, Metrics.CONTENT_TYPE, metrics.scrape(), Map.of())));
         if (config.management()) {
@@ -180,7 +198,11 @@ public final class HttpApi {
                 if (state.draining() || status == 413) {
                     res.header(HeaderNames.CONNECTION, "close");
                 }
-                res.send(reply.body());
+                if (reply.file() != null) {
+                    sendFile(res, reply.file());
+                } else {
+                    res.send(reply.body());
+                }
             } finally {
                 inFlight.decrementAndGet();
                 metrics.requests.inc(route, Integer.toString(status));
@@ -247,6 +269,9 @@ public final class HttpApi {
                 if (status != null && status.pinned() != null) {
                     g.writeStringField("pinned_version", Long.toString(status.pinned()));
                 }
+                g.writeStringField("sha256", digests.sha256(v.file()));
+                g.writeBooleanField("signed", Files.isRegularFile(v.file().resolveSibling(
+                        v.file().getFileName() + ModelSignatures.SIG_SUFFIX)));
                 g.writeBooleanField("batchable", v.batchable());
                 g.writeBooleanField("classifier", v.classifier() != null);
                 if (v.classifier() != null && v.classifier().labels() != null) {
@@ -283,6 +308,88 @@ public final class HttpApi {
                 g.writeEndObject();
             }));
         }
+    }
+
+    // ---- model list, downloads, the web page
+
+    private Reply listModels() {
+        Map<String, LoadedVersion> serving = repository.serving();
+        List<ModelStatus> all = repository.status();
+        return Reply.json(200, OipJson.write(g -> {
+            g.writeStartObject();
+            g.writeArrayFieldStart("models");
+            for (ModelStatus s : all) {
+                LoadedVersion v = serving.get(s.name());
+                g.writeStartObject();
+                g.writeStringField("name", s.name());
+                if (v != null) {
+                    g.writeStringField("version", Long.toString(v.version()));
+                    g.writeBooleanField("classifier", v.classifier() != null);
+                }
+                g.writeStringField("state", v != null ? "READY" : "UNAVAILABLE");
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        }));
+    }
+
+    /**
+     * A version's model file (or its signature) for a device to install: any version on disk that did not fail to
+     * load here. The file is streamed; {@code X-Tandem-Sha256} carries its digest, {@code X-Tandem-Signed} whether
+     * a {@code .sig} lies beside it.
+     */
+    private Reply download(ServerRequest req, boolean signature) {
+        String name = param(req, "model");
+        long version = version(req);
+        ModelStatus status = repository.status(name);
+        if (status == null) {
+            throw new ServeException(404, "Unknown model '" + name + "'; models: " + repository.modelNames());
+        }
+        if (!status.versions().contains(version)) {
+            throw new ServeException(404, "Model '" + name + "' has no version " + version + "; versions: "
+                    + status.versions());
+        }
+        if (status.failed().containsKey(version)) {
+            throw new ServeException(404, "Version " + version + " of model '" + name + "' failed to load on the "
+                    + "server and is not handed out: " + status.failed().get(version));
+        }
+        Path file = repository.root().resolve(name).resolve(Long.toString(version))
+                .resolve(ModelRepository.MODEL_FILE);
+        Path sig = file.resolveSibling(ModelRepository.MODEL_FILE + ModelSignatures.SIG_SUFFIX);
+        if (signature) {
+            try {
+                return new Reply(200, "text/plain; charset=us-ascii", Files.readAllBytes(sig), Map.of());
+            } catch (NoSuchFileException e) {
+                throw new ServeException(404, "Version " + version + " of model '" + name + "' is not signed (no "
+                        + ModelRepository.MODEL_FILE + ModelSignatures.SIG_SUFFIX + " beside it; tandem sign makes "
+                        + "one)");
+            } catch (IOException e) {
+                throw new ServeException(500, "Cannot read the signature of " + name + "/" + version + ": " + e);
+            }
+        }
+        String sha;
+        try {
+            sha = digests.sha256(file);
+        } catch (IOException e) {
+            throw new ServeException(404, "The model file of " + name + "/" + version + " is gone: " + e.getMessage());
+        }
+        return new Reply(200, "application/octet-stream", null, Map.of("X-Tandem-Sha256", sha,
+                "X-Tandem-Signed", Boolean.toString(Files.isRegularFile(sig)),
+                "Content-Disposition", "attachment; filename=\"" + name + "-" + version + ".onnx\""), file);
+    }
+
+    private static void sendFile(ServerResponse res, Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            res.header(HeaderNames.CONTENT_LENGTH, Long.toString(Files.size(file)));
+            try (OutputStream out = res.outputStream()) {
+                in.transferTo(out);
+            }
+        }
+    }
+
+    private static Reply page(WebPage p) {
+        return new Reply(200, p.contentType(), p.bytes(), WebPage.HEADERS);
     }
 
     // ---- inference
