@@ -66,6 +66,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--epoch", action="store_true", help="also train one epoch and report test accuracy")
+    ap.add_argument("--epoch-steps", type=int, default=0, help="cut the epoch to this many steps (a quick check)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -102,6 +103,8 @@ def main():
         model = fashionnet()
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
         steps = len(xtr) // a.batch
+        if a.epoch_steps > 0:
+            steps = min(steps, a.epoch_steps)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps, pct_start=0.25)
         perm = torch.randperm(len(xtr), generator=gen)
         model.train()
