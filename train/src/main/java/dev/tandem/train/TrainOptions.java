@@ -42,6 +42,7 @@ public final class TrainOptions {
     Progress.Options progress = Progress.Options.defaults();
     long maxStepsPerEpoch = 0;
     int stopAfterEpoch = 0;
+    boolean cycleMomentum = true;
 
     public TrainOptions arch(String v) {
         arch = v;
@@ -126,6 +127,15 @@ public final class TrainOptions {
         return this;
     }
 
+    /**
+     * With the one-cycle schedule and SGD, cycle the momentum between 0.95 and 0.85 against the learning rate, as
+     * PyTorch's {@code OneCycleLR} does by default (on by default; off keeps {@link #momentum} fixed).
+     */
+    public TrainOptions cycleMomentum(boolean v) {
+        cycleMomentum = v;
+        return this;
+    }
+
     public TrainOptions seed(long v) {
         seed = v;
         return this;
@@ -180,6 +190,10 @@ public final class TrainOptions {
         return this;
     }
 
+    boolean cyclesMomentum() {
+        return cycleMomentum && schedule == Schedule.ONECYCLE && optimizer == OptimizerKind.SGD && momentum != 0;
+    }
+
     public String arch() {
         return arch;
     }
@@ -206,6 +220,7 @@ public final class TrainOptions {
         r.put("label_smoothing", labelSmoothing);
         r.put("max_grad_norm", maxGradNorm);
         r.put("schedule", schedule.name().toLowerCase(java.util.Locale.ROOT));
+        r.put("cycle_momentum", cyclesMomentum());
         r.put("warmup", warmupFraction);
         r.put("flip", flip);
         r.put("crop_padding", cropPadding);

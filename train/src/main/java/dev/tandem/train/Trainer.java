@@ -22,6 +22,7 @@ import dev.tandem.train.nn.Zoo;
 import dev.tandem.train.optim.Adam;
 import dev.tandem.train.optim.AdamW;
 import dev.tandem.train.optim.LrSchedule;
+import dev.tandem.train.optim.OneCycleLr;
 import dev.tandem.train.optim.Optimizer;
 import dev.tandem.train.optim.Sgd;
 import dev.tandem.train.report.Charts;
@@ -164,10 +165,13 @@ public final class Trainer {
                             steps.put(batch.size(), g);
                         }
                         lr = schedule.lr(step);
+                        double momentum = o.cyclesMomentum() && schedule instanceof OneCycleLr one
+                                ? one.momentum(step, 0.85, 0.95) : Double.NaN;
                         step++;
                         StepGraph.Result r;
                         try {
-                            r = g.run(batch.data(), batch.labels(), lr, step, o.seed * 0x9E3779B97F4A7C15L + step);
+                            r = g.run(batch.data(), batch.labels(), lr, momentum, step,
+                                    o.seed * 0x9E3779B97F4A7C15L + step);
                         } catch (ModelException e) {
                             throw diverged(epoch, step, e.getMessage(), e);
                         }

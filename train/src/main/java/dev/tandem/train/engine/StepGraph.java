@@ -46,6 +46,8 @@ public final class StepGraph implements AutoCloseable {
     private final Tensor lr = Tensor.allocate(DType.FLOAT32, Shape.scalar());
     private final Tensor stepCount = Tensor.allocate(DType.INT64, Shape.scalar());
     private final Tensor seed = Tensor.allocate(DType.INT64, Shape.scalar());
+    private final Tensor momentumTensor;
+    private final double configuredMomentum;
     private final Tensor[] arguments;
     private long[] stepNanos;
     private int profiledRuns;
@@ -92,6 +94,13 @@ public final class StepGraph implements AutoCloseable {
             others.put(OptimizerStep.LR_INPUT, lr);
             others.put(OptimizerStep.STEP_INPUT, stepCount);
             others.put(Tracer.SEED_INPUT, seed);
+            if (step.momentum() != null) {
+                momentumTensor = Tensor.allocate(DType.FLOAT32, Shape.scalar());
+                others.put(OptimizerStep.MOMENTUM_INPUT, momentumTensor);
+            } else {
+                momentumTensor = null;
+            }
+            configuredMomentum = optimizer instanceof dev.tandem.train.optim.Sgd sgd ? sgd.momentum() : 0;
             for (OptimizerStep.State s : step.state()) {
                 others.put(s.var().name(), state.tensor(s.name(), s.shape()));
             }
@@ -137,6 +146,19 @@ public final class StepGraph implements AutoCloseable {
      * @param dropoutSeed the seed of this step's dropout masks
      */
     public Result run(float[] data, long[] targets, double learningRate, long stepNumber, long dropoutSeed) {
+        return run(data, targets, learningRate, Double.NaN, stepNumber, dropoutSeed);
+    }
+
+    /**
+     * Like {@link #run(float[], long[], double, long, long)} with this step's SGD momentum (a schedule's; NaN: the
+     * optimizer's own).
+     */
+    public Result run(float[] data, long[] targets, double learningRate, double momentumNow, long stepNumber,
+                      long dropoutSeed) {
+        if (momentumTensor != null) {
+            momentumTensor.copyFrom(new float[] {(float) (Double.isNaN(momentumNow) ? configuredMomentum
+                    : momentumNow)});
+        }
         Batches.copy(data, images);
         Batches.copy(targets, labels);
         lr.copyFrom(new float[] {(float) learningRate});
@@ -212,5 +234,8 @@ public final class StepGraph implements AutoCloseable {
         lr.close();
         stepCount.close();
         seed.close();
+        if (momentumTensor != null) {
+            momentumTensor.close();
+        }
     }
 }

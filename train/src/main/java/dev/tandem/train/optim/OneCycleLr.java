@@ -45,6 +45,29 @@ public record OneCycleLr(double maxLr, long totalSteps, double pctStart, double 
         throw new AssertionError();
     }
 
+    /**
+     * PyTorch's cycled momentum ({@code cycle_momentum=True}, its default) at {@code step}: {@code max → base}
+     * while the rate rises, {@code base → max} while it falls (three-phase: then stays at max), with the same
+     * cosine annealing and phase boundaries as {@link #lr}.
+     */
+    public double momentum(long step, double base, double max) {
+        LrSchedule.checkStep(step);
+        double[][] phases = threePhase
+                ? new double[][]{{pctStart * totalSteps - 1, max, base}, {2 * pctStart * totalSteps - 2, base, max},
+                        {totalSteps - 1, max, max}}
+                : new double[][]{{pctStart * totalSteps - 1, max, base}, {totalSteps - 1, base, max}};
+        double start = 0;
+        for (int i = 0; i < phases.length; i++) {
+            double end = phases[i][0];
+            if (step <= end || i == phases.length - 1) {
+                double pct = end - start <= 0 ? 1 : (step - start) / (end - start);
+                return anneal(phases[i][1], phases[i][2], pct);
+            }
+            start = end;
+        }
+        throw new AssertionError();
+    }
+
     private static double anneal(double start, double end, double pct) {
         return end + (start - end) / 2 * (Math.cos(Math.PI * pct) + 1);
     }

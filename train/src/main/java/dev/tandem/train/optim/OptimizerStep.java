@@ -16,9 +16,12 @@ import java.util.List;
  *                 ({@link Optimizer#stateNames()}), then every parameter's second
  * @param gradNorm the float32 scalar global gradient norm before clipping (a graph output)
  */
-public record OptimizerStep(Node node, Var lr, Var step, List<State> state, Var gradNorm) {
+public record OptimizerStep(Node node, Var lr, Var momentum, Var step, List<State> state, Var gradNorm) {
     /** Name of the learning-rate input (float32 scalar). */
     public static final String LR_INPUT = "lr";
+    /** Name of SGD's momentum input (float32 scalar; present when the momentum is non-zero, so it can follow a
+     *  schedule). */
+    public static final String MOMENTUM_INPUT = "momentum";
     /** Name of Adam's 1-based step input (int64 scalar). */
     public static final String STEP_INPUT = "step";
 

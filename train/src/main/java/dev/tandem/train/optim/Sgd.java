@@ -58,7 +58,7 @@ public record Sgd(double lr, double momentum, boolean nesterov, double weightDec
 
     @Override
     public OptimizerStep emitStep(Tracer tracer, List<Traced.Binding> parameters, List<Value> gradients) {
-        return StepNodes.emit(this, "SgdStep", false, tracer, parameters, gradients, List.of(
+        return StepNodes.emit(this, "SgdStep", false, momentum != 0, tracer, parameters, gradients, List.of(
                 Attribute.of("momentum", (float) momentum),
                 Attribute.of("nesterov", nesterov ? 1L : 0L),
                 Attribute.of("weight_decay", (float) weightDecay)));

@@ -24,6 +24,12 @@ final class StepNodes {
      */
     static OptimizerStep emit(Optimizer o, String opType, boolean withStep, Tracer t, List<Traced.Binding> params,
                               List<Value> grads, List<Attribute> attributes) {
+        return emit(o, opType, withStep, false, t, params, grads, attributes);
+    }
+
+    /** @param withMomentum declare the momentum scalar input after lr (SGD with a momentum schedule) */
+    static OptimizerStep emit(Optimizer o, String opType, boolean withStep, boolean withMomentum, Tracer t,
+                              List<Traced.Binding> params, List<Value> grads, List<Attribute> attributes) {
         if (params.isEmpty()) {
             throw new IllegalArgumentException(opType + ": no parameters to optimize");
         }
@@ -41,9 +47,13 @@ final class StepNodes {
             }
         }
         Var lr = t.input(OptimizerStep.LR_INPUT, DType.FLOAT32);
+        Var momentum = withMomentum ? t.input(OptimizerStep.MOMENTUM_INPUT, DType.FLOAT32) : null;
         Var step = withStep ? t.input(OptimizerStep.STEP_INPUT, DType.INT64) : null;
         List<Var> in = new ArrayList<>();
         in.add(lr);
+        if (momentum != null) {
+            in.add(momentum);
+        }
         if (step != null) {
             in.add(step);
         }
@@ -74,7 +84,7 @@ final class StepNodes {
         Var norm = t.emit(opType, Node.TANDEM_DOMAIN, in, attrs,
                 new Tracer.Out(DType.FLOAT32, Shape.scalar())).getFirst();
         t.output(norm);
-        return new OptimizerStep(norm.value().producer(), lr, step, List.copyOf(state), norm);
+        return new OptimizerStep(norm.value().producer(), lr, momentum, step, List.copyOf(state), norm);
     }
 
     static void checkCommon(String name, double lr, double weightDecay, double maxGradNorm) {

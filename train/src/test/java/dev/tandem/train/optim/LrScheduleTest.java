@@ -53,6 +53,18 @@ class LrScheduleTest {
     }
 
     @Test
+    void oneCycleCyclesMomentumLikePyTorch() {
+        // PyTorch OneCycleLR(max_lr=0.1, total_steps=100, pct_start=0.25): momentum 0.95 at step 0, 0.85 at the
+        // peak (step 24), 0.95 at the end; cosine in between.
+        OneCycleLr s = (OneCycleLr) LrSchedule.oneCycle(0.1, 100, 0.25);
+        assertThat(s.momentum(0, 0.85, 0.95)).isCloseTo(0.95, within(1e-12));
+        assertThat(s.momentum(24, 0.85, 0.95)).isCloseTo(0.85, within(1e-12));
+        assertThat(s.momentum(12, 0.85, 0.95)).isCloseTo(0.85 + 0.05 * (1 + Math.cos(Math.PI * 12 / 24.0)),
+                within(1e-12));
+        assertThat(s.momentum(99, 0.85, 0.95)).isCloseTo(0.95, within(1e-12));
+    }
+
+    @Test
     void oneCycleOnTinyRunsStaysFinite() {
         LrSchedule s = LrSchedule.oneCycle(0.1, 4, 0.25);
         for (long step = 0; step <= 4; step++) {

@@ -150,14 +150,17 @@ class OptimizerTest {
             assertThat(n.domain()).isEqualTo(Node.TANDEM_DOMAIN);
             int k = t.parameters().size();
             assertThat(k).isEqualTo(6);
-            assertThat(n.inputs()).hasSize(1 + 3 * k);
+            // lr, then the momentum (so a schedule may cycle it), then parameters, gradients, buffers
+            assertThat(n.inputs()).hasSize(2 + 3 * k);
             assertThat(n.input(0).name()).isEqualTo("lr");
             assertThat(n.input(0).declared().dims()).isEmpty();
+            assertThat(n.input(1).name()).isEqualTo("momentum");
+            assertThat(step.momentum().value()).isSameAs(n.input(1));
             for (int i = 0; i < k; i++) {
-                assertThat(n.input(1 + i)).isSameAs(t.parameters().get(i).var().value());
-                assertThat(n.input(1 + k + i)).isSameAs(grads.get(i));
-                assertThat(n.input(1 + 2 * k + i).name()).isEqualTo(t.parameters().get(i).name() + ".momentum_buffer");
-                assertThat(n.input(1 + 2 * k + i).declared().dims())
+                assertThat(n.input(2 + i)).isSameAs(t.parameters().get(i).var().value());
+                assertThat(n.input(2 + k + i)).isSameAs(grads.get(i));
+                assertThat(n.input(2 + 2 * k + i).name()).isEqualTo(t.parameters().get(i).name() + ".momentum_buffer");
+                assertThat(n.input(2 + 2 * k + i).declared().dims())
                         .containsExactly(t.parameters().get(i).var().value().declared().dims());
             }
             assertThat(step.state()).extracting(OptimizerStep.State::name).containsExactly("0.weight.momentum_buffer",

@@ -141,6 +141,17 @@ class TrainOpsTest {
     }
 
     @Test
+    void sgdStepTakesItsMomentumFromAnInputWhenGiven() {
+        Tensor p = Tensor.ofFloats(Shape.of(1), 1), g = Tensor.ofFloats(Shape.of(1), 0.5f);
+        Tensor m = Tensor.ofFloats(Shape.of(1), 0.2f);
+        run("SgdStep", 1, new Tensor[] {Tensor.ofFloats(Shape.scalar(), 0.1f), Tensor.ofFloats(Shape.scalar(), 0.5f),
+                p, g, m}, null, Attribute.of("momentum", 0.9f));
+        double b = 0.5 * 0.2 + 0.5;    // the input's 0.5, not the attribute's 0.9
+        assertThat((double) m.toFloatArray()[0]).isCloseTo(b, within(1e-6));
+        assertThat((double) p.toFloatArray()[0]).isCloseTo(1 - 0.1 * b, within(1e-6));
+    }
+
+    @Test
     void adamWStepMatchesTheFormulaAndClips() {
         Tensor p = Tensor.ofFloats(Shape.of(1), 2), g = Tensor.ofFloats(Shape.of(1), 3);
         Tensor m = Tensor.ofFloats(Shape.of(1), 0), v = Tensor.ofFloats(Shape.of(1), 0);
