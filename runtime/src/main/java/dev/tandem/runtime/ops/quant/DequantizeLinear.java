@@ -49,7 +49,7 @@ public final class DequantizeLinear implements Op {
             Tensor xs = in[0].contiguous();
             try {
                 float[] scale = QuantSupport.floats(in[1]);
-                int[] zero = QuantSupport.zeros(in[2], scale.length);
+                int[] zero = QuantSupport.zeros(QuantSupport.opt(in, 2), scale.length);
                 long off = 0;
                 for (long a = 0; a < parts[0]; a++) {
                     for (int c = 0; c < parts[1]; c++, off += parts[2]) {

@@ -35,8 +35,9 @@ public final class MatMulInteger implements Op {
         Scratch scratch = mm.scratch();
         return Prepared.of(DType.INT32, mm.out, (long) mm.batches() * mm.m * mm.n * mm.k, (in, out) -> {
             Tensor y = out[0];
-            mm.run(gemm, scratch, in[0], ta == DType.UINT8, QuantSupport.zeros(in[2], 1), in[1], tb == DType.UINT8,
-                    QuantSupport.zeros(in[3], 1), (acc, off) -> {
+            mm.run(gemm, scratch, in[0], ta == DType.UINT8, QuantSupport.zeros(QuantSupport.opt(in, 2), 1),
+                    in[1], tb == DType.UINT8,
+                    QuantSupport.zeros(QuantSupport.opt(in, 3), 1), (acc, off) -> {
                         for (int i = 0; i < acc.length; i++) {
                             y.segment().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, y.offset() + off + i, acc[i]);
                         }

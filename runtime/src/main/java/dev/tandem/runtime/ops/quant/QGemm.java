@@ -79,8 +79,8 @@ public final class QGemm implements Op {
             float[][] mp = QConv.epilogue(in, n, false);
             float ys = QuantSupport.floats(in[6])[0];
             float[] bias = hasBias ? QuantSupport.floats(in[8]) : null;
-            int xz = QuantSupport.zeros(in[2], 1)[0];
-            int yz = QuantSupport.zeros(in[7], 1)[0];
+            int xz = QuantSupport.zeros(QuantSupport.opt(in, 2), 1)[0];
+            int yz = QuantSupport.zeros(QuantSupport.opt(in, 7), 1)[0];
             int low = relu ? Math.max(lo, yz) : lo;
             Tensor xc = in[0].contiguous();
             MemorySegment buf = scratch.take();

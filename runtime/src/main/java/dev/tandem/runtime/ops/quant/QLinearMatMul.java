@@ -52,7 +52,7 @@ public final class QLinearMatMul implements Op {
         return Prepared.of(ty, mm.out, (long) mm.batches() * m * n * mm.k, (in, out) -> {
             float[] as = QuantSupport.floats(in[1]), bs = QuantSupport.floats(in[4]);
             float ys = QuantSupport.floats(in[6])[0];
-            int yz = QuantSupport.zeros(in[7], 1)[0];
+            int yz = QuantSupport.zeros(QuantSupport.opt(in, 7), 1)[0];
             float[] mult = new float[m * n];
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
@@ -61,8 +61,9 @@ public final class QLinearMatMul implements Op {
             }
             Tensor y = out[0];
             MemorySegment seg = y.segment();
-            mm.run(gemm, scratch, in[0], ta == DType.UINT8, QuantSupport.zeros(in[2], 1), in[3], tb == DType.UINT8,
-                    QuantSupport.zeros(in[5], 1), (acc, off) -> {
+            mm.run(gemm, scratch, in[0], ta == DType.UINT8, QuantSupport.zeros(QuantSupport.opt(in, 2), 1),
+                    in[3], tb == DType.UINT8,
+                    QuantSupport.zeros(QuantSupport.opt(in, 5), 1), (acc, off) -> {
                         for (int i = 0; i < acc.length; i++) {
                             float v = Math.min(Math.max(acc[i] * mult[i], lo - yz), hi - yz);
                             seg.set(ValueLayout.JAVA_BYTE, y.offset() + off + i, (byte) ((int) Math.rint(v) + yz));

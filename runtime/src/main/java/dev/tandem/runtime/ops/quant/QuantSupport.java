@@ -52,6 +52,11 @@ final class QuantSupport {
         return out;
     }
 
+    /** Input {@code i} of a run, or null when the node lists fewer inputs. */
+    static Tensor opt(Tensor[] in, int i) {
+        return i < in.length ? in[i] : null;
+    }
+
     static float[] floats(Tensor t) {
         return Elements.toFloats(t);
     }
