@@ -21,6 +21,7 @@ import picocli.CommandLine.Spec;
             QuickstartCommand.class,
             TrainCommand.class,
             EvalCommand.class,
+            QuantizeCommand.class,
             InfoCommand.class,
             InferCommand.class,
             PredictCommand.class,

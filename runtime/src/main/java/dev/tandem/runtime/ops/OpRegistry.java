@@ -18,6 +18,7 @@ public final class OpRegistry {
         dev.tandem.runtime.ops.nn.NnOps.register(r);
         dev.tandem.runtime.ops.shape.ShapeOps.register(r);
         dev.tandem.runtime.ops.train.TrainOps.register(r);
+        dev.tandem.runtime.ops.quant.QuantOps.register(r);
         return r;
     }
 

@@ -1,0 +1,237 @@
+package dev.tandem.runtime.graph.passes;
+
+import dev.tandem.runtime.graph.Attribute;
+import dev.tandem.runtime.graph.Graph;
+import dev.tandem.runtime.graph.Node;
+import dev.tandem.runtime.graph.Value;
+import dev.tandem.runtime.ops.Elements;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Fuses the QDQ pattern of a quantized model, {@code DequantizeLinear(x) → Conv | Gemm | MatMul [→ Relu] →
+ * QuantizeLinear}, with constant 8-bit weights behind their own DequantizeLinear, into one integer op:
+ * {@code dev.tandem.QConv} (from Conv) or {@code dev.tandem.QGemm} (from Gemm and MatMul). Inputs of the fused node:
+ * x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B (float32, real units: a float
+ * constant, or an int32 constant behind a DequantizeLinear, multiplied out here).
+ *
+ * <p>Fused only when: x's scale is a scalar and its zero point an 8-bit scalar (which fixes x's type), all known at
+ * load (initializers or Constant nodes); the weights' scale is a scalar or one per output channel along the
+ * output-channel axis (Conv and Gemm with transB: axis 0; MatMul and Gemm without: axis 1); the output
+ * QuantizeLinear has a scalar scale and 8-bit zero point; Gemm has alpha = beta = 1 and no transA; the linear op's
+ * (and Relu's) output has no other reader and is no graph output. Runs before {@link ConstantFolding}, which would
+ * otherwise turn the weights' DequantizeLinear into a float constant; what is not fused is then folded and runs in
+ * float, correctly.
+ */
+public final class QdqFusion implements Pass {
+    @Override
+    public String name() {
+        return "qdq-fusion";
+    }
+
+    @Override
+    public boolean apply(Graph graph, PassContext ctx) {
+        if (ctx.registry().find(Node.TANDEM_DOMAIN, "QConv") == null
+                || ctx.registry().find(Node.TANDEM_DOMAIN, "QGemm") == null) {
+            return false;
+        }
+        boolean changed = false;
+        for (Node q : new ArrayList<>(graph.nodes())) {
+            if (PassSupport.is(q, "QuantizeLinear") && graph.nodes().contains(q) && fuse(graph, q)) {
+                changed = true;
+            }
+        }
+        if (changed) {
+            graph.sort();
+        }
+        return changed;
+    }
+
+    private static boolean fuse(Graph graph, Node q) {
+        Map<Value, List<Node>> consumers = graph.consumers();
+        Value t = q.input(0);
+        Node relu = null;
+        Node lin = t.producer();
+        if (PassSupport.is(lin, "Relu")) {
+            relu = lin;
+            if (!PassSupport.soleReader(graph, consumers, t, q)) {
+                return false;
+            }
+            t = relu.input(0);
+            lin = t.producer();
+            if (!PassSupport.soleReader(graph, consumers, t, relu)) {
+                return false;
+            }
+        } else if (!PassSupport.soleReader(graph, consumers, t, q)) {
+            return false;
+        }
+        boolean conv = PassSupport.is(lin, "Conv");
+        boolean gemm = PassSupport.is(lin, "Gemm");
+        boolean matmul = PassSupport.is(lin, "MatMul");
+        if (!conv && !gemm && !matmul || lin.outputs().size() != 1) {
+            return false;
+        }
+        boolean transB = gemm && PassSupport.attrInt(lin, "transB", 0) != 0;
+        if (gemm && (PassSupport.attrInt(lin, "transA", 0) != 0 || PassSupport.attrFloat(lin, "alpha", 1f) != 1f
+                || PassSupport.attrFloat(lin, "beta", 1f) != 1f)) {
+            return false;
+        }
+        Tensor ys = constant(q.input(1)), yz = q.inputs().size() > 2 ? constant(q.input(2)) : null;
+        if (!scalar(ys) || !eightBit(yz) || yz.size() != 1) {
+            return false;
+        }
+        Node dx = lin.input(0) == null ? null : lin.input(0).producer();
+        if (!PassSupport.is(dx, "DequantizeLinear") || dx.inputs().size() < 3) {
+            return false;
+        }
+        Tensor xs = constant(dx.input(1)), xz = constant(dx.input(2));
+        if (!scalar(xs) || !eightBit(xz) || xz.size() != 1) {
+            return false;
+        }
+        if (matmul && lin.input(0).declared() != null && lin.input(0).declared().dims() != null
+                && lin.input(0).declared().dims().length < 2) {
+            return false;
+        }
+        Node dw = lin.input(1) == null ? null : lin.input(1).producer();
+        if (!PassSupport.is(dw, "DequantizeLinear")) {
+            return false;
+        }
+        Tensor w = constant(dw.input(0)), ws = constant(dw.input(1));
+        Tensor wz = dw.inputs().size() > 2 && dw.input(2) != null ? constant(dw.input(2)) : null;
+        if (w == null || !eightBit(w) || ws == null || ws.dtype() != DType.FLOAT32
+                || dw.inputs().size() > 2 && dw.input(2) != null && (wz == null || wz.dtype() != w.dtype())) {
+            return false;
+        }
+        int outAxis = conv || transB ? 0 : 1;
+        if (w.rank() < 2 || !conv && w.rank() != 2) {
+            return false;
+        }
+        int m = w.shape().dim(outAxis);
+        if (ws.size() != 1) {
+            long axis = PassSupport.attrInt(dw, "axis", 1);
+            if (axis < 0) {
+                axis += w.rank();
+            }
+            if (ws.rank() != 1 || ws.size() != m || axis != outAxis || wz != null && wz.size() != m) {
+                return false;
+            }
+        }
+        Tensor bias = null;
+        if (!matmul && lin.inputs().size() > 2 && lin.input(2) != null) {
+            bias = bias(lin.input(2), m);
+            if (bias == null) {
+                return false;
+            }
+        }
+        List<Value> in = new ArrayList<>();
+        in.add(dx.input(0));
+        in.add(constValue(graph, dx.input(1)));
+        in.add(constValue(graph, dx.input(2)));
+        in.add(constValue(graph, dw.input(0)));
+        in.add(constValue(graph, dw.input(1)));
+        in.add(wz == null ? null : constValue(graph, dw.input(2)));
+        in.add(constValue(graph, q.input(1)));
+        in.add(constValue(graph, q.input(2)));
+        if (bias != null) {
+            Value b = graph.newValue(lin.name() + "_qbias");
+            b.setConstant(bias);
+            in.add(b);
+        }
+        Map<String, Attribute> attrs = new LinkedHashMap<>();
+        if (conv) {
+            attrs.putAll(lin.attributes());
+        } else if (transB) {
+            attrs.put("transB", Attribute.of("transB", 1L));
+        }
+        if (relu != null) {
+            attrs.put("activation", Attribute.of("activation", "Relu"));
+        }
+        Node fused = new Node(lin.name(), conv ? "QConv" : "QGemm", Node.TANDEM_DOMAIN, in, List.of(q.output(0)),
+                attrs);
+        graph.remove(q);
+        if (relu != null) {
+            graph.remove(relu);
+        }
+        PassSupport.replaceNode(graph, lin, fused);
+        return true;
+    }
+
+    /** The bias as float32 [m] in real units: a float constant, or DequantizeLinear of an int32 constant. */
+    private static Tensor bias(Value v, int m) {
+        Tensor c = constant(v);
+        float[] b;
+        if (c != null) {
+            if (c.dtype() != DType.FLOAT32 || c.size() != m && c.size() != 1) {
+                return null;
+            }
+            b = Elements.toFloats(c);
+        } else {
+            Node d = v.producer();
+            if (!PassSupport.is(d, "DequantizeLinear")) {
+                return null;
+            }
+            Tensor bq = constant(d.input(0)), bs = constant(d.input(1));
+            Tensor bz = d.inputs().size() > 2 && d.input(2) != null ? constant(d.input(2)) : null;
+            if (bq == null || bs == null || bq.dtype() != DType.INT32 || bq.size() != m && bq.size() != 1
+                    || bs.dtype() != DType.FLOAT32 || bs.size() != 1 && bs.size() != bq.size()
+                    || d.inputs().size() > 2 && d.input(2) != null && (bz == null || bz.size() != bs.size())) {
+                return null;
+            }
+            long[] q = Elements.toLongs(bq);
+            float[] s = Elements.toFloats(bs);
+            long[] z = bz == null ? new long[s.length] : Elements.toLongs(bz);
+            b = new float[q.length];
+            for (int i = 0; i < q.length; i++) {
+                int j = s.length == 1 ? 0 : i;
+                b[i] = (float) (q[i] - z[j]) * s[j];
+            }
+        }
+        float[] full = new float[m];
+        for (int i = 0; i < m; i++) {
+            full[i] = b[b.length == 1 ? 0 : i];
+        }
+        return Tensor.ofFloats(Shape.of(m), full);
+    }
+
+    private static boolean scalar(Tensor t) {
+        return t != null && t.dtype() == DType.FLOAT32 && t.size() == 1;
+    }
+
+    private static boolean eightBit(Tensor t) {
+        return t != null && (t.dtype() == DType.UINT8 || t.dtype() == DType.INT8);
+    }
+
+    /** The value of {@code v} known at load: a constant, or the {@code value} of the Constant node producing it. */
+    private static Tensor constant(Value v) {
+        if (v == null) {
+            return null;
+        }
+        if (v.isConstant()) {
+            return v.constant();
+        }
+        Node p = v.producer();
+        if (PassSupport.is(p, "Constant") && p.attribute("value") != null
+                && p.attribute("value").value() instanceof Tensor t) {
+            return t;
+        }
+        return null;
+    }
+
+    /** {@code v} itself when it is a graph constant, else a new constant holding a copy of its Constant value. */
+    private static Value constValue(Graph graph, Value v) {
+        if (v.isConstant()) {
+            return v;
+        }
+        Tensor t = constant(v);
+        Tensor copy = Tensor.allocate(t.dtype(), t.shape());
+        copy.copyFrom(t);
+        Value c = graph.newValue(v.name());
+        c.setConstant(copy);
+        return c;
+    }
+}

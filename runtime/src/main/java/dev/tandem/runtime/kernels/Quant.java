@@ -1,0 +1,143 @@
+package dev.tandem.runtime.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The element-wise int8 kernels: dequantization ({@code (q − zero) · scale}, 8-bit to float32), quantization
+ * ({@code saturate(rint(x / scale) + zero)}) and requantization of accumulators
+ * ({@code saturate(rint(acc · mult + add) + zero)}), rounding half to even as ONNX does. Runs of {@code count}
+ * contiguous elements; 8-bit values are read as unsigned or signed as asked and written as their low byte.
+ *
+ * <p>Vectorised with {@link Simd#FLOAT}'s lane count when that is at least 8 (a byte vector of the same lane count
+ * exists); at 128 bits (4 float lanes, no 32-bit byte vector) the loops are scalar. Rounding uses the 1.5·2²³
+ * trick on values already clamped to the 8-bit range, which is exact round-half-even there.
+ *
+ * <p>Why int8 products are not computed in integer lanes: the Vector API has no widening multiply-add (no
+ * {@code vpmaddubsw}/{@code vpdpbusd}); an int32 {@code mul + add} or an int16 multiply widened to int32 runs at a
+ * third of a float FMA on integer-valued floats, which is exact while partial sums stay below 2²⁴ (see
+ * docs/benchmarks.md, "int8"). So the integer ops convert their 8-bit operands to integer-valued floats and use
+ * {@link Sgemm} / {@link Conv2d}.
+ */
+public final class Quant {
+    private static final VectorSpecies<Float> S = Simd.FLOAT;
+    private static final int F = S.length();
+    private static final boolean VEC = F == 8 || F == 16;
+    private static final VectorSpecies<Byte> B = F >= 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final float MAGIC = 12582912f; // 1.5 · 2^23: adding and subtracting it rounds half to even
+
+    private Quant() {
+    }
+
+    /** The smallest value of an 8-bit type. */
+    public static int min(boolean unsigned) {
+        return unsigned ? 0 : -128;
+    }
+
+    /** The largest value of an 8-bit type. */
+    public static int max(boolean unsigned) {
+        return unsigned ? 255 : 127;
+    }
+
+    /**
+     * {@code dst[i] = (src[i] − zero) · scale} for {@code count} bytes at byte {@code srcOff} into floats at
+     * element {@code dstOff}.
+     */
+    public static void dequantize(MemorySegment src, long srcOff, boolean unsigned, int zero, float scale,
+                                  MemorySegment dst, long dstOff, long count) {
+        long i = 0;
+        if (VEC) {
+            long bound = count - F;
+            if (unsigned) {
+                for (; i <= bound; i += F) {
+                    dequantizeU8(src, srcOff + i, zero, scale, dst, dstOff + i);
+                }
+            } else {
+                for (; i <= bound; i += F) {
+                    dequantizeS8(src, srcOff + i, zero, scale, dst, dstOff + i);
+                }
+            }
+        }
+        for (; i < count; i++) {
+            int q = src.get(ValueLayout.JAVA_BYTE, srcOff + i);
+            if (unsigned) {
+                q &= 0xFF;
+            }
+            dst.setAtIndex(FL, dstOff + i, (float) (q - zero) * scale);
+        }
+    }
+
+    private static void dequantizeU8(MemorySegment src, long s, int zero, float scale, MemorySegment dst, long d) {
+        IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, s, LE).convertShape(VectorOperators.B2I, I, 0);
+        FloatVector f = (FloatVector) q.and(0xFF).sub(zero).convertShape(VectorOperators.I2F, S, 0);
+        f.mul(scale).intoMemorySegment(dst, d * 4, LE);
+    }
+
+    private static void dequantizeS8(MemorySegment src, long s, int zero, float scale, MemorySegment dst, long d) {
+        IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, s, LE).convertShape(VectorOperators.B2I, I, 0);
+        FloatVector f = (FloatVector) q.sub(zero).convertShape(VectorOperators.I2F, S, 0);
+        f.mul(scale).intoMemorySegment(dst, d * 4, LE);
+    }
+
+    /**
+     * {@code dst[i] = clamp(rint(src[i] / scale) + zero, lo, hi)}: floats at element {@code srcOff} into bytes at
+     * byte {@code dstOff}. {@code lo..hi} is the 8-bit type's range (or narrower).
+     */
+    public static void quantize(MemorySegment src, long srcOff, float scale, int zero, int lo, int hi,
+                                MemorySegment dst, long dstOff, long count) {
+        float fl = lo - zero, fh = hi - zero, z = zero;
+        long i = 0;
+        if (VEC) {
+            for (long bound = count - F; i <= bound; i += F) {
+                FloatVector v = FloatVector.fromMemorySegment(S, src, (srcOff + i) * 4, LE).div(scale);
+                store(v, fl, fh, z, dst, dstOff + i);
+            }
+        }
+        for (; i < count; i++) {
+            float v = src.getAtIndex(FL, srcOff + i) / scale;
+            dst.set(ValueLayout.JAVA_BYTE, dstOff + i, (byte) round(v, fl, fh, z));
+        }
+    }
+
+    /**
+     * {@code dst[i] = clamp(rint(fma(src[i], mult, add)) + zero, lo, hi)}: float accumulators at element
+     * {@code srcOff} into bytes at byte {@code dstOff}.
+     */
+    public static void requantize(MemorySegment src, long srcOff, float mult, float add, int zero, int lo, int hi,
+                                  MemorySegment dst, long dstOff, long count) {
+        float fl = lo - zero, fh = hi - zero, z = zero;
+        long i = 0;
+        if (VEC) {
+            for (long bound = count - F; i <= bound; i += F) {
+                FloatVector v = FloatVector.fromMemorySegment(S, src, (srcOff + i) * 4, LE).fma(mult, add);
+                store(v, fl, fh, z, dst, dstOff + i);
+            }
+        }
+        for (; i < count; i++) {
+            float v = Math.fma(src.getAtIndex(FL, srcOff + i), mult, add);
+            dst.set(ValueLayout.JAVA_BYTE, dstOff + i, (byte) round(v, fl, fh, z));
+        }
+    }
+
+    private static void store(FloatVector v, float lo, float hi, float zero, MemorySegment dst, long d) {
+        // NaN: max/min keep it, and the conversion to int makes it 0 (then zero is added), as the scalar path
+        FloatVector r = v.max(lo).min(hi).add(MAGIC).sub(MAGIC).add(zero);
+        IntVector q = (IntVector) r.convertShape(VectorOperators.F2I, I, 0);
+        ((ByteVector) q.convertShape(VectorOperators.I2B, B, 0)).intoMemorySegment(dst, d, LE);
+    }
+
+    /** The scalar rounding of {@link #store}: clamp into {@code [lo, hi]}, round half to even, add zero. */
+    static int round(float v, float lo, float hi, float zero) {
+        float c = Math.min(Math.max(v, lo), hi);
+        return (int) (Math.rint(c) + zero);
+    }
+}

@@ -1,0 +1,28 @@
+package dev.tandem.runtime.ops.quant;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * Per-kernel scratch buffers of one size (the float copies and accumulators an integer op needs during a run),
+ * reused across runs: a run takes one (allocating when all are in use, so concurrent runs each have their own) and
+ * gives it back. Memory is GC-managed ({@link Arena#ofAuto()}), freed when the prepared plan is dropped.
+ */
+final class Scratch {
+    private final long bytes;
+    private final ConcurrentLinkedQueue<MemorySegment> free = new ConcurrentLinkedQueue<>();
+
+    Scratch(long bytes) {
+        this.bytes = Math.max(64, bytes);
+    }
+
+    MemorySegment take() {
+        MemorySegment s = free.poll();
+        return s != null ? s : Arena.ofAuto().allocate(bytes, 64);
+    }
+
+    void give(MemorySegment s) {
+        free.offer(s);
+    }
+}
