@@ -5,9 +5,7 @@ import dev.tandem.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -20,8 +18,9 @@ import jdk.incubator.vector.VectorSpecies;
  * (i, j) is the constant shift {@code i·wp + j} of one flat index q, and every dot product is a contiguous
  * {@code Σ_q dy[q]·x[q + shift]} — SIMD along q. A group of images is laid one after the other ({@code rows·wp}
  * apart, {@code rows = h + max(padT, padB)}: an image's bottom padding is the next one's top padding), so one pass
- * of the dot products covers the whole group and the per-lane sums are reduced once per group. The threads take
- * groups of images as they finish, each into its own accumulator; the accumulators are added at the end.
+ * of the dot products covers the whole group and the per-lane sums are reduced once per group. Task t takes
+ * groups t, t + tasks, ... into its own accumulator (a fixed split, so results do not depend on thread timing);
+ * the accumulators are added at the end in task order.
  *
  * <p>The micro-kernel computes 4 output channels × 5 taps (20 vector accumulators; 9 loads per 20 FMAs). Tested
  * against the float64 reference by {@code ConvBackwardTest}.
@@ -59,14 +58,16 @@ final class ShiftedDot {
         int cols = c * kh * kw;
         int tasks = Math.min(pool.threads(), groups);
         float[][] partial = new float[tasks][];
-        AtomicInteger next = new AtomicInteger();
         Geometry geo = new Geometry(n, c, h, w, m, oh, ow, wp, stride, group, q, xLen, p.padTop(), p.padLeft(),
                 kh, kw, cols);
         pool.parallelFor(tasks, t -> {
             float[] acc = new float[m * cols];
             float[] dyBuf = new float[m * q];
             float[] xBuf = new float[c * xLen];
-            for (int gi = next.getAndIncrement(); gi < groups; gi = next.getAndIncrement()) {
+            // Groups are dealt out statically (t, t + tasks, ...) so that each accumulator sums the same images in
+            // the same order on every run: training is reproducible bit for bit for a thread count (and resume
+            // gives what an uninterrupted run gives).
+            for (int gi = t; gi < groups; gi += tasks) {
                 fill(geo, dy, x, gi, dyBuf, xBuf);
                 accumulate(geo, dyBuf, xBuf, acc);
             }
@@ -210,8 +211,14 @@ final class ShiftedDot {
     private static void reduceTile(float[] tile, int rows, int width, float[] acc, int a0, int lda) {
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < width; j++) {
-                acc[a0 + r * lda + j] += FloatVector.fromArray(S, tile, (r * width + j) * VL)
-                        .reduceLanes(VectorOperators.ADD);
+                // Lanes summed in order (not reduceLanes, whose order differs between the interpreter and C2):
+                // training stays reproducible bit for bit.
+                int base = (r * width + j) * VL;
+                float sum = 0;
+                for (int l = 0; l < VL; l++) {
+                    sum += tile[base + l];
+                }
+                acc[a0 + r * lda + j] += sum;
             }
         }
     }

@@ -35,7 +35,7 @@ final class TrainKernels {
         for (; i + VL <= n; i += VL) {
             acc = acc.add(FloatVector.fromMemorySegment(S, x, (off + i) * 4, LE).sub(pivot));
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = lanes(acc);
         for (; i < n; i++) {
             s += x.getAtIndex(F, off + i) - pivot;
         }
@@ -50,7 +50,7 @@ final class TrainKernels {
             FloatVector d = FloatVector.fromMemorySegment(S, x, (off + i) * 4, LE).sub(mean);
             acc = d.fma(d, acc);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = lanes(acc);
         for (; i < n; i++) {
             double d = x.getAtIndex(F, off + i) - mean;
             s += d * d;
@@ -88,7 +88,7 @@ final class TrainKernels {
             sd = sd.add(g);
             sdx = g.fma(d, sdx);
         }
-        double a = sd.reduceLanes(VectorOperators.ADD), b = sdx.reduceLanes(VectorOperators.ADD);
+        double a = lanes(sd), b = lanes(sdx);
         for (; i < n; i++) {
             float g = dy.getAtIndex(F, dyOff + i);
             a += g;
@@ -143,7 +143,7 @@ final class TrainKernels {
                 FloatVector v = FloatVector.fromMemorySegment(S, g, (off + i) * 4, LE);
                 acc = v.fma(v, acc);
             }
-            s += acc.reduceLanes(VectorOperators.ADD);
+            s += lanes(acc);
             acc = FloatVector.zero(S);
             for (; i < end; i++) {
                 float v = g.getAtIndex(F, off + i);
@@ -210,5 +210,20 @@ final class TrainKernels {
                 dx[i1 + 1] = pd ? g : 0f;
             }
         }
+    }
+
+    /**
+     * The sum of a vector's lanes, in lane order, in double. Not {@code reduceLanes(ADD)}: its order differs
+     * between the interpreter and C2's intrinsic, so the same data could sum differently early and late in a run,
+     * and training would not be reproducible bit for bit. Called once per reduction, outside the hot loops.
+     */
+    static double lanes(FloatVector v) {
+        float[] a = new float[VL];
+        v.intoArray(a, 0);
+        double s = 0;
+        for (float f : a) {
+            s += f;
+        }
+        return s;
     }
 }
