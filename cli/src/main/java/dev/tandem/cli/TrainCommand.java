@@ -69,6 +69,10 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Random crops with this padding (default: 4 for CIFAR-10, off otherwise).")
     int cropPadding;
 
+    @Option(names = "--no-cycle-momentum",
+            description = "With onecycle and SGD, keep the momentum fixed instead of cycling it 0.95-0.85 (PyTorch's default).")
+    boolean noCycleMomentum;
+
     @Option(names = "--no-flip", description = "No random horizontal flips.")
     boolean noFlip;
 
@@ -125,7 +129,7 @@ public final class TrainCommand implements Callable<Integer> {
                     .weightDecay(weightDecay).labelSmoothing(labelSmoothing).maxGradNorm(clip).seed(seed)
                     .threads(threads).workers(workers).resume(resume).out(out).patience(patience)
                     .maxStepsPerEpoch(stepsPerEpoch)
-                    .flip(!noFlip).cropPadding(cropPadding >= 0 ? cropPadding
+                    .flip(!noFlip).cycleMomentum(!noCycleMomentum).cropPadding(cropPadding >= 0 ? cropPadding
                             : ds.kind() == DataSpec.Kind.CIFAR10 ? 4 : 0)
                     .optimizer(TrainOptions.OptimizerKind.valueOf(optimizer.toUpperCase(Locale.ROOT)))
                     .schedule(TrainOptions.Schedule.valueOf(schedule.toUpperCase(Locale.ROOT)))

@@ -7,7 +7,6 @@ import dev.tandem.runtime.kernels.reference.ReferenceConvGrad;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.Prepared;
-import dev.tandem.runtime.ops.nn.Geometry;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
 
@@ -29,21 +28,13 @@ public final class ConvGradInput implements Op {
 
     @Override
     public Prepared prepare(OpContext ctx) {
-        DType t = ctx.requireType(0, DType.FLOAT32, DType.FLOAT64);
-        ctx.requireType(1, t);
-        long[] xs = ctx.constantLongs(2, "x_shape");
-        int[] dims = new int[xs.length];
-        for (int i = 0; i < dims.length; i++) {
-            dims[i] = Math.toIntExact(xs[i]);
-        }
-        Shape x = Shape.of(dims);
-        Shape w = ctx.shape(1);
-        ConvParams p = ConvGradSupport.params(ctx, x, w);
-        Shape dy = ctx.shape(0);
-        ConvGradSupport.checkDy(ctx, x, w, p, dy);
-        Shape x4 = Geometry.as4d(x), dy4 = Geometry.as4d(dy), w4 = ConvGradSupport.as4d(w);
-        int n = x4.dim(0), c = x4.dim(1), h = x4.dim(2), wd = x4.dim(3), m = w4.dim(0);
-        long macs = dy.size() * (long) w4.dim(1) * p.kernelH() * p.kernelW();
+        DType t = ConvGradSupport.types(ctx);
+        ConvGradSupport.Setup s = ConvGradSupport.setup(ctx, ConvGradSupport.shapeInput(ctx, 2, "x_shape"),
+                ctx.shape(1));
+        ConvParams p = s.p();
+        Shape x = s.x(), x4 = s.x4(), dy4 = s.dy4(), w4 = s.w4();
+        int n = s.n(), c = s.c(), h = s.h(), wd = s.width(), m = s.m();
+        long macs = s.macs();
         if (t == DType.FLOAT64) {
             return Prepared.of(t, x, macs, (in, out) -> Doubles.write(
                     ReferenceConvGrad.input(Doubles.read(in[0]), Doubles.read(in[1]), n, c, h, wd, m, p), out[0]));

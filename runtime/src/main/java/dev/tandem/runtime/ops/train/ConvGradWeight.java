@@ -31,21 +31,13 @@ public final class ConvGradWeight implements Op {
 
     @Override
     public Prepared prepare(OpContext ctx) {
-        DType t = ctx.requireType(0, DType.FLOAT32, DType.FLOAT64);
-        ctx.requireType(1, t);
-        long[] ws = ctx.constantLongs(2, "w_shape");
-        int[] dims = new int[ws.length];
-        for (int i = 0; i < dims.length; i++) {
-            dims[i] = Math.toIntExact(ws[i]);
-        }
-        Shape w = Shape.of(dims);
-        Shape x = ctx.shape(1);
-        ConvParams p = ConvGradSupport.params(ctx, x, w);
-        Shape dy = ctx.shape(0);
-        ConvGradSupport.checkDy(ctx, x, w, p, dy);
-        Shape x4 = Geometry.as4d(x), dy4 = Geometry.as4d(dy), w4 = ConvGradSupport.as4d(w);
-        int n = x4.dim(0), c = x4.dim(1), h = x4.dim(2), wd = x4.dim(3), m = w4.dim(0);
-        long macs = dy.size() * (long) w4.dim(1) * p.kernelH() * p.kernelW();
+        DType t = ConvGradSupport.types(ctx);
+        ConvGradSupport.Setup s = ConvGradSupport.setup(ctx, ctx.shape(1),
+                ConvGradSupport.shapeInput(ctx, 2, "w_shape"));
+        ConvParams p = s.p();
+        Shape w = s.w(), x4 = s.x4(), dy4 = s.dy4(), w4 = s.w4();
+        int n = s.n(), c = s.c(), h = s.h(), wd = s.width(), m = s.m();
+        long macs = s.macs();
         boolean bias = Geometry.hasOutput(ctx, 1);
         List<Prepared.Output> outs = bias ? List.of(new Prepared.Output(t, w), new Prepared.Output(t, Shape.of(m)))
                 : List.of(new Prepared.Output(t, w));

@@ -19,17 +19,11 @@ final class Doubles {
     }
 
     static double[] read(Tensor t) {
-        double[] v = new double[Math.toIntExact(t.size())];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = Elements.getDouble(t, i);
-        }
-        return v;
+        return Elements.toDoubles(t);
     }
 
     static void write(double[] v, Tensor t) {
-        for (int i = 0; i < v.length; i++) {
-            Elements.setDouble(t, i, v[i]);
-        }
+        Elements.setDoubles(t, v);
     }
 
     /** Elements {@code [from, from + count)} of a contiguous float32 or float64 tensor. */
