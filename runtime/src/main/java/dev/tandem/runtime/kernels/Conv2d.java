@@ -574,7 +574,7 @@ public final class Conv2d {
             if (kh == 3 && kw == 3) {
                 int r0 = oy * sh * pw;
                 int o1 = sw == 1 ? 1 : phaseSize, o2 = sw == 1 ? 2 : 1;
-                dwRow3x3(buf, r0, r0 + pw, r0 + 2 * pw, o1, o2, owr, wBase, bv, res, oy * owr);
+                dwRow3x3(buf, r0, r0 + pw, r0 + 2 * pw, o1, o2, owr, wBase, bv, res, oy * owr, beta == 0f);
             } else if (kw == 5) {
                 // Five taps a pass, one pass per kernel row, accumulating in the output row (L1-resident).
                 java.util.Arrays.fill(res, oy * owr, (oy + 1) * owr, bv);
@@ -589,12 +589,12 @@ public final class Conv2d {
                 }
             }
         }
-        finishPlane(res, stage, owr, oh, ow, out, oo, beta);
+        finishPlane(res, stage, owr, oh, ow, out, oo, beta, kh == 3 && kw == 3);
     }
 
     /** Writes the computed plane (rows {@code owr} apart in {@code res}): beta, activation, one bulk copy. */
     private void finishPlane(float[] res, float[] scratch, int owr, int oh, int ow, MemorySegment out, long oo,
-                             float beta) {
+                             float beta, boolean clampedInRow) {
         if (beta != 0f) {
             for (int oy = 0; oy < oh; oy++) {
                 System.arraycopy(res, oy * owr, scratch, 0, ow);
@@ -607,7 +607,9 @@ public final class Conv2d {
                 System.arraycopy(res, oy * owr, res, oy * ow, ow);
             }
         }
-        act.applyInPlace(res, 0, oh * ow);
+        if (!(clampedInRow && act.isClamp())) {
+            act.applyInPlace(res, 0, oh * ow);
+        }
         MemorySegment.copy(res, 0, out, FL, oo * 4, oh * ow);
     }
 
@@ -641,13 +643,13 @@ public final class Conv2d {
         int wBase = c * 9;
         for (int oy = 0; oy < oh; oy++) {
             int r0 = oy * sh * pw;
-            dwRow3x3(buf, r0, r0 + pw, r0 + 2 * pw, 1, 2, fullR, wBase, bv, row, 0);
+            dwRow3x3(buf, r0, r0 + pw, r0 + 2 * pw, 1, 2, fullR, wBase, bv, row, 0, beta == 0f);
             int d = oy * owr;
             for (int j = 0; j < ow; j++) {
                 res[d + j] = row[2 * j];
             }
         }
-        finishPlane(res, stage, owr, oh, ow, out, oo, beta);
+        finishPlane(res, stage, owr, oh, ow, out, oo, beta, true);
     }
 
     /**
@@ -678,7 +680,11 @@ public final class Conv2d {
      * (stride 1: 0, 1, 2; stride 2: even phase, odd phase, even phase + 1).
      */
     private void dwRow3x3(float[] buf, int r0, int r1, int r2, int o1, int o2, int owr, int wBase, float bv,
-                          float[] row, int rowOff) {
+                          float[] row, int rowOff, boolean clamp) {
+        // A clamp activation (ReLU, ReLU6, Clip; none is the clamp to ±∞) applied in the register before the store
+        // when nothing is added afterwards: a separate pass over the plane took as long as the convolution.
+        float lo = clamp && act.isClamp() ? act.clampLow() : Float.NEGATIVE_INFINITY;
+        float hi = clamp && act.isClamp() ? act.clampHigh() : Float.POSITIVE_INFINITY;
         float[] k = dwWeights;
         FloatVector w0 = FloatVector.broadcast(DS, k[wBase]), w1 = FloatVector.broadcast(DS, k[wBase + 1]);
         FloatVector w2 = FloatVector.broadcast(DS, k[wBase + 2]), w3 = FloatVector.broadcast(DS, k[wBase + 3]);
@@ -696,7 +702,7 @@ public final class Conv2d {
             acc = FloatVector.fromArray(DS, buf, r2 + ox).fma(w6, acc);
             acc = FloatVector.fromArray(DS, buf, r2 + ox + o1).fma(w7, acc);
             acc = FloatVector.fromArray(DS, buf, r2 + ox + o2).fma(w8, acc);
-            acc.intoArray(row, rowOff + ox);
+            acc.max(lo).min(hi).intoArray(row, rowOff + ox);
         }
     }
 

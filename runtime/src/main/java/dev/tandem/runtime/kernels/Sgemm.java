@@ -300,12 +300,23 @@ public final class Sgemm {
                 // A micro-panel outer, B micro-panels inner: the A panel (the broadcast operand, MR·kc floats)
                 // stays in L1 while the wide B panels stream from the L2-resident B block, and each C row band is
                 // written left to right (the BLIS order for a broadcast operand this size).
+                MatrixC direct = c instanceof MatrixC mc && betaHere == 0f && alpha == 1f && actHere.isClamp()
+                        && WIDE_REGISTER_FILE ? mc : null;
                 for (int row = m0; row < m1; row += MR) {
                     int mr = Math.min(MR, m1 - row);
                     boolean small = mr <= MR_SMALL;
                     int ao = row * a.k + pc * panelStride(mr);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int bo = bStart + jr / NR * bPanel;
+                        if (!small && direct != null && mr == MR && jr + NR <= nc) {
+                            // A whole tile of a plain matrix with nothing to read back: the micro-kernel adds the
+                            // bias, clamps and stores its accumulators itself (no tile round trip; with a short k,
+                            // as in 1x1 convolutions over few channels, that round trip cost more than the products)
+                            kernel12Store(kc, ap, ao, bp, bo, direct.seg, direct.off + (long) row * direct.ld + jc + jr,
+                                    direct.ld, biasHere == null ? ZERO_BIAS : biasHere, biasHere == null ? 0 : row,
+                                    actHere.clampLow(), actHere.clampHigh());
+                            continue;
+                        }
                         if (small) {
                             kernel6(kc, ap, ao, bp, bo, s.tile);
                         } else {
@@ -450,6 +461,97 @@ public final class Sgemm {
         c21.intoArray(tile, 10 * NR + VL);
         c22.intoArray(tile, 11 * NR);
         c23.intoArray(tile, 11 * NR + VL);
+    }
+
+    private static final float[] ZERO_BIAS = new float[MR];
+
+    /**
+     * {@link #kernel12} with the epilogue of a whole tile in registers: row r of the product plus
+     * {@code bias[biasOff + r]}, clamped to [lo, hi], stored to C at {@code cOff + r·ldc} (elements). For beta 0,
+     * alpha 1 and clamp activations only. All vectors stay in this method (see {@link Activation#applyInPlace}).
+     */
+    private static void kernel12Store(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, long cOff,
+                                      long ldc, float[] bias, int biasOff, float lo, float hi) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
+        FloatVector c04 = FloatVector.zero(S), c05 = FloatVector.zero(S);
+        FloatVector c06 = FloatVector.zero(S), c07 = FloatVector.zero(S);
+        FloatVector c08 = FloatVector.zero(S), c09 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
+        FloatVector c14 = FloatVector.zero(S), c15 = FloatVector.zero(S);
+        FloatVector c16 = FloatVector.zero(S), c17 = FloatVector.zero(S);
+        FloatVector c18 = FloatVector.zero(S), c19 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
+        for (int k = 0; k < kc; k++) {
+            int ai = ao + k * 12;
+            int bi = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c02 = av.fma(b0, c02);
+            c03 = av.fma(b1, c03);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c04 = av.fma(b0, c04);
+            c05 = av.fma(b1, c05);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c06 = av.fma(b0, c06);
+            c07 = av.fma(b1, c07);
+            av = FloatVector.broadcast(S, a[ai + 4]);
+            c08 = av.fma(b0, c08);
+            c09 = av.fma(b1, c09);
+            av = FloatVector.broadcast(S, a[ai + 5]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 6]);
+            c12 = av.fma(b0, c12);
+            c13 = av.fma(b1, c13);
+            av = FloatVector.broadcast(S, a[ai + 7]);
+            c14 = av.fma(b0, c14);
+            c15 = av.fma(b1, c15);
+            av = FloatVector.broadcast(S, a[ai + 8]);
+            c16 = av.fma(b0, c16);
+            c17 = av.fma(b1, c17);
+            av = FloatVector.broadcast(S, a[ai + 9]);
+            c18 = av.fma(b0, c18);
+            c19 = av.fma(b1, c19);
+            av = FloatVector.broadcast(S, a[ai + 10]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ai + 11]);
+            c22 = av.fma(b0, c22);
+            c23 = av.fma(b1, c23);
+        }
+        long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
+        int q = biasOff;
+        c00.add(bias[q]).max(lo).min(hi).intoMemorySegment(c, o, LE);
+        c01.add(bias[q]).max(lo).min(hi).intoMemorySegment(c, o + v, LE);
+        c02.add(bias[q + 1]).max(lo).min(hi).intoMemorySegment(c, o + ld, LE);
+        c03.add(bias[q + 1]).max(lo).min(hi).intoMemorySegment(c, o + ld + v, LE);
+        c04.add(bias[q + 2]).max(lo).min(hi).intoMemorySegment(c, o + 2 * ld, LE);
+        c05.add(bias[q + 2]).max(lo).min(hi).intoMemorySegment(c, o + 2 * ld + v, LE);
+        c06.add(bias[q + 3]).max(lo).min(hi).intoMemorySegment(c, o + 3 * ld, LE);
+        c07.add(bias[q + 3]).max(lo).min(hi).intoMemorySegment(c, o + 3 * ld + v, LE);
+        c08.add(bias[q + 4]).max(lo).min(hi).intoMemorySegment(c, o + 4 * ld, LE);
+        c09.add(bias[q + 4]).max(lo).min(hi).intoMemorySegment(c, o + 4 * ld + v, LE);
+        c10.add(bias[q + 5]).max(lo).min(hi).intoMemorySegment(c, o + 5 * ld, LE);
+        c11.add(bias[q + 5]).max(lo).min(hi).intoMemorySegment(c, o + 5 * ld + v, LE);
+        c12.add(bias[q + 6]).max(lo).min(hi).intoMemorySegment(c, o + 6 * ld, LE);
+        c13.add(bias[q + 6]).max(lo).min(hi).intoMemorySegment(c, o + 6 * ld + v, LE);
+        c14.add(bias[q + 7]).max(lo).min(hi).intoMemorySegment(c, o + 7 * ld, LE);
+        c15.add(bias[q + 7]).max(lo).min(hi).intoMemorySegment(c, o + 7 * ld + v, LE);
+        c16.add(bias[q + 8]).max(lo).min(hi).intoMemorySegment(c, o + 8 * ld, LE);
+        c17.add(bias[q + 8]).max(lo).min(hi).intoMemorySegment(c, o + 8 * ld + v, LE);
+        c18.add(bias[q + 9]).max(lo).min(hi).intoMemorySegment(c, o + 9 * ld, LE);
+        c19.add(bias[q + 9]).max(lo).min(hi).intoMemorySegment(c, o + 9 * ld + v, LE);
+        c20.add(bias[q + 10]).max(lo).min(hi).intoMemorySegment(c, o + 10 * ld, LE);
+        c21.add(bias[q + 10]).max(lo).min(hi).intoMemorySegment(c, o + 10 * ld + v, LE);
+        c22.add(bias[q + 11]).max(lo).min(hi).intoMemorySegment(c, o + 11 * ld, LE);
+        c23.add(bias[q + 11]).max(lo).min(hi).intoMemorySegment(c, o + 11 * ld + v, LE);
     }
 
     /**
@@ -685,9 +787,9 @@ public final class Sgemm {
 
     /** C as a row-major matrix in memory. */
     static final class MatrixC implements CWriter {
-        private final MemorySegment seg;
-        private final long off;
-        private final int ld;
+        final MemorySegment seg;
+        final long off;
+        final int ld;
 
         MatrixC(MemorySegment seg, long off, int ld) {
             this.seg = seg;

@@ -126,6 +126,37 @@ class ConvTest extends PooledKernelTest {
         }
     }
 
+    /**
+     * With a residual (added before the activation): the paths whose epilogue differs when something is read
+     * back — depthwise (activation after the add, not in the row kernel), pointwise and implicit GEMM.
+     */
+    @ParameterizedTest
+    @MethodSource("cases")
+    void residualIsAddedBeforeTheActivation(Case c) {
+        Random r = new Random(c.hashCode() + 1);
+        int cpg = c.cin / c.p.groups();
+        float[] x = KernelTestSupport.random(r, c.n * c.cin * c.h * c.w);
+        float[] wt = KernelTestSupport.random(r, c.cout * cpg * c.p.kernelH() * c.p.kernelW());
+        float[] bias = c.bias ? KernelTestSupport.random(r, c.cout) : null;
+        double[] plain = ReferenceConv.conv2d(x, c.n, c.cin, c.h, c.w, wt, c.cout, bias, c.p, Activation.NONE);
+        double[] bound = ReferenceConv.conv2d(KernelTestSupport.abs(x), c.n, c.cin, c.h, c.w, KernelTestSupport.abs(wt), c.cout,
+                bias == null ? null : KernelTestSupport.abs(bias), c.p, Activation.NONE);
+        float[] res = KernelTestSupport.random(r, plain.length);
+        int oh = c.p.outH(c.h), ow = c.p.outW(c.w);
+        try (Tensor in = Tensor.ofFloats(Shape.of(c.n, c.cin, c.h, c.w), x);
+             Tensor w = Tensor.ofFloats(Shape.of(c.cout, cpg, c.p.kernelH(), c.p.kernelW()), wt);
+             Tensor residual = Tensor.ofFloats(Shape.of(c.n, c.cout, oh, ow), res);
+             Tensor out = Tensor.allocate(DType.FLOAT32, Shape.of(c.n, c.cout, oh, ow))) {
+            Conv2d.prepare(c.p, c.cin, w, bias, c.act).forward(gemm, in, residual, out);
+            float[] got = out.toFloatArray();
+            for (int i = 0; i < got.length; i++) {
+                double want = c.act.apply((float) (plain[i] + res[i]));
+                assertThat((double) got[i]).as("%s element %d", c, i)
+                        .isCloseTo(want, Offset.offset(1e-5 * (bound[i] + Math.abs(res[i])) + 1e-6));
+            }
+        }
+    }
+
     @Test
     void rejectsWrongShapesWithTheExpectedShape() {
         try (Tensor w = Tensor.allocate(DType.FLOAT32, Shape.of(8, 3, 3, 3));
