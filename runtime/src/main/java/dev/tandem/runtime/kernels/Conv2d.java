@@ -52,6 +52,7 @@ public final class Conv2d {
     private final float[][] groupBias;      // per group, may be null
     private final float[] dwWeights;        // depthwise: [channel][kh*kw]
     private final float[] bias;             // may be null
+    private final DepthwiseChannels dwChannels; // depthwise: the small-plane kernel
 
     private Conv2d(ConvParams p, int outChannels, int inChannels, Activation act, Path path, Sgemm.PackedA[] packed,
                    float[][] groupBias, float[] dwWeights, float[] bias) {
@@ -64,6 +65,7 @@ public final class Conv2d {
         this.groupBias = groupBias;
         this.dwWeights = dwWeights;
         this.bias = bias;
+        this.dwChannels = path == Path.DEPTHWISE ? new DepthwiseChannels(p, outChannels, dwWeights, bias, act) : null;
     }
 
     /**
@@ -471,6 +473,15 @@ public final class Conv2d {
         int planes = n * outChannels;
         int chunks = Math.min(planes, gemm.pool().threads() * 8);
         boolean fast = p.dilationH() == 1 && p.dilationW() == 1 && p.strideW() <= 2;
+        if (beta == 0f && ow <= CHANNELS_MAX_WIDTH) {
+            int blocks = dwChannels.blocks();
+            gemm.pool().parallelFor(n * blocks, t -> {
+                int b = t / blocks;
+                dwChannels.block(in, inOff + (long) b * outChannels * h * w, h, w, out,
+                        outOff + (long) b * outChannels * oh * ow, oh, ow, t % blocks, DW_CHANNELS_WORK.get());
+            });
+            return;
+        }
         gemm.pool().parallelFor(chunks, t -> {
             int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
             DwScratch sc = fast ? DW_SCRATCH.get() : null;
@@ -517,6 +528,13 @@ public final class Conv2d {
     }
 
     private static final ThreadLocal<DwScratch> DW_SCRATCH = ThreadLocal.withInitial(DwScratch::new);
+    private static final ThreadLocal<DepthwiseChannels.Work> DW_CHANNELS_WORK =
+            ThreadLocal.withInitial(DepthwiseChannels.Work::new);
+    /**
+     * Depthwise outputs at most this wide run with the vector across channels ({@link DepthwiseChannels}); wider
+     * ones along rows (docs/benchmarks.md has the measurements behind the threshold).
+     */
+    static final int CHANNELS_MAX_WIDTH = Integer.getInteger("tandem.dwChannelsMaxWidth", 16);
 
     /**
      * Depthwise plane for dilation 1 and column stride 1 or 2: the plane is copied once into a zero-padded buffer

@@ -89,6 +89,14 @@ class ConvTest extends PooledKernelTest {
                 Conv2d.Path.DEPTHWISE));
         out.add(new Case(1, 4, 4, 33, 1, new ConvParams(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4), true, acts[3],
                 Conv2d.Path.DEPTHWISE));
+        // small planes run with the vector across channels: channel counts that leave a partial block, two images,
+        // dilation, stride 2 with odd sizes, every activation kind
+        out.add(new Case(2, 20, 20, 7, 7, ConvParams.square(3, 1, 1).withGroups(20), true, acts[3],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 37, 37, 15, 13, new ConvParams(5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 37), true, acts[5],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 17, 17, 11, 9, new ConvParams(3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 17), false, acts[2],
+                Conv2d.Path.DEPTHWISE));
         // batches of at least two images per pool thread: one image per task, on one thread each
         out.add(new Case(9, 5, 7, 11, 10, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(7, 3, 16, 15, 13, ConvParams.square(3, 2, 1), false, acts[0], Conv2d.Path.IMPLICIT_GEMM));
