@@ -67,6 +67,7 @@ public final class NativeTools {
     /** Builds the fake driver from {@code src/test/native/fake_cuda.c} as {@code dir/libcuda.so.1}. */
     public static Path buildFakeDriver(Path dir) throws IOException, InterruptedException {
         Path include = requireGccAndCudaHeader();
+        Files.createDirectories(dir);
         Path out = dir.resolve("libcuda.so.1");
         Result r = run(List.of(tool("gcc").orElseThrow().toString(), "-shared", "-fPIC", "-O1", "-Wall", "-Wextra",
                 "-Werror", "-I" + include, "-o", out.toString(), Path.of("src/test/native/fake_cuda.c")
