@@ -41,8 +41,37 @@ public record Outcome(double error, String detail) {
             }
         }
         String where = at < 0 ? "" : String.format(Locale.ROOT, " at [%d]: %s vs %s", at, actual[at], expected[at]);
-        return new Outcome(worst, String.format(Locale.ROOT, "%s: %d values, worst |diff| %.3g%s (limit %.0e + %.0e·|x|)",
-                what, actual.length, worstAbs, worst > 1 ? where : "", atol, rtol));
+        String limit = atol == 0 && rtol == 0 ? "exact" : String.format(Locale.ROOT, "limit %.0e + %.0e·|x|", atol,
+                rtol);
+        return new Outcome(worst, String.format(Locale.ROOT, "%s: %d values, worst |diff| %.3g%s (%s)", what,
+                actual.length, worstAbs, worst > 1 ? where : "", limit));
+    }
+
+    /**
+     * Compares with a tolerance per element: element i passes when |a - e| ≤ rel·scale[i] + 1e-30, where scale[i]
+     * is the sum of the magnitudes of the terms that made it (a GEMM's or a convolution's rounding grows with
+     * that, not with the result, which cancellation can make small).
+     */
+    public static Outcome compareScaled(String what, float[] actual, double[] expected, double[] scale, double rel) {
+        double worst = 0;
+        double worstAbs = 0;
+        int at = -1;
+        for (int i = 0; i < Math.min(actual.length, expected.length); i++) {
+            double d = Math.abs(actual[i] - expected[i]);
+            double e = Double.isNaN(d) ? Double.POSITIVE_INFINITY : d == 0 ? 0 : d / (rel * scale[i] + 1e-30);
+            if (e > worst || at < 0) {
+                worst = e;
+                worstAbs = d;
+                at = i;
+            }
+        }
+        if (actual.length != expected.length) {
+            worst = Double.POSITIVE_INFINITY;
+        }
+        String where = worst > 1 && at >= 0 ? String.format(Locale.ROOT, " at [%d]: %s vs %s", at, actual[at],
+                expected[at]) : "";
+        return new Outcome(worst, String.format(Locale.ROOT, "%s: %d values, worst |diff| %.3g%s (limit %.0e·Σ|terms|)",
+                what, actual.length, worstAbs, where, rel));
     }
 
     /** Exact comparison of integers (indices, bit patterns). */

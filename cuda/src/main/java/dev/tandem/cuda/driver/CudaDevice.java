@@ -118,10 +118,16 @@ public final class CudaDevice extends NativeResource {
         return new PinnedBuffer(driver, bytes);
     }
 
-    /** A new non-blocking stream. */
+    /** A new stream that is ordered after the synchronous copies and memsets (see {@link CudaStream}). */
     public CudaStream createStream() {
         checkOpen();
-        return new CudaStream(driver);
+        return new CudaStream(driver, false);
+    }
+
+    /** A new stream independent of the legacy default stream: use only asynchronous copies with it. */
+    public CudaStream createNonBlockingStream() {
+        checkOpen();
+        return new CudaStream(driver, true);
     }
 
     /** A new event; {@code timing} false makes it cheaper for pure synchronisation. */

@@ -4,16 +4,26 @@ import dev.tandem.cuda.ffm.NativeResource;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A non-blocking CUDA stream: work queued on it runs in order, concurrently with other streams. It can record its
- * work into a CUDA graph ({@link #beginCapture()}, {@link #endCapture()}) to replay it with one launch.
+ * A CUDA stream: work queued on it runs in order. A <em>blocking</em> stream (the default) also waits for work on
+ * the legacy default stream, where the synchronous copies and memsets of {@link DeviceBuffer} run, so a kernel
+ * queued after {@code copyFrom} sees the copied data; a <em>non-blocking</em> one does not, and must only be used
+ * with asynchronous copies on itself. It can record its work into a CUDA graph ({@link #beginCapture()},
+ * {@link #endCapture()}) to replay it with one launch.
  */
 public final class CudaStream extends NativeResource {
     private final Driver driver;
     private final MemorySegment handle;
+    private final boolean nonBlocking;
 
-    CudaStream(Driver driver) {
+    CudaStream(Driver driver, boolean nonBlocking) {
         this.driver = driver;
-        this.handle = driver.streamCreate(Driver.STREAM_NON_BLOCKING);
+        this.nonBlocking = nonBlocking;
+        this.handle = driver.streamCreate(nonBlocking ? Driver.STREAM_NON_BLOCKING : Driver.STREAM_DEFAULT);
+    }
+
+    /** Whether it runs independently of the legacy default stream. */
+    public boolean nonBlocking() {
+        return nonBlocking;
     }
 
     /** The {@code CUstream}. */
@@ -42,7 +52,7 @@ public final class CudaStream extends NativeResource {
 
     @Override
     protected String describe() {
-        return "CUDA stream";
+        return nonBlocking ? "non-blocking CUDA stream" : "CUDA stream";
     }
 
     @Override

@@ -31,6 +31,8 @@ public final class Driver {
     public static final int ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
     /** {@code CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR}. */
     public static final int ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+    /** {@code CU_STREAM_DEFAULT}: the stream synchronises with the legacy default stream. */
+    public static final int STREAM_DEFAULT = 0x0;
     /** {@code CU_STREAM_NON_BLOCKING}. */
     public static final int STREAM_NON_BLOCKING = 0x1;
     /** {@code CU_EVENT_DEFAULT}. */
