@@ -11,7 +11,8 @@ final class CliErrors {
 
     /** True for errors in what the user gave (files, models, inputs, options); false for Tandem's own bugs. */
     static boolean isUserError(Throwable e) {
-        return e instanceof ModelException || e instanceof IOException || e instanceof UncheckedIOException
+        return e instanceof ModelException || e instanceof picocli.CommandLine.ParameterException
+                || e instanceof IOException || e instanceof UncheckedIOException
                 || e instanceof IllegalArgumentException || e instanceof dev.tandem.train.data.DataException
                 || e instanceof dev.tandem.train.TrainingDivergedException;
     }

@@ -121,7 +121,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        Devices.requireCpu(spec, device, err);
+        Devices.forTraining(spec, device, err);
         DataSpec ds = DataSpec.parse(data);
         TrainOptions o;
         try {

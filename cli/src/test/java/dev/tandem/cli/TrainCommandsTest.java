@@ -89,10 +89,48 @@ class TrainCommandsTest {
     }
 
     @Test
-    void cudaWithoutABackendIsAClearError() {
-        Result r = run("train", "--data", "folder:" + data, "--device", "cuda", "--out", dir.resolve("x").toString());
-        assertThat(r.exitCode()).isEqualTo(2);
-        assertThat(r.err()).contains("no CUDA backend");
+    void cudaWithoutAGpuIsAClearError() {
+        // The driver named at a path that does not exist: the same answer on machines with and without a GPU.
+        String key = "tandem.cuda.libcuda";
+        String before = System.getProperty(key);
+        System.setProperty(key, dir.resolve("no-driver/libcuda.so.1").toString());
+        try {
+            Result r = run("train", "--data", "folder:" + data, "--device", "cuda", "--out", dir.resolve("x").toString());
+            assertThat(r.exitCode()).isEqualTo(2);
+            assertThat(r.err()).startsWith("error: --device cuda: no usable GPU: missing CUDA driver")
+                    .contains("CUDA driver not found: -Dtandem.cuda.libcuda=" + dir.resolve("no-driver/libcuda.so.1")
+                            + ": no such file or folder");
+            assertThat(r.err()).doesNotContain("\tat ");
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
+        }
+    }
+
+    @Test
+    void cpuTrainingLoadsNoCudaLibrary() throws Exception {
+        Path maps = Path.of("/proc/self/maps");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(maps), "skipped: no /proc/self/maps to inspect");
+        java.util.Set<String> before = cudaMappings(maps);
+        Result t = run("train", "--data", "folder:" + data, "--device", "cpu", "--epochs", "1", "--batch", "16",
+                "--steps-per-epoch", "1", "--image-size", "16x16", "--channels", "1", "--threads", "1", "--quiet",
+                "--out", dir.resolve("cpu-only").toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        assertThat(t.err()).doesNotContain("Device:");
+        assertThat(cudaMappings(maps)).as("CUDA libraries mapped by a --device cpu run").isEqualTo(before);
+    }
+
+    private static java.util.Set<String> cudaMappings(Path maps) throws java.io.IOException {
+        java.util.Set<String> libs = new java.util.TreeSet<>();
+        for (String line : Files.readAllLines(maps)) {
+            if (line.matches(".*/lib(cuda|cublas|cublasLt|nvrtc|cudnn)[^/]*\\.so[^/]*$")) {
+                libs.add(line.substring(line.indexOf('/')));
+            }
+        }
+        return libs;
     }
 
     @Test

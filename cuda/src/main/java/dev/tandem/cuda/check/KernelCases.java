@@ -1,0 +1,353 @@
+package dev.tandem.cuda.check;
+
+import dev.tandem.cuda.driver.Dim3;
+import dev.tandem.cuda.driver.KernelArgs;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+/**
+ * One check per kernel family: random inputs of odd sizes, the kernel run on a {@link KernelRunner}, the result
+ * compared with {@link KernelReference}. The same cases run on the GPU ({@link GpuCheck}) and, in tests, on a CPU
+ * emulator of CUDA's execution model, so a GPU run checks code whose logic was already checked here.
+ */
+public final class KernelCases {
+    /** Tolerances for float32 kernels that reorder sums (block reductions, fused expressions). */
+    static final double ATOL = 1e-5;
+    static final double RTOL = 1e-4;
+
+    /** A named case. */
+    public record Case(String name, Function<KernelRunner, Outcome> body) {
+        /** Runs it; an exception is a failed outcome naming it. */
+        public Outcome run(KernelRunner runner) {
+            try {
+                return body.apply(runner);
+            } catch (RuntimeException e) {
+                return new Outcome(Double.POSITIVE_INFINITY, e.toString());
+            }
+        }
+    }
+
+    private KernelCases() {
+    }
+
+    /** Every case, in a fixed order. */
+    public static List<Case> all() {
+        List<Case> c = new ArrayList<>();
+        c.add(new Case("elementwise add/mul/axpy/scale", KernelCases::elementwise));
+        c.add(new Case("relu and relu_grad", KernelCases::relu));
+        c.add(new Case("bias+relu epilogue (NCHW, rows)", KernelCases::biasAct));
+        c.add(new Case("bias gradients (rows, NCHW)", KernelCases::biasGrad));
+        c.add(new Case("max pool 2x2/2 fwd+bwd", r -> maxPool(r, new KernelReference.Pool(6, 7, 9, 2, 2, 2, 2, 0,
+                0))));
+        c.add(new Case("max pool 3x3/2 pad 1 fwd+bwd (overlap, ties)", r -> maxPool(r,
+                new KernelReference.Pool(5, 8, 7, 3, 3, 2, 2, 1, 1))));
+        c.add(new Case("global avg pool fwd+bwd", KernelCases::globalAvgPool));
+        c.add(new Case("batch norm train fwd", KernelCases::batchNormForward));
+        c.add(new Case("batch norm bwd", KernelCases::batchNormBackward));
+        c.add(new Case("softmax cross-entropy (smoothing 0.1)", KernelCases::softmaxCrossEntropy));
+        c.add(new Case("sum and sum of squares", KernelCases::reductions));
+        c.add(new Case("SGD step (Nesterov, decay, clip)", KernelCases::sgd));
+        c.add(new Case("Adam and AdamW steps", KernelCases::adam));
+        c.add(new Case("float32 <-> bfloat16", KernelCases::casts));
+        return c;
+    }
+
+    static float[] random(SplittableRandom r, int n, double lo, double hi) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (lo + (hi - lo) * r.nextDouble());
+        }
+        return a;
+    }
+
+    private static Dim3 grid(KernelRunner r, long n) {
+        // A small cap keeps the grid-stride loops honest (several iterations per thread).
+        return Dim3.of((int) Math.min(7, (n + r.blockSize() - 1) / r.blockSize()));
+    }
+
+    private static KernelArgs args(KernelRunner r) {
+        return new KernelArgs(r.arena());
+    }
+
+    private static Outcome elementwise(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(1);
+        int n = 3001;
+        float[] a = random(rnd, n, -2, 2), b = random(rnd, n, -2, 2);
+        long da = r.upload(a), db = r.upload(b), dy = r.zeros(4L * n), dz = r.upload(b);
+        Dim3 g = grid(r, n), blk = Dim3.of(r.blockSize());
+        r.launch("tandem_add", g, blk, args(r).pointer(da).pointer(db).pointer(dy).i64(n));
+        double[] sum = new double[n], prod = new double[n], axpy = new double[n], scaled = new double[n];
+        for (int i = 0; i < n; i++) {
+            sum[i] = (double) a[i] + b[i];
+            prod[i] = (double) a[i] * b[i];
+            axpy[i] = b[i] + 0.5 * a[i];
+            scaled[i] = -3.0 * a[i];
+        }
+        Outcome o = Outcome.compare("add", r.floats(dy, n), sum, 0, 1e-7);
+        r.launch("tandem_mul", g, blk, args(r).pointer(da).pointer(db).pointer(dy).i64(n));
+        o = o.and(Outcome.compare("mul", r.floats(dy, n), prod, 0, 1e-7));
+        r.launch("tandem_axpy", g, blk, args(r).f32(0.5f).pointer(da).pointer(dz).i64(n));
+        o = o.and(Outcome.compare("axpy", r.floats(dz, n), axpy, 1e-7, 1e-6));
+        r.launch("tandem_scale", g, blk, args(r).f32(-3f).pointer(da).pointer(dy).i64(n));
+        return o.and(Outcome.compare("scale", r.floats(dy, n), scaled, 0, 1e-7));
+    }
+
+    private static Outcome relu(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(2);
+        int n = 2049;
+        float[] x = random(rnd, n, -1, 1), dy = random(rnd, n, -1, 1);
+        x[0] = 0f;
+        long dx = r.upload(x), dd = r.upload(dy), out = r.zeros(4L * n), grad = r.zeros(4L * n);
+        r.launch("tandem_relu", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(out).i64(n));
+        float[] y = r.floats(out, n);
+        r.launch("tandem_relu_grad", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(dd).pointer(out)
+                .pointer(grad).i64(n));
+        return Outcome.compare("relu", y, KernelReference.relu(x), 0, 0)
+                .and(Outcome.compare("relu_grad", r.floats(grad, n), KernelReference.reluGrad(dy, y), 0, 0));
+    }
+
+    private static Outcome biasAct(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(3);
+        int batch = 3, ch = 5, plane = 7 * 9, n = batch * ch * plane;
+        float[] y = random(rnd, n, -1, 1), bias = random(rnd, ch, -0.5, 0.5);
+        long dy = r.upload(y), db = r.upload(bias);
+        r.launch("tandem_bias_act_nchw", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(dy).pointer(db).i32(ch)
+                .i64(plane).i64(n).i32(1));
+        Outcome o = Outcome.compare("bias_act_nchw relu", r.floats(dy, n), KernelReference.biasActNchw(y, bias, ch,
+                plane, true), 1e-7, 1e-6);
+        int rows = 13, cols = 11;
+        float[] g = random(rnd, rows * cols, -1, 1), gb = random(rnd, cols, -1, 1);
+        long dg = r.upload(g), dgb = r.upload(gb);
+        r.launch("tandem_bias_act_rows", grid(r, rows * cols), Dim3.of(r.blockSize()), args(r).pointer(dg)
+                .pointer(dgb).i32(cols).i64((long) rows * cols).i32(0));
+        // Rows layout is NCHW with one row per "batch", cols channels and a plane of 1.
+        return o.and(Outcome.compare("bias_act_rows", r.floats(dg, rows * cols), KernelReference.biasActNchw(g, gb,
+                cols, 1, false), 1e-7, 1e-6));
+    }
+
+    private static Outcome biasGrad(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(4);
+        int rows = 37, cols = 10;
+        float[] dy = random(rnd, rows * cols, -1, 1);
+        long d = r.upload(dy), db = r.zeros(4L * cols);
+        r.launch("tandem_bias_grad_rows", Dim3.cover(cols, r.blockSize()), Dim3.of(r.blockSize()), args(r)
+                .pointer(d).pointer(db).i32(rows).i32(cols));
+        Outcome o = Outcome.compare("bias_grad_rows", r.floats(db, cols), KernelReference.biasGradRows(dy, rows, cols),
+                ATOL, RTOL);
+        int batch = 4, ch = 6, plane = 5 * 5;
+        float[] dy2 = random(rnd, batch * ch * plane, -1, 1);
+        long d2 = r.upload(dy2), db2 = r.zeros(4L * ch);
+        r.launch("tandem_bias_grad_nchw", Dim3.of(ch), Dim3.of(r.blockSize()), args(r).pointer(d2).pointer(db2)
+                .i32(batch).i32(ch).i64(plane));
+        return o.and(Outcome.compare("bias_grad_nchw", r.floats(db2, ch), KernelReference.biasGradNchw(dy2, batch, ch,
+                plane), ATOL, RTOL));
+    }
+
+    private static Outcome maxPool(KernelRunner r, KernelReference.Pool p) {
+        SplittableRandom rnd = new SplittableRandom(5);
+        int n = p.planes() * p.h() * p.w(), on = p.planes() * p.oh() * p.ow();
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = rnd.nextInt(5) - 2; // small integers: ties exercise the first-maximum rule
+        }
+        float[] dy = random(rnd, on, -1, 1);
+        long dx = r.upload(x), dyv = r.upload(dy), y = r.zeros(4L * on), arg = r.zeros(4L * on), grad = r.zeros(4L * n);
+        r.launch("tandem_maxpool_fwd", grid(r, on), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(y)
+                .pointer(arg).i32(p.planes()).i32(p.h()).i32(p.w()).i32(p.oh()).i32(p.ow()).i32(p.kh()).i32(p.kw())
+                .i32(p.sh()).i32(p.sw()).i32(p.ph()).i32(p.pw()));
+        Object[] ref = KernelReference.maxPool(x, p);
+        int[] argmax = r.ints(arg, on);
+        long[] got = new long[on];
+        for (int i = 0; i < on; i++) {
+            got[i] = argmax[i];
+        }
+        Outcome o = Outcome.compare("maxpool values", r.floats(y, on), (double[]) ref[0], 0, 0)
+                .and(Outcome.exact("argmax", got, (long[]) ref[1]));
+        r.launch("tandem_maxpool_bwd", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(dyv).pointer(arg)
+                .pointer(grad).i32(p.planes()).i32(p.h()).i32(p.w()).i32(p.oh()).i32(p.ow()).i32(p.kh()).i32(p.kw())
+                .i32(p.sh()).i32(p.sw()).i32(p.ph()).i32(p.pw()));
+        return o.and(Outcome.compare("maxpool grad", r.floats(grad, n), KernelReference.maxPoolGrad(dy,
+                (long[]) ref[1], p), 1e-7, 1e-6));
+    }
+
+    private static Outcome globalAvgPool(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(6);
+        int planes = 7, plane = 11 * 13;
+        float[] x = random(rnd, planes * plane, -1, 1), dy = random(rnd, planes, -1, 1);
+        long dx = r.upload(x), y = r.zeros(4L * planes), ddy = r.upload(dy), grad = r.zeros(4L * planes * plane);
+        r.launch("tandem_global_avgpool_fwd", Dim3.of(planes), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(y)
+                .i64(plane));
+        r.launch("tandem_global_avgpool_bwd", grid(r, (long) planes * plane), Dim3.of(r.blockSize()), args(r)
+                .pointer(ddy).pointer(grad).i64(plane).i64((long) planes * plane));
+        double[] expectGrad = new double[planes * plane];
+        for (int i = 0; i < expectGrad.length; i++) {
+            expectGrad[i] = (double) dy[i / plane] / plane;
+        }
+        return Outcome.compare("global avg pool", r.floats(y, planes), KernelReference.globalAvgPool(x, planes, plane),
+                ATOL, RTOL).and(Outcome.compare("global avg pool grad", r.floats(grad, planes * plane), expectGrad,
+                1e-8, 1e-6));
+    }
+
+    private static Outcome batchNormForward(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(7);
+        int batch = 3, ch = 5, plane = 6 * 7, n = batch * ch * plane;
+        float[] x = random(rnd, n, -2, 3), gamma = random(rnd, ch, 0.5, 1.5), beta = random(rnd, ch, -0.5, 0.5);
+        float[] rm = random(rnd, ch, -0.1, 0.1), rv = random(rnd, ch, 0.9, 1.1);
+        long dx = r.upload(x), y = r.zeros(4L * n), dg = r.upload(gamma), db = r.upload(beta), drm = r.upload(rm),
+                drv = r.upload(rv), sm = r.zeros(4L * ch), si = r.zeros(4L * ch);
+        r.launch("tandem_bn_fwd_train", Dim3.of(ch), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(y)
+                .pointer(dg).pointer(db).pointer(drm).pointer(drv).pointer(sm).pointer(si).i32(batch).i32(ch)
+                .i64(plane).f32(1e-5f).f32(0.1f));
+        double[][] ref = KernelReference.batchNormTrain(x, gamma, beta, rm, rv, batch, ch, plane, 1e-5f, 0.1f);
+        return Outcome.compare("y", r.floats(y, n), ref[0], ATOL, RTOL)
+                .and(Outcome.compare("saved_mean", r.floats(sm, ch), ref[1], ATOL, RTOL))
+                .and(Outcome.compare("saved_invstd", r.floats(si, ch), ref[2], ATOL, RTOL))
+                .and(Outcome.compare("running_mean", r.floats(drm, ch), ref[3], ATOL, RTOL))
+                .and(Outcome.compare("running_var", r.floats(drv, ch), ref[4], ATOL, RTOL));
+    }
+
+    private static Outcome batchNormBackward(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(8);
+        int batch = 3, ch = 4, plane = 5 * 9, n = batch * ch * plane;
+        float[] x = random(rnd, n, -2, 2), dy = random(rnd, n, -1, 1), gamma = random(rnd, ch, 0.5, 1.5);
+        float[] mean = new float[ch], invstd = new float[ch];
+        double[][] stats = KernelReference.batchNormTrain(x, gamma, new float[ch], new float[ch], new float[ch], batch,
+                ch, plane, 1e-5, 0.1);
+        for (int c = 0; c < ch; c++) {
+            mean[c] = (float) stats[1][c];
+            invstd[c] = (float) stats[2][c];
+        }
+        long ddy = r.upload(dy), dx = r.upload(x), dg = r.upload(gamma), dm = r.upload(mean), di = r.upload(invstd),
+                gx = r.zeros(4L * n), gg = r.zeros(4L * ch), gb = r.zeros(4L * ch);
+        r.launch("tandem_bn_bwd", Dim3.of(ch), Dim3.of(r.blockSize()), args(r).pointer(ddy).pointer(dx).pointer(dg)
+                .pointer(dm).pointer(di).pointer(gx).pointer(gg).pointer(gb).i32(batch).i32(ch).i64(plane));
+        double[][] ref = KernelReference.batchNormGrad(dy, x, gamma, mean, invstd, batch, ch, plane);
+        // dx subtracts nearly equal terms; its error scales with |dy|·gamma·invstd, not with dx itself.
+        return Outcome.compare("dx", r.floats(gx, n), ref[0], 1e-4, RTOL)
+                .and(Outcome.compare("dgamma", r.floats(gg, ch), ref[1], 1e-4, RTOL))
+                .and(Outcome.compare("dbeta", r.floats(gb, ch), ref[2], 1e-4, RTOL));
+    }
+
+    private static Outcome softmaxCrossEntropy(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(9);
+        int rows = 19, classes = 10;
+        float[] z = random(rnd, rows * classes, -4, 4);
+        long[] labels = new long[rows];
+        for (int i = 0; i < rows; i++) {
+            labels[i] = rnd.nextInt(classes);
+        }
+        long dz = r.upload(z), dl = r.upload(labels), loss = r.zeros(4L * rows), lp = r.zeros(4L * rows * classes),
+                grad = r.zeros(4L * rows * classes);
+        float scale = 1f / rows;
+        r.launch("tandem_softmax_xent", Dim3.cover(rows, r.blockSize()), Dim3.of(r.blockSize()), args(r).pointer(dz)
+                .pointer(dl).pointer(loss).pointer(lp).pointer(grad).i32(rows).i32(classes).f32(0.1f).f32(scale));
+        double[][] ref = KernelReference.softmaxCrossEntropy(z, labels, rows, classes, 0.1f, scale);
+        return Outcome.compare("loss rows", r.floats(loss, rows), ref[0], ATOL, RTOL)
+                .and(Outcome.compare("log_prob", r.floats(lp, rows * classes), ref[1], ATOL, RTOL))
+                .and(Outcome.compare("dlogits", r.floats(grad, rows * classes), ref[2], 1e-6, RTOL));
+    }
+
+    private static Outcome reductions(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(10);
+        int n = 10007;
+        float[] x = random(rnd, n, -1, 1);
+        Dim3 g = grid(r, n);
+        long dx = r.upload(x), partial = r.zeros(4L * g.x()), out = r.zeros(8);
+        double s = 0, sq = 0, abs = 0;
+        for (float v : x) {
+            s += v;
+            sq += (double) v * v;
+            abs += Math.abs(v);
+        }
+        r.launch("tandem_sum_partial", g, Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(partial).i64(n));
+        r.launch("tandem_sum_final", Dim3.of(1), Dim3.of(r.blockSize()), args(r).pointer(partial).pointer(out)
+                .i32(g.x()).f32(0.5f));
+        // A sum's rounding scales with the sum of magnitudes, not with the (small) result.
+        Outcome o = Outcome.compare("sum", r.floats(out, 1), new double[] {0.5 * s}, 1e-6 * abs, 0);
+        r.launch("tandem_sumsq_partial", g, Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(partial).i64(n));
+        r.launch("tandem_sum_final", Dim3.of(1), Dim3.of(r.blockSize()), args(r).pointer(partial).pointer(out)
+                .i32(g.x()).f32(1f));
+        o = o.and(Outcome.compare("sum of squares", r.floats(out, 1), new double[] {sq}, 0, 1e-5));
+        long hp = r.upload(new float[] {0f});
+        float maxNorm = (float) (0.5 * Math.sqrt(sq));
+        r.launch("tandem_clip_factor", Dim3.of(1), Dim3.of(1), args(r).pointer(out).pointer(hp).f32(maxNorm));
+        return o.and(Outcome.compare("clip factor", r.floats(hp, 1), new double[] {maxNorm / (Math.sqrt(sq) + 1e-6)},
+                0, 1e-5));
+    }
+
+    private static Outcome sgd(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(11);
+        int n = 1001;
+        float[] p = random(rnd, n, -1, 1), g = random(rnd, n, -1, 1), m = random(rnd, n, -0.1, 0.1);
+        long dp = r.upload(p), dg = r.upload(g), dm = r.upload(m), hp = r.upload(new float[] {0.05f, 0.9f, 0.8f});
+        r.launch("tandem_sgd_step", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(dp).pointer(dg).pointer(dm)
+                .i64(n).pointer(hp).f32(5e-4f).i32(1));
+        double[][] ref = KernelReference.sgd(p, g, m, 0.05f, 0.9f, 0.8f, 5e-4f, true);
+        Outcome o = Outcome.compare("nesterov p", r.floats(dp, n), ref[0], 1e-6, 1e-5)
+                .and(Outcome.compare("nesterov m", r.floats(dm, n), ref[1], 1e-6, 1e-5));
+        long dp2 = r.upload(p), dm2 = r.upload(m);
+        r.launch("tandem_sgd_step", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(dp2).pointer(dg).pointer(dm2)
+                .i64(n).pointer(hp).f32(0f).i32(0));
+        double[][] plain = KernelReference.sgd(p, g, m, 0.05f, 0.9f, 0.8f, 0, false);
+        return o.and(Outcome.compare("plain p", r.floats(dp2, n), plain[0], 1e-6, 1e-5));
+    }
+
+    private static Outcome adam(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(12);
+        int n = 777;
+        long step = 3;
+        float[] p = random(rnd, n, -1, 1), g = random(rnd, n, -1, 1), m = random(rnd, n, -0.1, 0.1),
+                v = random(rnd, n, 0, 0.01);
+        // Hyperparameters are float32 (as the ONNX attributes of Tandem's AdamStep): the reference uses the same values.
+        double b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.01f, lr = 1e-3f;
+        double c1 = 1 - Math.pow(b1, step), c2 = 1 - Math.pow(b2, step);
+        long hp = r.upload(new float[] {1e-3f, (float) c1, (float) c2, 1f});
+        Outcome o = null;
+        for (int decoupled = 0; decoupled <= 1; decoupled++) {
+            long dp = r.upload(p), dg = r.upload(g), dm = r.upload(m), dv = r.upload(v);
+            r.launch("tandem_adam_step", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(dp).pointer(dg)
+                    .pointer(dm).pointer(dv).i64(n).pointer(hp).f32(0.9f).f32(0.999f).f32(1e-8f).f32(0.01f)
+                    .i32(decoupled));
+            double[][] ref = KernelReference.adam(p, g, m, v, lr, step, b1, b2, eps, wd, decoupled == 1, 1);
+            String w = decoupled == 1 ? "AdamW " : "Adam ";
+            Outcome one = Outcome.compare(w + "p", r.floats(dp, n), ref[0], 1e-6, 1e-5)
+                    .and(Outcome.compare(w + "m", r.floats(dm, n), ref[1], 1e-7, 1e-5))
+                    .and(Outcome.compare(w + "v", r.floats(dv, n), ref[2], 1e-9, 1e-5));
+            o = o == null ? one : o.and(one);
+        }
+        return o;
+    }
+
+    private static Outcome casts(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(13);
+        int n = 1000;
+        float[] x = random(rnd, n, -100, 100);
+        // Halfway cases (round to even both ways), signed zeros, infinities, NaN, the largest float, a subnormal.
+        float[] special = {Float.intBitsToFloat(0x3f808000), Float.intBitsToFloat(0x3f818000), -0f, 0f,
+            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, Float.MAX_VALUE, 1e-40f,
+            Float.intBitsToFloat(0x3f80ffff)};
+        System.arraycopy(special, 0, x, 0, special.length);
+        long dx = r.upload(x), bf = r.zeros(2L * n), back = r.zeros(4L * n);
+        r.launch("tandem_f32_to_bf16", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(bf).i64(n));
+        short[] got = r.shorts(bf, n);
+        long[] gotBits = new long[n], wantBits = new long[n];
+        double[] wantBack = new double[n];
+        for (int i = 0; i < n; i++) {
+            gotBits[i] = got[i] & 0xffff;
+            short w = KernelReference.toBf16(x[i]);
+            wantBits[i] = w & 0xffff;
+            wantBack[i] = KernelReference.fromBf16(w);
+        }
+        Outcome o = Outcome.exact("bf16 bits", gotBits, wantBits);
+        r.launch("tandem_bf16_to_f32", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(bf).pointer(back).i64(n));
+        float[] b = r.floats(back, n);
+        long[] backBits = new long[n], wantBackBits = new long[n];
+        for (int i = 0; i < n; i++) {
+            backBits[i] = Float.floatToRawIntBits(b[i]);
+            wantBackBits[i] = Float.floatToRawIntBits((float) wantBack[i]);
+        }
+        return o.and(Outcome.exact("bf16 -> f32 bits", backBits, wantBackBits));
+    }
+}

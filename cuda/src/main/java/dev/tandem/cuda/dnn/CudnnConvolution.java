@@ -1,0 +1,141 @@
+package dev.tandem.cuda.dnn;
+
+import dev.tandem.cuda.driver.DeviceBuffer;
+import dev.tandem.cuda.ffm.NativeResource;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One convolution shape planned for cuDNN: its tensor, filter and convolution descriptors, and the forward,
+ * backward-data and backward-filter algorithms chosen once by cuDNN's heuristics ({@code _v7}), with the workspace
+ * each needs. Owned by the {@link CudnnHandle} that made it. Float32 NCHW data.
+ */
+public final class CudnnConvolution extends NativeResource {
+    private final Cudnn cudnn;
+    private final MemorySegment handle;
+    private final ConvShape shape;
+    private final MemorySegment x;
+    private final MemorySegment w;
+    private final MemorySegment y;
+    private final MemorySegment conv;
+    private final AlgoPerf forward;
+    private final AlgoPerf backwardData;
+    private final AlgoPerf backwardFilter;
+    private final long forwardWorkspace;
+    private final long backwardDataWorkspace;
+    private final long backwardFilterWorkspace;
+
+    CudnnConvolution(Cudnn cudnn, MemorySegment handle, ConvShape s, boolean tf32, long maxWorkspace) {
+        this.cudnn = cudnn;
+        this.handle = handle;
+        this.shape = s;
+        MemorySegment xd = null;
+        MemorySegment wd = null;
+        MemorySegment cd = null;
+        MemorySegment yd = null;
+        try {
+            xd = cudnn.tensor4d(Cudnn.DATA_FLOAT, s.n(), s.c(), s.h(), s.w());
+            wd = cudnn.filter4d(Cudnn.DATA_FLOAT, s.k(), s.c() / s.groups(), s.r(), s.s());
+            cd = cudnn.convolution2d(s.padH(), s.padW(), s.strideH(), s.strideW(), s.dilationH(), s.dilationW(),
+                    s.groups(), tf32 ? Cudnn.DEFAULT_MATH : Cudnn.FMA_MATH);
+            int[] out = cudnn.forwardOutputDim(cd, xd, wd);
+            if (out[0] != s.n() || out[1] != s.k() || out[2] != s.outH() || out[3] != s.outW()) {
+                throw new IllegalStateException("cuDNN computes output " + java.util.Arrays.toString(out) + " for "
+                        + s + "; Tandem expects [" + s.n() + ", " + s.k() + ", " + s.outH() + ", " + s.outW() + "]");
+            }
+            yd = cudnn.tensor4d(Cudnn.DATA_FLOAT, out[0], out[1], out[2], out[3]);
+            this.forward = AlgoPerf.choose(cudnn.forwardAlgorithms(handle, xd, wd, cd, yd), maxWorkspace, false,
+                    "forward");
+            this.backwardData = AlgoPerf.choose(cudnn.backwardDataAlgorithms(handle, wd, yd, cd, xd), maxWorkspace,
+                    false, "backward-data");
+            this.backwardFilter = AlgoPerf.choose(cudnn.backwardFilterAlgorithms(handle, xd, yd, cd, wd),
+                    maxWorkspace, false, "backward-filter");
+            this.forwardWorkspace = cudnn.forwardWorkspace(handle, xd, wd, cd, yd, forward.algo());
+            this.backwardDataWorkspace = cudnn.backwardDataWorkspace(handle, wd, yd, cd, xd, backwardData.algo());
+            this.backwardFilterWorkspace = cudnn.backwardFilterWorkspace(handle, xd, yd, cd, wd,
+                    backwardFilter.algo());
+        } catch (RuntimeException e) {
+            destroy(cudnn, xd, yd, wd, cd);
+            throw e;
+        }
+        this.x = xd;
+        this.w = wd;
+        this.conv = cd;
+        this.y = yd;
+    }
+
+    private static void destroy(Cudnn cudnn, MemorySegment x, MemorySegment y, MemorySegment w, MemorySegment conv) {
+        if (x != null) {
+            cudnn.destroyTensor(x);
+        }
+        if (y != null) {
+            cudnn.destroyTensor(y);
+        }
+        if (w != null) {
+            cudnn.destroyFilter(w);
+        }
+        if (conv != null) {
+            cudnn.destroyConvolution(conv);
+        }
+    }
+
+    /** The shape planned. */
+    public ConvShape shape() {
+        return shape;
+    }
+
+    /** The algorithms chosen: forward, backward data, backward filter. */
+    public AlgoPerf[] algorithms() {
+        return new AlgoPerf[] {forward, backwardData, backwardFilter};
+    }
+
+    /** The largest workspace any of the three passes needs. */
+    public long workspaceBytes() {
+        return Math.max(forwardWorkspace, Math.max(backwardDataWorkspace, backwardFilterWorkspace));
+    }
+
+    /** {@code y = conv(x, w)}. */
+    public void forward(DeviceBuffer xData, DeviceBuffer wData, DeviceBuffer yData, DeviceBuffer workspace) {
+        checkOpen();
+        cudnn.setMathType(conv, forward.mathType());
+        cudnn.forward(handle, 1f, x, xData.address(), w, wData.address(), conv, forward.algo(), address(workspace),
+                forwardWorkspace, 0f, y, yData.address());
+    }
+
+    /** {@code dx = ∂L/∂x} from {@code dy} and the weights. */
+    public void backwardData(DeviceBuffer wData, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer workspace) {
+        checkOpen();
+        cudnn.setMathType(conv, backwardData.mathType());
+        cudnn.backwardData(handle, 1f, w, wData.address(), y, dy.address(), conv, backwardData.algo(),
+                address(workspace), backwardDataWorkspace, 0f, x, dx.address());
+    }
+
+    /** {@code dw = ∂L/∂w} from the input and {@code dy}; {@code accumulate} adds to dw instead of overwriting. */
+    public void backwardFilter(DeviceBuffer xData, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer workspace,
+                               boolean accumulate) {
+        checkOpen();
+        cudnn.setMathType(conv, backwardFilter.mathType());
+        cudnn.backwardFilter(handle, 1f, x, xData.address(), y, dy.address(), conv, backwardFilter.algo(),
+                address(workspace), backwardFilterWorkspace, accumulate ? 1f : 0f, w, dw.address());
+    }
+
+    private long address(DeviceBuffer workspace) {
+        if (workspaceBytes() == 0) {
+            return 0;
+        }
+        if (workspace == null || workspace.bytes() < workspaceBytes()) {
+            throw new IllegalArgumentException("convolution " + shape + " needs a workspace of " + workspaceBytes()
+                    + " bytes");
+        }
+        return workspace.address();
+    }
+
+    @Override
+    protected String describe() {
+        return "cuDNN convolution " + shape;
+    }
+
+    @Override
+    protected void release() {
+        destroy(cudnn, x, y, w, conv);
+    }
+}

@@ -1,0 +1,80 @@
+// Pooling over NCHW float32 tensors.
+
+// Max pooling: one thread per output element; argmax[o] is the flat index (within the n, c plane) of the first
+// maximum of its window (PyTorch's tie rule), -1 for a window entirely in the padding.
+extern "C" __global__ void tandem_maxpool_fwd(const float* x, float* y, int* argmax, int planes, int h, int w,
+                                              int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw) {
+    long long count = (long long) planes * oh * ow;
+    TANDEM_GRID_STRIDE(o, count) {
+        int ox = (int) (o % ow);
+        int oy = (int) ((o / ow) % oh);
+        long long plane = o / ((long long) oh * ow);
+        const float* xp = x + plane * h * w;
+        float best = 0.0f;
+        int where = -1;
+        for (int ky = 0; ky < kh; ky++) {
+            int iy = oy * sh - ph + ky;
+            if (iy < 0 || iy >= h) continue;
+            for (int kx = 0; kx < kw; kx++) {
+                int ix = ox * sw - pw + kx;
+                if (ix < 0 || ix >= w) continue;
+                float v = xp[iy * w + ix];
+                if (where < 0 || v > best) {
+                    best = v;
+                    where = iy * w + ix;
+                }
+            }
+        }
+        y[o] = where < 0 ? 0.0f : best;
+        argmax[o] = where;
+    }
+}
+
+// Max pooling's gradient as a gather: one thread per input element sums dy over the windows whose argmax is that
+// element, so no two threads write one element and the sum order is fixed (deterministic, no atomics).
+extern "C" __global__ void tandem_maxpool_bwd(const float* dy, const int* argmax, float* dx, int planes, int h, int w,
+                                              int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw) {
+    long long count = (long long) planes * h * w;
+    TANDEM_GRID_STRIDE(i, count) {
+        int ix = (int) (i % w);
+        int iy = (int) ((i / w) % h);
+        long long plane = i / ((long long) h * w);
+        int self = iy * w + ix;
+        // Outputs whose window holds (iy, ix): oy*sh - ph <= iy <= oy*sh - ph + kh - 1.
+        int oy0 = iy + ph - kh + 1;
+        oy0 = oy0 <= 0 ? 0 : (oy0 + sh - 1) / sh;
+        int oy1 = (iy + ph) / sh;
+        int ox0 = ix + pw - kw + 1;
+        ox0 = ox0 <= 0 ? 0 : (ox0 + sw - 1) / sw;
+        int ox1 = (ix + pw) / sw;
+        float s = 0.0f;
+        for (int oy = oy0; oy <= oy1 && oy < oh; oy++) {
+            for (int ox = ox0; ox <= ox1 && ox < ow; ox++) {
+                long long o = (plane * oh + oy) * ow + ox;
+                if (argmax[o] == self) {
+                    s += dy[o];
+                }
+            }
+        }
+        dx[i] = s;
+    }
+}
+
+// Global average pooling: one block per (n, c) plane (grid = N * C), blockDim a power of two.
+extern "C" __global__ void tandem_global_avgpool_fwd(const float* x, float* y, long long plane) {
+    __shared__ float scratch[1024];
+    const float* xp = x + (long long) blockIdx.x * plane;
+    float s = 0.0f;
+    for (long long j = threadIdx.x; j < plane; j += blockDim.x) {
+        s += xp[j];
+    }
+    s = tandem_block_sum(s, scratch);
+    if (threadIdx.x == 0) {
+        y[blockIdx.x] = s / (float) plane;
+    }
+}
+
+// dx[n, c, p] = dy[n, c] / plane.
+extern "C" __global__ void tandem_global_avgpool_bwd(const float* dy, float* dx, long long plane, long long count) {
+    TANDEM_GRID_STRIDE(i, count) { dx[i] = dy[i / plane] / (float) plane; }
+}
