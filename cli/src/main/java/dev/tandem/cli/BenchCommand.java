@@ -53,6 +53,10 @@ public final class BenchCommand implements Callable<Integer> {
             + "op type and the slowest nodes.")
     boolean profile;
 
+    @Option(names = "--profile-top", paramLabel = "N",
+            description = "With --profile: how many of the slowest nodes to list (default: ${DEFAULT-VALUE}).")
+    int profileTop = 10;
+
     @Option(names = "--jit-warmup", description = "Compile the kernels while loading (Model.Options.warmup): longer "
             + "load, faster first run.")
     boolean jitWarmup;
@@ -61,7 +65,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "The shape of an input (repeatable); overrides its declared shape and --batch.")
     List<String> inputShapes = List.of();
 
-    /** Per-step wall times over {@code iters} runs: totals per op type and the ten slowest nodes, in ms per run. */
+    /**
+     * Per-step wall times over {@code iters} runs: totals per op type and the slowest nodes, in ms per run, with
+     * each node's multiply-adds and the GFLOP/s it ran at (2 flops per multiply-add) where it does any.
+     */
     private ObjectNode profile(Model m, Map<String, Shape> shapes, Map<String, Tensor> feed) {
         dev.tandem.runtime.plan.ExecutionPlan plan = m.plan(shapes);
         Tensor[] ordered = m.inputs().stream().map(i -> feed.get(i.name())).toArray(Tensor[]::new);
@@ -90,17 +97,22 @@ public final class BenchCommand implements Callable<Integer> {
             idx[i] = i;
         }
         Arrays.sort(idx, (a, b) -> Long.compare(ns[b], ns[a]));
-        for (int i = 0; i < Math.min(10, idx.length); i++) {
-            slow.addObject().put("node", names.get(idx[i])).put("ms", round(ms(ns[idx[i]]) / iters));
+        long[] macs = plan.stepMultiplyAdds();
+        for (int i = 0; i < Math.min(profileTop, idx.length); i++) {
+            ObjectNode o = slow.addObject().put("node", names.get(idx[i])).put("ms", round(ms(ns[idx[i]]) / iters));
+            if (macs[idx[i]] > 0) {
+                o.put("multiply_adds", macs[idx[i]]);
+                o.put("gflops", round(2.0 * macs[idx[i]] * iters / Math.max(1, ns[idx[i]])));
+            }
         }
         return p;
     }
 
     @Override
     public Integer call() {
-        if (threads < 0 || batch < 1 || iters < 1 || warmup < 0) {
+        if (threads < 0 || batch < 1 || iters < 1 || warmup < 0 || profileTop < 0) {
             throw new ParameterException(spec.commandLine(),
-                    "--threads, --batch and --iters must be >= 1 and --warmup >= 0");
+                    "--threads, --batch and --iters must be >= 1, --warmup and --profile-top >= 0");
         }
         Map<String, Shape> given = new LinkedHashMap<>();
         for (String s : inputShapes) {

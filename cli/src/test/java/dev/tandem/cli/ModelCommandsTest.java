@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.runtime.io.Npy;
+import dev.tandem.runtime.onnx.proto.Onnx.AttributeProto;
 import dev.tandem.runtime.onnx.proto.Onnx.GraphProto;
 import dev.tandem.runtime.onnx.proto.Onnx.ModelProto;
 import dev.tandem.runtime.onnx.proto.Onnx.NodeProto;
@@ -176,6 +177,47 @@ class ModelCommandsTest {
         Result bad = run("bench", "--model", model.toString(), "--input-shape", "q=1x2");
         assertThat(bad.exitCode()).isEqualTo(2);
         assertThat(bad.err()).contains("no input 'q'");
+    }
+
+    @Test
+    void benchProfileListsTheSlowestNodesWithTheirRate() throws Exception {
+        // x [1, 64] · Wᵀ with W [32, 64] (transB): 2048 multiply-adds, then a ReLU that does none
+        float[] w = new float[32 * 64];
+        java.util.Arrays.fill(w, 0.01f);
+        java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(4 * w.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        raw.asFloatBuffer().put(w);
+        GraphProto g = GraphProto.newBuilder().setName("fc")
+                .addNode(NodeProto.newBuilder().setOpType("Gemm").setName("fc0").addInput("x").addInput("w")
+                        .addOutput("h").addAttribute(AttributeProto.newBuilder().setName("transB").setI(1)
+                                .setType(AttributeProto.AttributeType.INT)))
+                .addNode(NodeProto.newBuilder().setOpType("Relu").setName("act").addInput("h").addOutput("y"))
+                .addInitializer(TensorProto.newBuilder().setName("w").addDims(32).addDims(64)
+                        .setDataType(TensorProto.DataType.FLOAT_VALUE)
+                        .setRawData(com.google.protobuf.ByteString.copyFrom(raw.array())))
+                .addInput(info("x", 1, 64)).addOutput(info("y", 1, 32)).build();
+        Path model = dir.resolve("fc.onnx");
+        Files.write(model, ModelProto.newBuilder().setIrVersion(8).setProducerName("test").setGraph(g)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(17)).build().toByteArray());
+        Result r = run("bench", "--model", model.toString(), "--threads", "1", "--iters", "3", "--warmup", "0",
+                "--profile", "--profile-top", "1");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode slow = new ObjectMapper().readTree(r.out()).get("profile").get("slowest_nodes");
+        assertThat(slow).hasSize(1);
+        Result all = run("bench", "--model", model.toString(), "--threads", "1", "--iters", "3", "--warmup", "0",
+                "--profile", "--profile-top", "5");
+        JsonNode nodes = new ObjectMapper().readTree(all.out()).get("profile").get("slowest_nodes");
+        JsonNode gemm = null;
+        for (JsonNode n : nodes) {
+            if (n.get("node").asText().contains("fc0")) {
+                gemm = n;
+            } else {
+                assertThat(n.has("multiply_adds")).as(n.toString()).isFalse();
+            }
+        }
+        assertThat(gemm).as(nodes.toString()).isNotNull();
+        assertThat(gemm.get("multiply_adds").asLong()).isEqualTo(32 * 64);
+        assertThat(gemm.get("gflops").asDouble()).isPositive();
+        assertThat(run("bench", "--model", model.toString(), "--profile-top", "-1").exitCode()).isEqualTo(2);
     }
 
     @Test

@@ -554,7 +554,9 @@ public final class Conv2d {
         int rows = (oh - 1) * sh + kh;                   // padded rows read
         int phaseSize = rows * pw;
         // One bulk copy of the plane, then cheap array copies: per-row segment copies cost more than the math.
-        float[] stage = sc.stage(h * w);
+        // also finishPlane's row scratch when a residual is added: at least one output row (padding can make the
+        // output wider than the whole input plane)
+        float[] stage = sc.stage(Math.max(h * w, ow));
         MemorySegment.copy(in, FL, io * 4, stage, 0, h * w);
         float[] buf = sc.plane(phaseSize * sw);
         java.util.Arrays.fill(buf, 0, phaseSize * sw, 0f);
@@ -643,7 +645,7 @@ public final class Conv2d {
         int fullR = (full + DVL - 1) / DVL * DVL;
         int pw = fullR + 3;
         int rows = (oh - 1) * sh + 3;
-        float[] stage = sc.stage(Math.max(h * w, fullR));
+        float[] stage = sc.stage(Math.max(Math.max(h * w, fullR), ow));
         MemorySegment.copy(in, FL, io * 4, stage, 0, h * w);
         float[] buf = sc.plane(rows * pw);
         java.util.Arrays.fill(buf, 0, rows * pw, 0f);

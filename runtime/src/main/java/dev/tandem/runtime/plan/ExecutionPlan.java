@@ -44,7 +44,7 @@ public final class ExecutionPlan implements AutoCloseable {
     private record Slot(Kind kind, DType dtype, Shape shape, int input, Tensor constant, long offset, int aliasOf) {
     }
 
-    private record Step(Node node, Kernel kernel, int[] in, int[] out, int aliasSource) {
+    private record Step(Node node, Kernel kernel, int[] in, int[] out, int aliasSource, long multiplyAdds) {
     }
 
     private final List<Slot> slots;
@@ -284,7 +284,7 @@ public final class ExecutionPlan implements AutoCloseable {
                 out[o] = slots.size() - 1;
                 slotOf.put(node.output(o), out[o]);
             }
-            steps.add(new Step(node, p.kernel(), in, out, p.isAlias() ? in[p.aliasOf()] : -1));
+            steps.add(new Step(node, p.kernel(), in, out, p.isAlias() ? in[p.aliasOf()] : -1, p.multiplyAdds()));
         }
 
         Tensor constantOf(int s) {
@@ -504,6 +504,11 @@ public final class ExecutionPlan implements AutoCloseable {
             }
             free.addFirst(inst);
         }
+    }
+
+    /** Multiply-adds of each step, in the order of {@link #stepNames()} (0 for steps that do none). */
+    public long[] stepMultiplyAdds() {
+        return steps.stream().mapToLong(Step::multiplyAdds).toArray();
     }
 
     /** Names of the nodes run by each step, in order (for profiles). */
