@@ -58,8 +58,10 @@ public final class Classifier implements AutoCloseable {
      * @param labelsFile a file of labels, one per line or a JSON array of strings (null: none given)
      * @param topK       how many classes each result holds (clipped to the class count)
      * @param threads    intra-op threads (0: all processors)
+     * @param maxMemory  the model's memory budget in bytes, 0 for none ({@link Model.Options#maxMemory()}); checked
+     *                   for each batch size the classifier runs
      */
-    public record Options(List<String> labels, Path labelsFile, int topK, int threads) {
+    public record Options(List<String> labels, Path labelsFile, int topK, int threads, long maxMemory) {
         public Options {
             if (topK < 1) {
                 throw new IllegalArgumentException("top-k must be >= 1; got " + topK);
@@ -67,27 +69,39 @@ public final class Classifier implements AutoCloseable {
             if (threads < 0) {
                 throw new IllegalArgumentException("threads must be >= 0; got " + threads);
             }
+            if (maxMemory < 0) {
+                throw new IllegalArgumentException("maxMemory must be >= 0 bytes (0: no budget); got " + maxMemory);
+            }
             labels = labels == null ? null : List.copyOf(labels);
         }
 
+        public Options(List<String> labels, Path labelsFile, int topK, int threads) {
+            this(labels, labelsFile, topK, threads, 0);
+        }
+
         public static Options defaults() {
-            return new Options(null, null, 5, 0);
+            return new Options(null, null, 5, 0, 0);
         }
 
         public Options withLabels(List<String> l) {
-            return new Options(l, labelsFile, topK, threads);
+            return new Options(l, labelsFile, topK, threads, maxMemory);
         }
 
         public Options withLabelsFile(Path f) {
-            return new Options(labels, f, topK, threads);
+            return new Options(labels, f, topK, threads, maxMemory);
         }
 
         public Options withTopK(int k) {
-            return new Options(labels, labelsFile, k, threads);
+            return new Options(labels, labelsFile, k, threads, maxMemory);
         }
 
         public Options withThreads(int t) {
-            return new Options(labels, labelsFile, topK, t);
+            return new Options(labels, labelsFile, topK, t, maxMemory);
+        }
+
+        /** A memory budget in bytes for the model (0: none). */
+        public Options withMaxMemory(long bytes) {
+            return new Options(labels, labelsFile, topK, threads, bytes);
         }
     }
 
@@ -158,7 +172,8 @@ public final class Classifier implements AutoCloseable {
      * @throws UncheckedIOException              when the labels file cannot be read
      */
     public static Classifier load(Path modelFile, Options options) {
-        Model m = Model.load(modelFile, Model.Options.defaults().withThreads(options.threads()));
+        Model m = Model.load(modelFile, Model.Options.defaults().withThreads(options.threads())
+                .withMaxMemory(options.maxMemory()));
         try {
             return new Classifier(m, true, options);
         } catch (RuntimeException e) {
