@@ -7,20 +7,15 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
  * Builds a folder that classifies images on a machine with no JDK: a jlinked Java runtime with only the modules
@@ -99,7 +94,7 @@ public final class Bundler {
         Path model = o.model().toAbsolutePath().normalize();
         Path out = o.out().toAbsolutePath().normalize();
         checkModel(model);
-        checkOut(out, o.force());
+        BundleFolder.check(out, o.force());
         Jlink jlink = Jlink.of(o.jdk());
         Path runtimeJar = RuntimeJars.location(Model.class, "tandem-runtime jar");
         Path protobufJar = RuntimeJars.location(com.google.protobuf.Message.class, "protobuf-java jar");
@@ -125,7 +120,7 @@ public final class Bundler {
                 // Not a POSIX file system.
             }
         } catch (IOException | UnsupportedOperationException e) {
-            throw new BundleException("Cannot create the bundle folder '" + out + "': " + reason(e)
+            throw new BundleException("Cannot create the bundle folder '" + out + "': " + BundleFolder.reason(e)
                     + "; give a --out where you can write", e);
         }
         try {
@@ -161,13 +156,13 @@ public final class Bundler {
             writeScript(staging.resolve("predict"), runtimeName, protobufName, o.imageIo());
             Files.writeString(staging.resolve(MARKER), marker(o, jlink, modules, jars, stripped >= 0),
                     StandardCharsets.UTF_8);
-            replace(out, staging);
-            return new Result(out, size(out), size(out.resolve("jre")), List.copyOf(modules), jlink.version(),
+            BundleFolder.replace(out, staging);
+            return new Result(out, BundleFolder.size(out), BundleFolder.size(out.resolve("jre")), List.copyOf(modules), jlink.version(),
                     jlink.platform(), jars, modelBytes, stripped, stripNote, jlinkMillis);
         } catch (IOException e) {
-            throw new BundleException("Cannot write the bundle in '" + parent + "': " + reason(e), e);
+            throw new BundleException("Cannot write the bundle in '" + parent + "': " + BundleFolder.reason(e), e);
         } finally {
-            deleteQuietly(staging);
+            BundleFolder.deleteQuietly(staging);
         }
     }
 
@@ -180,31 +175,6 @@ public final class Bundler {
         } catch (ModelException | UncheckedIOException | IllegalArgumentException e) {
             throw new BundleException("'" + model + "' cannot be packaged: the bundle classifies images, and this "
                     + "model is not a classifier Tandem can run: " + e.getMessage(), e);
-        }
-    }
-
-    private static void checkOut(Path out, boolean force) {
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new BundleException("--out '" + out + "' is a file; give a folder (it is created)");
-        }
-        if (!Files.isDirectory(out) || isEmpty(out)) {
-            return;
-        }
-        if (!Files.isRegularFile(out.resolve(MARKER))) {
-            throw new BundleException("--out '" + out + "' is not empty and holds no Tandem bundle (no " + MARKER
-                    + "); give a new or empty folder (--force only replaces an earlier bundle)");
-        }
-        if (!force) {
-            throw new BundleException("--out '" + out + "' holds a bundle already; give --force to replace it, or "
-                    + "another folder");
-        }
-    }
-
-    private static boolean isEmpty(Path dir) {
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
-            return !s.iterator().hasNext();
-        } catch (IOException e) {
-            throw new BundleException("Cannot list --out '" + dir + "': " + reason(e));
         }
     }
 
@@ -256,57 +226,4 @@ public final class Bundler {
                 + "Images:  " + (o.imageIo() ? "PNG, JPEG, BMP, GIF" : "PNG") + "\n";
     }
 
-    /** Moves the built folder to {@code out}, replacing what is there (nothing, an empty folder, or a bundle). */
-    private static void replace(Path out, Path staging) throws IOException {
-        if (Files.exists(out)) {
-            Path old = Files.createTempDirectory(out.getParent(), "." + out.getFileName() + ".old-");
-            Files.delete(old);
-            Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
-            try {
-                Files.move(staging, out, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                Files.move(old, out, StandardCopyOption.ATOMIC_MOVE);
-                throw e;
-            }
-            deleteQuietly(old);
-        } else {
-            Files.move(staging, out, StandardCopyOption.ATOMIC_MOVE);
-        }
-    }
-
-    /** Bytes of all regular files under {@code dir}. */
-    public static long size(Path dir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-            long total = 0;
-            for (Path p : s.filter(Files::isRegularFile).toList()) {
-                total += Files.size(p);
-            }
-            return total;
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot measure '" + dir + "': " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            // Best effort: a leftover hidden folder is harmless.
-        }
-    }
-
-    private static String reason(Exception e) {
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof FileSystemException f && f.getReason() != null) {
-            return f.getReason();
-        }
-        return e.getMessage() == null ? e.toString() : e.getMessage();
-    }
 }
