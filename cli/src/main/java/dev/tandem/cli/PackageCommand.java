@@ -18,10 +18,12 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "package",
         mixinStandardHelpOptions = true,
-        description = {"Package a classifier for a machine with no Java: a folder with a jlinked Java runtime (only",
-            "the modules Tandem's runtime needs), the tandem-runtime and protobuf-java jars, the model and a predict",
-            "script (./predict IMAGE... prints one JSON line per image, as tandem predict). Prints its size and what",
-            "it holds. It runs on the operating system and architecture of the JDK that links it (--jdk)."})
+        description = {"Package a classifier for a machine with no Java installed: a folder with a",
+            "jlinked Java runtime (only the modules Tandem's runtime needs), the",
+            "tandem-runtime and protobuf-java jars, the model and a predict script",
+            "(./predict IMAGE... prints one JSON line per image, as tandem predict).",
+            "Prints its size and what it holds. It runs on the operating system and",
+            "architecture of the JDK that links it (--jdk). See docs/deployment.md."})
 public final class PackageCommand implements Callable<Integer> {
 
     @Spec
