@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {"Time a model on random inputs of its declared shapes (batch dimension set to --batch).",
             "Prints one JSON object: load_ms, first_run_ms, p50_ms, p90_ms, mean_ms, arena_bytes, weight_bytes,",
-            "threads, batch, iters."})
+            "memory_bytes (their sum), threads, batch, iters."})
 public final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -60,6 +60,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--jit-warmup", description = "Compile the kernels while loading (Model.Options.warmup): longer "
             + "load, faster first run.")
     boolean jitWarmup;
+
+    @Option(names = "--max-memory", paramLabel = "BYTES", converter = MemorySizeConverter.class,
+            description = MemorySizeConverter.DESCRIPTION)
+    Long maxMemory;
 
     @Option(names = "--input-shape", paramLabel = "NAME=1x3x224x224",
             description = "The shape of an input (repeatable); overrides its declared shape and --batch.")
@@ -123,7 +127,8 @@ public final class BenchCommand implements Callable<Integer> {
             given.put(s.substring(0, eq), parseShape(s.substring(eq + 1)));
         }
         long t0 = System.nanoTime();
-        try (Model m = Model.load(model, Model.Options.defaults().withThreads(threads).withWarmup(jitWarmup))) {
+        try (Model m = Model.load(model, Model.Options.defaults().withThreads(threads).withWarmup(jitWarmup)
+                .withMaxMemory(maxMemory == null ? 0 : maxMemory))) {
             double loadMs = ms(System.nanoTime() - t0);
             for (String name : given.keySet()) {
                 if (m.inputs().stream().noneMatch(i -> i.name().equals(name))) {
@@ -170,6 +175,7 @@ public final class BenchCommand implements Callable<Integer> {
                 o.put("mean_ms", round(Arrays.stream(times).average().orElse(0)));
                 o.put("arena_bytes", m.plan(shapes).arenaBytes());
                 o.put("weight_bytes", m.weightBytes());
+                o.put("memory_bytes", m.weightBytes() + m.plan(shapes).arenaBytes());
                 o.put("threads", m.pool().threads());
                 o.put("batch", batch);
                 o.put("iters", iters);

@@ -14,7 +14,8 @@ final class CliErrors {
         return e instanceof ModelException || e instanceof picocli.CommandLine.ParameterException
                 || e instanceof IOException || e instanceof UncheckedIOException
                 || e instanceof IllegalArgumentException || e instanceof dev.tandem.train.data.DataException
-                || e instanceof dev.tandem.train.TrainingDivergedException;
+                || e instanceof dev.tandem.train.TrainingDivergedException
+                || e instanceof dev.tandem.cli.bundle.BundleException;
     }
 
     /** The error as one line. */

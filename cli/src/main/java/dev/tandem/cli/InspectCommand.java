@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
         name = "inspect",
         mixinStandardHelpOptions = true,
         description = {"Describe a model: inputs, outputs, metadata, op counts as loaded and after optimization,",
-            "parameters, multiply-adds, arena and weight bytes (at batch 1), optimizer passes.",
+            "parameters, multiply-adds, arena and weight bytes and their sum (at batch 1), optimizer passes.",
             "With --ops (and no --model): the ops Tandem supports."})
 public final class InspectCommand implements Callable<Integer> {
 
@@ -92,10 +92,12 @@ public final class InspectCommand implements Callable<Integer> {
                 f.put("ops_optimized", plan.stepCounts());
                 f.put("multiply_adds", plan.multiplyAdds());
                 f.put("arena_bytes", plan.arenaBytes());
+                f.put("memory_bytes", m.weightBytes() + plan.arenaBytes());
             } catch (ModelException e) {
                 f.put("ops_optimized", null);
                 f.put("multiply_adds", null);
                 f.put("arena_bytes", null);
+                f.put("memory_bytes", null);
                 f.put("plan_error", CliErrors.message(e));
             }
         }
@@ -142,6 +144,8 @@ public final class InspectCommand implements Callable<Integer> {
         sb.append("multiply-adds   ").append(opt == null ? "?" : f.get("multiply_adds")).append(" (batch 1)\n");
         sb.append("arena bytes     ").append(opt == null ? "?" : f.get("arena_bytes")).append(" (batch 1)\n");
         sb.append("weight bytes    ").append(f.get("weight_bytes")).append('\n');
+        sb.append("memory bytes    ").append(opt == null ? "?" : f.get("memory_bytes"))
+                .append(" (weights + arena, batch 1: what --max-memory must allow)\n");
         Map<String, Integer> passes = (Map<String, Integer>) f.get("passes");
         sb.append("passes applied  ").append(passes.isEmpty() ? "(none)" : counts(passes)).append('\n');
         return sb.toString();

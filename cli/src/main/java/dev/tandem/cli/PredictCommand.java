@@ -40,6 +40,10 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads (default: all cores).")
     int threads;
 
+    @Option(names = "--max-memory", paramLabel = "BYTES", converter = MemorySizeConverter.class,
+            description = MemorySizeConverter.DESCRIPTION)
+    Long maxMemory;
+
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Image files (PNG, JPEG, BMP, GIF).")
     List<Path> images;
 
@@ -53,7 +57,8 @@ public final class PredictCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         ObjectMapper json = new ObjectMapper();
-        Classifier.Options o = Classifier.Options.defaults().withTopK(top).withThreads(threads).withLabelsFile(labels);
+        Classifier.Options o = Classifier.Options.defaults().withTopK(top).withThreads(threads).withLabelsFile(labels)
+                .withMaxMemory(maxMemory == null ? 0 : maxMemory);
         try (Classifier c = Classifier.load(model, o)) {
             List<List<Prediction>> results = c.classifyFiles(images);
             for (int i = 0; i < images.size(); i++) {

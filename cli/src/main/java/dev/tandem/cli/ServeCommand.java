@@ -1,6 +1,7 @@
 package dev.tandem.cli;
 
 import dev.tandem.serve.ModelServer;
+import dev.tandem.serve.repository.ModelStatus;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,6 +58,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads shared by all models (default: all cores).")
     int threads;
 
+    @Option(names = "--max-memory", paramLabel = "BYTES", converter = MemorySizeConverter.class,
+            description = "Memory budget per model version: refuse a version whose weights plus the arena of a run "
+                    + "at --max-batch need more (bytes, or with k, m, g: 512k, 64m, 1g; binary units).")
+    Long maxMemory;
+
     @Override
     public Integer call() throws InterruptedException {
         if (!Files.isDirectory(repository)) {
@@ -76,7 +82,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         ModelServer.Builder b = ModelServer.builder(repository).host(host).port(port).tokenFile(tokenFile)
                 .management(management).maxBatch(maxBatch).maxDelay(Duration.ofMillis(maxDelayMs)).threads(threads)
-                .shutdownHook(true);
+                .maxMemory(maxMemory == null ? 0 : maxMemory).shutdownHook(true);
         if (watchSeconds != null) {
             b.watch(Duration.ofSeconds(watchSeconds));
         }
@@ -88,18 +94,27 @@ public final class ServeCommand implements Callable<Integer> {
             // The address is taken or cannot be bound: the user picks another.
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        boolean interrupted = false;
         try (ModelServer server = started) {
             out.println("Tandem serving " + server.repository().serving().size() + " model(s) from " + repository
                     + " on " + server.uri());
+            for (ModelStatus st : server.repository().status()) {
+                st.failed().forEach((v, why) -> out.println("Model '" + st.name() + "' version " + v
+                        + " not loaded: " + why));
+            }
             out.println((tokenFile == null ? "No token needed. " : "") + "The page: " + server.uri()
                     + "/ . SIGTERM or Ctrl-C drains and stops.");
             out.flush();
             try {
                 server.awaitClose();
             } catch (InterruptedException e) {
-                // Stopped from inside the JVM (a test, an embedding application): drain as on SIGTERM.
-                Thread.currentThread().interrupt();
+                // Stopped from inside the JVM (a test, an embedding application): drain as on SIGTERM. The flag is
+                // set again only after the drain, which an interrupted thread could not wait for.
+                interrupted = true;
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         out.println("Tandem server stopped");
         out.flush();

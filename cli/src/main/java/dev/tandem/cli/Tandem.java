@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
             TrainCommand.class,
             EvalCommand.class,
             QuantizeCommand.class,
+            PackageCommand.class,
             InfoCommand.class,
             InferCommand.class,
             PredictCommand.class,

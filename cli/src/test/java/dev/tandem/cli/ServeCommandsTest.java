@@ -5,10 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.serve.signing.ModelSignatures;
-import dev.tandem.train.ModelExport;
-import dev.tandem.train.data.Normalize;
-import dev.tandem.train.nn.Module;
-import dev.tandem.train.nn.Zoo;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
@@ -20,7 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -30,17 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 class ServeCommandsTest {
     @TempDir
     Path dir;
-
-    private Path fashionNet(Path file) throws Exception {
-        Files.createDirectories(file.getParent());
-        try (Module m = Zoo.create("fashionnet", 1, 28, 28, 10)) {
-            m.resetParameters(1);
-            ModelExport.write(m, new int[] {1, 28, 28}, List.of("t-shirt", "trouser", "pullover", "dress", "coat",
-                    "sandal", "shirt", "sneaker", "bag", "boot"), new Normalize(new float[] {0.286f},
-                    new float[] {0.353f}), Map.of(), file);
-        }
-        return file;
-    }
 
     @Test
     void keygenWritesAPairOnceAndSignWritesAVerifiableSignature() throws Exception {
@@ -78,7 +62,7 @@ class ServeCommandsTest {
     @Test
     void serveAnswersWithATokenAndDrainsOnSigterm() throws Exception {
         Path repo = dir.resolve("repo");
-        Path model = fashionNet(repo.resolve("fashion/1/model.onnx"));
+        Path model = FashionNetModel.write(repo.resolve("fashion/1/model.onnx"));
         Path keys = dir.resolve("keys");
         ModelSignatures.signFile(ModelSignatures.readPrivateKey(ModelSignatures.writeKeyPair(keys)), model);
         Path tokens = Files.writeString(dir.resolve("tokens"), "# devices\nsecret-1\n");

@@ -61,31 +61,53 @@ public final class Model implements AutoCloseable {
      * @param warmup        the first model loaded in a JVM gets the kernels compiled before it returns (see
      *                      {@link dev.tandem.runtime.kernels.KernelWarmup}): about 0.7 s more load, a first run
      *                      about half as long; for servers that must answer fast once ready. Off by default
+     * @param maxMemory     the memory budget in bytes, 0 for none: loading refuses a model whose weights exceed it,
+     *                      and planning (the first run of each input signature, or {@link #plan}) refuses inputs for
+     *                      which weights plus the planned arena of one run exceed it, with a
+     *                      {@link MemoryBudgetExceededException} naming both numbers. It bounds the tensor memory
+     *                      Tandem plans, not the JVM's own (heap, code, threads); concurrent runs each take another
+     *                      arena of the same size
      */
     public record Options(int threads, ThreadPool pool, boolean optimize, OpRegistry registry, int planCacheSize,
-                          boolean warmup) {
+                          boolean warmup, long maxMemory) {
+        public Options {
+            if (maxMemory < 0) {
+                throw new IllegalArgumentException("maxMemory must be >= 0 bytes (0: no budget); got " + maxMemory);
+            }
+        }
+
         public Options(int threads, ThreadPool pool, boolean optimize, OpRegistry registry, int planCacheSize) {
-            this(threads, pool, optimize, registry, planCacheSize, false);
+            this(threads, pool, optimize, registry, planCacheSize, false, 0);
+        }
+
+        public Options(int threads, ThreadPool pool, boolean optimize, OpRegistry registry, int planCacheSize,
+                       boolean warmup) {
+            this(threads, pool, optimize, registry, planCacheSize, warmup, 0);
         }
 
         public static Options defaults() {
-            return new Options(0, null, true, OpRegistry.standard(), 8, false);
+            return new Options(0, null, true, OpRegistry.standard(), 8, false, 0);
         }
 
         public Options withThreads(int t) {
-            return new Options(t, pool, optimize, registry, planCacheSize, warmup);
+            return new Options(t, pool, optimize, registry, planCacheSize, warmup, maxMemory);
         }
 
         public Options withPool(ThreadPool p) {
-            return new Options(threads, p, optimize, registry, planCacheSize, warmup);
+            return new Options(threads, p, optimize, registry, planCacheSize, warmup, maxMemory);
         }
 
         public Options withOptimize(boolean o) {
-            return new Options(threads, pool, o, registry, planCacheSize, warmup);
+            return new Options(threads, pool, o, registry, planCacheSize, warmup, maxMemory);
         }
 
         public Options withWarmup(boolean w) {
-            return new Options(threads, pool, optimize, registry, planCacheSize, w);
+            return new Options(threads, pool, optimize, registry, planCacheSize, w, maxMemory);
+        }
+
+        /** A memory budget in bytes (0: none); see {@link MemorySize#parse} for sizes like "64m". */
+        public Options withMaxMemory(long bytes) {
+            return new Options(threads, pool, optimize, registry, planCacheSize, warmup, bytes);
         }
     }
 
@@ -108,6 +130,7 @@ public final class Model implements AutoCloseable {
     private final Map<String, Integer> passChanges;
     private final Map<String, Integer> loadedOpCounts;
     private final long weightBytes;
+    private final long maxMemory;
     private volatile boolean closed;
 
     private Model(Graph graph, Options o, Map<String, Integer> loadedOpCounts) {
@@ -140,6 +163,17 @@ public final class Model implements AutoCloseable {
             }
         }
         this.weightBytes = w;
+        this.maxMemory = o.maxMemory();
+        if (maxMemory > 0 && weightBytes > maxMemory) {
+            if (ownsPool) {
+                pool.close();
+            }
+            throw new MemoryBudgetExceededException("The model's weights alone need "
+                    + MemorySize.describe(weightBytes) + " but the memory budget is " + MemorySize.describe(maxMemory)
+                    + "; raise the budget to at least that plus a run's arena (tandem inspect shows both), or use a "
+                    + "smaller model (tandem quantize stores weights in about a quarter of the bytes)",
+                    weightBytes, 0, maxMemory);
+        }
     }
 
     /** Loads a model file with default options. */
@@ -257,6 +291,11 @@ public final class Model implements AutoCloseable {
         return weightBytes;
     }
 
+    /** The memory budget in bytes this model was loaded with; 0 when none ({@link Options#maxMemory()}). */
+    public long maxMemory() {
+        return maxMemory;
+    }
+
     /** Number of parameters: elements of floating-point constants. */
     public long parameterCount() {
         long n = 0;
@@ -279,7 +318,9 @@ public final class Model implements AutoCloseable {
      * declared dimensions. Returns one new tensor per graph output, by name in graph order; the caller owns and
      * closes them. Safe to call from many threads at once.
      *
-     * @throws InvalidInputException when inputs are missing, unknown, or of the wrong type or shape
+     * @throws InvalidInputException         when inputs are missing, unknown, or of the wrong type or shape
+     * @throws MemoryBudgetExceededException when the model has a budget and these input shapes need more (checked
+     *                                       once per input signature, before anything is allocated for it)
      */
     public Map<String, Tensor> run(Map<String, Tensor> inputs) {
         ensureOpen();
@@ -353,6 +394,8 @@ public final class Model implements AutoCloseable {
      * needed: for {@code inspect} and benchmarks (arena size, steps, multiply-adds). Small integer inputs are
      * planned as zeros. The plan stays valid while it is in the model's cache: use it before the model sees more
      * than {@link Options#planCacheSize()} other input signatures.
+     *
+     * @throws MemoryBudgetExceededException when the model has a budget and weights plus this plan's arena exceed it
      */
     public ExecutionPlan plan(Map<String, Shape> shapes) {
         ensureOpen();
@@ -437,6 +480,11 @@ public final class Model implements AutoCloseable {
                 return p;
             }
             p = ExecutionPlan.build(graph, registry, gemm, planner, types, shapes, known);
+            if (maxMemory > 0 && weightBytes + p.arenaBytes() > maxMemory) {
+                long arena = p.arenaBytes();
+                p.close();
+                throw overBudget(arena, shapes);
+            }
             plans.put(k, p);
             if (plans.size() > cacheSize) {
                 // A run may still be using the evicted plan: it closes when the last one finishes.
@@ -447,6 +495,19 @@ public final class Model implements AutoCloseable {
             }
             return p;
         }
+    }
+
+    private MemoryBudgetExceededException overBudget(long arenaBytes, Shape[] shapes) {
+        StringBuilder in = new StringBuilder();
+        List<Value> gin = graph.inputs();
+        for (int i = 0; i < shapes.length; i++) {
+            in.append(i == 0 ? "" : ", ").append(gin.get(i).name()).append(' ').append(shapes[i]);
+        }
+        return new MemoryBudgetExceededException("The model needs " + MemorySize.describe(weightBytes + arenaBytes)
+                + " (weights " + weightBytes + " + arena " + arenaBytes + " for inputs " + in
+                + ") but the memory budget is " + MemorySize.describe(maxMemory)
+                + "; raise the budget to at least " + (weightBytes + arenaBytes) + " bytes or run smaller batches",
+                weightBytes, arenaBytes, maxMemory);
     }
 
     private static boolean shapeInput(DType t, Shape s) {

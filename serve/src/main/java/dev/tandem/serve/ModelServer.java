@@ -59,7 +59,8 @@ public final class ModelServer implements AutoCloseable {
         this.pool = new ThreadPool(b.threads > 0 ? b.threads : Runtime.getRuntime().availableProcessors());
         try {
             this.metrics = new ServerMetrics();
-            this.repository = new ModelRepository(b.repository, Model.Options.defaults().withPool(pool),
+            this.repository = new ModelRepository(b.repository, Model.Options.defaults().withPool(pool)
+                    .withMaxMemory(b.maxMemory),
                     new BatchPolicy(b.maxBatch, b.maxDelay, b.queueCapacity), metrics);
             this.api = new HttpApi(repository, new HttpApi.Config(b.maxRequestBytes, b.requestTimeout, b.management,
                     auth, version()), metrics, new HttpApi.State() {
@@ -255,7 +256,7 @@ public final class ModelServer implements AutoCloseable {
     /**
      * Server options. Defaults: host 127.0.0.1, port 8080, no tokens, management off, no watch, max batch 8, max
      * delay 2 ms, queue 64 per model, request bodies up to 16 MiB, request timeout 30 s, drain timeout 30 s, all
-     * processors, no shutdown hook.
+     * processors, no memory budget, no shutdown hook.
      */
     public static final class Builder {
         private final Path repository;
@@ -272,6 +273,7 @@ public final class ModelServer implements AutoCloseable {
         private Duration requestTimeout = Duration.ofSeconds(30);
         private Duration drainTimeout = Duration.ofSeconds(30);
         private int threads;
+        private long maxMemory;
         private boolean shutdownHook;
 
         private Builder(Path repository) {
@@ -368,6 +370,19 @@ public final class ModelServer implements AutoCloseable {
                 throw new IllegalArgumentException("threads must be >= 0; got " + n);
             }
             this.threads = n;
+            return this;
+        }
+
+        /**
+         * A memory budget per model version in bytes (0: none, the default): a version whose weights plus the arena
+         * of a run at {@link #maxBatch} rows need more is refused at load (its status says why, with both numbers),
+         * and the previous version keeps serving. See {@link Model.Options#maxMemory()}.
+         */
+        public Builder maxMemory(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("max memory must be >= 0 bytes (0: no budget); got " + bytes);
+            }
+            this.maxMemory = bytes;
             return this;
         }
 

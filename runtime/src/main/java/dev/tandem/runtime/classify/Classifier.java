@@ -9,7 +9,6 @@ import dev.tandem.runtime.ops.Elements;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +21,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.imageio.ImageIO;
 
 /**
  * Classifies images with an ONNX image classifier: decode, preprocess as the model's metadata says
@@ -48,6 +46,8 @@ public final class Classifier implements AutoCloseable {
     public static final String LABELS = "tandem.labels";
     /** Metadata key: "logits" or "probabilities" (absent: decided per row, see the class comment). */
     public static final String OUTPUT = "tandem.output";
+    /** Whether this runtime has {@code java.desktop}; without it {@link AwtImages} must not even be loaded. */
+    private static final boolean HAS_IMAGE_IO = ModuleLayer.boot().findModule("java.desktop").isPresent();
     /** Images per run when the model's batch dimension is symbolic. */
     private static final int MAX_BATCH = 32;
 
@@ -58,8 +58,10 @@ public final class Classifier implements AutoCloseable {
      * @param labelsFile a file of labels, one per line or a JSON array of strings (null: none given)
      * @param topK       how many classes each result holds (clipped to the class count)
      * @param threads    intra-op threads (0: all processors)
+     * @param maxMemory  the model's memory budget in bytes, 0 for none ({@link Model.Options#maxMemory()}); checked
+     *                   for each batch size the classifier runs
      */
-    public record Options(List<String> labels, Path labelsFile, int topK, int threads) {
+    public record Options(List<String> labels, Path labelsFile, int topK, int threads, long maxMemory) {
         public Options {
             if (topK < 1) {
                 throw new IllegalArgumentException("top-k must be >= 1; got " + topK);
@@ -67,27 +69,39 @@ public final class Classifier implements AutoCloseable {
             if (threads < 0) {
                 throw new IllegalArgumentException("threads must be >= 0; got " + threads);
             }
+            if (maxMemory < 0) {
+                throw new IllegalArgumentException("maxMemory must be >= 0 bytes (0: no budget); got " + maxMemory);
+            }
             labels = labels == null ? null : List.copyOf(labels);
         }
 
+        public Options(List<String> labels, Path labelsFile, int topK, int threads) {
+            this(labels, labelsFile, topK, threads, 0);
+        }
+
         public static Options defaults() {
-            return new Options(null, null, 5, 0);
+            return new Options(null, null, 5, 0, 0);
         }
 
         public Options withLabels(List<String> l) {
-            return new Options(l, labelsFile, topK, threads);
+            return new Options(l, labelsFile, topK, threads, maxMemory);
         }
 
         public Options withLabelsFile(Path f) {
-            return new Options(labels, f, topK, threads);
+            return new Options(labels, f, topK, threads, maxMemory);
         }
 
         public Options withTopK(int k) {
-            return new Options(labels, labelsFile, k, threads);
+            return new Options(labels, labelsFile, k, threads, maxMemory);
         }
 
         public Options withThreads(int t) {
-            return new Options(labels, labelsFile, topK, t);
+            return new Options(labels, labelsFile, topK, t, maxMemory);
+        }
+
+        /** A memory budget in bytes for the model (0: none). */
+        public Options withMaxMemory(long bytes) {
+            return new Options(labels, labelsFile, topK, threads, bytes);
         }
     }
 
@@ -158,7 +172,8 @@ public final class Classifier implements AutoCloseable {
      * @throws UncheckedIOException              when the labels file cannot be read
      */
     public static Classifier load(Path modelFile, Options options) {
-        Model m = Model.load(modelFile, Model.Options.defaults().withThreads(options.threads()));
+        Model m = Model.load(modelFile, Model.Options.defaults().withThreads(options.threads())
+                .withMaxMemory(options.maxMemory()));
         try {
             return new Classifier(m, true, options);
         } catch (RuntimeException e) {
@@ -194,42 +209,57 @@ public final class Classifier implements AutoCloseable {
         return classifyAll(List.of(image)).getFirst();
     }
 
+    /** Classifies one decoded image: the top-k classes, most probable first. */
+    public List<Prediction> classify(RgbImage image) {
+        return classifyPixels(List.of(image)).getFirst();
+    }
+
     /**
-     * Reads and classifies one image file (PNG, JPEG, BMP, GIF: what ImageIO decodes).
+     * Reads and classifies one image file: PNG, JPEG, BMP, GIF (what ImageIO decodes); PNG only on a runtime
+     * without {@code java.desktop}, such as a {@code tandem package} bundle.
      *
      * @throws ImageDecodeException naming the file when it is missing or not a decodable image
      */
     public List<Prediction> classify(Path imageFile) {
-        return classify(readImage(imageFile));
+        return classify(readPixels(imageFile));
     }
 
-    /** Decodes and classifies image bytes. */
+    /** Decodes and classifies image bytes (formats as for {@link #classify(Path)}). */
     public List<Prediction> classify(byte[] encoded) {
-        return classify(decode(encoded));
+        return classify(decode(encoded, "The image bytes"));
     }
 
     /** Reads and classifies image files in batches; results in the same order. */
     public List<List<Prediction>> classifyFiles(List<Path> files) {
-        List<BufferedImage> images = new ArrayList<>(files.size());
+        List<RgbImage> images = new ArrayList<>(files.size());
         for (Path f : files) {
-            images.add(readImage(f));
+            images.add(readPixels(f));
         }
-        return classifyAll(images);
+        return classifyPixels(images);
     }
 
     /** Classifies images, run in batches as the model's batch dimension allows; results in the same order. */
     public List<List<Prediction>> classifyAll(List<BufferedImage> images) {
+        List<RgbImage> pixels = new ArrayList<>(images.size());
+        for (BufferedImage img : images) {
+            pixels.add(AwtImages.toRgb(img));
+        }
+        return classifyPixels(pixels);
+    }
+
+    /** Classifies decoded images, run in batches as the model's batch dimension allows; results in the same order. */
+    public List<List<Prediction>> classifyPixels(List<RgbImage> images) {
         int per = declaredBatch > 0 ? (int) declaredBatch : MAX_BATCH;
         List<List<Prediction>> out = new ArrayList<>(images.size());
         for (int start = 0; start < images.size(); start += per) {
-            List<BufferedImage> chunk = images.subList(start, Math.min(images.size(), start + per));
+            List<RgbImage> chunk = images.subList(start, Math.min(images.size(), start + per));
             int batch = declaredBatch > 0 ? (int) declaredBatch : chunk.size();
             out.addAll(runBatch(chunk, batch));
         }
         return out;
     }
 
-    private List<List<Prediction>> runBatch(List<BufferedImage> images, int batch) {
+    private List<List<Prediction>> runBatch(List<RgbImage> images, int batch) {
         int size = spec.imageSize();
         float[] data = new float[Math.multiplyExact(batch, size)];
         for (int i = 0; i < images.size(); i++) {
@@ -377,48 +407,55 @@ public final class Classifier implements AutoCloseable {
     // ---- images and labels
 
     /**
-     * Reads an image file.
+     * Reads an image file with ImageIO ({@code java.desktop}).
      *
      * @throws ImageDecodeException naming the file when it is missing, unreadable or not a decodable image
      */
     public static BufferedImage readImage(Path file) {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new ImageDecodeException("Image file not found: " + file);
-        } catch (IOException e) {
-            throw new ImageDecodeException("Cannot read image '" + file + "': " + e.getMessage());
-        }
-        BufferedImage img = decodeOrNull(bytes, "'" + file + "'");
+        byte[] bytes = readBytes(file);
+        BufferedImage img = AwtImages.decodeOrNull(bytes, "'" + file + "'");
         if (img == null) {
             throw new ImageDecodeException("'" + file + "' is not an image Tandem can decode (PNG, JPEG, BMP, GIF)");
         }
         return img;
     }
 
-    private static BufferedImage decode(byte[] encoded) {
-        BufferedImage img = decodeOrNull(encoded, "The image bytes");
-        if (img == null) {
-            throw new ImageDecodeException("The image bytes (" + encoded.length
-                    + " bytes) are not an image Tandem can decode (PNG, JPEG, BMP, GIF)");
-        }
-        return img;
+    /**
+     * Reads and decodes an image file: with ImageIO where the runtime has {@code java.desktop} (PNG, JPEG, BMP,
+     * GIF), else with Tandem's own PNG decoder (PNG only).
+     *
+     * @throws ImageDecodeException naming the file when it is missing, unreadable or not a decodable image
+     */
+    public static RgbImage readPixels(Path file) {
+        return decode(readBytes(file), "'" + file + "'");
     }
 
-    private static BufferedImage decodeOrNull(byte[] bytes, String what) {
+    private static byte[] readBytes(Path file) {
         try {
-            BufferedImage img = ImageIO.read(new ByteArrayInputStream(bytes));
-            if (img != null && (img.getWidth() < 1 || img.getHeight() < 1)) {
-                throw new ImageDecodeException(what + " has no pixels");
-            }
-            return img;
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof ImageDecodeException d) {
-                throw d;
-            }
-            throw new ImageDecodeException(what + " is a corrupt image: " + e.getMessage());
+            return Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new ImageDecodeException("Image file not found: " + file);
+        } catch (IOException e) {
+            throw new ImageDecodeException("Cannot read image '" + file + "': " + e.getMessage());
         }
+    }
+
+    /** Decodes image bytes as {@link #readPixels} does; {@code what} names them in messages ("'f.png'" or bytes). */
+    private static RgbImage decode(byte[] bytes, String what) {
+        String subject = what.startsWith("'") ? what + " is" : what + " (" + bytes.length + " bytes) are";
+        if (HAS_IMAGE_IO) {
+            BufferedImage img = AwtImages.decodeOrNull(bytes, what);
+            if (img == null) {
+                throw new ImageDecodeException(subject + " not an image Tandem can decode (PNG, JPEG, BMP, GIF)");
+            }
+            return AwtImages.toRgb(img);
+        }
+        if (!PngDecoder.isPng(bytes)) {
+            throw new ImageDecodeException(subject + " not a PNG image; this Java runtime has no java.desktop module, "
+                    + "so Tandem decodes PNG only (a bundle made with tandem package --image-io decodes JPEG, BMP and "
+                    + "GIF too)");
+        }
+        return PngDecoder.decode(bytes, what);
     }
 
     /** Labels from a file: a JSON array of strings, or one label per line (trailing empty lines ignored). */

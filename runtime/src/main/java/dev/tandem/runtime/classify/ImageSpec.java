@@ -234,39 +234,24 @@ public record ImageSpec(int height, int width, int channels, String layout, Stri
         return (int) s;
     }
 
-    /** Preprocesses one image into {@code dst[offset .. offset + imageSize())} in this spec's layout. */
+    /**
+     * Preprocesses one image into {@code dst[offset .. offset + imageSize())} in this spec's layout. Grey images are
+     * read by their stored samples (see {@link RgbImage}).
+     */
     public void apply(BufferedImage image, float[] dst, int offset) {
-        int iw = image.getWidth();
-        int ih = image.getHeight();
-        if ((long) iw * ih > MAX_PIXELS) {
-            throw new ImageDecodeException("The image is " + iw + "x" + ih + " pixels; at most " + MAX_PIXELS
-                    + " are accepted");
-        }
+        apply(AwtImages.toRgb(image), dst, offset);
+    }
+
+    /** Preprocesses one decoded image into {@code dst[offset .. offset + imageSize())} in this spec's layout. */
+    public void apply(RgbImage image, float[] dst, int offset) {
+        int iw = image.width();
+        int ih = image.height();
+        int[] px = image.pixels();
         float[][] planes = new float[3][iw * ih];
-        if (image.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
-                && image.getRaster().getNumBands() >= 1) {
-            // Grey images: the stored samples, as PIL reads them. getRGB would convert them through sRGB gamma
-            // (64 -> 137, 128 -> 188).
-            java.awt.image.Raster r = image.getRaster();
-            int bits = image.getColorModel().getComponentSize(0);
-            double toByte = bits <= 8 ? 1.0 : 255.0 / ((1 << bits) - 1);
-            int[] row = new int[iw];
-            for (int y = 0; y < ih; y++) {
-                r.getSamples(0, y, iw, 1, 0, row);
-                for (int x = 0; x < iw; x++) {
-                    float v = (float) Math.rint(row[x] * toByte);
-                    planes[0][y * iw + x] = v;
-                    planes[1][y * iw + x] = v;
-                    planes[2][y * iw + x] = v;
-                }
-            }
-        } else {
-            int[] argb = image.getRGB(0, 0, iw, ih, null, 0, iw);
-            for (int i = 0; i < argb.length; i++) {
-                planes[0][i] = (argb[i] >> 16) & 0xff;
-                planes[1][i] = (argb[i] >> 8) & 0xff;
-                planes[2][i] = argb[i] & 0xff;
-            }
+        for (int i = 0; i < px.length; i++) {
+            planes[0][i] = (px[i] >> 16) & 0xff;
+            planes[1][i] = (px[i] >> 8) & 0xff;
+            planes[2][i] = px[i] & 0xff;
         }
         Plane img = new Plane(planes, ih, iw);
         for (Step s : steps()) {

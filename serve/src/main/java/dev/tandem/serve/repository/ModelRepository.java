@@ -1,9 +1,11 @@
 package dev.tandem.serve.repository;
 
+import dev.tandem.runtime.MemoryBudgetExceededException;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.ModelException;
 import dev.tandem.runtime.classify.Classifier;
 import dev.tandem.runtime.graph.TensorType;
+import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 import dev.tandem.serve.ServeException;
 import dev.tandem.serve.batch.BatchPolicy;
@@ -383,6 +385,7 @@ public final class ModelRepository implements AutoCloseable {
             } catch (ModelException | IllegalArgumentException ex) {
                 notClassifier = ex.getMessage();
             }
+            checkBudget(model);
             warmUp(model);
             batcher = new MicroBatcher(name + "-" + version, policy, new ModelRunner(model, classifier),
                     rows -> listener.batchRan(name, version, rows));
@@ -403,6 +406,37 @@ public final class ModelRepository implements AutoCloseable {
         }
     }
 
+    /**
+     * With a memory budget, plans the largest batch the policy runs, so that a version which would not fit is
+     * refused at load rather than on its first full batch. Models without declared input shapes are checked on each
+     * run's plan instead; other planning problems are left to the warm-up run to report.
+     */
+    private void checkBudget(Model model) {
+        if (model.maxMemory() == 0) {
+            return;
+        }
+        Map<String, Shape> shapes = new LinkedHashMap<>();
+        for (Model.IoInfo i : model.inputs()) {
+            TensorType t = i.type();
+            if (t == null || t.dims() == null) {
+                return;
+            }
+            long[] d = t.dims();
+            int[] dims = new int[d.length];
+            for (int k = 0; k < d.length; k++) {
+                dims[k] = d[k] >= 0 ? (int) Math.min(d[k], Integer.MAX_VALUE) : k == 0 ? policy.maxBatch() : 1;
+            }
+            shapes.put(i.name(), Shape.of(dims));
+        }
+        try {
+            model.plan(shapes);
+        } catch (MemoryBudgetExceededException e) {
+            throw e;
+        } catch (ModelException e) {
+            // Not a budget question: the warm-up run reports what is wrong with the model.
+        }
+    }
+
     /** One run on zeros (batch 1): plans the common case before traffic arrives, and fails a model that cannot run. */
     private static void warmUp(Model model) {
         Map<String, Tensor> in = new LinkedHashMap<>();
@@ -417,6 +451,8 @@ public final class ModelRepository implements AutoCloseable {
             Map<String, Tensor> out;
             try {
                 out = model.run(in);
+            } catch (MemoryBudgetExceededException ex) {
+                throw ex;
             } catch (RuntimeException ex) {
                 throw new ModelException("The model failed a first run on zeros: " + ex.getMessage(), ex);
             }

@@ -119,6 +119,30 @@ class ModelRepositoryTest {
     }
 
     @Test
+    void aVersionOverTheMemoryBudgetAtTheMaxBatchIsRefusedAtLoadWithTheNumbers() throws Exception {
+        write(1);
+        BatchPolicy policy = new BatchPolicy(16, java.time.Duration.ofMillis(1), 8);
+        long needed;
+        try (Model m = Model.load(root.resolve("m/1/model.onnx"), Model.Options.defaults().withThreads(1))) {
+            needed = m.weightBytes() + m.plan(Map.of("x", Shape.of(16, 2))).arenaBytes();
+            // Batch 1 alone would fit the budget below: the check is at the policy's largest batch.
+            assertThat(m.weightBytes() + m.plan(Map.of("x", Shape.of(1, 2))).arenaBytes()).isLessThan(needed);
+        }
+        try (ModelRepository repo = new ModelRepository(root,
+                Model.Options.defaults().withThreads(1).withMaxMemory(needed - 1), policy, null)) {
+            repo.reload();
+            assertThat(repo.status("m").serving()).isNull();
+            assertThat(repo.status("m").failed().get(1L)).contains("needs " + needed + " bytes",
+                    "budget is " + (needed - 1) + " bytes", "x [16, 2]");
+        }
+        try (ModelRepository repo = new ModelRepository(root,
+                Model.Options.defaults().withThreads(1).withMaxMemory(needed), policy, null)) {
+            repo.reload();
+            assertThat(repo.status("m").serving()).isEqualTo(1L);
+        }
+    }
+
+    @Test
     void foldersThatAreNotModelsOrVersionsAreIgnored() throws Exception {
         write(1);
         Files.createDirectories(root.resolve(".hidden").resolve("1"));
