@@ -19,6 +19,6 @@ here="$(cd -P "$(dirname "$src")" && pwd)"
 
 # shellcheck disable=SC2086  # TANDEM_JAVA_OPTS is a list of options, split on purpose.
 exec "$here/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-  -XX:+UseSerialGC ${TANDEM_JAVA_OPTS:-} \
+  -XX:+UseSerialGC -Xmn16m ${TANDEM_JAVA_OPTS:-} \
   -cp "$here/lib/@RUNTIME_JAR@:$here/lib/@PROTOBUF_JAR@" \
   dev.tandem.runtime.classify.PredictMain --model "$here/model.onnx" "$@"
