@@ -50,7 +50,10 @@ public final class OnnxReader {
 
     /**
      * Reads a model file; external data is looked up next to it. The file is memory-mapped and parsed in place
-     * (tensor bytes are copied once, into the graph's tensors), then unmapped.
+     * (tensor bytes are copied once, into the graph's tensors), then unmapped. While the tensors are copied, the
+     * mapping's pages are dropped from memory every {@link #RELEASE_EVERY} bytes ({@code MemorySegment.unload}):
+     * otherwise the file's pages and their copies are all resident at once, and loading peaked at twice the
+     * weights (ResNet-18: docs/benchmarks.md).
      */
     public static Graph read(Path file) {
         Path dir = file.toAbsolutePath().getParent();
@@ -68,7 +71,15 @@ public final class OnnxReader {
             java.lang.foreign.MemorySegment mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0,
                     size, arena);
             ModelProto model = parse(mapped.asByteBuffer());
-            return toGraph(model, dir);
+            long[] copied = {0};
+            return toGraph(model, dir, bytes -> {
+                copied[0] += bytes;
+                if (copied[0] >= RELEASE_EVERY) {
+                    copied[0] = 0;
+                    // read-only mapping: dropped pages are read again from the file if touched
+                    mapped.unload();
+                }
+            });
         } catch (NoSuchFileException e) {
             throw new ModelFormatException("Model file not found: " + file);
         } catch (java.nio.file.AccessDeniedException e) {
@@ -127,6 +138,14 @@ public final class OnnxReader {
 
     /** Builds the graph IR of a parsed model. */
     public static Graph toGraph(ModelProto model, Path baseDir) {
+        return toGraph(model, baseDir, bytes -> { });
+    }
+
+    /** Bytes of initializers copied between two releases of the mapped file's pages. */
+    static final long RELEASE_EVERY = 8L << 20;
+
+    /** As {@link #toGraph(ModelProto, Path)}, telling {@code copied} the size of each initializer once decoded. */
+    static Graph toGraph(ModelProto model, Path baseDir, java.util.function.LongConsumer copied) {
         if (!model.hasGraph()) {
             throw new ModelFormatException("The file has no graph: it is not an ONNX model (or is truncated)");
         }
@@ -150,7 +169,7 @@ public final class OnnxReader {
             for (StringStringEntryProto e : model.getMetadataPropsList()) {
                 g.metadata().put(e.getKey(), e.getValue());
             }
-            readGraph(model.getGraph(), g, baseDir);
+            readGraph(model.getGraph(), g, baseDir, copied);
             if (!g.opsets().containsKey("")) {
                 for (Node n : g.nodes()) {
                     if (n.domain().isEmpty()) {
@@ -167,7 +186,7 @@ public final class OnnxReader {
         }
     }
 
-    private static void readGraph(GraphProto gp, Graph g, Path baseDir) {
+    private static void readGraph(GraphProto gp, Graph g, Path baseDir, java.util.function.LongConsumer copied) {
         g.setName(gp.getName());
         Set<String> initNames = new HashSet<>();
         for (TensorProto t : gp.getInitializerList()) {
@@ -177,7 +196,9 @@ public final class OnnxReader {
             if (!initNames.add(t.getName())) {
                 throw new ModelFormatException("Initializer '" + t.getName() + "' is defined twice");
             }
-            g.value(t.getName()).setConstant(TensorCodec.decode(t, baseDir));
+            dev.tandem.runtime.tensor.Tensor decoded = TensorCodec.decode(t, baseDir);
+            g.value(t.getName()).setConstant(decoded);
+            copied.accept(decoded.shape().size() * decoded.dtype().byteSize());
         }
         Set<String> inputNames = new HashSet<>();
         for (ValueInfoProto vi : gp.getInputList()) {
