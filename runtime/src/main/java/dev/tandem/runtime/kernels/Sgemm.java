@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -300,8 +301,11 @@ public final class Sgemm {
                 // A micro-panel outer, B micro-panels inner: the A panel (the broadcast operand, MR·kc floats)
                 // stays in L1 while the wide B panels stream from the L2-resident B block, and each C row band is
                 // written left to right (the BLIS order for a broadcast operand this size).
-                MatrixC direct = c instanceof MatrixC mc && betaHere == 0f && alpha == 1f && actHere.isClamp()
-                        && WIDE_REGISTER_FILE ? mc : null;
+                MatrixC plain = c instanceof MatrixC mc && betaHere == 0f && alpha == 1f ? mc : null;
+                MatrixC direct = plain != null && actHere.isClamp() && WIDE_REGISTER_FILE ? plain : null;
+                Activation.Kind sig = actHere.kind();
+                MatrixC sigmoidOut = plain != null && (sig == Activation.Kind.SILU || sig == Activation.Kind.SIGMOID)
+                        ? plain : null;
                 for (int row = m0; row < m1; row += MR) {
                     int mr = Math.min(MR, m1 - row);
                     boolean small = mr <= MR_SMALL;
@@ -321,6 +325,13 @@ public final class Sgemm {
                             kernel6(kc, ap, ao, bp, bo, s.tile);
                         } else {
                             kernel12(kc, ap, ao, bp, bo, s.tile);
+                        }
+                        if (sigmoidOut != null && jr + NR <= nc) {
+                            storeSigmoidTile(s.tile, mr, sigmoidOut.seg,
+                                    sigmoidOut.off + (long) row * sigmoidOut.ld + jc + jr, sigmoidOut.ld,
+                                    biasHere == null ? ZERO_BIAS : biasHere, biasHere == null ? 0 : row,
+                                    sig == Activation.Kind.SILU);
+                            continue;
                         }
                         c.write(s.tile, row, mr, jc + jr, Math.min(NR, nc - jr), alpha, betaHere, biasHere,
                                 actHere);
@@ -552,6 +563,25 @@ public final class Sgemm {
         c21.add(bias[q + 10]).max(lo).min(hi).intoMemorySegment(c, o + 10 * ld + v, LE);
         c22.add(bias[q + 11]).max(lo).min(hi).intoMemorySegment(c, o + 11 * ld, LE);
         c23.add(bias[q + 11]).max(lo).min(hi).intoMemorySegment(c, o + 11 * ld + v, LE);
+    }
+
+    /**
+     * The epilogue of a whole-width tile for sigmoid and SiLU, in one pass: row r of the tile plus
+     * {@code bias[biasOff + r]}, then {@code σ(v)} or {@code v·σ(v)}, stored to C at {@code cOff + r·ldc}. The
+     * general epilogue makes three passes and a call per row; with SiLU after a 1×1 convolution over few channels
+     * that cost 2.4 times the sigmoid itself (docs/benchmarks.md).
+     */
+    private static void storeSigmoidTile(float[] tile, int mr, MemorySegment c, long cOff, long ldc, float[] bias,
+                                         int biasOff, boolean timesX) {
+        for (int r = 0; r < mr; r++) {
+            float bv = bias[biasOff + r];
+            long o = (cOff + r * ldc) * 4;
+            for (int j = 0; j < NR; j += VL) {
+                FloatVector v = FloatVector.fromArray(S, tile, r * NR + j).add(bv);
+                FloatVector sg = v.broadcast(1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+                (timesX ? v.mul(sg) : sg).intoMemorySegment(c, o + 4L * j, LE);
+            }
+        }
     }
 
     /**
