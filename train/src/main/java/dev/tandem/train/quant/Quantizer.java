@@ -373,6 +373,7 @@ public final class Quantizer {
 
     private static void rewrite(Graph g, Plan plan, Map<String, float[]> ranges) {
         List<Node> original = new ArrayList<>(g.nodes());
+        NodeNames names = new NodeNames(g);
         Map<String, Value> dq = new LinkedHashMap<>();
         Map<String, float[]> params = new LinkedHashMap<>();
         for (String a : plan.activations()) {
@@ -385,9 +386,10 @@ public final class Quantizer {
             Value z = constant(g, a + "_zero_point", zt);
             Value q = g.newValue(a + "_quantized");
             Value d = g.newValue(a + "_dequantized");
-            Node qn = new Node(a + "_QuantizeLinear", "QuantizeLinear", "", List.of(v, s, z), List.of(q), Map.of());
-            Node dn = new Node(a + "_DequantizeLinear", "DequantizeLinear", "", List.of(q, s, z), List.of(d),
-                    Map.of());
+            Node qn = new Node(names.unique(a + "_QuantizeLinear"), "QuantizeLinear", "", List.of(v, s, z),
+                    List.of(q), Map.of());
+            Node dn = new Node(names.unique(a + "_DequantizeLinear"), "DequantizeLinear", "", List.of(q, s, z),
+                    List.of(d), Map.of());
             // readers of v (not graph outputs) now read the dequantized value
             for (Node n : new ArrayList<>(g.nodes())) {
                 n.inputs().replaceAll(x -> x == v ? d : x);
@@ -396,6 +398,9 @@ public final class Quantizer {
             g.add(dn);
             dq.put(a, d);
         }
+        // a weight shared by several layers is quantized once (its scales depend on it alone); a shared bias once
+        // per reader, since its scale is that reader's input scale times the weight scales
+        Map<Value, Map<Integer, QuantizedWeight>> weights = new java.util.IdentityHashMap<>();
         for (int index : plan.nodes()) {
             Node n = original.get(index);
             String xName = plan.activations().stream().filter(a -> dq.get(a) == n.input(0)).findFirst()
@@ -407,10 +412,12 @@ public final class Quantizer {
             boolean conv = n.opType().equals("Conv");
             boolean transB = n.opType().equals("Gemm") && attrInt(n, "transB", 0) != 0;
             int axis = conv || transB ? 0 : 1;
-            Tensor w = n.input(1).constant();
-            float[] wScale = quantizeWeights(g, n, w, axis);
+            Value wv = n.input(1);
+            QuantizedWeight w = weights.computeIfAbsent(wv, k -> new java.util.HashMap<>())
+                    .computeIfAbsent(axis, ax -> quantizeWeights(g, names, wv, ax));
+            n.inputs().set(1, w.dequantized());
             if (!n.opType().equals("MatMul") && n.inputs().size() > 2 && n.input(2) != null) {
-                quantizeBias(g, n, xScale, wScale);
+                quantizeBias(g, names, n, xScale, w.scale());
             }
         }
         g.sort();
@@ -422,8 +429,13 @@ public final class Quantizer {
         return v;
     }
 
-    /** Replaces input 1 of {@code n} by DequantizeLinear(int8 weights, per-channel scale); returns the scales. */
-    private static float[] quantizeWeights(Graph g, Node n, Tensor w, int axis) {
+    /** A weight quantized to int8 per channel: the DequantizeLinear's output and the channels' scales. */
+    private record QuantizedWeight(Value dequantized, float[] scale) {
+    }
+
+    /** DequantizeLinear(int8 weights, per-channel scale along {@code axis}) of the float constant {@code wv}. */
+    private static QuantizedWeight quantizeWeights(Graph g, NodeNames names, Value wv, int axis) {
+        Tensor w = wv.constant();
         Shape s = w.shape();
         float[] v = Elements.toFloats(w);
         int m = s.dim(axis);
@@ -445,16 +457,16 @@ public final class Quantizer {
             int c = (int) ((i / inner) % m);
             Elements.setLong(q, i, (long) Math.max(-127, Math.min(127, Math.rint(v[i] / scale[c]))));
         }
-        String base = n.input(1).name();
+        String base = wv.name();
         Value qv = constant(g, base + "_quantized", q);
         Value sv = constant(g, base + "_scale", Tensor.ofFloats(Shape.of(m), scale));
         Value zv = constant(g, base + "_zero_point", Tensor.allocate(DType.INT8, Shape.of(m)));
         zeroFill(zv.constant());
         Value d = g.newValue(base + "_dequantized");
         Map<String, Attribute> attrs = Map.of("axis", Attribute.of("axis", (long) axis));
-        g.add(new Node(base + "_DequantizeLinear", "DequantizeLinear", "", List.of(qv, sv, zv), List.of(d), attrs));
-        n.inputs().set(1, d);
-        return scale;
+        g.add(new Node(names.unique(base + "_DequantizeLinear"), "DequantizeLinear", "", List.of(qv, sv, zv),
+                List.of(d), attrs));
+        return new QuantizedWeight(d, scale);
     }
 
     private static void zeroFill(Tensor t) {
@@ -462,7 +474,7 @@ public final class Quantizer {
     }
 
     /** Replaces the float bias by DequantizeLinear(int32 bias, x_scale · w_scale); keeps it float if it overflows. */
-    private static void quantizeBias(Graph g, Node n, float xScale, float[] wScale) {
+    private static void quantizeBias(Graph g, NodeNames names, Node n, float xScale, float[] wScale) {
         Tensor b = n.input(2).constant();
         float[] v = Elements.toFloats(b);
         int m = wScale.length;
@@ -487,7 +499,7 @@ public final class Quantizer {
         Value qv = constant(g, base + "_quantized", qt);
         Value sv = constant(g, base + "_scale", Tensor.ofFloats(Shape.of(m), scale));
         Value d = g.newValue(base + "_dequantized");
-        g.add(new Node(base + "_DequantizeLinear", "DequantizeLinear", "", List.of(qv, sv), List.of(d),
+        g.add(new Node(names.unique(base + "_DequantizeLinear"), "DequantizeLinear", "", List.of(qv, sv), List.of(d),
                 Map.of("axis", Attribute.of("axis", 0L))));
         n.inputs().set(2, d);
     }

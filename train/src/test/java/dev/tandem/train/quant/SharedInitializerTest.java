@@ -1,0 +1,150 @@
+package dev.tandem.train.quant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.graph.Attribute;
+import dev.tandem.runtime.graph.Graph;
+import dev.tandem.runtime.graph.Node;
+import dev.tandem.runtime.graph.TensorType;
+import dev.tandem.runtime.graph.Value;
+import dev.tandem.runtime.onnx.OnnxReader;
+import dev.tandem.runtime.onnx.OnnxWriter;
+import dev.tandem.runtime.onnx.proto.Onnx.ModelProto;
+import dev.tandem.runtime.onnx.proto.Onnx.NodeProto;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import dev.tandem.train.data.Dataset;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Initializers read by two layers (PyTorch's exporter shares identical tensors, e.g. EfficientNet's squeeze-excite
+ * biases): the quantized model's node names are unique (ONNX requires it; ONNX Runtime refused the model), a shared
+ * weight is quantized once, and the model runs close to the float one.
+ */
+class SharedInitializerTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void sharedWeightsAndBiasesGiveUniqueNodeNames() throws Exception {
+        Path model = dir.resolve("shared.onnx");
+        OnnxWriter.write(sharedModel(), model);
+        Path out = dir.resolve("shared.int8.onnx");
+        Quantizer.Report r = Quantizer.quantize(model, new Noise(16, 3, 8, 8), Quantizer.Options.defaults()
+                .withSamples(16).withThreads(2), out);
+        assertThat(r.quantized()).hasSize(4);
+
+        // the file itself: OnnxReader renames repeated node names as it reads
+        Set<String> seen = new HashSet<>();
+        List<String> repeated = new ArrayList<>();
+        for (NodeProto n : ModelProto.parseFrom(Files.readAllBytes(out)).getGraph().getNodeList()) {
+            if (!seen.add(n.getName())) {
+                repeated.add(n.getName());
+            }
+        }
+        assertThat(repeated).as("repeated node names").isEmpty();
+        try (Graph q = OnnxReader.read(out)) {
+            long convWeights = q.nodes().stream().filter(n -> n.opType().equals("DequantizeLinear"))
+                    .filter(n -> n.input(0).isConstant() && n.input(0).constant().rank() == 4).count();
+            assertThat(convWeights).as("DequantizeLinear nodes of the shared conv weight").isEqualTo(1);
+        }
+        float[] x = new float[3 * 8 * 8];
+        Random rnd = new Random(3);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        float[][] y = new float[2][];
+        for (int k = 0; k < 2; k++) {
+            try (Model m = Model.load(k == 0 ? model : out); Tensor in = Tensor.ofFloats(Shape.of(1, 3, 8, 8), x);
+                 Tensor t = m.run(in)) {
+                y[k] = t.toFloatArray();
+            }
+        }
+        float max = 0;
+        for (float v : y[0]) {
+            max = Math.max(max, Math.abs(v));
+        }
+        for (int i = 0; i < y[0].length; i++) {
+            assertThat(Math.abs(y[1][i] - y[0][i])).as("output %d", i).isLessThanOrEqualTo(0.1f * max);
+        }
+    }
+
+    /**
+     * input [1,3,8,8] → Conv(W, B) → Relu → Conv(W, B) → GlobalAveragePool → Flatten → Gemm(G1, b) → Relu →
+     * Gemm(G2, b) → output [1,4]: W and B shared by the convs, b by the Gemms.
+     */
+    static Graph sharedModel() {
+        Graph g = new Graph();
+        g.opsets().put("", 13);
+        Random r = new Random(1);
+        Value x = g.value("input");
+        x.setDeclared(new TensorType(DType.FLOAT32, 1, new long[] {1, 3, 8, 8}, null));
+        g.inputs().add(x);
+        Value w = constant(g, "W", r, 3, 3, 3, 3);
+        Value b = constant(g, "B", r, 3);
+        Value g1 = constant(g, "G1", r, 3, 4);
+        Value g2 = constant(g, "G2", r, 4, 4);
+        Value gb = constant(g, "b", r, 4);
+        Map<String, Attribute> pads = Map.of("pads", Attribute.of("pads", new long[] {1, 1, 1, 1}));
+        Value c1 = node(g, "Conv", "conv1", pads, x, w, b);
+        Value r1 = node(g, "Relu", "relu1", Map.of(), c1);
+        Value c2 = node(g, "Conv", "conv2", pads, r1, w, b);
+        Value p = node(g, "GlobalAveragePool", "pool", Map.of(), c2);
+        Value f = node(g, "Flatten", "flatten", Map.of(), p);
+        Value l1 = node(g, "Gemm", "fc1", Map.of(), f, g1, gb);
+        Value r2 = node(g, "Relu", "relu2", Map.of(), l1);
+        Value y = node(g, "Gemm", "fc2", Map.of(), r2, g2, gb);
+        y.setDeclared(new TensorType(DType.FLOAT32, 1, new long[] {1, 4}, null));
+        g.outputs().add(y);
+        return g;
+    }
+
+    private static Value constant(Graph g, String name, Random r, int... dims) {
+        Shape s = Shape.of(dims);
+        float[] v = new float[(int) s.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextGaussian() * 0.5);
+        }
+        Value c = g.value(name);
+        c.setConstant(Tensor.ofFloats(s, v));
+        return c;
+    }
+
+    private static Value node(Graph g, String op, String name, Map<String, Attribute> attrs, Value... in) {
+        Value out = g.value(name + "_out");
+        g.add(new Node(name, op, "", List.of(in), List.of(out), attrs));
+        return out;
+    }
+
+    /** Uniform noise images. */
+    record Noise(int size, int channels, int height, int width) implements Dataset {
+        @Override
+        public List<String> classes() {
+            return List.of("a", "b");
+        }
+
+        @Override
+        public void read(int index, float[] dst, int off) {
+            Random r = new Random(index);
+            for (int i = 0; i < sampleSize(); i++) {
+                dst[off + i] = r.nextFloat();
+            }
+        }
+
+        @Override
+        public int label(int index) {
+            return index % 2;
+        }
+    }
+}
