@@ -39,9 +39,9 @@ class SharedInitializerTest {
     @Test
     void sharedWeightsAndBiasesGiveUniqueNodeNames() throws Exception {
         Path model = dir.resolve("shared.onnx");
-        OnnxWriter.write(sharedModel(), model);
+        OnnxWriter.write(TinyModels.sharedInitializers(), model);
         Path out = dir.resolve("shared.int8.onnx");
-        Quantizer.Report r = Quantizer.quantize(model, new Noise(16, 3, 8, 8), Quantizer.Options.defaults()
+        Quantizer.Report r = Quantizer.quantize(model, new TinyModels.Noise(16, 3, 8, 8), Quantizer.Options.defaults()
                 .withSamples(16).withThreads(2), out);
         assertThat(r.quantized()).hasSize(4);
 
@@ -77,74 +77,6 @@ class SharedInitializerTest {
         }
         for (int i = 0; i < y[0].length; i++) {
             assertThat(Math.abs(y[1][i] - y[0][i])).as("output %d", i).isLessThanOrEqualTo(0.1f * max);
-        }
-    }
-
-    /**
-     * input [1,3,8,8] → Conv(W, B) → Relu → Conv(W, B) → GlobalAveragePool → Flatten → Gemm(G1, b) → Relu →
-     * Gemm(G2, b) → output [1,4]: W and B shared by the convs, b by the Gemms.
-     */
-    static Graph sharedModel() {
-        Graph g = new Graph();
-        g.opsets().put("", 13);
-        Random r = new Random(1);
-        Value x = g.value("input");
-        x.setDeclared(new TensorType(DType.FLOAT32, 1, new long[] {1, 3, 8, 8}, null));
-        g.inputs().add(x);
-        Value w = constant(g, "W", r, 3, 3, 3, 3);
-        Value b = constant(g, "B", r, 3);
-        Value g1 = constant(g, "G1", r, 3, 4);
-        Value g2 = constant(g, "G2", r, 4, 4);
-        Value gb = constant(g, "b", r, 4);
-        Map<String, Attribute> pads = Map.of("pads", Attribute.of("pads", new long[] {1, 1, 1, 1}));
-        Value c1 = node(g, "Conv", "conv1", pads, x, w, b);
-        Value r1 = node(g, "Relu", "relu1", Map.of(), c1);
-        Value c2 = node(g, "Conv", "conv2", pads, r1, w, b);
-        Value p = node(g, "GlobalAveragePool", "pool", Map.of(), c2);
-        Value f = node(g, "Flatten", "flatten", Map.of(), p);
-        Value l1 = node(g, "Gemm", "fc1", Map.of(), f, g1, gb);
-        Value r2 = node(g, "Relu", "relu2", Map.of(), l1);
-        Value y = node(g, "Gemm", "fc2", Map.of(), r2, g2, gb);
-        y.setDeclared(new TensorType(DType.FLOAT32, 1, new long[] {1, 4}, null));
-        g.outputs().add(y);
-        return g;
-    }
-
-    private static Value constant(Graph g, String name, Random r, int... dims) {
-        Shape s = Shape.of(dims);
-        float[] v = new float[(int) s.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (r.nextGaussian() * 0.5);
-        }
-        Value c = g.value(name);
-        c.setConstant(Tensor.ofFloats(s, v));
-        return c;
-    }
-
-    private static Value node(Graph g, String op, String name, Map<String, Attribute> attrs, Value... in) {
-        Value out = g.value(name + "_out");
-        g.add(new Node(name, op, "", List.of(in), List.of(out), attrs));
-        return out;
-    }
-
-    /** Uniform noise images. */
-    record Noise(int size, int channels, int height, int width) implements Dataset {
-        @Override
-        public List<String> classes() {
-            return List.of("a", "b");
-        }
-
-        @Override
-        public void read(int index, float[] dst, int off) {
-            Random r = new Random(index);
-            for (int i = 0; i < sampleSize(); i++) {
-                dst[off + i] = r.nextFloat();
-            }
-        }
-
-        @Override
-        public int label(int index) {
-            return index % 2;
         }
     }
 }

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Fuses the QDQ pattern of a quantized model, {@code DequantizeLinear(x) → Conv | Gemm | MatMul [→ Relu] →
+ * Fuses the QDQ pattern of a quantized model, {@code DequantizeLinear(x) → Conv | Gemm | MatMul [→ Relu | Clip] →
  * QuantizeLinear}, with constant 8-bit weights behind their own DequantizeLinear, into one integer op:
  * {@code dev.tandem.QConv} (from Conv) or {@code dev.tandem.QGemm} (from Gemm and MatMul). Inputs of the fused node:
  * x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B (float32, real units: a float
@@ -23,8 +23,11 @@ import java.util.Map;
  * <p>Fused only when: x's scale is a scalar and its zero point an 8-bit scalar (which fixes x's type), all known at
  * load (initializers or Constant nodes); the weights' scale is a scalar or one per output channel along the
  * output-channel axis (Conv and Gemm with transB: axis 0; MatMul and Gemm without: axis 1); the output
- * QuantizeLinear has a scalar scale and 8-bit zero point; Gemm has alpha = beta = 1 and no transA; the linear op's
- * (and Relu's) output has no other reader and is no graph output. Runs before {@link ConstantFolding}, which would
+ * QuantizeLinear has a scalar scale and 8-bit zero point; Gemm has alpha = beta = 1 and no transA; a Clip's bounds
+ * are float32 constants (or attributes before opset 11) with min ≤ max; the linear op's (and the activation's)
+ * output has no other reader and is no graph output. The activation becomes the fused op's {@code activation}
+ * ("Relu" or "Clip", with {@code activation_min}/{@code activation_max} in real units), a clamp applied before the
+ * output is requantized. Runs before {@link ConstantFolding}, which would
  * otherwise turn the weights' DequantizeLinear into a float constant; what is not fused is then folded and runs in
  * float, correctly.
  */
@@ -55,16 +58,18 @@ public final class QdqFusion implements Pass {
     private static boolean fuse(Graph graph, Node q) {
         Map<Value, List<Node>> consumers = graph.consumers();
         Value t = q.input(0);
-        Node relu = null;
+        Node act = null;
+        float[] clamp = null;
         Node lin = t.producer();
-        if (PassSupport.is(lin, "Relu")) {
-            relu = lin;
-            if (!PassSupport.soleReader(graph, consumers, t, q)) {
+        if (PassSupport.is(lin, "Relu") || PassSupport.is(lin, "Clip")) {
+            act = lin;
+            clamp = clamp(graph, act);
+            if (clamp == null || act.outputs().size() != 1 || !PassSupport.soleReader(graph, consumers, t, q)) {
                 return false;
             }
-            t = relu.input(0);
-            lin = t.producer();
-            if (!PassSupport.soleReader(graph, consumers, t, relu)) {
+            t = act.input(0);
+            lin = t == null ? null : t.producer();
+            if (!PassSupport.soleReader(graph, consumers, t, act)) {
                 return false;
             }
         } else if (!PassSupport.soleReader(graph, consumers, t, q)) {
@@ -148,17 +153,48 @@ public final class QdqFusion implements Pass {
         } else if (transB) {
             attrs.put("transB", Attribute.of("transB", 1L));
         }
-        if (relu != null) {
-            attrs.put("activation", Attribute.of("activation", "Relu"));
+        if (act != null) {
+            attrs.put("activation", Attribute.of("activation", act.opType()));
+            if (act.opType().equals("Clip")) {
+                attrs.put("activation_min", Attribute.of("activation_min", clamp[0]));
+                attrs.put("activation_max", Attribute.of("activation_max", clamp[1]));
+            }
         }
         Node fused = new Node(lin.name(), conv ? "QConv" : "QGemm", Node.TANDEM_DOMAIN, in, List.of(q.output(0)),
                 attrs);
         graph.remove(q);
-        if (relu != null) {
-            graph.remove(relu);
+        if (act != null) {
+            graph.remove(act);
         }
         PassSupport.replaceNode(graph, lin, fused);
         return true;
+    }
+
+    /**
+     * The bounds {@code [min, max]} of a Relu ({@code [0, +∞]}) or of a Clip whose bounds are known at load (inputs
+     * from opset 11, attributes before; an absent bound is infinite), or null when they are not known or min > max.
+     */
+    private static float[] clamp(Graph graph, Node a) {
+        if (a.opType().equals("Relu")) {
+            return new float[] {0f, Float.POSITIVE_INFINITY};
+        }
+        float[] b = {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY};
+        if (graph.opset("") < 11) {
+            b[0] = PassSupport.attrFloat(a, "min", b[0]);
+            b[1] = PassSupport.attrFloat(a, "max", b[1]);
+        } else {
+            for (int i = 1; i <= 2; i++) {
+                if (a.inputs().size() <= i || a.input(i) == null) {
+                    continue;
+                }
+                Tensor c = constant(a.input(i));
+                if (c == null || c.size() != 1 || c.dtype() != DType.FLOAT32) {
+                    return null;
+                }
+                b[i - 1] = Elements.toFloats(c)[0];
+            }
+        }
+        return b[0] <= b[1] ? b : null;
     }
 
     /** The bias as float32 [m] in real units: a float constant, or DequantizeLinear of an int32 constant. */

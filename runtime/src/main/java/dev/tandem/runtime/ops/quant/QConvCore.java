@@ -46,10 +46,10 @@ final class QConvCore {
      * @param xzi, wzi   input indices of their zero points (absent: 0)
      * @param out        UINT8/INT8 (requantized) or INT32 (raw accumulators)
      * @param yzi        input index of the output zero point (requantized only; absent: 0)
-     * @param relu       clamp below at the output zero point (a fused Relu)
+     * @param clamp      a fused activation's bounds {@code [min, max]} in real units, or null
      */
     static Prepared prepare(OpContext ctx, String op, int xi, int xzi, int wi, int wzi, DType out, int yzi,
-                            boolean relu, Epilogue epilogue) {
+                            float[] clamp, Epilogue epilogue) {
         DType tx = ctx.requireType(xi, DType.UINT8, DType.INT8);
         DType tw = ctx.requireType(wi, DType.UINT8, DType.INT8);
         Shape x = ctx.shape(xi), ws = ctx.shape(wi);
@@ -108,7 +108,9 @@ final class QConvCore {
             int xz = QuantSupport.zeros(ctx.hasInput(xzi) ? in[xzi] : null, 1)[0];
             float[][] mp = epilogue.params(in);
             int yz = quantized && yzi >= 0 && ctx.hasInput(yzi) ? QuantSupport.zeros(in[yzi], 1)[0] : 0;
-            int low = relu ? Math.max(lo, yz) : lo;
+            // y_scale comes right before y_zero_point (QLinearConv's layout, which QConv shares)
+            float yScale = clamp == null ? 1f : QuantSupport.floats(in[yzi - 1])[0];
+            int[] range = quantized ? QConv.range(clamp, yScale, yz, lo, hi) : null;
             Tensor xc = in[xi].contiguous();
             MemorySegment buf = scratch.take();
             try {
@@ -120,7 +122,7 @@ final class QConvCore {
                 for (int b = 0; b < n; b++) {
                     for (int ch = 0; ch < m; ch++, off += plane) {
                         if (quantized) {
-                            Quant.requantize(buf, inCount + off, mp[0][ch], mp[1][ch], yz, low, hi, ys,
+                            Quant.requantize(buf, inCount + off, mp[0][ch], mp[1][ch], yz, range[0], range[1], ys,
                                     y.offset() + off, plane);
                         } else {
                             for (int i = 0; i < plane; i++) {

@@ -15,12 +15,13 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * {@code dev.tandem.QGemm}: a quantized fully connected layer with a float bias and an optional fused Relu, which
- * {@link dev.tandem.runtime.graph.passes.QdqFusion} makes from {@code DequantizeLinear → Gemm/MatMul [→ Relu] →
- * QuantizeLinear}. Inputs as {@link QConv}: x {@code [..., K]} (8-bit, rank ≥ 2), x_scale, x_zero_point, w (8-bit,
+ * {@code dev.tandem.QGemm}: a quantized fully connected layer with a float bias and an optional fused clamp, which
+ * {@link dev.tandem.runtime.graph.passes.QdqFusion} makes from {@code DequantizeLinear → Gemm/MatMul [→ Relu | Clip]
+ * → QuantizeLinear}. Inputs as {@link QConv}: x {@code [..., K]} (8-bit, rank ≥ 2), x_scale, x_zero_point, w (8-bit,
  * {@code [K, N]}, or {@code [N, K]} with {@code transB = 1}; must be known at plan time), w_scale and w_zero_point
- * (scalar or one per output column), y_scale, y_zero_point, B (optional float32, N values or one). Output
- * {@code [..., N]}: {@code y = saturate(rint(acc · x_scale · w_scale[j] / y_scale + B[j] / y_scale) + y_zero)}.
+ * (scalar or one per output column), y_scale, y_zero_point, B (optional float32, N values or one); the activation
+ * attributes of {@link QConv}. Output {@code [..., N]}: {@code y = saturate(rint(clamp(acc · x_scale · w_scale[j] /
+ * y_scale + B[j] / y_scale)) + y_zero)}.
  *
  * <p>Runs as {@code Cᵀ = (w − w_zero)ᵀ · (x − x_zero)ᵀ} on {@link Sgemm} with the weights packed once as
  * integer-valued floats (see {@link dev.tandem.runtime.kernels.Quant} for why floats), then requantizes.
@@ -64,7 +65,7 @@ public final class QGemm implements Op {
         if (wConst == null || ctx.hasInput(5) && ctx.constant(5) == null) {
             throw ctx.unsupported("QGemm weights must be known before the model runs");
         }
-        boolean relu = QConv.relu(ctx);
+        float[] clamp = QConv.clamp(ctx);
         int rows = Math.toIntExact(x.size() / k);
         int[] od = x.dims();
         od[od.length - 1] = n;
@@ -81,7 +82,7 @@ public final class QGemm implements Op {
             float[] bias = hasBias ? QuantSupport.floats(in[8]) : null;
             int xz = QuantSupport.zeros(QuantSupport.opt(in, 2), 1)[0];
             int yz = QuantSupport.zeros(QuantSupport.opt(in, 7), 1)[0];
-            int low = relu ? Math.max(lo, yz) : lo;
+            int[] range = QConv.range(clamp, ys, yz, lo, hi);
             Tensor xc = in[0].contiguous();
             MemorySegment buf = scratch.take();
             try {
@@ -90,7 +91,7 @@ public final class QGemm implements Op {
                 gemm.gemm(packed, true, rows, 1f, buf, 0, k, 0f, buf, ct, rows, null, Activation.NONE);
                 MemorySegment ys8 = out[0].segment();
                 long yo = out[0].offset();
-                float fl = low - yz, fh = hi - yz;
+                float fl = range[0] - yz, fh = range[1] - yz;
                 for (int j = 0; j < n; j++) {
                     float mult = mp[0][j];
                     float add = bias == null ? 0 : bias[bias.length == 1 ? 0 : j] / ys;

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The fused integer ops ({@code dev.tandem.QConv}, {@code QGemm}) give the unfused QDQ graph's output within one
  * quantization step, on random shapes (1, odd and prime sizes, strides, padding, groups), uint8 and int8
- * activations, per-channel and per-tensor weights, with and without Relu and bias; at every SIMD width.
+ * activations, per-channel and per-tensor weights, with and without bias and a Relu or Clip between the layer and
+ * its QuantizeLinear; at every SIMD width.
  */
 @Tag("simd")
 class QdqFusionTest {
@@ -76,11 +77,12 @@ class QdqFusionTest {
 
     /**
      * x (float) → Q → DQ → Conv or Gemm/MatMul (weights DQ of int8, per channel or not; bias DQ of int32 or float)
-     * [→ Relu] → Q → y (8-bit).
+     * [→ Relu | Clip] → Q → y (8-bit). {@code act}: 0 none, 1 Relu, 2 Clip (min from a Constant node, as PyTorch
+     * writes ReLU6, max from an initializer), 3 Clip with a negative min and no max.
      */
     private static ModelProto model(Random r, boolean conv, boolean matmul, int[] xDims, int[] wDims, boolean signed,
-                                    boolean perChannel, boolean relu, int biasKind, AttributeProto... convAttrs) {
-        int act = signed ? 3 : 2;
+                                    boolean perChannel, int act, int biasKind, AttributeProto... convAttrs) {
+        int elem = signed ? 3 : 2;
         int m = conv ? wDims[0] : wDims[1];
         float xs = 0.02f + r.nextFloat() * 0.03f, ys = 0.05f + r.nextFloat() * 0.1f;
         long xz = signed ? r.nextInt(20) - 10 : 100 + r.nextInt(40), yz = signed ? r.nextInt(20) - 10 : 60;
@@ -130,13 +132,25 @@ class QdqFusionTest {
         String op = conv ? "Conv" : matmul ? "MatMul" : "Gemm";
         g.addNode(withAttrs(TestModels.node(op, "lin", matmul ? new String[] {"xf", "wf"} : linIn, "l"), convAttrs));
         String last = "l";
-        if (relu) {
+        if (act == 1) {
             g.addNode(TestModels.node("Relu", "relu", new String[] {"l"}, "lr"));
+            last = "lr";
+        } else if (act == 2) {
+            float lo = 0.3f * r.nextFloat(), hi = lo + 0.2f + r.nextFloat();
+            g.addNode(withAttrs(TestModels.node("Constant", "cmin", new String[0], "cmin"),
+                    AttributeProto.newBuilder().setName("value").setType(AttributeProto.AttributeType.TENSOR)
+                            .setT(floats("", new int[0], lo)).build()));
+            g.addInitializer(floats("cmax", new int[0], hi));
+            g.addNode(TestModels.node("Clip", "clip", new String[] {"l", "cmin", "cmax"}, "lr"));
+            last = "lr";
+        } else if (act == 3) {
+            g.addInitializer(floats("cmin", new int[0], -0.4f));
+            g.addNode(TestModels.node("Clip", "clip", new String[] {"l", "cmin"}, "lr"));
             last = "lr";
         }
         g.addNode(TestModels.node("QuantizeLinear", "qy", new String[] {last, "ys", "yz"}, "y"));
         g.addOutput(ValueInfoProto.newBuilder().setName("y").setType(TypeProto.newBuilder().setTensorType(
-                TypeProto.Tensor.newBuilder().setElemType(act))));
+                TypeProto.Tensor.newBuilder().setElemType(elem))));
         return TestModels.model(g.build(), 13);
     }
 
@@ -155,7 +169,8 @@ class QdqFusionTest {
                 out[k] = Elements.toLongs(y);
                 if (k == 1) {
                     List<String> ops = model.graph().nodes().stream().map(Node::opType).toList();
-                    assertThat(ops).as("optimized graph").contains(fusedOp).doesNotContain("Conv", "Gemm", "MatMul");
+                    assertThat(ops).as("optimized graph").contains(fusedOp)
+                            .doesNotContain("Conv", "Gemm", "MatMul", "Relu", "Clip");
                 }
             }
         }
@@ -181,10 +196,9 @@ class QdqFusionTest {
         for (int[] c : cases) {
             for (boolean signed : new boolean[] {false, true}) {
                 boolean per = (seed & 1) == 0;
-                boolean relu = (seed & 2) == 0;
                 int[] xd = {c[0], c[1], c[2], c[3]};
                 int[] wd = {c[4], c[1] / c[8], c[5], c[5]};
-                ModelProto m = model(r, true, false, xd, wd, signed, per, relu, seed % 3,
+                ModelProto m = model(r, true, false, xd, wd, signed, per, (seed >> 1) % 4, seed % 3,
                         ints("strides", c[6], c[6]), ints("pads", c[7], c[7], c[7], c[7]), intAttr("group", c[8]));
                 check(m, xd, "QConv", seed++);
             }
@@ -199,11 +213,11 @@ class QdqFusionTest {
         for (int[] c : cases) {
             for (boolean signed : new boolean[] {false, true}) {
                 boolean per = (seed & 1) == 0;
-                boolean relu = (seed & 2) == 0;
+                int act = (seed >> 1) % 4;
                 int[] xd = {c[0], c[1]};
-                check(model(r, false, false, xd, new int[] {c[1], c[2]}, signed, per, relu, seed % 3), xd, "QGemm",
+                check(model(r, false, false, xd, new int[] {c[1], c[2]}, signed, per, act, seed % 3), xd, "QGemm",
                         seed++);
-                check(model(r, false, true, xd, new int[] {c[1], c[2]}, signed, per, relu, 0), xd, "QGemm",
+                check(model(r, false, true, xd, new int[] {c[1], c[2]}, signed, per, act, 0), xd, "QGemm",
                         seed++);
             }
         }
