@@ -191,6 +191,8 @@ class QdqFusionTest {
             {1, 1, 1, 1, 1, 1, 1, 0, 1}, {1, 3, 7, 5, 5, 3, 1, 1, 1}, {2, 4, 9, 11, 6, 3, 2, 1, 2},
             {1, 8, 6, 6, 8, 3, 1, 1, 8}, {1, 5, 13, 13, 7, 1, 1, 0, 1}, {1, 32, 10, 10, 17, 3, 1, 1, 1},
             {1, 64, 5, 5, 3, 3, 1, 0, 1},
+            // a reduction longer than the GEMM's depth block: written as floats, then converted
+            {1, 80, 6, 6, 5, 3, 1, 1, 1},
         };
         int seed = 0;
         for (int[] c : cases) {
