@@ -86,7 +86,7 @@ public final class QdqFusion implements Pass {
                 || PassSupport.attrFloat(lin, "beta", 1f) != 1f)) {
             return false;
         }
-        Tensor ys = constant(q.input(1)), yz = q.inputs().size() > 2 ? constant(q.input(2)) : null;
+        Tensor ys = PassSupport.known(q.input(1)), yz = q.inputs().size() > 2 ? PassSupport.known(q.input(2)) : null;
         if (!scalar(ys) || !eightBit(yz) || yz.size() != 1) {
             return false;
         }
@@ -94,7 +94,7 @@ public final class QdqFusion implements Pass {
         if (!PassSupport.is(dx, "DequantizeLinear") || dx.inputs().size() < 3) {
             return false;
         }
-        Tensor xs = constant(dx.input(1)), xz = constant(dx.input(2));
+        Tensor xs = PassSupport.known(dx.input(1)), xz = PassSupport.known(dx.input(2));
         if (!scalar(xs) || !eightBit(xz) || xz.size() != 1) {
             return false;
         }
@@ -106,8 +106,8 @@ public final class QdqFusion implements Pass {
         if (!PassSupport.is(dw, "DequantizeLinear")) {
             return false;
         }
-        Tensor w = constant(dw.input(0)), ws = constant(dw.input(1));
-        Tensor wz = dw.inputs().size() > 2 && dw.input(2) != null ? constant(dw.input(2)) : null;
+        Tensor w = PassSupport.known(dw.input(0)), ws = PassSupport.known(dw.input(1));
+        Tensor wz = dw.inputs().size() > 2 && dw.input(2) != null ? PassSupport.known(dw.input(2)) : null;
         if (w == null || !eightBit(w) || ws == null || ws.dtype() != DType.FLOAT32
                 || dw.inputs().size() > 2 && dw.input(2) != null && (wz == null || wz.dtype() != w.dtype())) {
             return false;
@@ -187,7 +187,7 @@ public final class QdqFusion implements Pass {
                 if (a.inputs().size() <= i || a.input(i) == null) {
                     continue;
                 }
-                Tensor c = constant(a.input(i));
+                Tensor c = PassSupport.known(a.input(i));
                 if (c == null || c.size() != 1 || c.dtype() != DType.FLOAT32) {
                     return null;
                 }
@@ -199,7 +199,7 @@ public final class QdqFusion implements Pass {
 
     /** The bias as float32 [m] in real units: a float constant, or DequantizeLinear of an int32 constant. */
     private static Tensor bias(Value v, int m) {
-        Tensor c = constant(v);
+        Tensor c = PassSupport.known(v);
         float[] b;
         if (c != null) {
             if (c.dtype() != DType.FLOAT32 || c.size() != m && c.size() != 1) {
@@ -211,8 +211,8 @@ public final class QdqFusion implements Pass {
             if (!PassSupport.is(d, "DequantizeLinear")) {
                 return null;
             }
-            Tensor bq = constant(d.input(0)), bs = constant(d.input(1));
-            Tensor bz = d.inputs().size() > 2 && d.input(2) != null ? constant(d.input(2)) : null;
+            Tensor bq = PassSupport.known(d.input(0)), bs = PassSupport.known(d.input(1));
+            Tensor bz = d.inputs().size() > 2 && d.input(2) != null ? PassSupport.known(d.input(2)) : null;
             if (bq == null || bs == null || bq.dtype() != DType.INT32 || bq.size() != m && bq.size() != 1
                     || bs.dtype() != DType.FLOAT32 || bs.size() != 1 && bs.size() != bq.size()
                     || d.inputs().size() > 2 && d.input(2) != null && (bz == null || bz.size() != bs.size())) {
@@ -242,28 +242,12 @@ public final class QdqFusion implements Pass {
         return t != null && (t.dtype() == DType.UINT8 || t.dtype() == DType.INT8);
     }
 
-    /** The value of {@code v} known at load: a constant, or the {@code value} of the Constant node producing it. */
-    private static Tensor constant(Value v) {
-        if (v == null) {
-            return null;
-        }
-        if (v.isConstant()) {
-            return v.constant();
-        }
-        Node p = v.producer();
-        if (PassSupport.is(p, "Constant") && p.attribute("value") != null
-                && p.attribute("value").value() instanceof Tensor t) {
-            return t;
-        }
-        return null;
-    }
-
     /** {@code v} itself when it is a graph constant, else a new constant holding a copy of its Constant value. */
     private static Value constValue(Graph graph, Value v) {
         if (v.isConstant()) {
             return v;
         }
-        Tensor t = constant(v);
+        Tensor t = PassSupport.known(v);
         Tensor copy = Tensor.allocate(t.dtype(), t.shape());
         copy.copyFrom(t);
         Value c = graph.newValue(v.name());
