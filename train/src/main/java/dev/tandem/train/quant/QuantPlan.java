@@ -24,6 +24,11 @@ import java.util.Set;
  * ONNX Runtime's quantizer does; its runtime and Tandem's both fuse such a unit into one integer op). The unit's
  * input and output are the activations to calibrate; graph outputs stay float.
  *
+ * <p>An element-wise function of a quantized value (Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, SiLU as
+ * {@code x · Sigmoid(x)}) stays float but gets its result quantized too, as ONNX Runtime's quantizer does: the
+ * function then sits between a DequantizeLinear and a QuantizeLinear, which Tandem's runtime turns into one table
+ * lookup, and every value it feeds (EfficientNet's squeeze-excite pooling and gate) starts from 8-bit data.
+ *
  * @param quantized   the quantized layers, as {@code Op 'name'}
  * @param activated   the Relu and Clip nodes quantized with the layer before them, as {@code Op 'name'}
  * @param leftFloat   node ({@code Op 'name'}) → why it stays float (Constant nodes are not listed)
@@ -46,6 +51,20 @@ record QuantPlan(List<String> quantized, List<String> activated, Map<String, Str
             Node n = g.nodes().get(index);
             String id = id(n);
             if (fused.contains(n) || n.opType().equals("Constant") && n.domain().isEmpty()) {
+                continue;
+            }
+            Node fn = function(consumers, n);
+            if (fn != null && acts.contains(n.input(0).name())) {
+                // an element-wise function of a quantized value: its result is quantized too
+                Value out = fn.output(0);
+                if (!outs.contains(out)) {
+                    acts.add(out.name());
+                }
+                left.put(id, FUNCTION);
+                if (fn != n) {
+                    left.put(id(fn), FUNCTION);
+                    fused.add(fn);
+                }
                 continue;
             }
             String why = unsupported(n);
@@ -73,6 +92,36 @@ record QuantPlan(List<String> quantized, List<String> activated, Map<String, Str
             }
         }
         return new QuantPlan(quantized, activated, left, indices, acts);
+    }
+
+    static final String FUNCTION = "float between a quantized input and a quantized output (Tandem's runtime runs it "
+            + "as a table of 256 values)";
+
+    private static final java.util.Set<String> FUNCTIONS = java.util.Set.of("Sigmoid", "Tanh", "HardSigmoid",
+            "HardSwish", "LeakyRelu");
+
+    /**
+     * When {@code n} starts an element-wise function of one value: Sigmoid, Tanh, HardSigmoid, HardSwish or LeakyRelu,
+     * or SiLU ({@code Mul(x, Sigmoid(x))}, starting at the Sigmoid), the node whose output is the function's result
+     * (n itself, or the SiLU's Mul); else null.
+     */
+    private static Node function(Map<Value, List<Node>> consumers, Node n) {
+        if (!n.domain().isEmpty() || !FUNCTIONS.contains(n.opType()) || n.outputs().size() != 1
+                || n.inputs().isEmpty() || n.input(0) == null) {
+            return null;
+        }
+        if (n.opType().equals("Sigmoid")) {
+            List<Node> readers = consumers.getOrDefault(n.output(0), List.of());
+            if (readers.size() == 1) {
+                Node m = readers.get(0);
+                Value x = n.input(0), s = n.output(0);
+                if (m.opType().equals("Mul") && m.domain().isEmpty() && m.inputs().size() == 2
+                        && (m.input(0) == x && m.input(1) == s || m.input(0) == s && m.input(1) == x)) {
+                    return m;
+                }
+            }
+        }
+        return n;
     }
 
     private static String id(Node n) {

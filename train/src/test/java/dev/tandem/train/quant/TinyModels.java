@@ -58,6 +58,17 @@ final class TinyModels {
         return finish(g, c3, 1, 2, 8, 8);
     }
 
+    /** input → Conv → SiLU (Sigmoid, Mul) → GlobalAveragePool → Flatten → Gemm → output [1,3]. */
+    static Graph silu() {
+        Graph g = start();
+        Random r = new Random(3);
+        Value c = node(g, "Conv", "conv", pads(), g.find("input"), constant(g, "W", r, 4, 3, 3, 3),
+                constant(g, "B", r, 4));
+        Value s = node(g, "Mul", "silu", Map.of(), c, node(g, "Sigmoid", "sigmoid", Map.of(), c));
+        Value f = node(g, "Flatten", "flatten", Map.of(), node(g, "GlobalAveragePool", "pool", Map.of(), s));
+        return finish(g, node(g, "Gemm", "fc", Map.of(), f, constant(g, "G", r, 4, 3), constant(g, "b", r, 3)), 1, 3);
+    }
+
     private static Graph start() {
         Graph g = new Graph();
         g.opsets().put("", 13);
