@@ -187,7 +187,7 @@ public final class Quant {
         }
     }
 
-    private static void store(FloatVector v, float lo, float hi, float zero, MemorySegment dst, long d) {
+    static void store(FloatVector v, float lo, float hi, float zero, MemorySegment dst, long d) {
         // Clamp by compare and blend (NaN fails the first compare and becomes lo): FloatVector.max/min keep Java's
         // NaN and −0.0 rules with several instructions each. Then round half to even and convert at once: for
         // |c| < 2²², c + 1.5·2²³ holds rint(c) in its low mantissa bits, so its bits minus those of 1.5·2²³ are

@@ -16,7 +16,7 @@ public final class Optimizer {
 
     /**
      * The passes Tandem runs on every model it loads, in order: identities out, QDQ patterns fused into integer ops
-     * (layers, element-wise functions as tables; before folding turns their weights' DequantizeLinear into float
+     * (layers, element-wise functions as tables, additions, products and pooling; before folding turns their weights' DequantizeLinear into float
      * constants), constants folded, dead nodes
      * dropped (so that a BatchNorm's input has only its real readers), BatchNorm folded into the linear op before
      * it, then the conv fusions (residual add first, so that the activation after it joins the same node).
@@ -27,6 +27,7 @@ public final class Optimizer {
         p.add(new IdentityElimination());
         p.add(new QdqFusion());
         p.add(new QdqLookupFusion());
+        p.add(new QdqElementwiseFusion());
         p.add(new ConstantFolding());
         p.add(new DeadNodeElimination());
         p.add(new BatchNormFolding());

@@ -73,6 +73,19 @@ final class PassSupport {
         return null;
     }
 
+    /** {@code v} itself when it is a graph constant, else a new constant holding a copy of its Constant value. */
+    static Value constValue(Graph graph, Value v) {
+        if (v.isConstant()) {
+            return v;
+        }
+        Tensor t = known(v);
+        Tensor copy = Tensor.allocate(t.dtype(), t.shape());
+        copy.copyFrom(t);
+        Value c = graph.newValue(v.name());
+        c.setConstant(copy);
+        return c;
+    }
+
     /** Puts {@code replacement} where {@code old} was in the node list (old's outputs lose their producer). */
     static void replaceNode(Graph g, Node old, Node replacement) {
         int i = g.nodes().indexOf(old);

@@ -135,13 +135,13 @@ public final class QdqFusion implements Pass {
         }
         List<Value> in = new ArrayList<>();
         in.add(dx.input(0));
-        in.add(constValue(graph, dx.input(1)));
-        in.add(constValue(graph, dx.input(2)));
-        in.add(constValue(graph, dw.input(0)));
-        in.add(constValue(graph, dw.input(1)));
-        in.add(wz == null ? null : constValue(graph, dw.input(2)));
-        in.add(constValue(graph, q.input(1)));
-        in.add(constValue(graph, q.input(2)));
+        in.add(PassSupport.constValue(graph, dx.input(1)));
+        in.add(PassSupport.constValue(graph, dx.input(2)));
+        in.add(PassSupport.constValue(graph, dw.input(0)));
+        in.add(PassSupport.constValue(graph, dw.input(1)));
+        in.add(wz == null ? null : PassSupport.constValue(graph, dw.input(2)));
+        in.add(PassSupport.constValue(graph, q.input(1)));
+        in.add(PassSupport.constValue(graph, q.input(2)));
         if (bias != null) {
             Value b = graph.newValue(lin.name() + "_qbias");
             b.setConstant(bias);
@@ -240,18 +240,5 @@ public final class QdqFusion implements Pass {
 
     private static boolean eightBit(Tensor t) {
         return t != null && (t.dtype() == DType.UINT8 || t.dtype() == DType.INT8);
-    }
-
-    /** {@code v} itself when it is a graph constant, else a new constant holding a copy of its Constant value. */
-    private static Value constValue(Graph graph, Value v) {
-        if (v.isConstant()) {
-            return v;
-        }
-        Tensor t = PassSupport.known(v);
-        Tensor copy = Tensor.allocate(t.dtype(), t.shape());
-        copy.copyFrom(t);
-        Value c = graph.newValue(v.name());
-        c.setConstant(copy);
-        return c;
     }
 }

@@ -3,8 +3,8 @@ package dev.tandem.runtime.ops.quant;
 import dev.tandem.runtime.ops.OpRegistry;
 
 /**
- * Registers the quantization ops: the ONNX ones and the fused {@code dev.tandem.QConv}, {@code QGemm} and
- * {@code QLookup}.
+ * Registers the quantization ops: the ONNX ones and the fused {@code dev.tandem.QConv}, {@code QGemm},
+ * {@code QLookup}, {@code QAdd}, {@code QMul} and {@code QGlobalAveragePool}.
  */
 public final class QuantOps {
     private QuantOps() {
@@ -21,5 +21,8 @@ public final class QuantOps {
         r.add(new QConv());
         r.add(new QGemm());
         r.add(new QLookup());
+        r.add(new QAdd());
+        r.add(new QMul());
+        r.add(new QGlobalAveragePool());
     }
 }
