@@ -27,9 +27,10 @@ import java.util.Map;
  * are float32 constants (or attributes before opset 11) with min ≤ max; the linear op's (and the activation's)
  * output has no other reader and is no graph output. The activation becomes the fused op's {@code activation}
  * ("Relu" or "Clip", with {@code activation_min}/{@code activation_max} in real units), a clamp applied before the
- * output is requantized. Runs before {@link ConstantFolding}, which would
- * otherwise turn the weights' DequantizeLinear into a float constant; what is not fused is then folded and runs in
- * float, correctly.
+ * output is requantized. A Gemm or MatMul of the same form whose float result no QuantizeLinear reads (a
+ * classifier's last layer, a graph output) becomes a QGemm with float32 output (no y_scale, y_zero_point), so that
+ * its weights stay 8-bit. Runs before {@link ConstantFolding}, which would otherwise turn the weights'
+ * DequantizeLinear into a float constant; what is not fused is then folded and runs in float, correctly.
  */
 public final class QdqFusion implements Pass {
     @Override
@@ -46,6 +47,11 @@ public final class QdqFusion implements Pass {
         boolean changed = false;
         for (Node q : new ArrayList<>(graph.nodes())) {
             if (PassSupport.is(q, "QuantizeLinear") && graph.nodes().contains(q) && fuse(graph, q)) {
+                changed = true;
+            }
+        }
+        for (Node lin : new ArrayList<>(graph.nodes())) {
+            if (graph.nodes().contains(lin) && fuseFloat(graph, lin)) {
                 changed = true;
             }
         }
@@ -75,46 +81,114 @@ public final class QdqFusion implements Pass {
         } else if (!PassSupport.soleReader(graph, consumers, t, q)) {
             return false;
         }
-        boolean conv = PassSupport.is(lin, "Conv");
-        boolean gemm = PassSupport.is(lin, "Gemm");
-        boolean matmul = PassSupport.is(lin, "MatMul");
-        if (!conv && !gemm && !matmul || lin.outputs().size() != 1) {
-            return false;
-        }
-        boolean transB = gemm && PassSupport.attrInt(lin, "transB", 0) != 0;
-        if (gemm && (PassSupport.attrInt(lin, "transA", 0) != 0 || PassSupport.attrFloat(lin, "alpha", 1f) != 1f
-                || PassSupport.attrFloat(lin, "beta", 1f) != 1f)) {
-            return false;
-        }
         Tensor ys = PassSupport.known(q.input(1)), yz = q.inputs().size() > 2 ? PassSupport.known(q.input(2)) : null;
         if (!scalar(ys) || !eightBit(yz) || yz.size() != 1) {
             return false;
         }
+        Linear l = match(graph, lin);
+        if (l == null) {
+            return false;
+        }
+        List<Value> in = new ArrayList<>(l.in());
+        in.add(PassSupport.constValue(graph, q.input(1)));
+        in.add(PassSupport.constValue(graph, q.input(2)));
+        Node fused = fused(graph, lin, l, in, q.output(0));
+        if (act != null) {
+            fused.attributes().put("activation", Attribute.of("activation", act.opType()));
+            if (act.opType().equals("Clip")) {
+                fused.attributes().put("activation_min", Attribute.of("activation_min", clamp[0]));
+                fused.attributes().put("activation_max", Attribute.of("activation_max", clamp[1]));
+            }
+        }
+        graph.remove(q);
+        if (act != null) {
+            graph.remove(act);
+        }
+        PassSupport.replaceNode(graph, lin, fused);
+        return true;
+    }
+
+    /**
+     * A Gemm or MatMul between DequantizeLinear nodes whose float result is not quantized again (a classifier's last
+     * layer): a QGemm with float32 output, so that its weights stay 8-bit.
+     */
+    private static boolean fuseFloat(Graph graph, Node lin) {
+        if (!PassSupport.is(lin, "Gemm") && !PassSupport.is(lin, "MatMul") || lin.outputs().size() != 1) {
+            return false;
+        }
+        for (Node r : PassSupport.readers(graph.consumers(), lin.output(0))) {
+            if (PassSupport.is(r, "QuantizeLinear")) {
+                return false;
+            }
+        }
+        Linear l = match(graph, lin);
+        if (l == null) {
+            return false;
+        }
+        List<Value> in = new ArrayList<>(l.in());
+        in.add(null);
+        in.add(null);
+        PassSupport.replaceNode(graph, lin, fused(graph, lin, l, in, lin.output(0)));
+        return true;
+    }
+
+    /** The fused node: inputs {@code in} (eight), then the bias; Conv's attributes or Gemm's transB. */
+    private static Node fused(Graph graph, Node lin, Linear l, List<Value> in, Value out) {
+        if (l.bias() != null) {
+            Value b = graph.newValue(lin.name() + "_qbias");
+            b.setConstant(l.bias());
+            in.add(b);
+        }
+        Map<String, Attribute> attrs = new LinkedHashMap<>();
+        if (l.conv()) {
+            attrs.putAll(lin.attributes());
+        } else if (l.transB()) {
+            attrs.put("transB", Attribute.of("transB", 1L));
+        }
+        return new Node(lin.name(), l.conv() ? "QConv" : "QGemm", Node.TANDEM_DOMAIN, in, List.of(out), attrs);
+    }
+
+    /**
+     * The fused op's first six inputs (x, x_scale, x_zero_point, w, w_scale, w_zero_point) and bias when {@code lin}
+     * is a Conv, Gemm or MatMul between DequantizeLinear nodes as the class comment says; else null.
+     */
+    private static Linear match(Graph graph, Node lin) {
+        boolean conv = PassSupport.is(lin, "Conv");
+        boolean gemm = PassSupport.is(lin, "Gemm");
+        boolean matmul = PassSupport.is(lin, "MatMul");
+        if (!conv && !gemm && !matmul || lin.outputs().size() != 1) {
+            return null;
+        }
+        boolean transB = gemm && PassSupport.attrInt(lin, "transB", 0) != 0;
+        if (gemm && (PassSupport.attrInt(lin, "transA", 0) != 0 || PassSupport.attrFloat(lin, "alpha", 1f) != 1f
+                || PassSupport.attrFloat(lin, "beta", 1f) != 1f)) {
+            return null;
+        }
         Node dx = lin.input(0) == null ? null : lin.input(0).producer();
         if (!PassSupport.is(dx, "DequantizeLinear") || dx.inputs().size() < 3) {
-            return false;
+            return null;
         }
         Tensor xs = PassSupport.known(dx.input(1)), xz = PassSupport.known(dx.input(2));
         if (!scalar(xs) || !eightBit(xz) || xz.size() != 1) {
-            return false;
+            return null;
         }
         if (matmul && lin.input(0).declared() != null && lin.input(0).declared().dims() != null
                 && lin.input(0).declared().dims().length < 2) {
-            return false;
+            return null;
         }
         Node dw = lin.input(1) == null ? null : lin.input(1).producer();
         if (!PassSupport.is(dw, "DequantizeLinear")) {
-            return false;
+            return null;
         }
         Tensor w = PassSupport.known(dw.input(0)), ws = PassSupport.known(dw.input(1));
         Tensor wz = dw.inputs().size() > 2 && dw.input(2) != null ? PassSupport.known(dw.input(2)) : null;
         if (w == null || !eightBit(w) || ws == null || ws.dtype() != DType.FLOAT32
                 || dw.inputs().size() > 2 && dw.input(2) != null && (wz == null || wz.dtype() != w.dtype())) {
-            return false;
+            return null;
         }
         int outAxis = conv || transB ? 0 : 1;
         if (w.rank() < 2 || !conv && w.rank() != 2) {
-            return false;
+            return null;
         }
         int m = w.shape().dim(outAxis);
         if (ws.size() != 1) {
@@ -123,14 +197,14 @@ public final class QdqFusion implements Pass {
                 axis += w.rank();
             }
             if (ws.rank() != 1 || ws.size() != m || axis != outAxis || wz != null && wz.size() != m) {
-                return false;
+                return null;
             }
         }
         Tensor bias = null;
         if (!matmul && lin.inputs().size() > 2 && lin.input(2) != null) {
             bias = bias(lin.input(2), m);
             if (bias == null) {
-                return false;
+                return null;
             }
         }
         List<Value> in = new ArrayList<>();
@@ -140,34 +214,10 @@ public final class QdqFusion implements Pass {
         in.add(PassSupport.constValue(graph, dw.input(0)));
         in.add(PassSupport.constValue(graph, dw.input(1)));
         in.add(wz == null ? null : PassSupport.constValue(graph, dw.input(2)));
-        in.add(PassSupport.constValue(graph, q.input(1)));
-        in.add(PassSupport.constValue(graph, q.input(2)));
-        if (bias != null) {
-            Value b = graph.newValue(lin.name() + "_qbias");
-            b.setConstant(bias);
-            in.add(b);
-        }
-        Map<String, Attribute> attrs = new LinkedHashMap<>();
-        if (conv) {
-            attrs.putAll(lin.attributes());
-        } else if (transB) {
-            attrs.put("transB", Attribute.of("transB", 1L));
-        }
-        if (act != null) {
-            attrs.put("activation", Attribute.of("activation", act.opType()));
-            if (act.opType().equals("Clip")) {
-                attrs.put("activation_min", Attribute.of("activation_min", clamp[0]));
-                attrs.put("activation_max", Attribute.of("activation_max", clamp[1]));
-            }
-        }
-        Node fused = new Node(lin.name(), conv ? "QConv" : "QGemm", Node.TANDEM_DOMAIN, in, List.of(q.output(0)),
-                attrs);
-        graph.remove(q);
-        if (act != null) {
-            graph.remove(act);
-        }
-        PassSupport.replaceNode(graph, lin, fused);
-        return true;
+        return new Linear(in, bias, conv, transB);
+    }
+
+    private record Linear(List<Value> in, Tensor bias, boolean conv, boolean transB) {
     }
 
     /**

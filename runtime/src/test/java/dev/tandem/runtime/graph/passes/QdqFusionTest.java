@@ -154,6 +154,52 @@ class QdqFusionTest {
         return TestModels.model(g.build(), 13);
     }
 
+    /** {@link #model} without the last QuantizeLinear: the layer's float result is the graph's output "y". */
+    private static ModelProto floatOutput(ModelProto m) {
+        GraphProto.Builder g = m.getGraph().toBuilder();
+        int qy = g.getNodeCount() - 1;
+        String last = g.getNode(qy).getInput(0);
+        g.removeNode(qy);
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            NodeProto n = g.getNode(i);
+            if (n.getOutput(0).equals(last)) {
+                g.setNode(i, n.toBuilder().setOutput(0, "y").build());
+            }
+        }
+        g.setOutput(0, ValueInfoProto.newBuilder().setName("y").setType(TypeProto.newBuilder().setTensorType(
+                TypeProto.Tensor.newBuilder().setElemType(1))));
+        return m.toBuilder().setGraph(g).build();
+    }
+
+    /** Float output: unfused and fused (a QGemm with float32 output) agree to float rounding. */
+    private static void checkFloat(ModelProto m, int[] xDims, long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[(int) Shape.of(xDims).size()];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (r.nextGaussian() * 2);
+        }
+        float[][] out = new float[2][];
+        for (int k = 0; k < 2; k++) {
+            Model.Options o = Model.Options.defaults().withThreads(2).withOptimize(k == 1);
+            try (Model model = Model.load(m.toByteArray(), o); Tensor in = Tensor.ofFloats(Shape.of(xDims), x);
+                 Tensor y = model.run(in)) {
+                out[k] = y.toFloatArray();
+                if (k == 1) {
+                    assertThat(model.graph().nodes().stream().map(Node::opType)).contains("QGemm")
+                            .doesNotContain("Gemm", "MatMul");
+                }
+            }
+        }
+        float max = 0;
+        for (float v : out[0]) {
+            max = Math.max(max, Math.abs(v));
+        }
+        for (int i = 0; i < out[0].length; i++) {
+            assertThat(out[1][i]).as("element %d", i).isCloseTo(out[0][i], org.assertj.core.data.Offset.offset(
+                    1e-5f * max + 1e-6f));
+        }
+    }
+
     /** Runs unfused and fused; asserts the fused graph holds {@code fusedOp} and outputs agree within 1. */
     private static void check(ModelProto m, int[] xDims, String fusedOp, long seed) {
         Random r = new Random(seed);
@@ -221,6 +267,9 @@ class QdqFusionTest {
                         seed++);
                 check(model(r, false, true, xd, new int[] {c[1], c[2]}, signed, per, act, 0), xd, "QGemm",
                         seed++);
+                // the same layer without a QuantizeLinear after it: float32 output
+                checkFloat(floatOutput(model(r, false, false, xd, new int[] {c[1], c[2]}, signed, per, 0, seed % 3)),
+                        xd, seed++);
             }
         }
     }
