@@ -201,7 +201,7 @@ public final class Conv2d {
         if (!(residual.equals(out) && resOff == outOff)) {
             MemorySegment.copy(residual, resOff * 4, out, outOff * 4, count * 4);
         }
-        run(gemm, in, inOff, n, h, w, out, outOff, 1f);
+        run(gemm, in, inOff, null, n, h, w, out, outOff, null, 1f);
     }
 
     /**
@@ -211,43 +211,93 @@ public final class Conv2d {
     public void forward(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
                         long outOff) {
         checkBuffers(in, inOff, n, h, w, out, outOff);
-        run(gemm, in, inOff, n, h, w, out, outOff, 0f);
+        run(gemm, in, inOff, null, n, h, w, out, outOff, null, 0f);
+    }
+
+    /**
+     * Runs on raw memory whose input, output or both hold 8-bit values ({@link Int8Format}; null for float32):
+     * input {@code [n, inChannels, h, w]} at element {@code inOff}, output {@code [n, outChannels, outH(h),
+     * outW(w)]} at element {@code outOff} (elements are bytes for 8-bit data), both contiguous. 8-bit input is
+     * converted as it is read (into the buffers the paths copy their input to anyway); 8-bit output takes the
+     * result after bias and activation (a clamp: none, ReLU or Clip), rounded and saturated as it is written.
+     *
+     * @throws IllegalArgumentException when a buffer is too small, or 8-bit output is asked of a convolution whose
+     *                                  activation is not a clamp or that {@link #writesInt8(Sgemm)} says cannot
+     */
+    public void forward(Sgemm gemm, MemorySegment in, long inOff, Int8Format inFmt, int n, int h, int w,
+                        MemorySegment out, long outOff, Int8Format outFmt) {
+        checkBuffers(in, inOff, inFmt == null ? 4 : 1, n, h, w, out, outOff, outFmt == null ? 4 : 1);
+        if (outFmt != null && !writesInt8(gemm)) {
+            throw new IllegalArgumentException("8-bit output needs a reduction of at most " + gemm.depthBlock()
+                    + " terms per output on the GEMM paths; this one has " + reduction()
+                    + " (write float32 and convert)");
+        }
+        run(gemm, in, inOff, inFmt, n, h, w, out, outOff, Int8Io.Out.of(outFmt, act), 0f);
+    }
+
+    /**
+     * Whether {@link #forward(Sgemm, MemorySegment, long, Int8Format, int, int, int, MemorySegment, long,
+     * Int8Format)} can write 8-bit output: the depthwise path always; the GEMM paths when the reduction
+     * ({@code inChannels/groups · kH · kW}) fits one depth block of {@code gemm} (longer ones accumulate partial sums
+     * in the output), and the activation is a clamp.
+     */
+    public boolean writesInt8(Sgemm gemm) {
+        return act.isClamp() && (path == Path.DEPTHWISE || reduction() <= gemm.depthBlock());
+    }
+
+    private int reduction() {
+        return inChannels / p.groups() * p.kernelH() * p.kernelW();
     }
 
     private void checkBuffers(MemorySegment in, long inOff, int n, int h, int w, MemorySegment out, long outOff) {
-        long inNeed = (inOff + (long) n * inChannels * h * w) * 4;
-        long outNeed = (outOff + (long) n * outChannels * p.outH(h) * p.outW(w)) * 4;
+        checkBuffers(in, inOff, 4, n, h, w, out, outOff, 4);
+    }
+
+    private void checkBuffers(MemorySegment in, long inOff, int inBytes, int n, int h, int w, MemorySegment out,
+                              long outOff, int outBytes) {
+        long inNeed = (inOff + (long) n * inChannels * h * w) * inBytes;
+        long outNeed = (outOff + (long) n * outChannels * p.outH(h) * p.outW(w)) * outBytes;
         if (inOff < 0 || outOff < 0 || inNeed > in.byteSize() || outNeed > out.byteSize()) {
             throw new IllegalArgumentException("Conv buffers too small: input needs " + inNeed + " bytes (has "
                     + in.byteSize() + "), output needs " + outNeed + " (has " + out.byteSize() + ")");
         }
     }
 
-    /** Runs the chosen path (buffers checked by the caller); {@code beta} is 0 (plain) or 1 (accumulate). */
-    private void run(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out, long outOff,
-                     float beta) {
+    /**
+     * Runs the chosen path (buffers checked by the caller); {@code beta} is 0 (plain) or 1 (accumulate, float32
+     * only). {@code inFmt}: 8-bit input or null; {@code o}: 8-bit output or null.
+     */
+    private void run(Sgemm gemm, MemorySegment in, long inOff, Int8Format inFmt, int n, int h, int w,
+                     MemorySegment out, long outOff, Int8Io.Out o, float beta) {
         int oh = p.outH(h), ow = p.outW(w);
         switch (path) {
-            case DEPTHWISE -> depthwise(gemm, in, inOff, n, h, w, out, outOff, oh, ow, beta);
-            case POINTWISE -> pointwise(gemm, in, inOff, n, h, w, out, outOff, beta);
-            case IMPLICIT_GEMM -> implicitGemm(gemm, in, inOff, n, h, w, out, outOff, oh, ow, beta);
+            case DEPTHWISE -> depthwise(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, oh, ow, beta);
+            case POINTWISE -> pointwise(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, beta);
+            case IMPLICIT_GEMM -> implicitGemm(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, oh, ow, beta);
         }
     }
 
-    private void pointwise(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
-                           long outOff, float beta) {
+    private void pointwise(Sgemm gemm, MemorySegment in, long inOff, Int8Format inFmt, int n, int h, int w,
+                           MemorySegment out, long outOff, Int8Io.Out o, float beta) {
         int g = p.groups(), cpg = inChannels / g, opg = outChannels / g, hw = h * w;
         for (int b = 0; b < n; b++) {
             for (int gi = 0; gi < g; gi++) {
                 long io = inOff + ((long) b * inChannels + (long) gi * cpg) * hw;
                 long oo = outOff + ((long) b * outChannels + (long) gi * opg) * hw;
-                gemm.gemm(packed[gi], false, hw, 1f, in, io, hw, beta, out, oo, hw, groupBias[gi], act);
+                if (inFmt == null && o == null) {
+                    gemm.gemm(packed[gi], false, hw, 1f, in, io, hw, beta, out, oo, hw, groupBias[gi], act);
+                    continue;
+                }
+                Sgemm.BPacker bp = inFmt == null ? new Sgemm.MatrixB(false, in, io, hw)
+                        : new Int8Io.Rows(in, io, hw, inFmt);
+                Sgemm.CWriter cw = o == null ? new Sgemm.MatrixC(out, oo, hw) : new Int8Io.Matrix(out, oo, hw, o);
+                gemm.gemm(packed[gi], bp, hw, beta, cw, groupBias[gi], act);
             }
         }
     }
 
-    private void implicitGemm(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
-                              long outOff, int oh, int ow, float beta) {
+    private void implicitGemm(Sgemm gemm, MemorySegment in, long inOff, Int8Format inFmt, int n, int h, int w,
+                              MemorySegment out, long outOff, Int8Io.Out o, int oh, int ow, float beta) {
         int g = p.groups(), cpg = inChannels / g, opg = outChannels / g;
         Phases ph = new Phases(p, h, w);
         int gridCols = (oh - 1) * ph.wph + ow;
@@ -259,10 +309,10 @@ public final class Conv2d {
             gemm.pool().parallelFor(n, b -> {
                 float[] own = gemm.workspace(bufSize);
                 long io = inOff + (long) b * inChannels * h * w;
-                fillPhases(null, in, io, cpg, h, w, ph, own);
+                fillPhases(null, in, io, inFmt, cpg, h, w, ph, own);
                 long oo = outOff + (long) b * outChannels * oh * ow;
                 gemm.gemmSerial(packed[0], new GridB(own, ph.channelSize, ph.tapOff), gridCols, beta,
-                        new GridC(out, oo, (long) oh * ow, ph.wph, ow), groupBias[0], act);
+                        new GridC(out, oo, (long) oh * ow, ph.wph, ow, o), groupBias[0], act);
             });
             return;
         }
@@ -270,10 +320,10 @@ public final class Conv2d {
         for (int b = 0; b < n; b++) {
             for (int gi = 0; gi < g; gi++) {
                 long io = inOff + ((long) b * inChannels + (long) gi * cpg) * h * w;
-                fillPhases(gemm, in, io, cpg, h, w, ph, buf);
+                fillPhases(gemm, in, io, inFmt, cpg, h, w, ph, buf);
                 long oo = outOff + ((long) b * outChannels + (long) gi * opg) * oh * ow;
                 gemm.gemm(packed[gi], new GridB(buf, ph.channelSize, ph.tapOff), gridCols, beta,
-                        new GridC(out, oo, (long) oh * ow, ph.wph, ow), groupBias[gi], act);
+                        new GridC(out, oo, (long) oh * ow, ph.wph, ow, o), groupBias[gi], act);
             }
         }
     }
@@ -341,8 +391,8 @@ public final class Conv2d {
      * Copies {@code channels} input planes into {@code buf} in the {@link Phases} layout, zeros elsewhere; on the
      * pool's threads, or on the calling thread alone when {@code gemm} is null.
      */
-    private void fillPhases(Sgemm gemm, MemorySegment in, long io, int channels, int h, int w, Phases ph,
-                            float[] buf) {
+    private void fillPhases(Sgemm gemm, MemorySegment in, long io, Int8Format inFmt, int channels, int h, int w,
+                            Phases ph, float[] buf) {
         int pt = p.padTop(), pl = p.padLeft(), sh = ph.sh, sw = ph.sw, wph = ph.wph;
         int plane = ph.hph * wph;
         int size = channels * ph.channelSize;
@@ -358,19 +408,19 @@ public final class Conv2d {
                 int base = c * ph.channelSize;
                 for (int y = 0; y < h; y++) {
                     int yp = y + pt;
-                    long src = (io + (long) c * h * w + (long) y * w) * 4;
+                    long src = io + (long) c * h * w + (long) y * w;
                     int rowBase = base + (yp / sh) * wph;
                     if (sw == 1) {
                         int s = ph.slot[(yp % sh) * sw];
                         if (s >= 0) {
-                            MemorySegment.copy(in, FL, src, buf, rowBase + s * plane + pl, w);
+                            Int8Io.read(in, src, inFmt, buf, rowBase + s * plane + pl, w);
                         }
                         continue;
                     }
                     if (!ph.rowUsed[yp % sh]) {
                         continue;
                     }
-                    MemorySegment.copy(in, FL, src, row, 0, w);
+                    Int8Io.read(in, src, inFmt, row, 0, w);
                     // one strided pass per column phase: no division per element (that cost more than the copy)
                     for (int px = 0; px < sw; px++) {
                         int s = ph.slot[(yp % sh) * sw + px];
@@ -433,13 +483,15 @@ public final class Conv2d {
         private final long ld;
         private final int wp;
         private final int ow;
+        private final Int8Io.Out o;
 
-        GridC(MemorySegment seg, long off, long ld, int wp, int ow) {
+        GridC(MemorySegment seg, long off, long ld, int wp, int ow, Int8Io.Out o) {
             this.seg = seg;
             this.off = off;
             this.ld = ld;
             this.wp = wp;
             this.ow = ow;
+            this.o = o;
         }
 
         @Override
@@ -451,7 +503,13 @@ public final class Conv2d {
                 int oy = gcol / wp, ox = gcol - oy * wp;
                 int run = Math.min(nr - j, wp - ox);
                 int valid = Math.min(run, ow - ox);
-                if (valid > 0) {
+                if (valid > 0 && o != null) {
+                    Int8Io.checkPlain(alpha, beta);
+                    for (int r = 0; r < mr; r++) {
+                        Quant.fromFloats(tile, r * Sgemm.NR + j, bias == null ? 0f : bias[row + r], o.lo(), o.hi(),
+                                o.zero(), seg, off + (row + r) * ld + (long) oy * ow + ox, valid);
+                    }
+                } else if (valid > 0) {
                     for (int r = 0; r < mr; r++) {
                         Sgemm.writeRun(tile, r * Sgemm.NR + j, valid, alpha, beta,
                                 bias == null ? 0f : bias[row + r], bias != null, act, seg,
@@ -468,8 +526,8 @@ public final class Conv2d {
         }
     }
 
-    private void depthwise(Sgemm gemm, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
-                           long outOff, int oh, int ow, float beta) {
+    private void depthwise(Sgemm gemm, MemorySegment in, long inOff, Int8Format inFmt, int n, int h, int w,
+                           MemorySegment out, long outOff, Int8Io.Out o, int oh, int ow, float beta) {
         int planes = n * outChannels;
         int chunks = Math.min(planes, gemm.pool().threads() * 8);
         boolean fast = p.dilationH() == 1 && p.dilationW() == 1 && p.strideW() <= 2;
@@ -477,8 +535,8 @@ public final class Conv2d {
             int blocks = dwChannels.blocks();
             gemm.pool().parallelFor(n * blocks, t -> {
                 int b = t / blocks;
-                dwChannels.block(in, inOff + (long) b * outChannels * h * w, h, w, out,
-                        outOff + (long) b * outChannels * oh * ow, oh, ow, t % blocks, DW_CHANNELS_WORK.get());
+                dwChannels.block(in, inOff + (long) b * outChannels * h * w, inFmt, h, w, out,
+                        outOff + (long) b * outChannels * oh * ow, o, oh, ow, t % blocks, DW_CHANNELS_WORK.get());
             });
             return;
         }
@@ -489,11 +547,17 @@ public final class Conv2d {
             for (int pi = p0; pi < p1; pi++) {
                 int c = pi % outChannels;
                 if (fast) {
-                    depthwisePadded(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, oh, ow,
-                            c, sc, beta);
-                } else {
-                    depthwisePlane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, oh, ow,
+                    depthwisePadded(in, inOff + (long) pi * h * w, inFmt, h, w, out, outOff + (long) pi * oh * ow, o,
+                            oh, ow, c, sc, beta);
+                } else if (inFmt == null) {
+                    depthwisePlane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, o, oh, ow,
                             c, row, beta);
+                } else {
+                    // the general kernel reads its input in place: give it the plane as floats
+                    float[] plane = new float[h * w];
+                    Quant.toFloats(in, inOff + (long) pi * h * w, inFmt, plane, 0, h * w);
+                    depthwisePlane(MemorySegment.ofArray(plane), 0, h, w, out, outOff + (long) pi * oh * ow, o, oh,
+                            ow, c, row, beta);
                 }
             }
         });
@@ -542,12 +606,12 @@ public final class Conv2d {
      * vector load; each output vector accumulates all taps in a register. Output columns are computed in whole
      * vectors (the buffer is wide enough) and only the first {@code ow} are written.
      */
-    private void depthwisePadded(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, int oh, int ow,
-                                 int c, DwScratch sc, float beta) {
+    private void depthwisePadded(MemorySegment in, long io, Int8Format inFmt, int h, int w, MemorySegment out,
+                                 long oo, Int8Io.Out o, int oh, int ow, int c, DwScratch sc, float beta) {
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
         int owr = (ow + DVL - 1) / DVL * DVL;
         if (sw == 2 && kh == 3 && kw == 3) {
-            depthwiseDecimated(in, io, h, w, out, oo, oh, ow, owr, c, sc, beta);
+            depthwiseDecimated(in, io, inFmt, h, w, out, oo, o, oh, ow, owr, c, sc, beta);
             return;
         }
         int pw = owr + (kw - 1) / sw + 1;               // columns per phase row
@@ -557,7 +621,7 @@ public final class Conv2d {
         // also finishPlane's row scratch when a residual is added: at least one output row (padding can make the
         // output wider than the whole input plane)
         float[] stage = sc.stage(Math.max(h * w, ow));
-        MemorySegment.copy(in, FL, io * 4, stage, 0, h * w);
+        Int8Io.read(in, io, inFmt, stage, 0, h * w);
         float[] buf = sc.plane(phaseSize * sw);
         java.util.Arrays.fill(buf, 0, phaseSize * sw, 0f);
         int pt = p.padTop(), pl = p.padLeft();
@@ -609,12 +673,15 @@ public final class Conv2d {
                 }
             }
         }
-        finishPlane(res, stage, owr, oh, ow, out, oo, beta, kh == 3 && kw == 3);
+        finishPlane(res, stage, owr, oh, ow, out, oo, o, beta, kh == 3 && kw == 3);
     }
 
-    /** Writes the computed plane (rows {@code owr} apart in {@code res}): beta, activation, one bulk copy. */
+    /**
+     * Writes the computed plane (rows {@code owr} apart in {@code res}): beta, activation, one bulk copy; or, for
+     * 8-bit output ({@code o}), clamped and rounded.
+     */
     private void finishPlane(float[] res, float[] scratch, int owr, int oh, int ow, MemorySegment out, long oo,
-                             float beta, boolean clampedInRow) {
+                             Int8Io.Out o, float beta, boolean clampedInRow) {
         if (beta != 0f) {
             for (int oy = 0; oy < oh; oy++) {
                 System.arraycopy(res, oy * owr, scratch, 0, ow);
@@ -627,6 +694,10 @@ public final class Conv2d {
                 System.arraycopy(res, oy * owr, res, oy * ow, ow);
             }
         }
+        if (o != null) {
+            Quant.fromFloats(res, 0, 0f, o.lo(), o.hi(), o.zero(), out, oo, oh * ow);
+            return;
+        }
         if (!(clampedInRow && act.isClamp())) {
             act.applyInPlace(res, 0, oh * ow);
         }
@@ -638,15 +709,15 @@ public final class Conv2d {
      * contiguous loads, twice the multiplies) and every second column kept. Splitting the input into column
      * phases instead costs a scalar pass over the whole input plane, which took longer than the convolution.
      */
-    private void depthwiseDecimated(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, int oh,
-                                    int ow, int owr, int c, DwScratch sc, float beta) {
+    private void depthwiseDecimated(MemorySegment in, long io, Int8Format inFmt, int h, int w, MemorySegment out,
+                                    long oo, Int8Io.Out o, int oh, int ow, int owr, int c, DwScratch sc, float beta) {
         int sh = p.strideH();
         int full = 2 * (ow - 1) + 1;
         int fullR = (full + DVL - 1) / DVL * DVL;
         int pw = fullR + 3;
         int rows = (oh - 1) * sh + 3;
         float[] stage = sc.stage(Math.max(Math.max(h * w, fullR), ow));
-        MemorySegment.copy(in, FL, io * 4, stage, 0, h * w);
+        Int8Io.read(in, io, inFmt, stage, 0, h * w);
         float[] buf = sc.plane(rows * pw);
         java.util.Arrays.fill(buf, 0, rows * pw, 0f);
         int pt = p.padTop(), pl = p.padLeft();
@@ -669,7 +740,7 @@ public final class Conv2d {
                 res[d + j] = row[2 * j];
             }
         }
-        finishPlane(res, stage, owr, oh, ow, out, oo, beta, true);
+        finishPlane(res, stage, owr, oh, ow, out, oo, o, beta, true);
     }
 
     /**
@@ -760,8 +831,8 @@ public final class Conv2d {
         acc.intoArray(row, rowOff);
     }
 
-    private void depthwisePlane(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, int oh, int ow,
-                                int c, float[] row, float beta) {
+    private void depthwisePlane(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, Int8Io.Out o,
+                                int oh, int ow, int c, float[] row, float beta) {
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
         int taps = kh * kw;
         float bv = bias == null ? 0f : bias[c];
@@ -796,7 +867,11 @@ public final class Conv2d {
                 }
             }
             long orow = oo + (long) oy * ow;
-            Sgemm.writeRun(row, 0, ow, 1f, beta, 0f, false, act, out, orow);
+            if (o != null) {
+                Quant.fromFloats(row, 0, 0f, o.lo(), o.hi(), o.zero(), out, orow, ow);
+            } else {
+                Sgemm.writeRun(row, 0, ow, 1f, beta, 0f, false, act, out, orow);
+            }
         }
     }
 }

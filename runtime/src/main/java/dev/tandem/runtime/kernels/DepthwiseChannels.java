@@ -1,7 +1,6 @@
 package dev.tandem.runtime.kernels;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -21,7 +20,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class DepthwiseChannels {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
     static final int VL = Simd.F;
-    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private final ConvParams p;
     private final int channels;
@@ -65,10 +63,11 @@ final class DepthwiseChannels {
 
     /**
      * Channels {@code [blk·VL, blk·VL + VL)} of one image: input planes h×w from element {@code io} (the image's
-     * first channel), output planes oh×ow from element {@code oo}.
+     * first channel; 8-bit when {@code inFmt} is not null), output planes oh×ow from element {@code oo} (8-bit when
+     * {@code q} is not null).
      */
-    void block(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, int oh, int ow, int blk,
-               Work wk) {
+    void block(MemorySegment in, long io, Int8Format inFmt, int h, int w, MemorySegment out, long oo, Int8Io.Out q,
+               int oh, int ow, int blk, Work wk) {
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
         int dh = p.dilationH(), dw = p.dilationW();
         int pt = p.padTop(), pl = p.padLeft();
@@ -82,7 +81,7 @@ final class DepthwiseChannels {
         // input pixel (y, x) sits at (y + pt, x + pl) of the padded region; rows and columns past its end are never read
         int y1 = Math.min(h, hp - pt), x1 = Math.min(w, wp - pl);
         for (int j = 0; j < cn; j++) {
-            MemorySegment.copy(in, FL, (io + (long) (c0 + j) * h * w) * 4, plane, 0, h * w);
+            Int8Io.read(in, io + (long) (c0 + j) * h * w, inFmt, plane, 0, h * w);
             for (int y = 0; y < y1; y++) {
                 int d = ((y + pt) * wp + pl) * VL + j, src = y * w;
                 for (int x = 0; x < x1; x++, d += VL) {
@@ -127,13 +126,15 @@ final class DepthwiseChannels {
                 acc.intoArray(pout, (oy * ow + ox) * VL);
             }
         }
-        act.applyInPlace(pout, 0, oh * ow * VL);
+        if (q == null) {
+            act.applyInPlace(pout, 0, oh * ow * VL);
+        }
         int n = oh * ow;
         for (int j = 0; j < cn; j++) {
             for (int i = 0; i < n; i++) {
                 plane[i] = pout[i * VL + j];
             }
-            MemorySegment.copy(plane, 0, out, FL, (oo + (long) (c0 + j) * n) * 4, n);
+            Int8Io.write(plane, 0, 0f, q, out, oo + (long) (c0 + j) * n, n);
         }
     }
 }

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -34,6 +35,7 @@ public final class Quant {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final float MAGIC = 12582912f; // 1.5 · 2^23: adding and subtracting it rounds half to even
+    private static final int MAGIC_BITS = Float.floatToRawIntBits(MAGIC);
 
     private Quant() {
     }
@@ -128,16 +130,91 @@ public final class Quant {
         }
     }
 
-    private static void store(FloatVector v, float lo, float hi, float zero, MemorySegment dst, long d) {
-        // NaN: max/min keep it, and the conversion to int makes it 0 (then zero is added), as the scalar path
-        FloatVector r = v.max(lo).min(hi).add(MAGIC).sub(MAGIC).add(zero);
-        IntVector q = (IntVector) r.convertShape(VectorOperators.F2I, I, 0);
+    /**
+     * {@code dst[dstOff + i] = q[i] − zero} for {@code count} 8-bit values at byte {@code srcOff}: a float kernel's
+     * view of quantized input ({@link Int8Format}).
+     */
+    public static void toFloats(MemorySegment src, long srcOff, Int8Format f, float[] dst, int dstOff, int count) {
+        int zero = f.zero();
+        int i = 0;
+        if (VEC) {
+            int bound = count - F;
+            if (f.unsigned()) {
+                for (; i <= bound; i += F) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, srcOff + i, LE)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    ((FloatVector) q.and(0xFF).sub(zero).convertShape(VectorOperators.I2F, S, 0))
+                            .intoArray(dst, dstOff + i);
+                }
+            } else {
+                for (; i <= bound; i += F) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, srcOff + i, LE)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    ((FloatVector) q.sub(zero).convertShape(VectorOperators.I2F, S, 0)).intoArray(dst, dstOff + i);
+                }
+            }
+        }
+        for (; i < count; i++) {
+            int q = src.get(ValueLayout.JAVA_BYTE, srcOff + i);
+            dst[dstOff + i] = (f.unsigned() ? q & 0xFF : q) - zero;
+        }
+    }
+
+    /**
+     * {@code dst[dstOff + i] = rint(clamp(src[srcOff + i] + add, lo, hi)) + zero} for {@code count} floats into
+     * 8-bit values at byte {@code dstOff}: a float kernel's result stored as quantized output ({@link Int8Format});
+     * {@code lo..hi} (relative to the zero point) is the type's range or narrower.
+     */
+    public static void fromFloats(float[] src, int srcOff, float add, float lo, float hi, int zero,
+                                  MemorySegment dst, long dstOff, int count) {
+        float z = zero;
+        int i = 0;
+        if (VEC) {
+            for (int bound = count - F; i <= bound; i += F) {
+                store(FloatVector.fromArray(S, src, srcOff + i).add(add), lo, hi, z, dst, dstOff + i);
+            }
+            if (i < count) {
+                // a masked vector, not a scalar loop: GEMM tiles arrive cut at image rows into runs of a few values,
+                // where the scalar tail cost 2.5 ns a value against 0.9 (24-value runs, 512-bit)
+                VectorMask<Float> m = S.indexInRange(i, count);
+                FloatVector v = FloatVector.fromArray(S, src, srcOff + i, m).add(add);
+                storeMasked(v, lo, hi, z, dst, dstOff + i, B.indexInRange(i, count));
+            }
+            return;
+        }
+        for (; i < count; i++) {
+            dst.set(ValueLayout.JAVA_BYTE, dstOff + i, (byte) round(src[srcOff + i] + add, lo, hi, z));
+        }
+    }
+
+    static void store(FloatVector v, float lo, float hi, float zero, MemorySegment dst, long d) {
+        // Clamp by compare and blend (NaN fails the first compare and becomes lo): FloatVector.max/min keep Java's
+        // NaN and −0.0 rules with several instructions each. Then round half to even and convert at once: for
+        // |c| < 2²², c + 1.5·2²³ holds rint(c) in its low mantissa bits, so its bits minus those of 1.5·2²³ are
+        // rint(c) as an int (no float-to-int conversion). Both measured: 0.37 → 0.14 ns a value, 512-bit.
+        FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
+        FloatVector c = vlo.blend(v, v.compare(VectorOperators.GE, vlo));
+        c = c.blend(vhi, c.compare(VectorOperators.GT, vhi));
+        IntVector q = c.add(MAGIC).reinterpretAsInts().sub(MAGIC_BITS - (int) zero);
         ((ByteVector) q.convertShape(VectorOperators.I2B, B, 0)).intoMemorySegment(dst, d, LE);
     }
 
-    /** The scalar rounding of {@link #store}: clamp into {@code [lo, hi]}, round half to even, add zero. */
+    /** {@link #store} of the lanes {@code m} selects. */
+    private static void storeMasked(FloatVector v, float lo, float hi, float zero, MemorySegment dst, long d,
+                                    VectorMask<Byte> m) {
+        FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
+        FloatVector c = vlo.blend(v, v.compare(VectorOperators.GE, vlo));
+        c = c.blend(vhi, c.compare(VectorOperators.GT, vhi));
+        IntVector q = c.add(MAGIC).reinterpretAsInts().sub(MAGIC_BITS - (int) zero);
+        ((ByteVector) q.convertShape(VectorOperators.I2B, B, 0)).intoMemorySegment(dst, d, LE, m);
+    }
+
+    /**
+     * The scalar rounding of {@link #store}: clamp into {@code [lo, hi]} (NaN to lo), round half to even, add zero.
+     */
     static int round(float v, float lo, float hi, float zero) {
-        float c = Math.min(Math.max(v, lo), hi);
+        float c = v >= lo ? v : lo;
+        c = c > hi ? hi : c;
         return (int) (Math.rint(c) + zero);
     }
 }

@@ -80,6 +80,14 @@ public final class Sgemm {
         this.scratch = ThreadLocal.withInitial(() -> new Scratch(kcMax, ncMax));
     }
 
+    /**
+     * The largest depth block: a reduction longer than this is cut into blocks whose partial sums accumulate in C
+     * (so a C that cannot hold partial sums, such as 8-bit output, needs k at most this).
+     */
+    public int depthBlock() {
+        return kcMax;
+    }
+
     /** The pool this GEMM runs on. */
     public ThreadPool pool() {
         return pool;

@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tandem.runtime.kernels.reference.ReferenceConv;
+import dev.tandem.runtime.ops.Elements;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -162,6 +165,78 @@ class ConvTest extends PooledKernelTest {
                 assertThat((double) got[i]).as("%s element %d", c, i)
                         .isCloseTo(want, Offset.offset(1e-5 * (bound[i] + Math.abs(res[i])) + 1e-6));
             }
+        }
+    }
+
+    /**
+     * 8-bit input and output (the quantized convolution, {@link Int8Format}): exactly the float path's result on the
+     * input's integer values, clamped and rounded to the output's range; on every path (the depthwise plane kernels,
+     * the channel-vector kernel, pointwise and implicit GEMM), uint8 and int8 either way.
+     */
+    @ParameterizedTest
+    @MethodSource("cases")
+    void int8InputAndOutputGiveTheFloatResultRounded(Case c) {
+        Random r = new Random(c.hashCode() + 2);
+        boolean unsigned = (c.hashCode() & 1) == 0;
+        Int8Format fx = new Int8Format(unsigned, unsigned ? 100 + r.nextInt(50) : r.nextInt(21) - 10);
+        Int8Format fy = new Int8Format(!unsigned, unsigned ? r.nextInt(21) - 10 : 30 + r.nextInt(50));
+        int cpg = c.cin / c.p.groups();
+        int k = cpg * c.p.kernelH() * c.p.kernelW();
+        byte[] q = new byte[c.n * c.cin * c.h * c.w];
+        float[] x = new float[q.length];
+        for (int i = 0; i < q.length; i++) {
+            int v = Quant.min(unsigned) + r.nextInt(256);
+            q[i] = (byte) v;
+            x[i] = v - fx.zero();
+        }
+        // outputs spread over the 8-bit range, some saturating
+        float s = (float) (1.4 / Math.sqrt(k));
+        float[] wt = KernelTestSupport.uniform(r, c.cout * k, -s, s);
+        float[] bias = c.bias ? KernelTestSupport.uniform(r, c.cout, -20, 20) : null;
+        Activation act = c.act.isClamp() ? c.act : Activation.NONE;
+        int oh = c.p.outH(c.h), ow = c.p.outW(c.w);
+        Shape xs = Shape.of(c.n, c.cin, c.h, c.w), ys = Shape.of(c.n, c.cout, oh, ow);
+        try (Tensor in = Tensor.ofFloats(xs, x);
+             Tensor w = Tensor.ofFloats(Shape.of(c.cout, cpg, c.p.kernelH(), c.p.kernelW()), wt);
+             Tensor out = Tensor.allocate(DType.FLOAT32, ys);
+             Tensor in8 = Tensor.allocate(unsigned ? DType.UINT8 : DType.INT8, xs);
+             Tensor out8 = Tensor.allocate(fy.unsigned() ? DType.UINT8 : DType.INT8, ys)) {
+            MemorySegment.copy(q, 0, in8.segment(), ValueLayout.JAVA_BYTE, in8.offset(), q.length);
+            Conv2d conv = Conv2d.prepare(c.p, c.cin, w, bias, act);
+            conv.forward(gemm, in, out);
+            float[] want = out.toFloatArray();
+            assertThat(conv.writesInt8(gemm)).isEqualTo(k <= gemm.depthBlock() || conv.path() == Conv2d.Path.DEPTHWISE);
+            conv.forward(gemm, in8.segment(), in8.offset(), fx, c.n, c.h, c.w, out8.segment(), out8.offset(), fy);
+            long[] got = Elements.toLongs(out8);
+            float lo = Math.max(fy.low(), act.clampLow()), hi = Math.min(fy.high(), act.clampHigh());
+            int saturated = 0;
+            for (int i = 0; i < got.length; i++) {
+                float v = Math.min(Math.max(want[i], lo), hi);
+                saturated += v == fy.low() || v == fy.high() ? 1 : 0;
+                assertThat(got[i]).as("%s element %d (float %s)", c, i, want[i])
+                        .isEqualTo((long) Math.rint(v) + fy.zero());
+            }
+            assertThat(saturated).as("saturated outputs").isLessThan(Math.max(got.length, 50));
+            // float32 input, 8-bit output, and the other way round
+            conv.forward(gemm, in.segment(), in.offset(), null, c.n, c.h, c.w, out8.segment(), out8.offset(), fy);
+            assertThat(Elements.toLongs(out8)).isEqualTo(got);
+            conv.forward(gemm, in8.segment(), in8.offset(), fx, c.n, c.h, c.w, out.segment(), out.offset(), null);
+            assertThat(out.toFloatArray()).isEqualTo(want);
+        }
+    }
+
+    @Test
+    void int8OutputOfALongReductionIsRefused() {
+        int cin = gemm.depthBlock() / 9 + 1;
+        try (Tensor w = Tensor.allocate(DType.FLOAT32, Shape.of(4, cin, 3, 3));
+             Tensor in = Tensor.allocate(DType.UINT8, Shape.of(1, cin, 5, 5));
+             Tensor out = Tensor.allocate(DType.UINT8, Shape.of(1, 4, 5, 5))) {
+            Conv2d conv = Conv2d.prepare(ConvParams.square(3, 1, 1), cin, w, null, Activation.RELU);
+            assertThat(conv.writesInt8(gemm)).isFalse();
+            Int8Format f = new Int8Format(true, 0);
+            assertThatThrownBy(() -> conv.forward(gemm, in.segment(), in.offset(), f, 1, 5, 5, out.segment(),
+                    out.offset(), f)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("at most " + gemm.depthBlock()).hasMessageContaining("write float32");
         }
     }
 

@@ -44,7 +44,9 @@ import java.util.Set;
  * = 1, no transA) and MatMul whose weights are a float32 constant gets weights quantized to int8 per output channel,
  * symmetric ({@code scale = max|w| / 127}, zero point 0) behind a DequantizeLinear, its bias to int32 with scale
  * {@code x_scale · w_scale} behind a DequantizeLinear, and a QuantizeLinear → DequantizeLinear pair (uint8,
- * asymmetric, per tensor) on its input and on its output (after the Relu that follows it, if one does). Graph
+ * asymmetric, per tensor) on its input and on its output. A Relu or a Clip with min ≥ 0 (ReLU6) that alone reads the
+ * layer's output joins it: the output pair goes after the activation, with the activation's range, and nothing
+ * between them ({@link QuantPlan}). A weight read by several layers is quantized once. Node names are unique. Graph
  * outputs stay float. Every other node stays float and is listed in {@link Report#leftFloat()} with the reason.
  * The metadata is carried over, with {@code tandem.quant.method} and {@code tandem.quant.samples} added. The model
  * must import opset 13 or later (per-axis DequantizeLinear).
@@ -89,19 +91,20 @@ public final class Quantizer {
     /**
      * What was done.
      *
-     * @param quantized  the nodes now quantized, as {@code Op 'name'}
-     * @param leftFloat  node ({@code Op 'name'}) → why it stays float
+     * @param quantized  the layers now quantized, as {@code Op 'name'}
+     * @param activated  the Relu and Clip nodes quantized with the layer before them
+     * @param leftFloat  node ({@code Op 'name'}) → why it stays float (Constant nodes are not listed)
      * @param samples    calibration images used
      * @param inputBytes size of the float model file; {@code outputBytes} of the quantized one
      */
-    public record Report(List<String> quantized, Map<String, String> leftFloat, int samples, Method method,
-                         long inputBytes, long outputBytes) {
+    public record Report(List<String> quantized, List<String> activated, Map<String, String> leftFloat,
+                         int samples, Method method, long inputBytes, long outputBytes) {
         @Override
         public String toString() {
             StringBuilder sb = new StringBuilder();
-            sb.append(String.format(Locale.ROOT, "Quantized %d ops (%s calibration on %d images); %d bytes → %d "
-                    + "bytes (%.1f%%)%n", quantized.size(), method.name().toLowerCase(Locale.ROOT), samples,
-                    inputBytes, outputBytes, 100.0 * outputBytes / Math.max(1, inputBytes)));
+            sb.append(String.format(Locale.ROOT, "Quantized %d ops, %d of them with the Relu or Clip after them (%s "
+                    + "calibration on %d images); %d bytes → %d bytes (%.1f%%)%n", quantized.size(), activated.size(),
+                    method.name().toLowerCase(Locale.ROOT), samples, inputBytes, outputBytes, 100.0 * outputBytes / Math.max(1, inputBytes)));
             if (!leftFloat.isEmpty()) {
                 sb.append("Left in float32:\n");
                 leftFloat.forEach((n, why) -> sb.append("  ").append(n).append(": ").append(why).append('\n'));
@@ -130,11 +133,11 @@ public final class Quantizer {
         }
         try (ThreadPool pool = new ThreadPool(Math.max(1, options.threads()))) {
             PassContext pctx = new PassContext(OpRegistry.standard(), new Sgemm(pool));
-            Plan plan;
+            QuantPlan plan;
             Map<String, float[]> ranges;
             int used;
             try (Graph g = prepared(model, pctx)) {
-                plan = plan(g);
+                plan = QuantPlan.of(g);
                 Calibrated c = calibrate(g, plan.activations(), calibration, options, pool);
                 ranges = c.ranges();
                 used = c.samples();
@@ -147,8 +150,8 @@ public final class Quantizer {
                 g.sort();
                 OnnxWriter.write(g, out);
             }
-            return new Report(plan.quantized(), plan.leftFloat(), used, options.method(), Files.size(model),
-                    Files.size(out));
+            return new Report(plan.quantized(), plan.activated(), plan.leftFloat(), used, options.method(),
+                    Files.size(model), Files.size(out));
         }
     }
 
@@ -168,88 +171,6 @@ public final class Quantizer {
             g.close();
             throw e;
         }
-    }
-
-    /** Which nodes get quantized, and which activations need a range. */
-    private record Plan(List<String> quantized, Map<String, String> leftFloat, List<Integer> nodes,
-                        Set<String> activations, Map<String, String> outputOf) {
-    }
-
-    private static Plan plan(Graph g) {
-        List<String> quantized = new ArrayList<>();
-        List<Integer> indices = new ArrayList<>();
-        Map<String, String> left = new LinkedHashMap<>();
-        Set<String> acts = new LinkedHashSet<>();
-        Map<String, String> outputOf = new LinkedHashMap<>();
-        Map<Value, List<Node>> consumers = g.consumers();
-        Set<Value> outs = new java.util.HashSet<>(g.outputs());
-        for (int index = 0; index < g.nodes().size(); index++) {
-            Node n = g.nodes().get(index);
-            String id = n.opType() + " '" + n.name() + "'";
-            String why = unsupported(n);
-            if (why != null) {
-                left.put(id, why);
-                continue;
-            }
-            if (outs.contains(n.input(0))) {
-                left.put(id, "its input is also a graph output");
-                continue;
-            }
-            quantized.add(id);
-            indices.add(index);
-            acts.add(n.input(0).name());
-            Value t = n.output(0);
-            List<Node> readers = consumers.getOrDefault(t, List.of());
-            if (readers.size() == 1 && !outs.contains(t) && readers.get(0).opType().equals("Relu")
-                    && readers.get(0).domain().isEmpty()) {
-                t = readers.get(0).output(0);
-            }
-            if (!outs.contains(t)) {
-                acts.add(t.name());
-                outputOf.put(n.name(), t.name());
-            }
-        }
-        return new Plan(quantized, left, indices, acts, outputOf);
-    }
-
-    /** Why {@code n} stays float, or null when it is quantized. */
-    private static String unsupported(Node n) {
-        if (!n.domain().isEmpty()) {
-            return "domain '" + n.domain() + "' ops are not quantized";
-        }
-        String op = n.opType();
-        if (!op.equals("Conv") && !op.equals("Gemm") && !op.equals("MatMul")) {
-            return "no int8 form (only Conv, Gemm and MatMul are quantized)";
-        }
-        Value w = n.inputs().size() > 1 ? n.input(1) : null;
-        if (w == null || !w.isConstant() || w.constant().dtype() != DType.FLOAT32) {
-            return "weights are not a float32 constant";
-        }
-        int rank = w.constant().rank();
-        if (op.equals("Conv") ? rank < 3 : rank != 2) {
-            return "weights of rank " + rank;
-        }
-        if (op.equals("Gemm") && (attrInt(n, "transA", 0) != 0 || attrFloat(n, "alpha") != 1f
-                || attrFloat(n, "beta") != 1f)) {
-            return "Gemm with transA, alpha or beta";
-        }
-        if (!op.equals("MatMul") && n.inputs().size() > 2 && n.input(2) != null) {
-            Value b = n.input(2);
-            if (!b.isConstant() || b.constant().dtype() != DType.FLOAT32) {
-                return "bias is not a float32 constant";
-            }
-        }
-        return null;
-    }
-
-    private static long attrInt(Node n, String name, long def) {
-        Attribute a = n.attribute(name);
-        return a != null && a.value() instanceof Long l ? l : def;
-    }
-
-    private static float attrFloat(Node n, String name) {
-        Attribute a = n.attribute(name);
-        return a != null && a.value() instanceof Float f ? f : 1f;
     }
 
     private record Calibrated(Map<String, float[]> ranges, int samples) {
@@ -371,8 +292,9 @@ public final class Quantizer {
         return new float[] {scale, zero};
     }
 
-    private static void rewrite(Graph g, Plan plan, Map<String, float[]> ranges) {
+    private static void rewrite(Graph g, QuantPlan plan, Map<String, float[]> ranges) {
         List<Node> original = new ArrayList<>(g.nodes());
+        NodeNames names = new NodeNames(g);
         Map<String, Value> dq = new LinkedHashMap<>();
         Map<String, float[]> params = new LinkedHashMap<>();
         for (String a : plan.activations()) {
@@ -385,9 +307,10 @@ public final class Quantizer {
             Value z = constant(g, a + "_zero_point", zt);
             Value q = g.newValue(a + "_quantized");
             Value d = g.newValue(a + "_dequantized");
-            Node qn = new Node(a + "_QuantizeLinear", "QuantizeLinear", "", List.of(v, s, z), List.of(q), Map.of());
-            Node dn = new Node(a + "_DequantizeLinear", "DequantizeLinear", "", List.of(q, s, z), List.of(d),
-                    Map.of());
+            Node qn = new Node(names.unique(a + "_QuantizeLinear"), "QuantizeLinear", "", List.of(v, s, z),
+                    List.of(q), Map.of());
+            Node dn = new Node(names.unique(a + "_DequantizeLinear"), "DequantizeLinear", "", List.of(q, s, z),
+                    List.of(d), Map.of());
             // readers of v (not graph outputs) now read the dequantized value
             for (Node n : new ArrayList<>(g.nodes())) {
                 n.inputs().replaceAll(x -> x == v ? d : x);
@@ -396,6 +319,9 @@ public final class Quantizer {
             g.add(dn);
             dq.put(a, d);
         }
+        // a weight shared by several layers is quantized once (its scales depend on it alone); a shared bias once
+        // per reader, since its scale is that reader's input scale times the weight scales
+        Map<Value, Map<Integer, QuantizedWeight>> weights = new java.util.IdentityHashMap<>();
         for (int index : plan.nodes()) {
             Node n = original.get(index);
             String xName = plan.activations().stream().filter(a -> dq.get(a) == n.input(0)).findFirst()
@@ -405,12 +331,14 @@ public final class Quantizer {
             }
             float xScale = params.get(xName)[0];
             boolean conv = n.opType().equals("Conv");
-            boolean transB = n.opType().equals("Gemm") && attrInt(n, "transB", 0) != 0;
+            boolean transB = n.opType().equals("Gemm") && QuantPlan.attrInt(n, "transB", 0) != 0;
             int axis = conv || transB ? 0 : 1;
-            Tensor w = n.input(1).constant();
-            float[] wScale = quantizeWeights(g, n, w, axis);
+            Value wv = n.input(1);
+            QuantizedWeight w = weights.computeIfAbsent(wv, k -> new java.util.HashMap<>())
+                    .computeIfAbsent(axis, ax -> quantizeWeights(g, names, wv, ax));
+            n.inputs().set(1, w.dequantized());
             if (!n.opType().equals("MatMul") && n.inputs().size() > 2 && n.input(2) != null) {
-                quantizeBias(g, n, xScale, wScale);
+                quantizeBias(g, names, n, xScale, w.scale());
             }
         }
         g.sort();
@@ -422,8 +350,13 @@ public final class Quantizer {
         return v;
     }
 
-    /** Replaces input 1 of {@code n} by DequantizeLinear(int8 weights, per-channel scale); returns the scales. */
-    private static float[] quantizeWeights(Graph g, Node n, Tensor w, int axis) {
+    /** A weight quantized to int8 per channel: the DequantizeLinear's output and the channels' scales. */
+    private record QuantizedWeight(Value dequantized, float[] scale) {
+    }
+
+    /** DequantizeLinear(int8 weights, per-channel scale along {@code axis}) of the float constant {@code wv}. */
+    private static QuantizedWeight quantizeWeights(Graph g, NodeNames names, Value wv, int axis) {
+        Tensor w = wv.constant();
         Shape s = w.shape();
         float[] v = Elements.toFloats(w);
         int m = s.dim(axis);
@@ -445,16 +378,16 @@ public final class Quantizer {
             int c = (int) ((i / inner) % m);
             Elements.setLong(q, i, (long) Math.max(-127, Math.min(127, Math.rint(v[i] / scale[c]))));
         }
-        String base = n.input(1).name();
+        String base = wv.name();
         Value qv = constant(g, base + "_quantized", q);
         Value sv = constant(g, base + "_scale", Tensor.ofFloats(Shape.of(m), scale));
         Value zv = constant(g, base + "_zero_point", Tensor.allocate(DType.INT8, Shape.of(m)));
         zeroFill(zv.constant());
         Value d = g.newValue(base + "_dequantized");
         Map<String, Attribute> attrs = Map.of("axis", Attribute.of("axis", (long) axis));
-        g.add(new Node(base + "_DequantizeLinear", "DequantizeLinear", "", List.of(qv, sv, zv), List.of(d), attrs));
-        n.inputs().set(1, d);
-        return scale;
+        g.add(new Node(names.unique(base + "_DequantizeLinear"), "DequantizeLinear", "", List.of(qv, sv, zv),
+                List.of(d), attrs));
+        return new QuantizedWeight(d, scale);
     }
 
     private static void zeroFill(Tensor t) {
@@ -462,7 +395,7 @@ public final class Quantizer {
     }
 
     /** Replaces the float bias by DequantizeLinear(int32 bias, x_scale · w_scale); keeps it float if it overflows. */
-    private static void quantizeBias(Graph g, Node n, float xScale, float[] wScale) {
+    private static void quantizeBias(Graph g, NodeNames names, Node n, float xScale, float[] wScale) {
         Tensor b = n.input(2).constant();
         float[] v = Elements.toFloats(b);
         int m = wScale.length;
@@ -487,7 +420,7 @@ public final class Quantizer {
         Value qv = constant(g, base + "_quantized", qt);
         Value sv = constant(g, base + "_scale", Tensor.ofFloats(Shape.of(m), scale));
         Value d = g.newValue(base + "_dequantized");
-        g.add(new Node(base + "_DequantizeLinear", "DequantizeLinear", "", List.of(qv, sv), List.of(d),
+        g.add(new Node(names.unique(base + "_DequantizeLinear"), "DequantizeLinear", "", List.of(qv, sv), List.of(d),
                 Map.of("axis", Attribute.of("axis", 0L))));
         n.inputs().set(2, d);
     }

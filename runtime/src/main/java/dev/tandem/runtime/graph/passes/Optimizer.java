@@ -15,8 +15,9 @@ public final class Optimizer {
     }
 
     /**
-     * The passes Tandem runs on every model it loads, in order: identities out, QDQ patterns fused into integer ops (before folding turns
-     * their weights' DequantizeLinear into float constants), constants folded, dead nodes
+     * The passes Tandem runs on every model it loads, in order: identities out, QDQ patterns fused into integer ops
+     * (layers, element-wise functions as tables, additions, products and pooling; before folding turns their weights' DequantizeLinear into float
+     * constants), constants folded, dead nodes
      * dropped (so that a BatchNorm's input has only its real readers), BatchNorm folded into the linear op before
      * it, then the conv fusions (residual add first, so that the activation after it joins the same node).
      * Layout choices (NCHWc blocking and the like) are not made here.
@@ -25,6 +26,8 @@ public final class Optimizer {
         List<Pass> p = new ArrayList<>();
         p.add(new IdentityElimination());
         p.add(new QdqFusion());
+        p.add(new QdqLookupFusion());
+        p.add(new QdqElementwiseFusion());
         p.add(new ConstantFolding());
         p.add(new DeadNodeElimination());
         p.add(new BatchNormFolding());

@@ -4,6 +4,7 @@ import dev.tandem.runtime.graph.Attribute;
 import dev.tandem.runtime.graph.Graph;
 import dev.tandem.runtime.graph.Node;
 import dev.tandem.runtime.graph.Value;
+import dev.tandem.runtime.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -54,6 +55,35 @@ final class PassSupport {
     /** True when no node reads {@code v} and it is no graph output. */
     static boolean unused(Graph g, Map<Value, List<Node>> consumers, Value v) {
         return readers(consumers, v).isEmpty() && !isOutput(g, v);
+    }
+
+    /** The value of {@code v} known at load: a constant, or the {@code value} of the Constant node producing it. */
+    static Tensor known(Value v) {
+        if (v == null) {
+            return null;
+        }
+        if (v.isConstant()) {
+            return v.constant();
+        }
+        Node p = v.producer();
+        if (PassSupport.is(p, "Constant") && p.attribute("value") != null
+                && p.attribute("value").value() instanceof Tensor t) {
+            return t;
+        }
+        return null;
+    }
+
+    /** {@code v} itself when it is a graph constant, else a new constant holding a copy of its Constant value. */
+    static Value constValue(Graph graph, Value v) {
+        if (v.isConstant()) {
+            return v;
+        }
+        Tensor t = known(v);
+        Tensor copy = Tensor.allocate(t.dtype(), t.shape());
+        copy.copyFrom(t);
+        Value c = graph.newValue(v.name());
+        c.setConstant(copy);
+        return c;
     }
 
     /** Puts {@code replacement} where {@code old} was in the node list (old's outputs lose their producer). */

@@ -23,6 +23,6 @@ public final class ConvInteger implements Op {
 
     @Override
     public Prepared prepare(OpContext ctx) {
-        return QConvCore.prepare(ctx, "ConvInteger", 0, 2, 1, 3, DType.INT32, -1, false, in -> null);
+        return QConvCore.prepare(ctx, "ConvInteger", 0, 2, 1, 3, DType.INT32, -1, null, in -> null);
     }
 }

@@ -1,6 +1,8 @@
 package dev.tandem.runtime.ops.quant;
 
+import dev.tandem.runtime.kernels.Activation;
 import dev.tandem.runtime.kernels.Conv2d;
+import dev.tandem.runtime.kernels.Int8Format;
 import dev.tandem.runtime.kernels.ConvParams;
 import dev.tandem.runtime.kernels.Quant;
 import dev.tandem.runtime.kernels.Sgemm;
@@ -19,12 +21,20 @@ import java.lang.foreign.ValueLayout;
  * The integer convolution behind QLinearConv, ConvInteger and the fused {@code dev.tandem.QConv}: 1-D or 2-D, every
  * Conv attribute, 8-bit x and w with zero points (w's per output channel or per tensor).
  *
- * <p>How it runs: the weights minus their zero points become integer-valued floats packed once by {@link Conv2d}
- * (when w is known at plan time; else per run), the input minus its zero point is widened the same way, and
- * {@link Conv2d}'s fast paths (depthwise, pointwise, implicit GEMM) compute the accumulators, which are exact
- * integers while a channel's reduction ({@code C/group · kH · kW}) is at most {@link #EXACT_K} (every partial sum
- * below 2²⁴); longer reductions are exact to float rounding (relative 6·10⁻⁸), so a requantized output is within 1 of
- * the int32 result. Then one pass requantizes per output channel: {@code y = saturate(rint(acc · mult[c] + add[c])
+ * <p>How it runs, when every input but x is known at plan time and the output is 8-bit (the fused QConv of a QDQ
+ * model, and QLinearConv with constant parameters): the weights minus their zero points, times the output channel's
+ * requantization factor {@code mult[c] = x_scale · w_scale[c] / y_scale}, become float weights of a {@link Conv2d}
+ * prepared once, with bias {@code add[c]} and the clamp to the output's range (and the fused activation's) as its
+ * activation; the convolution reads the 8-bit input as {@code x − x_zero} and writes {@code rint(v) + y_zero} as 8-bit
+ * itself ({@link Int8Format}), so a run is the float convolution and no more. The products are then no longer exact
+ * integers, but the result is the exact one to float rounding (relative 10⁻⁷ of an output below 2⁸), so a
+ * requantized output is within 1 of the int32 result, and almost always equal.
+ *
+ * <p>Otherwise (scales or weights given at run time, or int32 output): the weights minus their zero points become
+ * integer-valued floats packed by {@link Conv2d} (once when w is known at plan time), the input is widened into a
+ * float buffer, and {@link Conv2d} computes the accumulators, which are exact integers while a channel's reduction
+ * ({@code C/group · kH · kW}) is at most {@link #EXACT_K} (every partial sum below 2²⁴); longer reductions are exact
+ * to float rounding. Then one pass requantizes per output channel: {@code y = saturate(rint(acc · mult[c] + add[c])
  * + y_zero)} ({@link Quant#requantize}), or converts to int32 (ConvInteger, which refuses longer reductions as
  * unsupported rather than round).
  */
@@ -46,10 +56,10 @@ final class QConvCore {
      * @param xzi, wzi   input indices of their zero points (absent: 0)
      * @param out        UINT8/INT8 (requantized) or INT32 (raw accumulators)
      * @param yzi        input index of the output zero point (requantized only; absent: 0)
-     * @param relu       clamp below at the output zero point (a fused Relu)
+     * @param clamp      a fused activation's bounds {@code [min, max]} in real units, or null
      */
     static Prepared prepare(OpContext ctx, String op, int xi, int xzi, int wi, int wzi, DType out, int yzi,
-                            boolean relu, Epilogue epilogue) {
+                            float[] clamp, Epilogue epilogue) {
         DType tx = ctx.requireType(xi, DType.UINT8, DType.INT8);
         DType tw = ctx.requireType(wi, DType.UINT8, DType.INT8);
         Shape x = ctx.shape(xi), ws = ctx.shape(wi);
@@ -81,6 +91,8 @@ final class QConvCore {
             ctx.requireType(yzi, out);
         }
         int[] kernel = Geometry.spatial(ws);
+        boolean quantizedOut = out != DType.INT32;
+        Tensor[] known = knownBut(ctx, xi);
         ConvParams p = Geometry.params(ctx, Geometry.spatial(x), kernel, group);
         Shape outShape = Geometry.outShape(ctx, x, m, p, false);
         int k = c / group * p.kernelH() * p.kernelW();
@@ -92,9 +104,14 @@ final class QConvCore {
         int n = x4.dim(0), h = x4.dim(2), w = x4.dim(3);
         long inCount = x4.size(), outCount = outShape.size();
         int plane = Math.toIntExact(outCount / Math.max(1, (long) n * m));
-        Scratch scratch = new Scratch(4 * (inCount + outCount));
         boolean xu = tx == DType.UINT8, wu = tw == DType.UINT8;
         Shape w4 = Shape.of(m, c / group, p.kernelH(), p.kernelW());
+        if (quantizedOut && known != null) {
+            Kernel fast = prepared(ctx, p, c, w4, known, xi, xzi, wi, wzi, yzi, xu, wu, out, clamp, epilogue, n, h,
+                    w, outCount);
+            return Prepared.of(out, outShape, outCount * k, fast);
+        }
+        Scratch scratch = new Scratch(4 * (inCount + outCount));
         Tensor wConst = ctx.constant(wi);
         Tensor wzConst = ctx.hasInput(wzi) ? ctx.constant(wzi) : null;
         Conv2d fixed = wConst != null && (!ctx.hasInput(wzi) || wzConst != null)
@@ -108,7 +125,9 @@ final class QConvCore {
             int xz = QuantSupport.zeros(ctx.hasInput(xzi) ? in[xzi] : null, 1)[0];
             float[][] mp = epilogue.params(in);
             int yz = quantized && yzi >= 0 && ctx.hasInput(yzi) ? QuantSupport.zeros(in[yzi], 1)[0] : 0;
-            int low = relu ? Math.max(lo, yz) : lo;
+            // y_scale comes right before y_zero_point (QLinearConv's layout, which QConv shares)
+            float yScale = clamp == null ? 1f : QuantSupport.floats(in[yzi - 1])[0];
+            int[] range = quantized ? QConv.range(clamp, yScale, yz, lo, hi) : null;
             Tensor xc = in[xi].contiguous();
             MemorySegment buf = scratch.take();
             try {
@@ -120,7 +139,7 @@ final class QConvCore {
                 for (int b = 0; b < n; b++) {
                     for (int ch = 0; ch < m; ch++, off += plane) {
                         if (quantized) {
-                            Quant.requantize(buf, inCount + off, mp[0][ch], mp[1][ch], yz, low, hi, ys,
+                            Quant.requantize(buf, inCount + off, mp[0][ch], mp[1][ch], yz, range[0], range[1], ys,
                                     y.offset() + off, plane);
                         } else {
                             for (int i = 0; i < plane; i++) {
@@ -140,19 +159,85 @@ final class QConvCore {
         return Prepared.of(out, outShape, outCount * k, kern);
     }
 
+    /** Every input but x known at plan time, by index (absent ones null), or null when one is not. */
+    private static Tensor[] knownBut(OpContext ctx, int xi) {
+        Tensor[] known = new Tensor[ctx.inputCount()];
+        for (int i = 0; i < known.length; i++) {
+            if (i != xi && ctx.hasInput(i)) {
+                known[i] = ctx.constant(i);
+                if (known[i] == null) {
+                    return null;
+                }
+            }
+        }
+        return known;
+    }
+
+    /**
+     * The run of a convolution whose parameters are all known: one {@link Conv2d} over weights scaled by each output
+     * channel's requantization factor, reading and writing 8-bit data (through a float buffer only when the
+     * convolution cannot write 8-bit output itself: a GEMM reduction longer than the GEMM's depth block).
+     */
+    private static Kernel prepared(OpContext ctx, ConvParams p, int c, Shape w4, Tensor[] known, int xi, int xzi,
+                                   int wi, int wzi, int yzi, boolean xu, boolean wu, DType out, float[] clamp,
+                                   Epilogue epilogue, int n, int h, int w, long outCount) {
+        float[][] mp = epilogue.params(known);
+        int xz = QuantSupport.zeros(xzi >= 0 ? known[xzi] : null, 1)[0];
+        int yz = QuantSupport.zeros(yzi >= 0 ? known[yzi] : null, 1)[0];
+        boolean yu = out == DType.UINT8;
+        // y_scale comes right before y_zero_point (QLinearConv's layout, which QConv shares)
+        float yScale = clamp == null ? 1f : QuantSupport.floats(known[yzi - 1])[0];
+        int[] range = QConv.range(clamp, yScale, yz, Quant.min(yu), Quant.max(yu));
+        Activation act = Activation.clip(range[0] - yz, range[1] - yz);
+        Conv2d conv = conv(p, c, w4, known[wi], wu, QuantSupport.zeros(wzi >= 0 ? known[wzi] : null, 1), mp[0], mp[1],
+                act);
+        Int8Format xf = new Int8Format(xu, xz), yf = new Int8Format(yu, yz);
+        Sgemm gemm = ctx.gemm();
+        Scratch floats = conv.writesInt8(gemm) ? null : new Scratch(4 * outCount);
+        return (in, o) -> {
+            Tensor xc = in[xi].contiguous();
+            Tensor y = o[0];
+            try {
+                if (floats == null) {
+                    conv.forward(gemm, xc.segment(), xc.offset(), xf, n, h, w, y.segment(), y.offset(), yf);
+                    return;
+                }
+                MemorySegment buf = floats.take();
+                try {
+                    conv.forward(gemm, xc.segment(), xc.offset(), xf, n, h, w, buf, 0, null);
+                    Quant.requantize(buf, 0, 1f, 0f, yz, range[0], range[1], y.segment(), y.offset(), outCount);
+                } finally {
+                    floats.give(buf);
+                }
+            } finally {
+                if (xc != in[xi]) {
+                    xc.close();
+                }
+            }
+        };
+    }
+
     /** A float convolution over the integer-valued weights {@code w − zero[channel]}. */
     private static Conv2d conv(ConvParams p, int c, Shape w4, Tensor w, boolean unsigned, int[] zero) {
+        return conv(p, c, w4, w, unsigned, zero, null, null, Activation.NONE);
+    }
+
+    /**
+     * A float convolution over the weights {@code (w − zero[channel]) · scale[channel]} (scale null: 1) with
+     * {@code bias} (may be null) and {@code act}.
+     */
+    private static Conv2d conv(ConvParams p, int c, Shape w4, Tensor w, boolean unsigned, int[] zero, float[] scale,
+                               float[] bias, Activation act) {
         int m = w4.dim(0);
         long per = w4.size() / m;
         Tensor wc = w.contiguous();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment f = arena.allocate(4 * w4.size(), 64);
             for (int ch = 0; ch < m; ch++) {
-                Quant.dequantize(wc.segment(), wc.offset() + ch * per, unsigned, zero[zero.length == 1 ? 0 : ch], 1f,
-                        f, ch * per, per);
+                Quant.dequantize(wc.segment(), wc.offset() + ch * per, unsigned, zero[zero.length == 1 ? 0 : ch],
+                        scale == null ? 1f : scale[ch], f, ch * per, per);
             }
-            return Conv2d.prepare(p, c, Tensor.wrap(f, 0, DType.FLOAT32, w4), null,
-                    dev.tandem.runtime.kernels.Activation.NONE);
+            return Conv2d.prepare(p, c, Tensor.wrap(f, 0, DType.FLOAT32, w4), bias, act);
         } finally {
             if (wc != w) {
                 wc.close();

@@ -36,7 +36,7 @@ public final class QLinearConv implements Op {
             }
         }
         boolean hasBias = ctx.hasInput(8);
-        return QConvCore.prepare(ctx, "QLinearConv", 0, 2, 3, 5, ty, 7, false, in -> {
+        return QConvCore.prepare(ctx, "QLinearConv", 0, 2, 3, 5, ty, 7, null, in -> {
             float ys = Elements.toFloats(in[6])[0];
             float[] s = QConvCore.channelScale(Elements.toFloats(in[1])[0], Elements.toFloats(in[4]), m);
             long[] b = hasBias ? Elements.toLongs(in[8]) : null;

@@ -2,7 +2,10 @@ package dev.tandem.runtime.ops.quant;
 
 import dev.tandem.runtime.ops.OpRegistry;
 
-/** Registers the quantization ops: the ONNX ones and the fused {@code dev.tandem.QConv} and {@code QGemm}. */
+/**
+ * Registers the quantization ops: the ONNX ones and the fused {@code dev.tandem.QConv}, {@code QGemm},
+ * {@code QLookup}, {@code QAdd}, {@code QMul} and {@code QGlobalAveragePool}.
+ */
 public final class QuantOps {
     private QuantOps() {
     }
@@ -17,5 +20,9 @@ public final class QuantOps {
         r.add(new QLinearConv());
         r.add(new QConv());
         r.add(new QGemm());
+        r.add(new QLookup());
+        r.add(new QAdd());
+        r.add(new QMul());
+        r.add(new QGlobalAveragePool());
     }
 }

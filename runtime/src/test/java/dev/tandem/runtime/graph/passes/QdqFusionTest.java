@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The fused integer ops ({@code dev.tandem.QConv}, {@code QGemm}) give the unfused QDQ graph's output within one
  * quantization step, on random shapes (1, odd and prime sizes, strides, padding, groups), uint8 and int8
- * activations, per-channel and per-tensor weights, with and without Relu and bias; at every SIMD width.
+ * activations, per-channel and per-tensor weights, with and without bias and a Relu or Clip between the layer and
+ * its QuantizeLinear; at every SIMD width.
  */
 @Tag("simd")
 class QdqFusionTest {
@@ -76,11 +77,12 @@ class QdqFusionTest {
 
     /**
      * x (float) → Q → DQ → Conv or Gemm/MatMul (weights DQ of int8, per channel or not; bias DQ of int32 or float)
-     * [→ Relu] → Q → y (8-bit).
+     * [→ Relu | Clip] → Q → y (8-bit). {@code act}: 0 none, 1 Relu, 2 Clip (min from a Constant node, as PyTorch
+     * writes ReLU6, max from an initializer), 3 Clip with a negative min and no max.
      */
     private static ModelProto model(Random r, boolean conv, boolean matmul, int[] xDims, int[] wDims, boolean signed,
-                                    boolean perChannel, boolean relu, int biasKind, AttributeProto... convAttrs) {
-        int act = signed ? 3 : 2;
+                                    boolean perChannel, int act, int biasKind, AttributeProto... convAttrs) {
+        int elem = signed ? 3 : 2;
         int m = conv ? wDims[0] : wDims[1];
         float xs = 0.02f + r.nextFloat() * 0.03f, ys = 0.05f + r.nextFloat() * 0.1f;
         long xz = signed ? r.nextInt(20) - 10 : 100 + r.nextInt(40), yz = signed ? r.nextInt(20) - 10 : 60;
@@ -130,14 +132,72 @@ class QdqFusionTest {
         String op = conv ? "Conv" : matmul ? "MatMul" : "Gemm";
         g.addNode(withAttrs(TestModels.node(op, "lin", matmul ? new String[] {"xf", "wf"} : linIn, "l"), convAttrs));
         String last = "l";
-        if (relu) {
+        if (act == 1) {
             g.addNode(TestModels.node("Relu", "relu", new String[] {"l"}, "lr"));
+            last = "lr";
+        } else if (act == 2) {
+            float lo = 0.3f * r.nextFloat(), hi = lo + 0.2f + r.nextFloat();
+            g.addNode(withAttrs(TestModels.node("Constant", "cmin", new String[0], "cmin"),
+                    AttributeProto.newBuilder().setName("value").setType(AttributeProto.AttributeType.TENSOR)
+                            .setT(floats("", new int[0], lo)).build()));
+            g.addInitializer(floats("cmax", new int[0], hi));
+            g.addNode(TestModels.node("Clip", "clip", new String[] {"l", "cmin", "cmax"}, "lr"));
+            last = "lr";
+        } else if (act == 3) {
+            g.addInitializer(floats("cmin", new int[0], -0.4f));
+            g.addNode(TestModels.node("Clip", "clip", new String[] {"l", "cmin"}, "lr"));
             last = "lr";
         }
         g.addNode(TestModels.node("QuantizeLinear", "qy", new String[] {last, "ys", "yz"}, "y"));
         g.addOutput(ValueInfoProto.newBuilder().setName("y").setType(TypeProto.newBuilder().setTensorType(
-                TypeProto.Tensor.newBuilder().setElemType(act))));
+                TypeProto.Tensor.newBuilder().setElemType(elem))));
         return TestModels.model(g.build(), 13);
+    }
+
+    /** {@link #model} without the last QuantizeLinear: the layer's float result is the graph's output "y". */
+    private static ModelProto floatOutput(ModelProto m) {
+        GraphProto.Builder g = m.getGraph().toBuilder();
+        int qy = g.getNodeCount() - 1;
+        String last = g.getNode(qy).getInput(0);
+        g.removeNode(qy);
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            NodeProto n = g.getNode(i);
+            if (n.getOutput(0).equals(last)) {
+                g.setNode(i, n.toBuilder().setOutput(0, "y").build());
+            }
+        }
+        g.setOutput(0, ValueInfoProto.newBuilder().setName("y").setType(TypeProto.newBuilder().setTensorType(
+                TypeProto.Tensor.newBuilder().setElemType(1))));
+        return m.toBuilder().setGraph(g).build();
+    }
+
+    /** Float output: unfused and fused (a QGemm with float32 output) agree to float rounding. */
+    private static void checkFloat(ModelProto m, int[] xDims, long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[(int) Shape.of(xDims).size()];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (r.nextGaussian() * 2);
+        }
+        float[][] out = new float[2][];
+        for (int k = 0; k < 2; k++) {
+            Model.Options o = Model.Options.defaults().withThreads(2).withOptimize(k == 1);
+            try (Model model = Model.load(m.toByteArray(), o); Tensor in = Tensor.ofFloats(Shape.of(xDims), x);
+                 Tensor y = model.run(in)) {
+                out[k] = y.toFloatArray();
+                if (k == 1) {
+                    assertThat(model.graph().nodes().stream().map(Node::opType)).contains("QGemm")
+                            .doesNotContain("Gemm", "MatMul");
+                }
+            }
+        }
+        float max = 0;
+        for (float v : out[0]) {
+            max = Math.max(max, Math.abs(v));
+        }
+        for (int i = 0; i < out[0].length; i++) {
+            assertThat(out[1][i]).as("element %d", i).isCloseTo(out[0][i], org.assertj.core.data.Offset.offset(
+                    1e-5f * max + 1e-6f));
+        }
     }
 
     /** Runs unfused and fused; asserts the fused graph holds {@code fusedOp} and outputs agree within 1. */
@@ -155,7 +215,8 @@ class QdqFusionTest {
                 out[k] = Elements.toLongs(y);
                 if (k == 1) {
                     List<String> ops = model.graph().nodes().stream().map(Node::opType).toList();
-                    assertThat(ops).as("optimized graph").contains(fusedOp).doesNotContain("Conv", "Gemm", "MatMul");
+                    assertThat(ops).as("optimized graph").contains(fusedOp)
+                            .doesNotContain("Conv", "Gemm", "MatMul", "Relu", "Clip");
                 }
             }
         }
@@ -176,15 +237,16 @@ class QdqFusionTest {
             {1, 1, 1, 1, 1, 1, 1, 0, 1}, {1, 3, 7, 5, 5, 3, 1, 1, 1}, {2, 4, 9, 11, 6, 3, 2, 1, 2},
             {1, 8, 6, 6, 8, 3, 1, 1, 8}, {1, 5, 13, 13, 7, 1, 1, 0, 1}, {1, 32, 10, 10, 17, 3, 1, 1, 1},
             {1, 64, 5, 5, 3, 3, 1, 0, 1},
+            // a reduction longer than the GEMM's depth block: written as floats, then converted
+            {1, 80, 6, 6, 5, 3, 1, 1, 1},
         };
         int seed = 0;
         for (int[] c : cases) {
             for (boolean signed : new boolean[] {false, true}) {
                 boolean per = (seed & 1) == 0;
-                boolean relu = (seed & 2) == 0;
                 int[] xd = {c[0], c[1], c[2], c[3]};
                 int[] wd = {c[4], c[1] / c[8], c[5], c[5]};
-                ModelProto m = model(r, true, false, xd, wd, signed, per, relu, seed % 3,
+                ModelProto m = model(r, true, false, xd, wd, signed, per, (seed >> 1) % 4, seed % 3,
                         ints("strides", c[6], c[6]), ints("pads", c[7], c[7], c[7], c[7]), intAttr("group", c[8]));
                 check(m, xd, "QConv", seed++);
             }
@@ -199,12 +261,15 @@ class QdqFusionTest {
         for (int[] c : cases) {
             for (boolean signed : new boolean[] {false, true}) {
                 boolean per = (seed & 1) == 0;
-                boolean relu = (seed & 2) == 0;
+                int act = (seed >> 1) % 4;
                 int[] xd = {c[0], c[1]};
-                check(model(r, false, false, xd, new int[] {c[1], c[2]}, signed, per, relu, seed % 3), xd, "QGemm",
+                check(model(r, false, false, xd, new int[] {c[1], c[2]}, signed, per, act, seed % 3), xd, "QGemm",
                         seed++);
-                check(model(r, false, true, xd, new int[] {c[1], c[2]}, signed, per, relu, 0), xd, "QGemm",
+                check(model(r, false, true, xd, new int[] {c[1], c[2]}, signed, per, act, 0), xd, "QGemm",
                         seed++);
+                // the same layer without a QuantizeLinear after it: float32 output
+                checkFloat(floatOutput(model(r, false, false, xd, new int[] {c[1], c[2]}, signed, per, 0, seed % 3)),
+                        xd, seed++);
             }
         }
     }
