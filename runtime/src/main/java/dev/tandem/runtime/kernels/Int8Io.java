@@ -14,27 +14,6 @@ final class Int8Io {
     private Int8Io() {
     }
 
-    /**
-     * How results are written as 8-bit values: {@code saturate(rint(clamp(v, lo, hi)) + zero)}, with
-     * {@code [lo, hi]} the format's range (relative to the zero point) within the kernel's clamp activation.
-     */
-    record Out(int zero, float lo, float hi) {
-        static Out of(Int8Format f, Activation act) {
-            if (f == null) {
-                return null;
-            }
-            if (!act.isClamp()) {
-                throw new IllegalArgumentException("8-bit output needs a clamp activation (none, ReLU, Clip); got "
-                        + act.kind());
-            }
-            float lo = Math.max(f.low(), act.clampLow()), hi = Math.min(f.high(), act.clampHigh());
-            if (!(lo <= hi)) {
-                lo = hi = Math.min(Math.max(act.clampLow(), f.low()), f.high());
-            }
-            return new Out(f.zero(), lo, hi);
-        }
-    }
-
     /** {@code count} elements from element {@code off} of {@code in} (float32, or 8-bit as {@code f} says). */
     static void read(MemorySegment in, long off, Int8Format f, float[] dst, int dstOff, int count) {
         if (f == null) {
@@ -45,20 +24,15 @@ final class Int8Io {
     }
 
     /**
-     * {@code src[srcOff ..+count) + add} to element {@code off} of {@code out}: as 8-bit values when {@code o} is
-     * not null, else as floats (the caller applied any activation).
+     * {@code src[srcOff ..+count)}, channel {@code c}'s values, to element {@code off} of {@code out}: requantized as
+     * 8-bit values when {@code q} is not null, else as floats (the caller applied bias and activation).
      */
-    static void write(float[] src, int srcOff, float add, Out o, MemorySegment out, long off, int count) {
-        if (o != null) {
-            Quant.fromFloats(src, srcOff, add, o.lo, o.hi, o.zero, out, off, count);
-            return;
+    static void write(float[] src, int srcOff, Requantization q, int c, MemorySegment out, long off, int count) {
+        if (q != null) {
+            q.write(src, srcOff, c, out, off, count);
+        } else {
+            MemorySegment.copy(src, srcOff, out, FL, off * 4, count);
         }
-        if (add != 0f) {
-            for (int i = srcOff; i < srcOff + count; i++) {
-                src[i] += add;
-            }
-        }
-        MemorySegment.copy(src, srcOff, out, FL, off * 4, count);
     }
 
     /** GEMM B operand: a row-major 8-bit matrix (k rows of {@code ld} elements), read as floats while packing. */
@@ -93,18 +67,20 @@ final class Int8Io {
         }
     }
 
-    /** GEMM result: a row-major 8-bit matrix, each tile written with its row's bias, clamped and rounded. */
+    /** GEMM result: a row-major 8-bit matrix whose row i is output channel {@code channel0 + i}, requantized. */
     static final class Matrix implements Sgemm.CWriter {
         private final MemorySegment seg;
         private final long off;
         private final int ld;
-        private final Out o;
+        private final Requantization q;
+        private final int channel0;
 
-        Matrix(MemorySegment seg, long off, int ld, Out o) {
+        Matrix(MemorySegment seg, long off, int ld, Requantization q, int channel0) {
             this.seg = seg;
             this.off = off;
             this.ld = ld;
-            this.o = o;
+            this.q = q;
+            this.channel0 = channel0;
         }
 
         @Override
@@ -112,8 +88,7 @@ final class Int8Io {
                           Activation act) {
             checkPlain(alpha, beta);
             for (int r = 0; r < mr; r++) {
-                Quant.fromFloats(tile, r * Sgemm.NR, bias == null ? 0f : bias[row + r], o.lo, o.hi, o.zero, seg,
-                        off + (long) (row + r) * ld + col, nr);
+                q.write(tile, r * Sgemm.NR, channel0 + row + r, seg, off + (long) (row + r) * ld + col, nr);
             }
         }
 
