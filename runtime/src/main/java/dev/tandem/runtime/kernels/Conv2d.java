@@ -725,7 +725,8 @@ public final class Conv2d {
      * phases instead costs a scalar pass over the whole input plane, which took longer than the convolution.
      */
     private void depthwiseDecimated(MemorySegment in, long io, Int8Format inFmt, int h, int w, MemorySegment out,
-                                    long oo, Requantization o, int oh, int ow, int owr, int c, DwScratch sc, float beta) {
+                                    long oo, Requantization o, int oh, int ow, int owr, int c, DwScratch sc,
+                                    float beta) {
         int sh = p.strideH();
         int full = 2 * (ow - 1) + 1;
         int fullR = (full + DVL - 1) / DVL * DVL;
