@@ -299,10 +299,8 @@ public final class Conv2d {
                     gemm.gemm(packed[gi], false, hw, 1f, in, io, hw, beta, out, oo, hw, groupBias[gi], act);
                     continue;
                 }
-                Sgemm.BPacker bp = inFmt == null ? new Sgemm.MatrixB(false, in, io, hw)
-                        : new Int8Io.Rows(in, io, hw, inFmt);
-                Sgemm.CWriter cw = o == null ? new Sgemm.MatrixC(out, oo, hw)
-                        : new Int8Io.Matrix(out, oo, hw, o, gi * opg);
+                Sgemm.BPacker bp = new Sgemm.MatrixB(false, in, io, hw, inFmt);
+                Sgemm.CWriter cw = new Sgemm.MatrixC(out, oo, hw, o, gi * opg);
                 gemm.gemm(packed[gi], bp, hw, beta, cw, groupBias[gi], act);
             }
         }
