@@ -215,34 +215,45 @@ public final class Conv2d {
     }
 
     /**
-     * Runs on raw memory whose input, output or both hold 8-bit values ({@link Int8Format}; null for float32):
-     * input {@code [n, inChannels, h, w]} at element {@code inOff}, output {@code [n, outChannels, outH(h),
-     * outW(w)]} at element {@code outOff} (elements are bytes for 8-bit data), both contiguous. 8-bit input is
-     * converted as it is read (into the buffers the paths copy their input to anyway); 8-bit output takes the
-     * result after bias and activation (a clamp: none, ReLU or Clip), rounded and saturated as it is written.
+     * Runs on raw memory whose input, output or both hold 8-bit values: input {@code [n, inChannels, h, w]} at
+     * element {@code inOff} (8-bit as {@code inFmt} says, or float32 when it is null), output {@code [n, outChannels,
+     * outH(h), outW(w)]} at element {@code outOff} (8-bit requantized as {@code outQ} says, or float32 when it is
+     * null), both contiguous; elements are bytes for 8-bit data. 8-bit input is converted as it is read (into the
+     * buffers the paths copy their input to anyway); 8-bit output takes each channel's raw accumulators, requantized
+     * as they are written, so the convolution must have no bias and no activation of its own (they are
+     * {@code outQ}'s).
      *
-     * @throws IllegalArgumentException when a buffer is too small, or 8-bit output is asked of a convolution whose
-     *                                  activation is not a clamp or that {@link #writesInt8(Sgemm)} says cannot
+     * @throws IllegalArgumentException when a buffer is too small, or 8-bit output is asked of a convolution with a
+     *                                  bias or an activation, with another channel count, or that
+     *                                  {@link #writesInt8(Sgemm)} says cannot
      */
     public void forward(Sgemm gemm, MemorySegment in, long inOff, Int8Format inFmt, int n, int h, int w,
-                        MemorySegment out, long outOff, Int8Format outFmt) {
-        checkBuffers(in, inOff, inFmt == null ? 4 : 1, n, h, w, out, outOff, outFmt == null ? 4 : 1);
-        if (outFmt != null && !writesInt8(gemm)) {
-            throw new IllegalArgumentException("8-bit output needs a reduction of at most " + gemm.depthBlock()
-                    + " terms per output on the GEMM paths; this one has " + reduction()
-                    + " (write float32 and convert)");
+                        MemorySegment out, long outOff, Requantization outQ) {
+        checkBuffers(in, inOff, inFmt == null ? 4 : 1, n, h, w, out, outOff, outQ == null ? 4 : 1);
+        if (outQ != null) {
+            if (bias != null || act.kind() != Activation.Kind.NONE || outQ.channels() != outChannels) {
+                throw new IllegalArgumentException("8-bit output requantizes raw accumulators: the convolution must "
+                        + "have no bias and no activation, and the requantization " + outChannels + " channels; got "
+                        + (bias != null ? "a bias" : act.kind() != Activation.Kind.NONE ? "activation " + act.kind()
+                        : outQ.channels() + " channels"));
+            }
+            if (!writesInt8(gemm)) {
+                throw new IllegalArgumentException("8-bit output needs a reduction of at most " + gemm.depthBlock()
+                        + " terms per output on the GEMM paths; this one has " + reduction()
+                        + " (write float32 and requantize)");
+            }
         }
-        run(gemm, in, inOff, inFmt, n, h, w, out, outOff, Int8Io.Out.of(outFmt, act), 0f);
+        run(gemm, in, inOff, inFmt, n, h, w, out, outOff, outQ, 0f);
     }
 
     /**
      * Whether {@link #forward(Sgemm, MemorySegment, long, Int8Format, int, int, int, MemorySegment, long,
-     * Int8Format)} can write 8-bit output: the depthwise path always; the GEMM paths when the reduction
+     * Requantization)} can write 8-bit output: the depthwise path always; the GEMM paths when the reduction
      * ({@code inChannels/groups · kH · kW}) fits one depth block of {@code gemm} (longer ones accumulate partial sums
-     * in the output), and the activation is a clamp.
+     * in the output).
      */
     public boolean writesInt8(Sgemm gemm) {
-        return act.isClamp() && (path == Path.DEPTHWISE || reduction() <= gemm.depthBlock());
+        return path == Path.DEPTHWISE || reduction() <= gemm.depthBlock();
     }
 
     private int reduction() {
@@ -268,7 +279,7 @@ public final class Conv2d {
      * only). {@code inFmt}: 8-bit input or null; {@code o}: 8-bit output or null.
      */
     private void run(Sgemm gemm, MemorySegment in, long inOff, Int8Format inFmt, int n, int h, int w,
-                     MemorySegment out, long outOff, Int8Io.Out o, float beta) {
+                     MemorySegment out, long outOff, Requantization o, float beta) {
         int oh = p.outH(h), ow = p.outW(w);
         switch (path) {
             case DEPTHWISE -> depthwise(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, oh, ow, beta);
@@ -278,7 +289,7 @@ public final class Conv2d {
     }
 
     private void pointwise(Sgemm gemm, MemorySegment in, long inOff, Int8Format inFmt, int n, int h, int w,
-                           MemorySegment out, long outOff, Int8Io.Out o, float beta) {
+                           MemorySegment out, long outOff, Requantization o, float beta) {
         int g = p.groups(), cpg = inChannels / g, opg = outChannels / g, hw = h * w;
         for (int b = 0; b < n; b++) {
             for (int gi = 0; gi < g; gi++) {
@@ -288,16 +299,15 @@ public final class Conv2d {
                     gemm.gemm(packed[gi], false, hw, 1f, in, io, hw, beta, out, oo, hw, groupBias[gi], act);
                     continue;
                 }
-                Sgemm.BPacker bp = inFmt == null ? new Sgemm.MatrixB(false, in, io, hw)
-                        : new Int8Io.Rows(in, io, hw, inFmt);
-                Sgemm.CWriter cw = o == null ? new Sgemm.MatrixC(out, oo, hw) : new Int8Io.Matrix(out, oo, hw, o);
+                Sgemm.BPacker bp = new Sgemm.MatrixB(false, in, io, hw, inFmt);
+                Sgemm.CWriter cw = new Sgemm.MatrixC(out, oo, hw, o, gi * opg);
                 gemm.gemm(packed[gi], bp, hw, beta, cw, groupBias[gi], act);
             }
         }
     }
 
     private void implicitGemm(Sgemm gemm, MemorySegment in, long inOff, Int8Format inFmt, int n, int h, int w,
-                              MemorySegment out, long outOff, Int8Io.Out o, int oh, int ow, float beta) {
+                              MemorySegment out, long outOff, Requantization o, int oh, int ow, float beta) {
         int g = p.groups(), cpg = inChannels / g, opg = outChannels / g;
         Phases ph = new Phases(p, h, w);
         int gridCols = (oh - 1) * ph.wph + ow;
@@ -312,7 +322,7 @@ public final class Conv2d {
                 fillPhases(null, in, io, inFmt, cpg, h, w, ph, own);
                 long oo = outOff + (long) b * outChannels * oh * ow;
                 gemm.gemmSerial(packed[0], new GridB(own, ph.channelSize, ph.tapOff), gridCols, beta,
-                        new GridC(out, oo, (long) oh * ow, ph.wph, ow, o), groupBias[0], act);
+                        new GridC(out, oo, (long) oh * ow, ph.wph, ow, o, 0), groupBias[0], act);
             });
             return;
         }
@@ -323,7 +333,7 @@ public final class Conv2d {
                 fillPhases(gemm, in, io, inFmt, cpg, h, w, ph, buf);
                 long oo = outOff + ((long) b * outChannels + (long) gi * opg) * oh * ow;
                 gemm.gemm(packed[gi], new GridB(buf, ph.channelSize, ph.tapOff), gridCols, beta,
-                        new GridC(out, oo, (long) oh * ow, ph.wph, ow, o), groupBias[gi], act);
+                        new GridC(out, oo, (long) oh * ow, ph.wph, ow, o, gi * opg), groupBias[gi], act);
             }
         }
     }
@@ -483,15 +493,18 @@ public final class Conv2d {
         private final long ld;
         private final int wp;
         private final int ow;
-        private final Int8Io.Out o;
+        private final Requantization o;
+        private final int channel0;
 
-        GridC(MemorySegment seg, long off, long ld, int wp, int ow, Int8Io.Out o) {
+        /** {@code o}: 8-bit output (tile row i is output channel {@code channel0 + i}), or null for float32. */
+        GridC(MemorySegment seg, long off, long ld, int wp, int ow, Requantization o, int channel0) {
             this.seg = seg;
             this.off = off;
             this.ld = ld;
             this.wp = wp;
             this.ow = ow;
             this.o = o;
+            this.channel0 = channel0;
         }
 
         @Override
@@ -506,8 +519,8 @@ public final class Conv2d {
                 if (valid > 0 && o != null) {
                     Int8Io.checkPlain(alpha, beta);
                     for (int r = 0; r < mr; r++) {
-                        Quant.fromFloats(tile, r * Sgemm.NR + j, bias == null ? 0f : bias[row + r], o.lo(), o.hi(),
-                                o.zero(), seg, off + (row + r) * ld + (long) oy * ow + ox, valid);
+                        o.write(tile, r * Sgemm.NR + j, channel0 + row + r, seg,
+                                off + (row + r) * ld + (long) oy * ow + ox, valid);
                     }
                 } else if (valid > 0) {
                     for (int r = 0; r < mr; r++) {
@@ -527,7 +540,7 @@ public final class Conv2d {
     }
 
     private void depthwise(Sgemm gemm, MemorySegment in, long inOff, Int8Format inFmt, int n, int h, int w,
-                           MemorySegment out, long outOff, Int8Io.Out o, int oh, int ow, float beta) {
+                           MemorySegment out, long outOff, Requantization o, int oh, int ow, float beta) {
         int planes = n * outChannels;
         int chunks = Math.min(planes, gemm.pool().threads() * 8);
         boolean fast = p.dilationH() == 1 && p.dilationW() == 1 && p.strideW() <= 2;
@@ -607,7 +620,7 @@ public final class Conv2d {
      * vectors (the buffer is wide enough) and only the first {@code ow} are written.
      */
     private void depthwisePadded(MemorySegment in, long io, Int8Format inFmt, int h, int w, MemorySegment out,
-                                 long oo, Int8Io.Out o, int oh, int ow, int c, DwScratch sc, float beta) {
+                                 long oo, Requantization o, int oh, int ow, int c, DwScratch sc, float beta) {
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
         int owr = (ow + DVL - 1) / DVL * DVL;
         if (sw == 2 && kh == 3 && kw == 3) {
@@ -673,15 +686,15 @@ public final class Conv2d {
                 }
             }
         }
-        finishPlane(res, stage, owr, oh, ow, out, oo, o, beta, kh == 3 && kw == 3);
+        finishPlane(res, stage, owr, oh, ow, out, oo, o, c, beta, kh == 3 && kw == 3);
     }
 
     /**
      * Writes the computed plane (rows {@code owr} apart in {@code res}): beta, activation, one bulk copy; or, for
-     * 8-bit output ({@code o}), clamped and rounded.
+     * 8-bit output ({@code o}), requantized as channel {@code c}.
      */
     private void finishPlane(float[] res, float[] scratch, int owr, int oh, int ow, MemorySegment out, long oo,
-                             Int8Io.Out o, float beta, boolean clampedInRow) {
+                             Requantization o, int c, float beta, boolean clampedInRow) {
         if (beta != 0f) {
             for (int oy = 0; oy < oh; oy++) {
                 System.arraycopy(res, oy * owr, scratch, 0, ow);
@@ -695,7 +708,7 @@ public final class Conv2d {
             }
         }
         if (o != null) {
-            Quant.fromFloats(res, 0, 0f, o.lo(), o.hi(), o.zero(), out, oo, oh * ow);
+            o.write(res, 0, c, out, oo, oh * ow);
             return;
         }
         if (!(clampedInRow && act.isClamp())) {
@@ -710,7 +723,8 @@ public final class Conv2d {
      * phases instead costs a scalar pass over the whole input plane, which took longer than the convolution.
      */
     private void depthwiseDecimated(MemorySegment in, long io, Int8Format inFmt, int h, int w, MemorySegment out,
-                                    long oo, Int8Io.Out o, int oh, int ow, int owr, int c, DwScratch sc, float beta) {
+                                    long oo, Requantization o, int oh, int ow, int owr, int c, DwScratch sc,
+                                    float beta) {
         int sh = p.strideH();
         int full = 2 * (ow - 1) + 1;
         int fullR = (full + DVL - 1) / DVL * DVL;
@@ -740,7 +754,7 @@ public final class Conv2d {
                 res[d + j] = row[2 * j];
             }
         }
-        finishPlane(res, stage, owr, oh, ow, out, oo, o, beta, true);
+        finishPlane(res, stage, owr, oh, ow, out, oo, o, c, beta, true);
     }
 
     /**
@@ -831,7 +845,7 @@ public final class Conv2d {
         acc.intoArray(row, rowOff);
     }
 
-    private void depthwisePlane(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, Int8Io.Out o,
+    private void depthwisePlane(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, Requantization o,
                                 int oh, int ow, int c, float[] row, float beta) {
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
         int taps = kh * kw;
@@ -868,7 +882,7 @@ public final class Conv2d {
             }
             long orow = oo + (long) oy * ow;
             if (o != null) {
-                Quant.fromFloats(row, 0, 0f, o.lo(), o.hi(), o.zero(), out, orow, ow);
+                o.write(row, 0, c, out, orow, ow);
             } else {
                 Sgemm.writeRun(row, 0, ow, 1f, beta, 0f, false, act, out, orow);
             }

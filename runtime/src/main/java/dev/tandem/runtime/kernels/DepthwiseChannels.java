@@ -66,7 +66,7 @@ final class DepthwiseChannels {
      * first channel; 8-bit when {@code inFmt} is not null), output planes oh×ow from element {@code oo} (8-bit when
      * {@code q} is not null).
      */
-    void block(MemorySegment in, long io, Int8Format inFmt, int h, int w, MemorySegment out, long oo, Int8Io.Out q,
+    void block(MemorySegment in, long io, Int8Format inFmt, int h, int w, MemorySegment out, long oo, Requantization q,
                int oh, int ow, int blk, Work wk) {
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW();
         int dh = p.dilationH(), dw = p.dilationW();
@@ -134,7 +134,7 @@ final class DepthwiseChannels {
             for (int i = 0; i < n; i++) {
                 plane[i] = pout[i * VL + j];
             }
-            Int8Io.write(plane, 0, 0f, q, out, oo + (long) (c0 + j) * n, n);
+            Int8Io.write(plane, 0, q, c0 + j, out, oo + (long) (c0 + j) * n, n);
         }
     }
 }

@@ -51,7 +51,8 @@ public final class Int8Arithmetic {
         long i = 0;
         if (VEC) {
             for (long bound = count - F; i <= bound; i += F) {
-                FloatVector v = load(a, aOff + i, au).fma(FloatVector.broadcast(S, ma), load(b, bOff + i, bu).fma(mb, c));
+                FloatVector vb = load(b, bOff + i, bu).fma(mb, c);
+                FloatVector v = load(a, aOff + i, au).fma(FloatVector.broadcast(S, ma), vb);
                 Quant.store(v, lo, hi, zero, dst, dstOff + i);
             }
         }

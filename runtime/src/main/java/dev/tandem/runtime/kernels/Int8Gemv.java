@@ -107,7 +107,8 @@ public final class Int8Gemv {
     }
 
     private FloatVector load(long o) {
-        IntVector q = (IntVector) ByteVector.fromMemorySegment(B, panels, o, LE).convertShape(VectorOperators.B2I, I, 0);
+        IntVector q = (IntVector) ByteVector.fromMemorySegment(B, panels, o, LE)
+                .convertShape(VectorOperators.B2I, I, 0);
         return (FloatVector) (unsigned ? q.and(0xFF) : q).convertShape(VectorOperators.I2F, S, 0);
     }
 

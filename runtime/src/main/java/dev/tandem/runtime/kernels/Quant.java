@@ -161,29 +161,29 @@ public final class Quant {
     }
 
     /**
-     * {@code dst[dstOff + i] = rint(clamp(src[srcOff + i] + add, lo, hi)) + zero} for {@code count} floats into
-     * 8-bit values at byte {@code dstOff}: a float kernel's result stored as quantized output ({@link Int8Format});
-     * {@code lo..hi} (relative to the zero point) is the type's range or narrower.
+     * {@code dst[dstOff + i] = rint(clamp(fma(src[srcOff + i], mult, add), lo, hi)) + zero} for {@code count} floats
+     * into 8-bit values at byte {@code dstOff}: a float kernel's accumulators stored as quantized output
+     * ({@link Requantization}); {@code lo..hi} (relative to the zero point) is the type's range or narrower.
      */
-    public static void fromFloats(float[] src, int srcOff, float add, float lo, float hi, int zero,
+    public static void fromFloats(float[] src, int srcOff, float mult, float add, float lo, float hi, int zero,
                                   MemorySegment dst, long dstOff, int count) {
         float z = zero;
         int i = 0;
         if (VEC) {
             for (int bound = count - F; i <= bound; i += F) {
-                store(FloatVector.fromArray(S, src, srcOff + i).add(add), lo, hi, z, dst, dstOff + i);
+                store(FloatVector.fromArray(S, src, srcOff + i).fma(mult, add), lo, hi, z, dst, dstOff + i);
             }
             if (i < count) {
                 // a masked vector, not a scalar loop: GEMM tiles arrive cut at image rows into runs of a few values,
                 // where the scalar tail cost 2.5 ns a value against 0.9 (24-value runs, 512-bit)
                 VectorMask<Float> m = S.indexInRange(i, count);
-                FloatVector v = FloatVector.fromArray(S, src, srcOff + i, m).add(add);
+                FloatVector v = FloatVector.fromArray(S, src, srcOff + i, m).fma(mult, add);
                 storeMasked(v, lo, hi, z, dst, dstOff + i, B.indexInRange(i, count));
             }
             return;
         }
         for (; i < count; i++) {
-            dst.set(ValueLayout.JAVA_BYTE, dstOff + i, (byte) round(src[srcOff + i] + add, lo, hi, z));
+            dst.set(ValueLayout.JAVA_BYTE, dstOff + i, (byte) round(Math.fma(src[srcOff + i], mult, add), lo, hi, z));
         }
     }
 

@@ -309,7 +309,8 @@ public final class Sgemm {
                 // A micro-panel outer, B micro-panels inner: the A panel (the broadcast operand, MR·kc floats)
                 // stays in L1 while the wide B panels stream from the L2-resident B block, and each C row band is
                 // written left to right (the BLIS order for a broadcast operand this size).
-                MatrixC plain = c instanceof MatrixC mc && betaHere == 0f && alpha == 1f ? mc : null;
+                // float output only: an 8-bit C (mc.q) is requantized by its own writer
+                MatrixC plain = c instanceof MatrixC mc && mc.q == null && betaHere == 0f && alpha == 1f ? mc : null;
                 MatrixC direct = plain != null && actHere.isClamp() && WIDE_REGISTER_FILE ? plain : null;
                 Activation.Kind sig = actHere.kind();
                 MatrixC sigmoidOut = plain != null && (sig == Activation.Kind.SILU || sig == Activation.Kind.SIGMOID)
@@ -757,22 +758,37 @@ public final class Sgemm {
         void pack(int p0, int kc, int j0, int nc, float[] dst, int dstOff);
     }
 
-    /** B read from a row-major (or transposed) matrix in memory. */
+    /**
+     * B read from a row-major (or transposed) matrix in memory: float32, or 8-bit values read as {@code q − zero}
+     * ({@link Int8Format}, row-major only; the quantized convolution). One class for both keeps the GEMM's call of
+     * {@code pack} bimorphic (with the convolution's packer) in a JVM that runs float and 8-bit models: a third
+     * receiver class made it a virtual call and slowed the float models' GEMMs.
+     */
     static final class MatrixB implements BPacker {
         private final boolean trans;
         private final MemorySegment seg;
         private final long off;
         private final int ld;
+        private final Int8Format f;
 
         MatrixB(boolean trans, MemorySegment seg, long off, int ld) {
+            this(trans, seg, off, ld, null);
+        }
+
+        MatrixB(boolean trans, MemorySegment seg, long off, int ld, Int8Format f) {
             this.trans = trans;
             this.seg = seg;
             this.off = off;
             this.ld = ld;
+            this.f = f;
         }
 
         @Override
         public void pack(int p0, int kc, int j0, int nc, float[] dst, int dstOff) {
+            if (f != null) {
+                packInt8(p0, kc, j0, nc, dst, dstOff);
+                return;
+            }
             for (int q = 0; q * NR < nc; q++) {
                 int base = dstOff + q * NR * kc;
                 int cols = Math.min(NR, nc - q * NR);
@@ -808,6 +824,21 @@ public final class Sgemm {
                 }
             }
         }
+
+        private void packInt8(int p0, int kc, int j0, int nc, float[] dst, int dstOff) {
+            for (int q = 0; q * NR < nc; q++) {
+                int base = dstOff + q * NR * kc;
+                int cols = Math.min(NR, nc - q * NR);
+                long src = off + (long) p0 * ld + j0 + (long) q * NR;
+                for (int k = 0; k < kc; k++, src += ld) {
+                    int d = base + k * NR;
+                    Quant.toFloats(seg, src, f, dst, d, cols);
+                    if (cols < NR) {
+                        java.util.Arrays.fill(dst, d + cols, d + NR, 0f);
+                    }
+                }
+            }
+        }
     }
 
     /** Where finished tiles go: the epilogue of the GEMM. */
@@ -823,21 +854,40 @@ public final class Sgemm {
         void scaleOnly(int m, int n, float beta, float[] bias, Activation act);
     }
 
-    /** C as a row-major matrix in memory. */
+    /**
+     * C as a row-major matrix in memory: float32, or 8-bit with row i requantized as output channel
+     * {@code channel0 + i} ({@link Requantization}; the quantized convolution, which takes the whole product once:
+     * alpha 1, beta 0, no bias or activation of the GEMM's own). One class for both, as {@link MatrixB}.
+     */
     static final class MatrixC implements CWriter {
         final MemorySegment seg;
         final long off;
         final int ld;
+        final Requantization q;
+        final int channel0;
 
         MatrixC(MemorySegment seg, long off, int ld) {
+            this(seg, off, ld, null, 0);
+        }
+
+        MatrixC(MemorySegment seg, long off, int ld, Requantization q, int channel0) {
             this.seg = seg;
             this.off = off;
             this.ld = ld;
+            this.q = q;
+            this.channel0 = channel0;
         }
 
         @Override
         public void write(float[] tile, int row, int mr, int col, int nr, float alpha, float beta, float[] bias,
                           Activation act) {
+            if (q != null) {
+                Int8Io.checkPlain(alpha, beta);
+                for (int r = 0; r < mr; r++) {
+                    q.write(tile, r * NR, channel0 + row + r, seg, off + (long) (row + r) * ld + col, nr);
+                }
+                return;
+            }
             for (int r = 0; r < mr; r++) {
                 writeRun(tile, r * NR, nr, alpha, beta, bias == null ? 0f : bias[row + r], bias != null, act,
                         seg, off + (long) (row + r) * ld + col);
@@ -846,6 +896,9 @@ public final class Sgemm {
 
         @Override
         public void scaleOnly(int m, int n, float beta, float[] bias, Activation act) {
+            if (q != null) {
+                throw new IllegalStateException("8-bit output of an empty product");
+            }
             for (int i = 0; i < m; i++) {
                 long ro = off + (long) i * ld;
                 float bv = bias == null ? 0f : bias[i];

@@ -35,7 +35,8 @@ class ByteTableTest {
                 // in place
                 table.apply(src, off, src, off, n);
                 for (int i = 0; i < n; i++) {
-                    assertThat(src.get(ValueLayout.JAVA_BYTE, off + i)).isEqualTo(dst.get(ValueLayout.JAVA_BYTE, 1 + i));
+                    assertThat(src.get(ValueLayout.JAVA_BYTE, off + i))
+                            .isEqualTo(dst.get(ValueLayout.JAVA_BYTE, 1 + i));
                 }
             }
         }

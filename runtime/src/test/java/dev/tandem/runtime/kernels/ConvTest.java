@@ -169,13 +169,13 @@ class ConvTest extends PooledKernelTest {
     }
 
     /**
-     * 8-bit input and output (the quantized convolution, {@link Int8Format}): exactly the float path's result on the
-     * input's integer values, clamped and rounded to the output's range; on every path (the depthwise plane kernels,
-     * the channel-vector kernel, pointwise and implicit GEMM), uint8 and int8 either way.
+     * 8-bit input and output (the quantized convolution, {@link Int8Format}, {@link Requantization}): exactly the float
+     * path's accumulators on the input's integer values, requantized per channel; on every path (the depthwise plane
+     * kernels, the channel-vector kernel, pointwise and implicit GEMM), uint8 and int8 either way.
      */
     @ParameterizedTest
     @MethodSource("cases")
-    void int8InputAndOutputGiveTheFloatResultRounded(Case c) {
+    void int8InputAndOutputRequantizeTheFloatAccumulators(Case c) {
         Random r = new Random(c.hashCode() + 2);
         boolean unsigned = (c.hashCode() & 1) == 0;
         Int8Format fx = new Int8Format(unsigned, unsigned ? 100 + r.nextInt(50) : r.nextInt(21) - 10);
@@ -189,11 +189,18 @@ class ConvTest extends PooledKernelTest {
             q[i] = (byte) v;
             x[i] = v - fx.zero();
         }
-        // outputs spread over the 8-bit range, some saturating
-        float s = (float) (1.4 / Math.sqrt(k));
-        float[] wt = KernelTestSupport.uniform(r, c.cout * k, -s, s);
-        float[] bias = c.bias ? KernelTestSupport.uniform(r, c.cout, -20, 20) : null;
-        Activation act = c.act.isClamp() ? c.act : Activation.NONE;
+        float[] wt = new float[c.cout * k];
+        for (int i = 0; i < wt.length; i++) {
+            wt[i] = r.nextInt(255) - 127;
+        }
+        // per-channel factors that spread the outputs over the 8-bit range, some saturating; a ReLU6-like bound
+        float[] scale = new float[c.cout], add = new float[c.cout];
+        for (int ch = 0; ch < c.cout; ch++) {
+            scale[ch] = (float) ((0.5 + r.nextDouble()) / (74 * 74 * 0.6 * Math.sqrt(k)) * 60);
+            add[ch] = r.nextFloat() * 40 - 20;
+        }
+        float lo = fy.low() + (c.bias ? 0 : 10), hi = Math.min(fy.high(), fy.low() + 200);
+        Requantization rq = new Requantization(fy, scale, add, lo, hi);
         int oh = c.p.outH(c.h), ow = c.p.outW(c.w);
         Shape xs = Shape.of(c.n, c.cin, c.h, c.w), ys = Shape.of(c.n, c.cout, oh, ow);
         try (Tensor in = Tensor.ofFloats(xs, x);
@@ -202,42 +209,50 @@ class ConvTest extends PooledKernelTest {
              Tensor in8 = Tensor.allocate(unsigned ? DType.UINT8 : DType.INT8, xs);
              Tensor out8 = Tensor.allocate(fy.unsigned() ? DType.UINT8 : DType.INT8, ys)) {
             MemorySegment.copy(q, 0, in8.segment(), ValueLayout.JAVA_BYTE, in8.offset(), q.length);
-            Conv2d conv = Conv2d.prepare(c.p, c.cin, w, bias, act);
+            Conv2d conv = Conv2d.prepare(c.p, c.cin, w, null, Activation.NONE);
             conv.forward(gemm, in, out);
-            float[] want = out.toFloatArray();
+            float[] acc = out.toFloatArray();
             assertThat(conv.writesInt8(gemm)).isEqualTo(k <= gemm.depthBlock() || conv.path() == Conv2d.Path.DEPTHWISE);
-            conv.forward(gemm, in8.segment(), in8.offset(), fx, c.n, c.h, c.w, out8.segment(), out8.offset(), fy);
+            conv.forward(gemm, in8.segment(), in8.offset(), fx, c.n, c.h, c.w, out8.segment(), out8.offset(), rq);
             long[] got = Elements.toLongs(out8);
-            float lo = Math.max(fy.low(), act.clampLow()), hi = Math.min(fy.high(), act.clampHigh());
-            int saturated = 0;
+            int plane = oh * ow, saturated = 0;
+            long[] want = new long[got.length];
             for (int i = 0; i < got.length; i++) {
-                float v = Math.min(Math.max(want[i], lo), hi);
-                saturated += v == fy.low() || v == fy.high() ? 1 : 0;
-                assertThat(got[i]).as("%s element %d (float %s)", c, i, want[i])
-                        .isEqualTo((long) Math.rint(v) + fy.zero());
+                int ch = i / plane % c.cout;
+                float v = Math.min(Math.max(Math.fma(acc[i], scale[ch], add[ch]), lo), hi);
+                saturated += v == lo || v == hi ? 1 : 0;
+                want[i] = (long) Math.rint(v) + fy.zero();
+                assertThat(got[i]).as("%s element %d (accumulator %s)", c, i, acc[i]).isEqualTo(want[i]);
             }
-            assertThat(saturated).as("saturated outputs").isLessThan(Math.max(got.length, 50));
-            // float32 input, 8-bit output, and the other way round
-            conv.forward(gemm, in.segment(), in.offset(), null, c.n, c.h, c.w, out8.segment(), out8.offset(), fy);
-            assertThat(Elements.toLongs(out8)).isEqualTo(got);
+            assertThat(saturated).as("clamped outputs").isLessThan(Math.max(got.length, 50));
+            // float32 input, 8-bit output; 8-bit input, float32 output
+            conv.forward(gemm, in.segment(), in.offset(), null, c.n, c.h, c.w, out8.segment(), out8.offset(), rq);
+            assertThat(Elements.toLongs(out8)).isEqualTo(want);
             conv.forward(gemm, in8.segment(), in8.offset(), fx, c.n, c.h, c.w, out.segment(), out.offset(), null);
-            assertThat(out.toFloatArray()).isEqualTo(want);
+            assertThat(out.toFloatArray()).isEqualTo(acc);
         }
     }
 
     @Test
-    void int8OutputOfALongReductionIsRefused() {
+    void int8OutputIsRefusedWhereItCannotBeWritten() {
         int cin = gemm.depthBlock() / 9 + 1;
+        Int8Format f = new Int8Format(true, 0);
+        Requantization rq = new Requantization(f, new float[4], new float[4], 0, 255);
         try (Tensor w = Tensor.allocate(DType.FLOAT32, Shape.of(4, cin, 3, 3));
              Tensor in = Tensor.allocate(DType.UINT8, Shape.of(1, cin, 5, 5));
              Tensor out = Tensor.allocate(DType.UINT8, Shape.of(1, 4, 5, 5))) {
-            Conv2d conv = Conv2d.prepare(ConvParams.square(3, 1, 1), cin, w, null, Activation.RELU);
+            Conv2d conv = Conv2d.prepare(ConvParams.square(3, 1, 1), cin, w, null, Activation.NONE);
             assertThat(conv.writesInt8(gemm)).isFalse();
-            Int8Format f = new Int8Format(true, 0);
             assertThatThrownBy(() -> conv.forward(gemm, in.segment(), in.offset(), f, 1, 5, 5, out.segment(),
-                    out.offset(), f)).isInstanceOf(IllegalArgumentException.class)
+                    out.offset(), rq)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("at most " + gemm.depthBlock()).hasMessageContaining("write float32");
+            Conv2d relu = Conv2d.prepare(ConvParams.square(3, 1, 1), cin, w, null, Activation.RELU);
+            assertThatThrownBy(() -> relu.forward(gemm, in.segment(), in.offset(), f, 1, 5, 5, out.segment(),
+                    out.offset(), rq)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("no bias and no activation");
         }
+        assertThatThrownBy(() -> new Requantization(f, new float[1], new float[1], -1, 10))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("within [0.0, 255.0]");
     }
 
     @Test

@@ -68,7 +68,7 @@ class QuantTest {
                     }
                     // and back: the integer values round-trip exactly
                     MemorySegment back = arena.allocate(n + 1);
-                    Quant.fromFloats(x, 2, 0f, f.low(), f.high(), f.zero(), back, 1, n);
+                    Quant.fromFloats(x, 2, 1f, 0f, f.low(), f.high(), f.zero(), back, 1, n);
                     for (int i = 0; i < n; i++) {
                         assertThat(stored(back, 1 + i, unsigned)).isEqualTo(stored(q, off + i, unsigned));
                     }
@@ -90,11 +90,11 @@ class QuantTest {
                     MemorySegment dst = arena.allocate(n + 1);
                     int lo = Quant.min(unsigned), hi = Quant.max(unsigned);
                     float flo = lo - zero, fhi = hi - zero;
-                    // fromFloats: add, and bounds narrower than the type (a fused ReLU6)
-                    Quant.fromFloats(v, 1, 0.5f, 0f, 40f, zero, dst, 0, n);
+                    // fromFloats: scale, add, and bounds narrower than the type (a fused ReLU6)
+                    Quant.fromFloats(v, 1, 0.75f, 0.5f, 0f, 40f, zero, dst, 0, n);
                     for (int i = 0; i < n; i++) {
-                        assertThat(stored(dst, i, unsigned)).as("fromFloats(%s + 0.5)", v[1 + i])
-                                .isEqualTo(expected(v[1 + i] + 0.5f, 0f, 40f, zero));
+                        assertThat(stored(dst, i, unsigned)).as("fromFloats(%s · 0.75 + 0.5)", v[1 + i])
+                                .isEqualTo(expected(Math.fma(v[1 + i], 0.75f, 0.5f), 0f, 40f, zero));
                     }
                     Quant.quantize(src, 1, 0.5f, zero, lo, hi, dst, 0, n);
                     for (int i = 0; i < n; i++) {
@@ -118,7 +118,7 @@ class QuantTest {
         long[] want = {0, 2, 2, 0, -2, -2, 126, 3, 4, 0, 0, 0, 100, 102, 8, 8};
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment dst = arena.allocate(v.length);
-            Quant.fromFloats(v, 0, 0f, -128f, 127f, 0, dst, 0, v.length);
+            Quant.fromFloats(v, 0, 1f, 0f, -128f, 127f, 0, dst, 0, v.length);
             for (int i = 0; i < v.length; i++) {
                 assertThat(stored(dst, i, false)).as("rint(%s)", v[i]).isEqualTo(want[i]);
             }

@@ -27,7 +27,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -104,7 +103,8 @@ public final class Quantizer {
             StringBuilder sb = new StringBuilder();
             sb.append(String.format(Locale.ROOT, "Quantized %d ops, %d of them with the Relu or Clip after them (%s "
                     + "calibration on %d images); %d bytes → %d bytes (%.1f%%)%n", quantized.size(), activated.size(),
-                    method.name().toLowerCase(Locale.ROOT), samples, inputBytes, outputBytes, 100.0 * outputBytes / Math.max(1, inputBytes)));
+                    method.name().toLowerCase(Locale.ROOT), samples, inputBytes, outputBytes,
+                    100.0 * outputBytes / Math.max(1, inputBytes)));
             if (!leftFloat.isEmpty()) {
                 sb.append("Left in float32:\n");
                 leftFloat.forEach((n, why) -> sb.append("  ").append(n).append(": ").append(why).append('\n'));

@@ -5,6 +5,7 @@ import dev.tandem.runtime.kernels.Conv2d;
 import dev.tandem.runtime.kernels.Int8Format;
 import dev.tandem.runtime.kernels.ConvParams;
 import dev.tandem.runtime.kernels.Quant;
+import dev.tandem.runtime.kernels.Requantization;
 import dev.tandem.runtime.kernels.Sgemm;
 import dev.tandem.runtime.ops.Kernel;
 import dev.tandem.runtime.ops.OpContext;
@@ -21,22 +22,21 @@ import java.lang.foreign.ValueLayout;
  * The integer convolution behind QLinearConv, ConvInteger and the fused {@code dev.tandem.QConv}: 1-D or 2-D, every
  * Conv attribute, 8-bit x and w with zero points (w's per output channel or per tensor).
  *
- * <p>How it runs, when every input but x is known at plan time and the output is 8-bit (the fused QConv of a QDQ
- * model, and QLinearConv with constant parameters): the weights minus their zero points, times the output channel's
- * requantization factor {@code mult[c] = x_scale · w_scale[c] / y_scale}, become float weights of a {@link Conv2d}
- * prepared once, with bias {@code add[c]} and the clamp to the output's range (and the fused activation's) as its
- * activation; the convolution reads the 8-bit input as {@code x − x_zero} and writes {@code rint(v) + y_zero} as 8-bit
- * itself ({@link Int8Format}), so a run is the float convolution and no more. The products are then no longer exact
- * integers, but the result is the exact one to float rounding (relative 10⁻⁷ of an output below 2⁸), so a
- * requantized output is within 1 of the int32 result, and almost always equal.
+ * <p>How it runs: the weights minus their zero points become integer-valued floats packed by {@link Conv2d} (once
+ * when w is known at plan time), and {@link Conv2d}'s fast paths (depthwise, pointwise, implicit GEMM) compute the
+ * accumulators, which are exact integers while a channel's reduction ({@code C/group · kH · kW}) is at most
+ * {@link #EXACT_K} (every partial sum below 2²⁴); longer reductions are exact to float rounding, so a requantized
+ * output is within 1 of the int32 result (and in practice equal: partial sums of centred data rarely reach 2²⁴).
+ * Each output channel is requantized as {@code y = saturate(rint(acc · mult[c] + add[c]) + y_zero)} with
+ * {@code mult[c] = x_scale · w_scale[c] / y_scale}, the same integer arithmetic as ONNX Runtime's kernels.
  *
- * <p>Otherwise (scales or weights given at run time, or int32 output): the weights minus their zero points become
- * integer-valued floats packed by {@link Conv2d} (once when w is known at plan time), the input is widened into a
- * float buffer, and {@link Conv2d} computes the accumulators, which are exact integers while a channel's reduction
- * ({@code C/group · kH · kW}) is at most {@link #EXACT_K} (every partial sum below 2²⁴); longer reductions are exact
- * to float rounding. Then one pass requantizes per output channel: {@code y = saturate(rint(acc · mult[c] + add[c])
- * + y_zero)} ({@link Quant#requantize}), or converts to int32 (ConvInteger, which refuses longer reductions as
- * unsupported rather than round).
+ * <p>When every input but x is known at plan time and the output is 8-bit (the fused QConv of a QDQ model, and
+ * QLinearConv with constant parameters), the convolution reads the 8-bit input as {@code x − x_zero} where its paths
+ * copy their input anyway, and requantizes as it writes each tile or plane ({@link Int8Format},
+ * {@link Requantization}): a run is the float convolution and no more. Otherwise (scales or weights given at run
+ * time, or int32 output) the input is widened into a float buffer first and one pass requantizes ({@link
+ * Quant#requantize}) or converts to int32 (ConvInteger, which refuses longer reductions as unsupported rather than
+ * round).
  */
 final class QConvCore {
     /** Longest reduction whose float accumulation is exact for 8-bit operands (258 · 255² < 2²⁴). */
@@ -174,38 +174,45 @@ final class QConvCore {
     }
 
     /**
-     * The run of a convolution whose parameters are all known: one {@link Conv2d} over weights scaled by each output
-     * channel's requantization factor, reading and writing 8-bit data (through a float buffer only when the
-     * convolution cannot write 8-bit output itself: a GEMM reduction longer than the GEMM's depth block).
+     * The run of a convolution whose parameters are all known: one {@link Conv2d} over the integer-valued weights that
+     * reads the 8-bit input and writes the requantized 8-bit output itself (through a float buffer only when it
+     * cannot: a GEMM reduction longer than the GEMM's depth block).
      */
     private static Kernel prepared(OpContext ctx, ConvParams p, int c, Shape w4, Tensor[] known, int xi, int xzi,
                                    int wi, int wzi, int yzi, boolean xu, boolean wu, DType out, float[] clamp,
                                    Epilogue epilogue, int n, int h, int w, long outCount) {
         float[][] mp = epilogue.params(known);
+        int m = w4.dim(0);
         int xz = QuantSupport.zeros(xzi >= 0 ? known[xzi] : null, 1)[0];
         int yz = QuantSupport.zeros(yzi >= 0 ? known[yzi] : null, 1)[0];
         boolean yu = out == DType.UINT8;
         // y_scale comes right before y_zero_point (QLinearConv's layout, which QConv shares)
         float yScale = clamp == null ? 1f : QuantSupport.floats(known[yzi - 1])[0];
         int[] range = QConv.range(clamp, yScale, yz, Quant.min(yu), Quant.max(yu));
-        Activation act = Activation.clip(range[0] - yz, range[1] - yz);
-        Conv2d conv = conv(p, c, w4, known[wi], wu, QuantSupport.zeros(wzi >= 0 ? known[wzi] : null, 1), mp[0], mp[1],
-                act);
-        Int8Format xf = new Int8Format(xu, xz), yf = new Int8Format(yu, yz);
+        Conv2d conv = conv(p, c, w4, known[wi], wu, QuantSupport.zeros(wzi >= 0 ? known[wzi] : null, 1));
+        Int8Format xf = new Int8Format(xu, xz);
+        Requantization yq = new Requantization(new Int8Format(yu, yz), mp[0], mp[1], range[0] - yz, range[1] - yz);
         Sgemm gemm = ctx.gemm();
         Scratch floats = conv.writesInt8(gemm) ? null : new Scratch(4 * outCount);
+        int plane = Math.toIntExact(outCount / Math.max(1, (long) n * m));
         return (in, o) -> {
             Tensor xc = in[xi].contiguous();
             Tensor y = o[0];
             try {
                 if (floats == null) {
-                    conv.forward(gemm, xc.segment(), xc.offset(), xf, n, h, w, y.segment(), y.offset(), yf);
+                    conv.forward(gemm, xc.segment(), xc.offset(), xf, n, h, w, y.segment(), y.offset(), yq);
                     return;
                 }
                 MemorySegment buf = floats.take();
                 try {
                     conv.forward(gemm, xc.segment(), xc.offset(), xf, n, h, w, buf, 0, null);
-                    Quant.requantize(buf, 0, 1f, 0f, yz, range[0], range[1], y.segment(), y.offset(), outCount);
+                    long off = 0;
+                    for (int b = 0; b < n; b++) {
+                        for (int ch = 0; ch < m; ch++, off += plane) {
+                            Quant.requantize(buf, off, mp[0][ch], mp[1][ch], yz, range[0], range[1], y.segment(),
+                                    y.offset() + off, plane);
+                        }
+                    }
                 } finally {
                     floats.give(buf);
                 }
@@ -219,25 +226,16 @@ final class QConvCore {
 
     /** A float convolution over the integer-valued weights {@code w − zero[channel]}. */
     private static Conv2d conv(ConvParams p, int c, Shape w4, Tensor w, boolean unsigned, int[] zero) {
-        return conv(p, c, w4, w, unsigned, zero, null, null, Activation.NONE);
-    }
-
-    /**
-     * A float convolution over the weights {@code (w − zero[channel]) · scale[channel]} (scale null: 1) with
-     * {@code bias} (may be null) and {@code act}.
-     */
-    private static Conv2d conv(ConvParams p, int c, Shape w4, Tensor w, boolean unsigned, int[] zero, float[] scale,
-                               float[] bias, Activation act) {
         int m = w4.dim(0);
         long per = w4.size() / m;
         Tensor wc = w.contiguous();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment f = arena.allocate(4 * w4.size(), 64);
             for (int ch = 0; ch < m; ch++) {
-                Quant.dequantize(wc.segment(), wc.offset() + ch * per, unsigned, zero[zero.length == 1 ? 0 : ch],
-                        scale == null ? 1f : scale[ch], f, ch * per, per);
+                Quant.dequantize(wc.segment(), wc.offset() + ch * per, unsigned, zero[zero.length == 1 ? 0 : ch], 1f,
+                        f, ch * per, per);
             }
-            return Conv2d.prepare(p, c, Tensor.wrap(f, 0, DType.FLOAT32, w4), bias, act);
+            return Conv2d.prepare(p, c, Tensor.wrap(f, 0, DType.FLOAT32, w4), null, Activation.NONE);
         } finally {
             if (wc != w) {
                 wc.close();

@@ -73,7 +73,8 @@ class QdqElementwiseFusionTest {
             g.addNode(TestModels.node("Clip", "act", new String[] {"r", "lo", "hi"}, "ra"));
             last = "ra";
         }
-        g.addNode(TestModels.node("QuantizeLinear", "qy", new String[] {last, "ys", "yz"}, "y")).addOutput(out("y", sy));
+        g.addNode(TestModels.node("QuantizeLinear", "qy", new String[] {last, "ys", "yz"}, "y"))
+                .addOutput(out("y", sy));
         return TestModels.model(g.build(), 13);
     }
 
