@@ -124,8 +124,9 @@ public record Activation(Kind kind, float min, float max) {
 
     private void clampArray(float[] a, int off, int len, float lo, float hi) {
         int end = off + len, i = off;
+        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
         for (; i + F <= end; i += F) {
-            FloatVector.fromArray(S, a, i).max(lo).min(hi).intoArray(a, i);
+            Simd.clamp(FloatVector.fromArray(S, a, i), lov, hiv).intoArray(a, i);
         }
         scalarTail(a, i, end);
     }
@@ -142,17 +143,19 @@ public record Activation(Kind kind, float min, float max) {
 
     private void hardSwishArray(float[] a, int off, int len) {
         int end = off + len, i = off;
+        FloatVector zero = FloatVector.zero(S), six = FloatVector.broadcast(S, 6f);
         for (; i + F <= end; i += F) {
             FloatVector x = FloatVector.fromArray(S, a, i);
-            x.mul(x.add(3f).max(0f).min(6f)).mul(1f / 6f).intoArray(a, i);
+            x.mul(Simd.clamp(x.add(3f), zero, six)).mul(1f / 6f).intoArray(a, i);
         }
         scalarTail(a, i, end);
     }
 
     private void clampSegment(MemorySegment seg, long off, long len, float lo, float hi) {
         long end = off + len, i = off;
+        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
         for (; i + F <= end; i += F) {
-            FloatVector.fromMemorySegment(S, seg, i * 4, LE).max(lo).min(hi).intoMemorySegment(seg, i * 4, LE);
+            Simd.clamp(FloatVector.fromMemorySegment(S, seg, i * 4, LE), lov, hiv).intoMemorySegment(seg, i * 4, LE);
         }
         scalarTail(seg, i, end);
     }
@@ -169,9 +172,10 @@ public record Activation(Kind kind, float min, float max) {
 
     private void hardSwishSegment(MemorySegment seg, long off, long len) {
         long end = off + len, i = off;
+        FloatVector zero = FloatVector.zero(S), six = FloatVector.broadcast(S, 6f);
         for (; i + F <= end; i += F) {
             FloatVector x = FloatVector.fromMemorySegment(S, seg, i * 4, LE);
-            x.mul(x.add(3f).max(0f).min(6f)).mul(1f / 6f).intoMemorySegment(seg, i * 4, LE);
+            x.mul(Simd.clamp(x.add(3f), zero, six)).mul(1f / 6f).intoMemorySegment(seg, i * 4, LE);
         }
         scalarTail(seg, i, end);
     }

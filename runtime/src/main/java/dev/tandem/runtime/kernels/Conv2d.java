@@ -553,6 +553,18 @@ public final class Conv2d {
             });
             return;
         }
+        if (beta == 0f && inFmt == null && o == null && Depthwise3x3.supports(p)) {
+            gemm.pool().parallelFor(chunks, t -> {
+                int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
+                Depthwise3x3.Work work = DW3_WORK.get();
+                for (int pi = p0; pi < p1; pi++) {
+                    int c = pi % outChannels;
+                    Depthwise3x3.plane(p, in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow, oh,
+                            ow, dwWeights, c * 9, bias == null ? 0f : bias[c], act, work);
+                }
+            });
+            return;
+        }
         gemm.pool().parallelFor(chunks, t -> {
             int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
             DwScratch sc = fast ? DW_SCRATCH.get() : null;
@@ -605,6 +617,7 @@ public final class Conv2d {
     }
 
     private static final ThreadLocal<DwScratch> DW_SCRATCH = ThreadLocal.withInitial(DwScratch::new);
+    private static final ThreadLocal<Depthwise3x3.Work> DW3_WORK = ThreadLocal.withInitial(Depthwise3x3.Work::new);
     private static final ThreadLocal<DepthwiseChannels.Work> DW_CHANNELS_WORK =
             ThreadLocal.withInitial(DepthwiseChannels.Work::new);
     /**
@@ -796,6 +809,7 @@ public final class Conv2d {
         FloatVector w4 = FloatVector.broadcast(DS, k[wBase + 4]), w5 = FloatVector.broadcast(DS, k[wBase + 5]);
         FloatVector w6 = FloatVector.broadcast(DS, k[wBase + 6]), w7 = FloatVector.broadcast(DS, k[wBase + 7]);
         FloatVector w8 = FloatVector.broadcast(DS, k[wBase + 8]);
+        FloatVector lov = FloatVector.broadcast(DS, lo), hiv = FloatVector.broadcast(DS, hi);
         for (int ox = 0; ox < owr; ox += DVL) {
             FloatVector acc = FloatVector.broadcast(DS, bv);
             acc = FloatVector.fromArray(DS, buf, r0 + ox).fma(w0, acc);
@@ -807,7 +821,7 @@ public final class Conv2d {
             acc = FloatVector.fromArray(DS, buf, r2 + ox).fma(w6, acc);
             acc = FloatVector.fromArray(DS, buf, r2 + ox + o1).fma(w7, acc);
             acc = FloatVector.fromArray(DS, buf, r2 + ox + o2).fma(w8, acc);
-            acc.max(lo).min(hi).intoArray(row, rowOff + ox);
+            Simd.clamp(acc, lov, hiv).intoArray(row, rowOff + ox);
         }
     }
 

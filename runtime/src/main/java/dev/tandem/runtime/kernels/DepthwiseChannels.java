@@ -1,6 +1,7 @@
 package dev.tandem.runtime.kernels;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -56,6 +57,34 @@ final class DepthwiseChannels {
         float[] out = new float[0];
         float[] plane = new float[0];
 
+        private int[] gin = new int[0];
+        private int ginPlane = -1, ginChannels = -1;
+        private int[] gout;
+
+        /** Gather offsets of one pixel across the block: lane j reads plane j (channel 0 past {@code cn}). */
+        int[] gatherIn(int plane, int cn) {
+            if (plane != ginPlane || cn != ginChannels) {
+                gin = new int[VL];
+                for (int j = 0; j < VL; j++) {
+                    gin[j] = j < cn ? j * plane : 0;
+                }
+                ginPlane = plane;
+                ginChannels = cn;
+            }
+            return gin;
+        }
+
+        /** Gather offsets of VL consecutive pixels of one channel in the pixel-major buffer. */
+        int[] gatherOut() {
+            if (gout == null) {
+                gout = new int[VL];
+                for (int j = 0; j < VL; j++) {
+                    gout[j] = j * VL;
+                }
+            }
+            return gout;
+        }
+
         private static float[] grow(float[] a, int size) {
             return a.length >= size ? a : new float[size];
         }
@@ -76,17 +105,19 @@ final class DepthwiseChannels {
         int c0 = blk * VL, cn = Math.min(VL, channels - c0);
         float[] pin = wk.in = Work.grow(wk.in, hp * wp * VL);
         float[] pout = wk.out = Work.grow(wk.out, oh * ow * VL);
-        float[] plane = wk.plane = Work.grow(wk.plane, Math.max(h * w, oh * ow));
+        int hw = h * w, n = oh * ow;
+        float[] stage = wk.plane = Work.grow(wk.plane, VL * Math.max(hw, n));
         java.util.Arrays.fill(pin, 0, hp * wp * VL, 0f);
         // input pixel (y, x) sits at (y + pt, x + pl) of the padded region; rows and columns past its end are never read
         int y1 = Math.min(h, hp - pt), x1 = Math.min(w, wp - pl);
-        for (int j = 0; j < cn; j++) {
-            Int8Io.read(in, io + (long) (c0 + j) * h * w, inFmt, plane, 0, h * w);
-            for (int y = 0; y < y1; y++) {
-                int d = ((y + pt) * wp + pl) * VL + j, src = y * w;
-                for (int x = 0; x < x1; x++, d += VL) {
-                    pin[d] = plane[src + x];
-                }
+        // the block's planes are contiguous: one copy, then one gather per pixel (lane j from plane j; the lanes of
+        // a partial block's missing channels read channel 0 and are never written back)
+        Int8Io.read(in, io + (long) c0 * hw, inFmt, stage, 0, cn * hw);
+        int[] gin = wk.gatherIn(hw, cn);
+        for (int y = 0; y < y1; y++) {
+            int d = ((y + pt) * wp + pl) * VL, src = y * w;
+            for (int x = 0; x < x1; x++, d += VL) {
+                FloatVector.fromArray(S, stage, src + x, gin, 0).intoArray(pin, d);
             }
         }
         int wb = blk * taps * VL;
@@ -129,12 +160,24 @@ final class DepthwiseChannels {
         if (q == null) {
             act.applyInPlace(pout, 0, oh * ow * VL);
         }
-        int n = oh * ow;
+        // back to planes: for each channel, a gather of VL pixels at a time
+        int[] gout = wk.gatherOut();
+        int nv = n / VL * VL;
         for (int j = 0; j < cn; j++) {
-            for (int i = 0; i < n; i++) {
-                plane[i] = pout[i * VL + j];
+            int d = j * n, i = 0;
+            for (; i < nv; i += VL) {
+                FloatVector.fromArray(S, pout, i * VL + j, gout, 0).intoArray(stage, d + i);
             }
-            Int8Io.write(plane, 0, q, c0 + j, out, oo + (long) (c0 + j) * n, n);
+            for (; i < n; i++) {
+                stage[d + i] = pout[i * VL + j];
+            }
+        }
+        if (q == null) {
+            MemorySegment.copy(stage, 0, out, ValueLayout.JAVA_FLOAT_UNALIGNED, (oo + (long) c0 * n) * 4, cn * n);
+        } else {
+            for (int j = 0; j < cn; j++) {
+                Int8Io.write(stage, j * n, q, c0 + j, out, oo + (long) (c0 + j) * n, n);
+            }
         }
     }
 }

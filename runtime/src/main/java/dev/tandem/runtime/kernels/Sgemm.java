@@ -605,9 +605,10 @@ public final class Sgemm {
             // The common epilogue in one pass (bias, clamp, store): with a short k (1x1 convolutions over few
             // channels) separate passes and the activation call cost more than the products.
             float lo = act.clampLow(), hi = act.clampHigh();
+            FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
             int j = tileOff;
             for (; j + VL <= end; j += VL) {
-                FloatVector.fromArray(S, tile, j).add(bias).max(lo).min(hi)
+                Simd.clamp(FloatVector.fromArray(S, tile, j).add(bias), lov, hiv)
                         .intoMemorySegment(c, (off + j - tileOff) * 4, LE);
             }
             if (j < end) {

@@ -1,6 +1,7 @@
 package dev.tandem.runtime.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -53,5 +54,19 @@ public final class Simd {
     /** The widest float vector shape the CPU runs natively, in bits. */
     public static int nativeBits() {
         return VectorShape.preferredShape().vectorBitSize();
+    }
+
+    /**
+     * {@code v} clamped to {@code [lo, hi]} lane-wise by compare and blend; a NaN lane stays NaN.
+     *
+     * <p>Why not {@code v.max(lo).min(hi)}: the Vector API's float max and min keep Java's rules for NaN and
+     * signed zero, which C2 compiles on x86 to a several-instruction sequence each. In the 3×3 depthwise row loop
+     * (nine loads and fused multiply-adds per output vector) that sequence took 60% of the time: 9.9 ns per output
+     * vector with max/min, 3.8 ns with compare and blend, 4.0 ns with no clamp (JDK 25, Sapphire Rapids, 256-bit).
+     * The one difference: a {@code -0.0} lane stays {@code -0.0} under a clamp at 0 (it compares equal to 0).
+     */
+    public static FloatVector clamp(FloatVector v, FloatVector lo, FloatVector hi) {
+        FloatVector r = v.blend(lo, v.compare(VectorOperators.LT, lo));
+        return r.blend(hi, r.compare(VectorOperators.GT, hi));
     }
 }

@@ -92,6 +92,20 @@ class ConvTest extends PooledKernelTest {
                 Conv2d.Path.DEPTHWISE));
         out.add(new Case(1, 4, 4, 33, 1, new ConvParams(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4), true, acts[3],
                 Conv2d.Path.DEPTHWISE));
+        // 3x3 stride 1 and 2 over planes wider than 16 (Depthwise3x3): row ends inside a vector, no padding,
+        // asymmetric and wide padding, one-row planes, clamp and non-clamp activations, two images
+        out.add(new Case(1, 3, 3, 9, 45, ConvParams.square(3, 1, 1).withGroups(3), true, acts[2],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(2, 4, 4, 6, 37, new ConvParams(3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 4), false, acts[0],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 5, 5, 11, 50, new ConvParams(3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 5), true, acts[1],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 2, 2, 1, 40, ConvParams.square(3, 1, 1).withGroups(2), true, acts[5],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 3, 3, 20, 67, new ConvParams(3, 3, 2, 2, 2, 2, 2, 2, 1, 1, 3), true, acts[3],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(2, 3, 3, 18, 36, ConvParams.square(3, 2, 1).withGroups(3), true, acts[2],
+                Conv2d.Path.DEPTHWISE));
         // small planes run with the vector across channels: channel counts that leave a partial block, two images,
         // dilation, stride 2 with odd sizes, every activation kind
         out.add(new Case(2, 20, 20, 7, 7, ConvParams.square(3, 1, 1).withGroups(20), true, acts[3],
