@@ -1,10 +1,8 @@
 package dev.tandem.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.runtime.classify.Classifier;
 import dev.tandem.runtime.classify.Prediction;
+import dev.tandem.runtime.classify.PredictionJson;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -56,19 +54,14 @@ public final class PredictCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--threads must be >= 1");
         }
         PrintWriter out = spec.commandLine().getOut();
-        ObjectMapper json = new ObjectMapper();
         Classifier.Options o = Classifier.Options.defaults().withTopK(top).withThreads(threads).withLabelsFile(labels)
                 .withMaxMemory(maxMemory == null ? 0 : maxMemory);
         try (Classifier c = Classifier.load(model, o)) {
             List<List<Prediction>> results = c.classifyFiles(images);
             for (int i = 0; i < images.size(); i++) {
-                ObjectNode obj = json.createObjectNode();
-                obj.put("file", images.get(i).toString());
-                ArrayNode arr = obj.putArray("top");
-                for (Prediction p : results.get(i)) {
-                    arr.addObject().put("label", p.label()).put("index", p.index()).put("probability", p.probability());
-                }
-                out.println(obj);
+                // The bundle's format, written without Jackson: loading it cost ResNet-18's predict 3 MB of
+                // resident memory (docs/benchmarks.md).
+                out.println(PredictionJson.line(images.get(i).toString(), results.get(i)));
             }
         }
         out.flush();

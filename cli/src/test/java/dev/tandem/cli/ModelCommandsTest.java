@@ -143,6 +143,9 @@ class ModelCommandsTest {
         assertThat(first.get("top").get(0).get("index").asInt()).isZero();
         assertThat(first.get("top").get(0).get("probability").asDouble()).isGreaterThan(0.99);
         assertThat(m.readTree(lines.get(1)).get("top").get(0).get("label").asText()).isEqualTo("blue");
+        // The bundle's predict prints the same line, character for character.
+        assertThat(lines.get(0)).startsWith("{\"file\":\"" + red + "\",\"top\":[{\"label\":\"red\",\"index\":0,"
+                + "\"probability\":");
 
         Path labels = dir.resolve("labels.txt");
         Files.writeString(labels, "R\nG\nB\n");

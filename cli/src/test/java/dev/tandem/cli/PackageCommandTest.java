@@ -78,6 +78,11 @@ class PackageCommandTest {
     }
 
     private static Proc runBundle(String... args) throws Exception {
+        return runBundleWith(null, args);
+    }
+
+    /** Runs the bundle's predict with {@code javaOpts} (when not null) in TANDEM_JAVA_OPTS. */
+    private static Proc runBundleWith(String javaOpts, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(bundle.resolve("predict").toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
@@ -85,6 +90,9 @@ class PackageCommandTest {
         // /usr/bin has a java, an older one the runtime jar would not even load on).
         pb.environment().clear();
         pb.environment().put("PATH", tools.toString());
+        if (javaOpts != null) {
+            pb.environment().put("TANDEM_JAVA_OPTS", javaOpts);
+        }
         Path err = Files.createTempFile(dir, "err", ".txt");
         Process p = pb.redirectError(err.toFile()).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -120,6 +128,34 @@ class PackageCommandTest {
         // FashionNet's bundle: a 40 MB runtime (libjvm.so alone is 25 MB stripped), jars and a 1.9 MB model.
         assertThat(size).isLessThan(52L << 20);
         assertThat(Files.readString(bundle.resolve(Bundler.MARKER))).contains("Tandem bundle", "./predict");
+    }
+
+    @Test
+    void theRuntimeLeavesOutFilesAndTranslationsPredictNeverReadsAndStillRunsInAnotherLanguage() throws Exception {
+        Path jre = bundle.resolve("jre");
+        for (String f : new String[] {"bin/keytool", "lib/security/cacerts", "lib/security/public_suffix_list.dat",
+                                      "lib/classlist", "lib/jrt-fs.jar"}) {
+            assertThat(jre.resolve(f)).as(f).doesNotExist();
+        }
+        // What java.base itself reads stays: time zones, security configuration, the VM.
+        for (String f : new String[] {"lib/tzdb.dat", "conf/security/java.security", "lib/server/libjvm.so"}) {
+            assertThat(jre.resolve(f)).as(f).exists();
+        }
+        // With German messages gone from the runtime, a German user's JVM falls back to English: the model still
+        // runs, and the bundle's own errors and java.util.logging's level names read as they do elsewhere.
+        String german = "-Duser.language=de -Duser.country=DE";
+        Proc ok = runBundleWith(german, "--top", "1", images.getFirst().toString());
+        assertThat(ok.code()).as(ok.err()).isZero();
+        assertThat(ok.out()).contains("\"top\":[{\"label\":");
+        Proc missing = runBundleWith(german, dir.resolve("none.png").toString());
+        assertThat(missing.code()).isEqualTo(2);
+        assertThat(missing.err()).contains("error: Image file not found").doesNotContain("\tat ");
+        // The launcher's German help is gone: java -help prints the English text (a JDK prints "Verwendung:").
+        Process help = new ProcessBuilder(jre.resolve("bin/java").toString(), "-Duser.language=de",
+                "-Duser.country=DE", "-help").redirectErrorStream(true).start();
+        String text = new String(help.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(help.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(text).contains("Usage: java").doesNotContain("Verwendung");
     }
 
     @Test

@@ -23,6 +23,21 @@ record Jlink(Path jdk, String version, String platform) {
     static final int MIN_JAVA = 25;
     /** The compression level used: zip-9 saved 30 KB on FashionNet's runtime and took 40% longer. */
     static final String COMPRESS = "zip-6";
+    /**
+     * Resources of the linked modules that the bundle's {@code predict} never reads: the translations of the
+     * launcher's, keytool's, the security libraries' and java.util.logging's messages (the English root bundles stay,
+     * and a lookup for another locale falls back to them). 232 KB of FashionNet's bundle. jlink cannot drop whole
+     * packages (a module's descriptor names them all), so unused classes stay.
+     */
+    static final String EXCLUDE_RESOURCES =
+            "regex:/[^/]+/.*/resources/[^/]+_(de|es|fr|it|ja|ko|pt_BR|sv|zh_CN|zh_HK|zh_TW)\\.(class|properties)";
+    /**
+     * Files of java.base that the bundle's {@code predict} never opens (604 KB): the keytool command, the TLS trust
+     * store and public-suffix list (read only by TLS and HTTP cookies), the class list for dumping a CDS archive
+     * ({@code -Xshare:dump}), and {@code jrt-fs.jar} (for tools on another JDK that read this runtime's modules).
+     */
+    static final List<String> EXCLUDE_FILES = List.of("/java.base/bin/keytool", "/java.base/lib/security/cacerts",
+            "/java.base/lib/security/public_suffix_list.dat", "/java.base/lib/classlist", "/java.base/lib/jrt-fs.jar");
 
     /**
      * The jlink of a JDK.
@@ -53,8 +68,8 @@ record Jlink(Path jdk, String version, String platform) {
     }
 
     /**
-     * Links {@code modules} into {@code output} (which must not exist), without debug information, header files or
-     * man pages, compressed.
+     * Links {@code modules} into {@code output} (which must not exist), without debug information, header files, man
+     * pages, message translations and the files in {@link #EXCLUDE_FILES}, compressed.
      *
      * @throws JlinkUnavailableException when this JDK cannot link (no jmods and no linkable run-time image)
      * @throws BundleException           when jlink fails otherwise, with its output
@@ -62,7 +77,8 @@ record Jlink(Path jdk, String version, String platform) {
     void link(List<String> modules, Path output) {
         List<String> cmd = new ArrayList<>(List.of(jdk.resolve("bin").resolve("jlink").toString(),
                 "--add-modules", String.join(",", modules), "--output", output.toString(),
-                "--strip-debug", "--no-header-files", "--no-man-pages", "--compress", COMPRESS));
+                "--strip-debug", "--no-header-files", "--no-man-pages", "--compress", COMPRESS,
+                "--exclude-resources=" + EXCLUDE_RESOURCES, "--exclude-files=" + String.join(",", EXCLUDE_FILES)));
         String out;
         int code;
         try {

@@ -5,13 +5,17 @@ import java.util.List;
 /**
  * One classification result as a line of JSON, the format of {@code tandem predict}:
  * {@code {"file":"shoe.png","top":[{"label":"sneaker","index":7,"probability":0.93}, ...]}}. Characters outside
- * printable ASCII are written as {@code \\uXXXX} escapes, so the line is valid JSON in any console encoding.
+ * printable ASCII are written as {@code \\uXXXX} escapes, so the line is valid JSON in any console encoding; a
+ * probability that is not a finite number (a model's own output can be NaN) is written as a string, {@code "NaN"},
+ * {@code "Infinity"} or {@code "-Infinity"}, as Jackson writes it. Shared by the bundle's {@link PredictMain} and
+ * the CLI's {@code tandem predict}, which print the same lines (and the CLI needs no JSON library for them).
  */
-final class PredictionJson {
+public final class PredictionJson {
     private PredictionJson() {
     }
 
-    static String line(String file, List<Prediction> top) {
+    /** The line for one image: its file name as given and its top classes, best first. */
+    public static String line(String file, List<Prediction> top) {
         StringBuilder sb = new StringBuilder("{\"file\":");
         string(sb, file);
         sb.append(",\"top\":[");
@@ -19,7 +23,14 @@ final class PredictionJson {
             Prediction p = top.get(i);
             sb.append(i == 0 ? "{" : ",{").append("\"label\":");
             string(sb, p.label());
-            sb.append(",\"index\":").append(p.index()).append(",\"probability\":").append(p.probability()).append('}');
+            sb.append(",\"index\":").append(p.index()).append(",\"probability\":");
+            double v = p.probability();
+            if (Double.isFinite(v)) {
+                sb.append(v);
+            } else {
+                sb.append('"').append(v).append('"');
+            }
+            sb.append('}');
         }
         return sb.append("]}").toString();
     }

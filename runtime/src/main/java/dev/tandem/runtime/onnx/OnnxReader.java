@@ -50,10 +50,10 @@ public final class OnnxReader {
 
     /**
      * Reads a model file; external data is looked up next to it. The file is memory-mapped and parsed in place
-     * (tensor bytes are copied once, into the graph's tensors), then unmapped. While the tensors are copied, the
-     * mapping's pages are dropped from memory every {@link #RELEASE_EVERY} bytes ({@code MemorySegment.unload}):
-     * otherwise the file's pages and their copies are all resident at once, and loading peaked at twice the
-     * weights (ResNet-18: docs/benchmarks.md).
+     * (tensor bytes are copied once, from the mapping into the graph's tensors: {@link #parseMapped}), then
+     * unmapped. While the tensors are copied, the mapping's pages are dropped from memory every
+     * {@link #RELEASE_EVERY} bytes ({@code MemorySegment.unload}): otherwise the file's pages and their copies are
+     * all resident at once, and loading peaked at twice the weights (ResNet-18: docs/benchmarks.md).
      */
     public static Graph read(Path file) {
         Path dir = file.toAbsolutePath().getParent();
@@ -70,9 +70,9 @@ public final class OnnxReader {
             }
             java.lang.foreign.MemorySegment mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0,
                     size, arena);
-            ModelProto model = parse(mapped.asByteBuffer());
+            RawDataSplitter.Split model = parseMapped(mapped.asByteBuffer());
             long[] copied = {0};
-            return toGraph(model, dir, bytes -> {
+            return toGraph(model.model(), dir, model.raw(), bytes -> {
                 copied[0] += bytes;
                 if (copied[0] >= RELEASE_EVERY) {
                     copied[0] = 0;
@@ -112,6 +112,24 @@ public final class OnnxReader {
         return parse(CodedInputStream.newInstance(bytes), bytes.length);
     }
 
+    /**
+     * Parses a mapped file: with the initializers' raw data as views of the mapping ({@link RawDataSplitter}: no heap
+     * copy of the weights), or, for what the splitter does not accept or a skeleton protobuf refuses, as
+     * {@link #parse(java.nio.ByteBuffer)} does, so that malformed files fail as they always did.
+     */
+    static RawDataSplitter.Split parseMapped(java.nio.ByteBuffer buffer) {
+        try {
+            RawDataSplitter.Split m = RawDataSplitter.parse(buffer, skeleton -> parse(
+                    CodedInputStream.newInstance(skeleton), skeleton.length));
+            if (m != null) {
+                return m;
+            }
+        } catch (ModelFormatException e) {
+            // parsed again below, whole, for the message a malformed file always had
+        }
+        return new RawDataSplitter.Split(parse(buffer), Map.of());
+    }
+
     /** Parses from a buffer, aliasing its bytes (no copy): the buffer must outlive the returned message's use. */
     static ModelProto parse(java.nio.ByteBuffer buffer) {
         CodedInputStream in = CodedInputStream.newInstance(buffer);
@@ -146,6 +164,15 @@ public final class OnnxReader {
 
     /** As {@link #toGraph(ModelProto, Path)}, telling {@code copied} the size of each initializer once decoded. */
     static Graph toGraph(ModelProto model, Path baseDir, java.util.function.LongConsumer copied) {
+        return toGraph(model, baseDir, Map.of(), copied);
+    }
+
+    /**
+     * As {@link #toGraph(ModelProto, Path, java.util.function.LongConsumer)}, with the raw data of initializers kept
+     * out of the message ({@link RawDataSplitter}) in {@code raw}.
+     */
+    static Graph toGraph(ModelProto model, Path baseDir, Map<TensorProto, java.nio.ByteBuffer> raw,
+                         java.util.function.LongConsumer copied) {
         if (!model.hasGraph()) {
             throw new ModelFormatException("The file has no graph: it is not an ONNX model (or is truncated)");
         }
@@ -169,7 +196,7 @@ public final class OnnxReader {
             for (StringStringEntryProto e : model.getMetadataPropsList()) {
                 g.metadata().put(e.getKey(), e.getValue());
             }
-            readGraph(model.getGraph(), g, baseDir, copied);
+            readGraph(model.getGraph(), g, baseDir, raw, copied);
             if (!g.opsets().containsKey("")) {
                 for (Node n : g.nodes()) {
                     if (n.domain().isEmpty()) {
@@ -186,7 +213,8 @@ public final class OnnxReader {
         }
     }
 
-    private static void readGraph(GraphProto gp, Graph g, Path baseDir, java.util.function.LongConsumer copied) {
+    private static void readGraph(GraphProto gp, Graph g, Path baseDir, Map<TensorProto, java.nio.ByteBuffer> raw,
+                                  java.util.function.LongConsumer copied) {
         g.setName(gp.getName());
         Set<String> initNames = new HashSet<>();
         for (TensorProto t : gp.getInitializerList()) {
@@ -196,7 +224,7 @@ public final class OnnxReader {
             if (!initNames.add(t.getName())) {
                 throw new ModelFormatException("Initializer '" + t.getName() + "' is defined twice");
             }
-            dev.tandem.runtime.tensor.Tensor decoded = TensorCodec.decode(t, baseDir);
+            dev.tandem.runtime.tensor.Tensor decoded = TensorCodec.decode(t, raw.get(t), baseDir);
             g.value(t.getName()).setConstant(decoded);
             copied.accept(decoded.shape().size() * decoded.dtype().byteSize());
         }

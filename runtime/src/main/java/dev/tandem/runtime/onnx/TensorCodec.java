@@ -35,6 +35,14 @@ public final class TensorCodec {
      * @throws UnsupportedModelException when the element type is one Tandem does not execute
      */
     public static Tensor decode(TensorProto p, Path baseDir) {
+        return decode(p, null, baseDir);
+    }
+
+    /**
+     * As {@link #decode(TensorProto, Path)}, with {@code rawView} (when not null) as the tensor's {@code raw_data}:
+     * the raw data of a memory-mapped model file, which {@link OnnxReader} keeps out of the parsed message.
+     */
+    static Tensor decode(TensorProto p, ByteBuffer rawView, Path baseDir) {
         String what = "tensor '" + p.getName() + "'";
         DType dtype = dtypeOf(p.getDataType(), what);
         Shape shape = shapeOf(p.getDimsList(), what);
@@ -43,14 +51,13 @@ public final class TensorCodec {
         if (p.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
             return readExternal(p, baseDir, dtype, shape, bytes, what);
         }
-        if (p.hasRawData()) {
-            ByteString raw = p.getRawData();
-            if (raw.size() != bytes) {
+        if (rawView != null || p.hasRawData()) {
+            ByteBuffer src = rawView != null ? rawView.duplicate() : p.getRawData().asReadOnlyByteBuffer();
+            if (src.remaining() != bytes) {
                 throw new ModelFormatException(what + " declares " + dtype + shape + " (" + bytes
-                        + " bytes) but holds " + raw.size() + " bytes of raw data");
+                        + " bytes) but holds " + src.remaining() + " bytes of raw data");
             }
             Tensor t = Tensor.allocate(dtype, shape);
-            ByteBuffer src = raw.asReadOnlyByteBuffer();
             t.segment().asByteBuffer().order(ByteOrder.LITTLE_ENDIAN).put(src);
             return t;
         }
