@@ -553,7 +553,7 @@ public final class Conv2d {
             });
             return;
         }
-        if (beta == 0f && inFmt == null && o == null && Depthwise3x3.supports(p)) {
+        if (beta == 0f && inFmt == null && o == null && Depthwise3x3.supports(p) && Depthwise3x3.warm()) {
             gemm.pool().parallelFor(chunks, t -> {
                 int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
                 Depthwise3x3.Work work = DW3_WORK.get();

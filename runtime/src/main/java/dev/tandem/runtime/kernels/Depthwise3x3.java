@@ -42,6 +42,28 @@ final class Depthwise3x3 {
     private Depthwise3x3() {
     }
 
+    /**
+     * Layer calls before convolutions switch to this kernel from the copy-based plane kernel. Why: until C2
+     * compiles them, its per-row vector copies run in the interpreter at microseconds per vector, which made the
+     * first run of MobileNetV2 about 0.5 s longer; the plane kernel's bulk copies cost little there. A hint only:
+     * the count is not synchronised.
+     */
+    private static final int COPY_KERNEL_CALLS = 100;
+    private static int calls;
+
+    static boolean warm() {
+        if (calls >= COPY_KERNEL_CALLS) {
+            return true;
+        }
+        calls++;
+        return false;
+    }
+
+    /** Tests: take the warm path from the next call on ({@code true}) or the start-up path again. */
+    static void setWarm(boolean warm) {
+        calls = warm ? COPY_KERNEL_CALLS : 0;
+    }
+
     /** Whether this kernel computes convolutions with these parameters. */
     static boolean supports(ConvParams p) {
         return p.kernelH() == 3 && p.kernelW() == 3 && p.dilationH() == 1 && p.dilationW() == 1

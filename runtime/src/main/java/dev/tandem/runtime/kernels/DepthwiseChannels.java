@@ -46,6 +46,28 @@ final class DepthwiseChannels {
         }
     }
 
+    /**
+     * Block calls before the transposes switch from scalar loops to gathers. Why: until C2 compiles them, Vector
+     * API gathers run in the interpreter at microseconds each, and the first run of MobileNetV2 took 1 s longer
+     * with gathers from the start (3.7–4.0 s instead of 2.3–2.5 s); scalar loops cost little there. Once compiled,
+     * the gathers make these layers about twice as fast. A hint only: the count is not synchronised.
+     */
+    private static final int SCALAR_CALLS = 3000;
+    private static int calls;
+
+    private static boolean warm() {
+        if (calls >= SCALAR_CALLS) {
+            return true;
+        }
+        calls++;
+        return false;
+    }
+
+    /** Tests: take the warm path from the next call on ({@code true}) or the start-up path again. */
+    static void setWarm(boolean warm) {
+        calls = warm ? SCALAR_CALLS : 0;
+    }
+
     /** Blocks of {@link #VL} channels (the last one may be partial). */
     int blocks() {
         return (channels + VL - 1) / VL;
@@ -113,11 +135,23 @@ final class DepthwiseChannels {
         // the block's planes are contiguous: one copy, then one gather per pixel (lane j from plane j; the lanes of
         // a partial block's missing channels read channel 0 and are never written back)
         Int8Io.read(in, io + (long) c0 * hw, inFmt, stage, 0, cn * hw);
-        int[] gin = wk.gatherIn(hw, cn);
-        for (int y = 0; y < y1; y++) {
-            int d = ((y + pt) * wp + pl) * VL, src = y * w;
-            for (int x = 0; x < x1; x++, d += VL) {
-                FloatVector.fromArray(S, stage, src + x, gin, 0).intoArray(pin, d);
+        boolean gather = warm();
+        if (gather) {
+            int[] gin = wk.gatherIn(hw, cn);
+            for (int y = 0; y < y1; y++) {
+                int d = ((y + pt) * wp + pl) * VL, src = y * w;
+                for (int x = 0; x < x1; x++, d += VL) {
+                    FloatVector.fromArray(S, stage, src + x, gin, 0).intoArray(pin, d);
+                }
+            }
+        } else {
+            for (int j = 0; j < cn; j++) {
+                for (int y = 0; y < y1; y++) {
+                    int d = ((y + pt) * wp + pl) * VL + j, src = j * hw + y * w;
+                    for (int x = 0; x < x1; x++, d += VL) {
+                        pin[d] = stage[src + x];
+                    }
+                }
             }
         }
         int wb = blk * taps * VL;
@@ -162,7 +196,7 @@ final class DepthwiseChannels {
         }
         // back to planes: for each channel, a gather of VL pixels at a time
         int[] gout = wk.gatherOut();
-        int nv = n / VL * VL;
+        int nv = gather ? n / VL * VL : 0;
         for (int j = 0; j < cn; j++) {
             int d = j * n, i = 0;
             for (; i < nv; i += VL) {
