@@ -803,26 +803,7 @@ public final class Conv2d {
         // when nothing is added afterwards: a separate pass over the plane took as long as the convolution.
         float lo = clamp && act.isClamp() ? act.clampLow() : Float.NEGATIVE_INFINITY;
         float hi = clamp && act.isClamp() ? act.clampHigh() : Float.POSITIVE_INFINITY;
-        float[] k = dwWeights;
-        FloatVector w0 = FloatVector.broadcast(DS, k[wBase]), w1 = FloatVector.broadcast(DS, k[wBase + 1]);
-        FloatVector w2 = FloatVector.broadcast(DS, k[wBase + 2]), w3 = FloatVector.broadcast(DS, k[wBase + 3]);
-        FloatVector w4 = FloatVector.broadcast(DS, k[wBase + 4]), w5 = FloatVector.broadcast(DS, k[wBase + 5]);
-        FloatVector w6 = FloatVector.broadcast(DS, k[wBase + 6]), w7 = FloatVector.broadcast(DS, k[wBase + 7]);
-        FloatVector w8 = FloatVector.broadcast(DS, k[wBase + 8]);
-        FloatVector lov = FloatVector.broadcast(DS, lo), hiv = FloatVector.broadcast(DS, hi);
-        for (int ox = 0; ox < owr; ox += DVL) {
-            FloatVector acc = FloatVector.broadcast(DS, bv);
-            acc = FloatVector.fromArray(DS, buf, r0 + ox).fma(w0, acc);
-            acc = FloatVector.fromArray(DS, buf, r0 + ox + o1).fma(w1, acc);
-            acc = FloatVector.fromArray(DS, buf, r0 + ox + o2).fma(w2, acc);
-            acc = FloatVector.fromArray(DS, buf, r1 + ox).fma(w3, acc);
-            acc = FloatVector.fromArray(DS, buf, r1 + ox + o1).fma(w4, acc);
-            acc = FloatVector.fromArray(DS, buf, r1 + ox + o2).fma(w5, acc);
-            acc = FloatVector.fromArray(DS, buf, r2 + ox).fma(w6, acc);
-            acc = FloatVector.fromArray(DS, buf, r2 + ox + o1).fma(w7, acc);
-            acc = FloatVector.fromArray(DS, buf, r2 + ox + o2).fma(w8, acc);
-            Simd.clamp(acc, lov, hiv).intoArray(row, rowOff + ox);
-        }
+        Depthwise3x3.row(buf, r0, r1, r2, o1, o2, owr, dwWeights, wBase, bv, lo, hi, row, rowOff);
     }
 
     /** Adds five taps of one kernel row (at offsets 0, o1..o4 from {@code rb}) to {@code row[rowOff..+owr)}. */

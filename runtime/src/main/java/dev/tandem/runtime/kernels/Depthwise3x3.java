@@ -127,7 +127,7 @@ final class Depthwise3x3 {
             }
             int r0 = rowOffset(y0, pt, h, rw, zero), r1 = rowOffset(y0 + 1, pt, h, rw, zero);
             int r2 = rowOffset(y0 + 2, pt, h, rw, zero);
-            row(buf, r0, r1, r2, o1, o2, owr, k, kOff, bias, lo, hi, work.row);
+            row(buf, r0, r1, r2, o1, o2, owr, k, kOff, bias, lo, hi, work.row, 0);
             if (!clamp) {
                 act.applyInPlace(work.row, 0, ow);
             }
@@ -136,13 +136,13 @@ final class Depthwise3x3 {
     }
 
     /**
-     * {@code row[0..owr)} = one output row, clamped to [lo, hi]: rows r0..r2 of {@code buf}, tap kx at offset 0,
-     * {@code o1}, {@code o2}. Small on purpose: C2 keeps its vectors in registers only when it inlines all the
+     * {@code row[rowOff..rowOff+owr)} = one output row, clamped to [lo, hi]: rows r0..r2 of {@code buf}, tap kx at
+     * offset 0, {@code o1}, {@code o2}; the nine weights at {@code k[kOff..]}. Small on purpose: C2 keeps its vectors in registers only when it inlines all the
      * Vector API calls, which it stops doing in large methods (the row loop written into {@link #plane} ran
      * MobileNetV2 at half speed).
      */
-    private static void row(float[] buf, int r0, int r1, int r2, int o1, int o2, int owr, float[] k, int kOff,
-                            float bias, float lo, float hi, float[] row) {
+    static void row(float[] buf, int r0, int r1, int r2, int o1, int o2, int owr, float[] k, int kOff,
+                    float bias, float lo, float hi, float[] row, int rowOff) {
         FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
         FloatVector w2 = FloatVector.broadcast(S, k[kOff + 2]), w3 = FloatVector.broadcast(S, k[kOff + 3]);
         FloatVector w4 = FloatVector.broadcast(S, k[kOff + 4]), w5 = FloatVector.broadcast(S, k[kOff + 5]);
@@ -161,7 +161,7 @@ final class Depthwise3x3 {
             acc = FloatVector.fromArray(S, buf, r2 + ox + o1).fma(w7, acc);
             acc = FloatVector.fromArray(S, buf, r2 + ox + o2).fma(w8, acc);
             acc = acc.blend(lov, acc.compare(VectorOperators.LT, lov));
-            acc.blend(hiv, acc.compare(VectorOperators.GT, hiv)).intoArray(row, ox);
+            acc.blend(hiv, acc.compare(VectorOperators.GT, hiv)).intoArray(row, rowOff + ox);
         }
     }
 
