@@ -18,7 +18,8 @@ public final class Optimizer {
      * The passes Tandem runs on every model it loads, in order: identities out, QDQ patterns fused into integer ops
      * (layers, element-wise functions as tables, additions, products and pooling; before folding turns their
      * weights' DequantizeLinear into float constants), constants folded, dead nodes dropped (so that a BatchNorm's
-     * input has only its real readers), BatchNorm folded into the linear op before it, then the conv fusions (residual add first, so that the activation after it joins the same node).
+     * input has only its real readers), BatchNorm folded into the linear op before it, then the conv fusions (residual add first, so that the activation after it joins the same node; then a 1×1
+     * expansion with the depthwise convolution reading it).
      * Layout choices (NCHWc blocking and the like) are not made here.
      */
     public static Optimizer standard() {
@@ -32,6 +33,7 @@ public final class Optimizer {
         p.add(new BatchNormFolding());
         p.add(new ConvAddFusion());
         p.add(new ConvActivationFusion());
+        p.add(new ExpandDepthwiseFusion());
         p.add(new DeadNodeElimination());
         return new Optimizer(p);
     }

@@ -34,7 +34,12 @@ public final class FusedConv implements Op {
     }
 
     static Activation activation(OpContext ctx) {
-        String a = ctx.attrString("activation", "");
+        return activation(ctx, "");
+    }
+
+    /** The activation in attributes {@code prefix + "activation"} (and its {@code _min}/{@code _max}). */
+    static Activation activation(OpContext ctx, String prefix) {
+        String a = ctx.attrString(prefix + "activation", "");
         return switch (a) {
             case "" -> Activation.NONE;
             case "Relu" -> Activation.RELU;
@@ -42,10 +47,11 @@ public final class FusedConv implements Op {
             case "HardSwish" -> Activation.HARDSWISH;
             case "SiLU" -> Activation.SILU;
             case "Clip" -> {
-                float lo = ctx.attrFloat("activation_min", Float.NEGATIVE_INFINITY);
-                float hi = ctx.attrFloat("activation_max", Float.POSITIVE_INFINITY);
+                float lo = ctx.attrFloat(prefix + "activation_min", Float.NEGATIVE_INFINITY);
+                float hi = ctx.attrFloat(prefix + "activation_max", Float.POSITIVE_INFINITY);
                 if (!(lo <= hi)) {
-                    throw ctx.fail("activation_min must be <= activation_max; got " + lo + ", " + hi);
+                    throw ctx.fail(prefix + "activation_min must be <= " + prefix + "activation_max; got " + lo
+                            + ", " + hi);
                 }
                 yield Activation.clip(lo, hi);
             }

@@ -10,6 +10,7 @@ public final class NnOps {
     public static void register(OpRegistry r) {
         r.add(new Conv());
         r.add(new FusedConv());
+        r.add(new FusedExpandDepthwise());
         r.add(new ConvTranspose());
         r.add(new Gemm());
         r.add(new MatMul());

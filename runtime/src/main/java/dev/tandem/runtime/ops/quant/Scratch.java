@@ -9,20 +9,20 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * reused across runs: a run takes one (allocating when all are in use, so concurrent runs each have their own) and
  * gives it back. Memory is GC-managed ({@link Arena#ofAuto()}), freed when the prepared plan is dropped.
  */
-final class Scratch {
+public final class Scratch {
     private final long bytes;
     private final ConcurrentLinkedQueue<MemorySegment> free = new ConcurrentLinkedQueue<>();
 
-    Scratch(long bytes) {
+    public Scratch(long bytes) {
         this.bytes = Math.max(64, bytes);
     }
 
-    MemorySegment take() {
+    public MemorySegment take() {
         MemorySegment s = free.poll();
         return s != null ? s : Arena.ofAuto().allocate(bytes, 64);
     }
 
-    void give(MemorySegment s) {
+    public void give(MemorySegment s) {
         free.offer(s);
     }
 }
