@@ -53,6 +53,15 @@ final class DepthwiseChannels {
      * the gathers make these layers about twice as fast. A hint only: the count is not synchronised.
      */
     private static final int SCALAR_CALLS = 3000;
+    /** Gather offsets of VL consecutive pixels of one channel in the pixel-major buffer. */
+    private static final int[] GATHER_OUT = new int[VL];
+
+    static {
+        for (int j = 0; j < VL; j++) {
+            GATHER_OUT[j] = j * VL;
+        }
+    }
+
     private static int calls;
 
     private static boolean warm() {
@@ -81,7 +90,6 @@ final class DepthwiseChannels {
 
         private int[] gin = new int[0];
         private int ginPlane = -1, ginChannels = -1;
-        private int[] gout;
 
         /** Gather offsets of one pixel across the block: lane j reads plane j (channel 0 past {@code cn}). */
         int[] gatherIn(int plane, int cn) {
@@ -94,17 +102,6 @@ final class DepthwiseChannels {
                 ginChannels = cn;
             }
             return gin;
-        }
-
-        /** Gather offsets of VL consecutive pixels of one channel in the pixel-major buffer. */
-        int[] gatherOut() {
-            if (gout == null) {
-                gout = new int[VL];
-                for (int j = 0; j < VL; j++) {
-                    gout[j] = j * VL;
-                }
-            }
-            return gout;
         }
 
         private static float[] grow(float[] a, int size) {
@@ -195,12 +192,11 @@ final class DepthwiseChannels {
             act.applyInPlace(pout, 0, oh * ow * VL);
         }
         // back to planes: for each channel, a gather of VL pixels at a time
-        int[] gout = wk.gatherOut();
         int nv = gather ? n / VL * VL : 0;
         for (int j = 0; j < cn; j++) {
             int d = j * n, i = 0;
             for (; i < nv; i += VL) {
-                FloatVector.fromArray(S, pout, i * VL + j, gout, 0).intoArray(stage, d + i);
+                FloatVector.fromArray(S, pout, i * VL + j, GATHER_OUT, 0).intoArray(stage, d + i);
             }
             for (; i < n; i++) {
                 stage[d + i] = pout[i * VL + j];

@@ -89,85 +89,94 @@ final class RawDataSplitter {
         return new Split(m, views);
     }
 
-    /** The skeleton of a ModelProto in [from, to), or null when it has no graph or no initializer raw data. */
-    private byte[] model(int from, int to) throws Unexpected {
+    /**
+     * Handles one field of a message being rewritten: returns true when it wrote the field to {@code out} itself,
+     * false to have it copied unchanged. {@code start}: the tag's first byte; {@code value}: the value's;
+     * {@code end}: the byte after the value.
+     */
+    private interface FieldRewriter {
+        boolean rewrite(int field, int wire, int start, int value, int end, ByteArrayOutputStream out)
+                throws Unexpected;
+    }
+
+    /** The message in [from, to) with each field copied or, where {@code f} takes it, rewritten. */
+    private byte[] rewrite(int from, int to, FieldRewriter f) throws Unexpected {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        boolean graphSeen = false;
         int p = from;
         while (p < to) {
             int start = p;
             long tag = varint(p, to);
             p = next;
-            int field = (int) (tag >>> 3);
             int wire = (int) (tag & 7);
             int end = skip(p, to, wire);
-            if (field == MODEL_GRAPH && wire == LENGTH_DELIMITED) {
-                if (graphSeen) {
-                    throw new Unexpected(); // merged by protobuf: rare enough to leave to it
-                }
-                graphSeen = true;
-                int len = (int) varint(p, to);
-                byte[] g = graph(next, next + len);
-                writeTag(out, start, p);
-                writeLengthDelimited(out, g);
-            } else {
+            if (!f.rewrite((int) (tag >>> 3), wire, start, p, end, out)) {
                 copy(out, start, end);
             }
             p = end;
         }
-        if (!graphSeen || raw.stream().allMatch(r -> r == null)) {
+        return out.toByteArray();
+    }
+
+    /** Writes the length-delimited field at [start, end) again with its body replaced by {@code body(from, to)}. */
+    private void replaceBody(ByteArrayOutputStream out, int start, int value, int end, MessageRewriter body)
+            throws Unexpected {
+        int len = (int) varint(value, end);
+        int from = next;
+        byte[] b = body.rewrite(from, from + len);
+        writeTag(out, start, value);
+        writeLengthDelimited(out, b);
+    }
+
+    private interface MessageRewriter {
+        byte[] rewrite(int from, int to) throws Unexpected;
+    }
+
+    /** The skeleton of a ModelProto in [from, to), or null when it has no graph or no initializer raw data. */
+    private byte[] model(int from, int to) throws Unexpected {
+        boolean[] graphSeen = {false};
+        byte[] bytes = rewrite(from, to, (field, wire, start, value, end, out) -> {
+            if (field != MODEL_GRAPH || wire != LENGTH_DELIMITED) {
+                return false;
+            }
+            if (graphSeen[0]) {
+                throw new Unexpected(); // merged by protobuf: rare enough to leave to it
+            }
+            graphSeen[0] = true;
+            replaceBody(out, start, value, end, this::graph);
+            return true;
+        });
+        if (!graphSeen[0] || raw.stream().allMatch(r -> r == null)) {
             return null;
         }
-        return out.toByteArray();
+        return bytes;
     }
 
     private byte[] graph(int from, int to) throws Unexpected {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int p = from;
-        while (p < to) {
-            int start = p;
-            long tag = varint(p, to);
-            p = next;
-            int field = (int) (tag >>> 3);
-            int wire = (int) (tag & 7);
-            int end = skip(p, to, wire);
-            if (field == GRAPH_INITIALIZER && wire == LENGTH_DELIMITED) {
-                int len = (int) varint(p, to);
-                byte[] t = tensor(next, next + len);
-                writeTag(out, start, p);
-                writeLengthDelimited(out, t);
-            } else {
-                copy(out, start, end);
+        return rewrite(from, to, (field, wire, start, value, end, out) -> {
+            if (field != GRAPH_INITIALIZER || wire != LENGTH_DELIMITED) {
+                return false;
             }
-            p = end;
-        }
-        return out.toByteArray();
+            replaceBody(out, start, value, end, this::tensor);
+            return true;
+        });
     }
 
+    /** A TensorProto without its raw_data field; where that field's bytes are goes to {@link #raw}. */
     private byte[] tensor(int from, int to) throws Unexpected {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        long[] data = null;
-        int p = from;
-        while (p < to) {
-            int start = p;
-            long tag = varint(p, to);
-            p = next;
-            int field = (int) (tag >>> 3);
-            int wire = (int) (tag & 7);
-            int end = skip(p, to, wire);
-            if (field == TENSOR_RAW_DATA) {
-                if (wire != LENGTH_DELIMITED) {
-                    throw new Unexpected();
-                }
-                int len = (int) varint(p, to);
-                data = new long[] {next, len};
-            } else {
-                copy(out, start, end);
+        long[][] data = {null};
+        byte[] bytes = rewrite(from, to, (field, wire, start, value, end, out) -> {
+            if (field != TENSOR_RAW_DATA) {
+                return false;
             }
-            p = end;
-        }
-        raw.add(data);
-        return out.toByteArray();
+            if (wire != LENGTH_DELIMITED) {
+                throw new Unexpected();
+            }
+            int len = (int) varint(value, end);
+            data[0] = new long[] {next, len};
+            return true;
+        });
+        raw.add(data[0]);
+        return bytes;
     }
 
     /** Where the last varint read ended. */

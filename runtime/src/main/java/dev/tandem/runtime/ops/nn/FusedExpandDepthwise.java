@@ -8,7 +8,7 @@ import dev.tandem.runtime.kernels.Sgemm;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.Prepared;
-import dev.tandem.runtime.ops.quant.Scratch;
+import dev.tandem.runtime.ops.Scratch;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
@@ -45,6 +45,8 @@ public final class FusedExpandDepthwise implements Op {
     public Prepared prepare(OpContext ctx) {
         String op = "FusedExpandDepthwise";
         ctx.requireType(0, DType.FLOAT32);
+        ctx.requireType(1, DType.FLOAT32);
+        ctx.requireType(3, DType.FLOAT32);
         Shape x = ctx.shape(0);
         if (x.rank() != 4) {
             throw ctx.fail(op + " needs a 4-d input [N, C, H, W]; got " + x);
@@ -66,6 +68,12 @@ public final class FusedExpandDepthwise implements Op {
         }
         if (ctx.attrInt("group", 1) != m) {
             throw ctx.fail(op + " needs group = " + m + "; got " + ctx.attrInt("group", 1));
+        }
+        if (ctx.hasInput(2)) {
+            ctx.requireType(2, DType.FLOAT32);
+        }
+        if (ctx.hasInput(4)) {
+            ctx.requireType(4, DType.FLOAT32);
         }
         checkBias(ctx, op, b1, m);
         checkBias(ctx, op, b2, m);
@@ -136,9 +144,6 @@ public final class FusedExpandDepthwise implements Op {
     private static void checkBias(OpContext ctx, String op, Tensor b, int m) {
         if (b != null && (b.shape().rank() != 1 || b.shape().dim(0) != m)) {
             throw ctx.fail(op + " bias must be [" + m + "]; got " + b.shape());
-        }
-        if (b != null && b.dtype() != DType.FLOAT32) {
-            throw ctx.unsupported(op + " needs float32 biases");
         }
     }
 

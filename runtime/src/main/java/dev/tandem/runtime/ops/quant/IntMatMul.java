@@ -1,5 +1,6 @@
 package dev.tandem.runtime.ops.quant;
 
+import dev.tandem.runtime.ops.Scratch;
 import dev.tandem.runtime.kernels.Quant;
 import dev.tandem.runtime.kernels.Sgemm;
 import dev.tandem.runtime.ops.OpContext;

@@ -1,5 +1,6 @@
 package dev.tandem.runtime.ops.quant;
 
+import dev.tandem.runtime.ops.Scratch;
 import dev.tandem.runtime.kernels.Activation;
 import dev.tandem.runtime.kernels.Conv2d;
 import dev.tandem.runtime.kernels.Int8Format;
