@@ -21,4 +21,15 @@ public interface BackendProvider {
      * unavailable} answer whose reason names what is missing and how to fix it.
      */
     BackendProbe probe(BackendEnvironment environment);
+
+    /**
+     * Opens the first usable device for running plans. Only called after {@link #probe} reported the capability
+     * that the caller needs.
+     *
+     * @throws UnsupportedOperationException when this backend cannot run plans (the default)
+     * @throws RuntimeException from the backend when the device fails to open (its message says why)
+     */
+    default DeviceSession open(BackendEnvironment environment) {
+        throw new UnsupportedOperationException("The " + name() + " backend cannot run plans");
+    }
 }

@@ -39,15 +39,33 @@ public final class ExecutionPlan implements AutoCloseable {
     /** No single value may be larger: a model asking for more is refused, never an OutOfMemoryError. */
     public static final long MAX_VALUE_BYTES = 1L << 34;
 
-    private enum Kind { INPUT, CONST, ARENA, ALIAS }
+    /** Where a planned value lives: bound by the caller, a constant, in the arena, or a view of another value. */
+    public enum Placement { INPUT, CONST, ARENA, ALIAS }
 
-    private record Slot(Kind kind, DType dtype, Shape shape, int input, Tensor constant, long offset, int aliasOf) {
+    /**
+     * One value of the plan, for a backend that executes the plan on its own device ({@link #values()}).
+     *
+     * @param placement where it lives
+     * @param input for {@link Placement#INPUT}, the graph input's index (else -1)
+     * @param constant for {@link Placement#CONST}, the value (read-only; owned by the plan or the graph)
+     * @param offset for {@link Placement#ARENA}, the byte offset in the arena of {@link #arenaBytes()}
+     * @param aliasOf for {@link Placement#ALIAS}, the value whose bytes it shares (same element order)
+     */
+    public record PlannedValue(Placement placement, DType dtype, Shape shape, int input, Tensor constant, long offset,
+                               int aliasOf) {
+    }
+
+    /**
+     * One step of the plan: its node and the indexes (into {@link #values()}) of what it reads (-1 for an absent
+     * optional input) and writes. Constant subgraphs are already folded away.
+     */
+    public record PlannedStep(Node node, int[] inputs, int[] outputs) {
     }
 
     private record Step(Node node, Kernel kernel, int[] in, int[] out, int aliasSource, long multiplyAdds) {
     }
 
-    private final List<Slot> slots;
+    private final List<PlannedValue> slots;
     private final List<Step> steps;
     private final int[] outputSlots;
     private final long arenaBytes;
@@ -61,7 +79,7 @@ public final class ExecutionPlan implements AutoCloseable {
     private volatile boolean retired;
     private volatile boolean closed;
 
-    private ExecutionPlan(List<Slot> slots, List<Step> steps, int[] outputSlots, long arenaBytes, long foldedBytes,
+    private ExecutionPlan(List<PlannedValue> slots, List<Step> steps, int[] outputSlots, long arenaBytes, long foldedBytes,
                           long multiplyAdds, Map<String, Integer> stepCounts, List<Tensor> owned) {
         this.slots = slots;
         this.steps = steps;
@@ -95,7 +113,7 @@ public final class ExecutionPlan implements AutoCloseable {
 
     private static final class Builder {
         final Sgemm gemm;
-        final List<Slot> slots = new ArrayList<>();
+        final List<PlannedValue> slots = new ArrayList<>();
         final Map<Value, Integer> slotOf = new IdentityHashMap<>();
         final List<Tensor> owned = new ArrayList<>();
         final List<Step> steps = new ArrayList<>();
@@ -108,7 +126,7 @@ public final class ExecutionPlan implements AutoCloseable {
         }
 
         int constSlot(Tensor t) {
-            slots.add(new Slot(Kind.CONST, t.dtype(), t.shape(), -1, t, 0, -1));
+            slots.add(new PlannedValue(Placement.CONST, t.dtype(), t.shape(), -1, t, 0, -1));
             return slots.size() - 1;
         }
 
@@ -135,7 +153,7 @@ public final class ExecutionPlan implements AutoCloseable {
                     owned.add(copy);
                     slotOf.put(inputs.get(i), constSlot(copy));
                 } else {
-                    slots.add(new Slot(Kind.INPUT, inputTypes[i], inputShapes[i], i, null, 0, -1));
+                    slots.add(new PlannedValue(Placement.INPUT, inputTypes[i], inputShapes[i], i, null, 0, -1));
                     slotOf.put(inputs.get(i), slots.size() - 1);
                 }
             }
@@ -156,7 +174,7 @@ public final class ExecutionPlan implements AutoCloseable {
                 Step st = steps.get(si);
                 for (int o : st.out) {
                     int r = root(o);
-                    if (slots.get(r).kind == Kind.ARENA && first[r] < 0) {
+                    if (slots.get(r).placement() == Placement.ARENA && first[r] < 0) {
                         first[r] = si;
                     }
                     last[r] = Math.max(last[r], si);
@@ -175,8 +193,8 @@ public final class ExecutionPlan implements AutoCloseable {
             List<BufferRequest> requests = new ArrayList<>();
             List<Integer> requestSlots = new ArrayList<>();
             for (int s = 0; s < n; s++) {
-                if (slots.get(s).kind == Kind.ARENA) {
-                    Slot sl = slots.get(s);
+                if (slots.get(s).placement() == Placement.ARENA) {
+                    PlannedValue sl = slots.get(s);
                     long bytes = sl.shape.size() * sl.dtype.byteSize();
                     requests.add(new BufferRequest(bytes, Math.max(first[s], 0), Math.max(last[s], first[s])));
                     requestSlots.add(s);
@@ -185,8 +203,8 @@ public final class ExecutionPlan implements AutoCloseable {
             long[] offsets = planner.place(requests, ALIGNMENT);
             for (int i = 0; i < offsets.length; i++) {
                 int s = requestSlots.get(i);
-                Slot sl = slots.get(s);
-                slots.set(s, new Slot(Kind.ARENA, sl.dtype, sl.shape, -1, null, offsets[i], -1));
+                PlannedValue sl = slots.get(s);
+                slots.set(s, new PlannedValue(Placement.ARENA, sl.dtype, sl.shape, -1, null, offsets[i], -1));
             }
             long arena = MemoryPlanner.arenaBytes(requests, offsets);
             return new ExecutionPlan(List.copyOf(slots), List.copyOf(steps), outs, arena, folded, macs,
@@ -194,7 +212,7 @@ public final class ExecutionPlan implements AutoCloseable {
         }
 
         int root(int s) {
-            while (slots.get(s).kind == Kind.ALIAS) {
+            while (slots.get(s).placement() == Placement.ALIAS) {
                 s = slots.get(s).aliasOf;
             }
             return s;
@@ -220,14 +238,14 @@ public final class ExecutionPlan implements AutoCloseable {
                 }
                 int s = slotFor(v, node);
                 in[i] = s;
-                Slot sl = slots.get(s);
+                PlannedValue sl = slots.get(s);
                 dt[i] = sl.dtype;
                 sh[i] = sl.shape;
                 cs[i] = constantOf(s);
                 allKnown &= cs[i] != null;
             }
             for (int m : op.mutatedInputs(k)) {
-                if (m < k && in[m] >= 0 && slots.get(in[m]).kind != Kind.INPUT) {
+                if (m < k && in[m] >= 0 && slots.get(in[m]).placement() != Placement.INPUT) {
                     throw new ModelException(node.describe() + " writes its input " + m + " ('"
                             + node.input(m).name() + "') in place, so that input must be a graph input bound to "
                             + "a tensor the caller owns; here it is " + (cs[m] != null ? "a constant"
@@ -277,9 +295,9 @@ public final class ExecutionPlan implements AutoCloseable {
             for (int o = 0; o < outCount; o++) {
                 Prepared.Output po = p.outputs().get(o);
                 if (p.isAlias() && o == 0) {
-                    slots.add(new Slot(Kind.ALIAS, po.dtype(), po.shape(), -1, null, 0, in[p.aliasOf()]));
+                    slots.add(new PlannedValue(Placement.ALIAS, po.dtype(), po.shape(), -1, null, 0, in[p.aliasOf()]));
                 } else {
-                    slots.add(new Slot(Kind.ARENA, po.dtype(), po.shape(), -1, null, 0, -1));
+                    slots.add(new PlannedValue(Placement.ARENA, po.dtype(), po.shape(), -1, null, 0, -1));
                 }
                 out[o] = slots.size() - 1;
                 slotOf.put(node.output(o), out[o]);
@@ -288,8 +306,8 @@ public final class ExecutionPlan implements AutoCloseable {
         }
 
         Tensor constantOf(int s) {
-            Slot sl = slots.get(s);
-            if (sl.kind == Kind.CONST) {
+            PlannedValue sl = slots.get(s);
+            if (sl.placement() == Placement.CONST) {
                 return sl.constant;
             }
             return null;
@@ -376,6 +394,28 @@ public final class ExecutionPlan implements AutoCloseable {
         }
     }
 
+    /**
+     * Every value of the plan, indexed as {@link PlannedStep} and {@link #outputValues()} refer to them: what a
+     * backend needs to run the same plan on its own device, with the same arena offsets and aliases.
+     */
+    public List<PlannedValue> values() {
+        return slots;
+    }
+
+    /** The steps in execution order (see {@link #values()}). */
+    public List<PlannedStep> plannedSteps() {
+        List<PlannedStep> out = new ArrayList<>(steps.size());
+        for (Step st : steps) {
+            out.add(new PlannedStep(st.node(), st.in().clone(), st.out().clone()));
+        }
+        return out;
+    }
+
+    /** For each graph output, the index of its value in {@link #values()}. */
+    public int[] outputValues() {
+        return outputSlots.clone();
+    }
+
     /** Types and shapes of the outputs this plan produces. */
     public List<Prepared.Output> outputs() {
         List<Prepared.Output> out = new ArrayList<>();
@@ -445,7 +485,7 @@ public final class ExecutionPlan implements AutoCloseable {
         try {
             Tensor[] v = inst.values;
             for (int s = 0; s < slots.size(); s++) {
-                if (slots.get(s).kind == Kind.INPUT) {
+                if (slots.get(s).placement() == Placement.INPUT) {
                     v[s] = inputs[slots.get(s).input];
                 }
             }
@@ -456,7 +496,7 @@ public final class ExecutionPlan implements AutoCloseable {
                     long t0 = stepNanos == null ? 0 : System.nanoTime();
                     if (st.kernel == null) {
                         Tensor src = v[st.aliasSource];
-                        Slot a = slots.get(st.out[0]);
+                        PlannedValue a = slots.get(st.out[0]);
                         v[st.out[0]] = Tensor.wrap(src.segment(), src.offset(), a.dtype, a.shape);
                     } else {
                         Tensor[] ins = inst.stepIn[si];
@@ -497,8 +537,8 @@ public final class ExecutionPlan implements AutoCloseable {
             return result;
         } finally {
             for (int s = 0; s < slots.size(); s++) {
-                Kind k = slots.get(s).kind;
-                if (k == Kind.INPUT || k == Kind.ALIAS) {
+                Placement k = slots.get(s).placement;
+                if (k == Placement.INPUT || k == Placement.ALIAS) {
                     inst.values[s] = null;
                 }
             }
@@ -546,10 +586,10 @@ public final class ExecutionPlan implements AutoCloseable {
         Instance() {
             MemorySegment seg = arena.allocate(Math.max(arenaBytes, 1), ALIGNMENT);
             for (int s = 0; s < slots.size(); s++) {
-                Slot sl = slots.get(s);
-                if (sl.kind == Kind.ARENA) {
+                PlannedValue sl = slots.get(s);
+                if (sl.placement() == Placement.ARENA) {
                     values[s] = Tensor.wrap(seg, sl.offset / sl.dtype.byteSize(), sl.dtype, sl.shape);
-                } else if (sl.kind == Kind.CONST) {
+                } else if (sl.placement() == Placement.CONST) {
                     values[s] = sl.constant;
                 }
             }
