@@ -28,4 +28,10 @@ public final class CudaBackendProvider implements BackendProvider {
     public BackendProbe probe(BackendEnvironment environment) {
         return CudaProbe.probe(new CudaLibraries(new LibrarySearch(environment)));
     }
+
+    /** Opens device 0 as a {@link dev.tandem.cuda.exec.CudaSession} (see there for its settings). */
+    @Override
+    public dev.tandem.runtime.backend.DeviceSession open(BackendEnvironment environment) {
+        return dev.tandem.cuda.exec.CudaSession.open(environment);
+    }
 }

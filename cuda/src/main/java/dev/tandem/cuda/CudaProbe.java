@@ -23,9 +23,8 @@ public final class CudaProbe {
     /** The issue that tracks the GPU backend. */
     public static final String ISSUE = "issue #5";
     /** What an available device cannot do yet, said the same way everywhere. */
-    public static final String NOT_IMPLEMENTED = "GPU training execution is not implemented yet (" + ISSUE + ": "
-            + "the CUDA bindings, kernels and GPU self-check exist; the executor that runs training graphs on the GPU "
-            + "does not)";
+    public static final String NOT_IMPLEMENTED = "GPU inference from tandem predict and serve is not wired yet ("
+            + ISSUE + ": training graphs run on the GPU; DeviceSession.load runs any supported plan)";
 
     private CudaProbe() {
     }
@@ -99,9 +98,8 @@ public final class CudaProbe {
             String reason = (deviceLine == null ? "" : "found " + deviceLine + ", but ") + String.join("; ", problems);
             return BackendProbe.unavailable("cuda", reason, details);
         }
-        return BackendProbe.available("cuda", deviceLine, details, Set.of(),
-                Map.of(Capability.TRAINING, NOT_IMPLEMENTED, Capability.INFERENCE, NOT_IMPLEMENTED.replace(
-                        "GPU training execution", "GPU inference")));
+        return BackendProbe.available("cuda", deviceLine, details, Set.of(Capability.TRAINING),
+                Map.of(Capability.INFERENCE, NOT_IMPLEMENTED));
     }
 
     /** Facts about device {@code ordinal} without creating a context. */

@@ -76,7 +76,7 @@ class CudaProbeTest {
     }
 
     @Test
-    void withTheFakeDriverADeviceIsFoundButTrainingIsNotImplementedYet() throws Throwable {
+    void withTheFakeDriverADeviceIsFoundAndOffersTraining() throws Throwable {
         Path fake = NativeTools.buildFakeDriver(root.resolve("usr/lib"));
         for (String f : new String[] {"libcublasLt.so.13", "libcublas.so.13", "libnvrtc.so.13", "libcudnn.so.9"}) {
             touch("usr/local/cuda/lib64/" + f);
@@ -85,8 +85,10 @@ class CudaProbeTest {
         assertThat(p.available()).as(p.summary() + " " + p.details()).isTrue();
         assertThat(p.summary()).isEqualTo("Fake GPU 9000 (compute 9.0, 80.0 GiB), driver for CUDA 13.0");
         assertThat(p.details()).hasSize(5).first().asString().startsWith("CUDA driver: " + fake);
-        assertThat(p.supports(Capability.TRAINING)).isFalse();
-        assertThat(p.whyNot(Capability.TRAINING)).startsWith("GPU training execution is not implemented yet (issue #5");
+        assertThat(p.supports(Capability.TRAINING)).isTrue();
+        assertThat(p.supports(Capability.INFERENCE)).isFalse();
+        assertThat(p.whyNot(Capability.INFERENCE)).startsWith("GPU inference from tandem predict and serve is not "
+                + "wired yet (issue #5");
 
         // The same driver with no device.
         CudaLibraries libs = new CudaLibraries(new LibrarySearch(BackendEnvironment.empty(), root));

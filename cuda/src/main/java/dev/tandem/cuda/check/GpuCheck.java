@@ -104,6 +104,7 @@ public final class GpuCheck {
         probe.details().forEach(d -> out.println("  " + d));
         GpuCheck c = new GpuCheck(out);
         c.runAll(libs, ptxCache != null ? new PtxCache(ptxCache) : PtxCache.fromEnvironment(env), quick);
+        c.runExecutor(ptxCache != null ? env.withProperty("tandem.cuda.ptxCache", ptxCache.toString()) : env);
         return c.report(probe.summary());
     }
 
@@ -213,6 +214,22 @@ public final class GpuCheck {
             out.println("loaded: " + String.join("; ", libs.loaded()));
         } catch (RuntimeException e) {
             rows.add(new CheckRow("device teardown", "FAIL", 0, e.toString()));
+        }
+    }
+
+    /** Every op of the executor against the CPU backend, in a float32 session (no TF32). */
+    private void runExecutor(BackendEnvironment env) {
+        dev.tandem.cuda.exec.CudaSession session;
+        try {
+            session = dev.tandem.cuda.exec.CudaSession.open(env, false, true);
+        } catch (RuntimeException e) {
+            rows.add(new CheckRow("executor: open a session", "FAIL", 0, describe(e)));
+            return;
+        }
+        try (session; dev.tandem.runtime.exec.ThreadPool pool = new dev.tandem.runtime.exec.ThreadPool(2)) {
+            for (OpParity.Case c : OpParity.all()) {
+                row("op: " + c.name(), () -> OpParity.run(c, session, pool));
+            }
         }
     }
 

@@ -14,6 +14,7 @@ public final class DeviceBuffer extends NativeResource {
     private final Driver driver;
     private final long address;
     private final long bytes;
+    private final DeviceBuffer viewOf;
 
     DeviceBuffer(Driver driver, long bytes) {
         if (bytes <= 0) {
@@ -22,11 +23,36 @@ public final class DeviceBuffer extends NativeResource {
         this.driver = driver;
         this.bytes = bytes;
         this.address = driver.memAlloc(bytes);
+        this.viewOf = null;
+    }
+
+    private DeviceBuffer(DeviceBuffer of, long offset, long bytes) {
+        this.driver = of.driver;
+        this.bytes = bytes;
+        this.address = of.address() + offset;
+        this.viewOf = of;
+    }
+
+    /**
+     * The bytes {@code [offset, offset + bytes)} of this buffer as a buffer of their own, for library calls that take
+     * buffers (a value in a planned arena). Closing the view frees nothing; the view is invalid once this buffer is
+     * closed.
+     */
+    public DeviceBuffer view(long offset, long bytes) {
+        checkOpen();
+        if (offset < 0 || bytes <= 0 || offset + bytes > this.bytes) {
+            throw new IllegalArgumentException("view [" + offset + ", " + (offset + bytes) + ") is outside "
+                    + describe());
+        }
+        return new DeviceBuffer(this, offset, bytes);
     }
 
     /** The device address ({@code CUdeviceptr}), for kernel arguments and library calls. */
     public long address() {
         checkOpen();
+        if (viewOf != null) {
+            viewOf.checkOpen();
+        }
         return address;
     }
 
@@ -118,6 +144,22 @@ public final class DeviceBuffer extends NativeResource {
         driver.memcpyDtoD(address, source.address(), source.bytes());
     }
 
+    /** Asynchronous device-to-device copy of {@code bytes} from {@code source} to the start of this buffer. */
+    public void copyFromAsync(DeviceBuffer source, long bytes, CudaStream stream) {
+        checkOpen();
+        checkFits(bytes);
+        if (bytes > source.bytes()) {
+            throw new IllegalArgumentException("copy of " + bytes + " bytes reads past " + source);
+        }
+        driver.memcpyDtoDAsync(address, source.address(), bytes, stream.handle());
+    }
+
+    /** Sets every 32-bit word to {@code word} on {@code stream} (capturable). */
+    public void fillAsync(int word, CudaStream stream) {
+        checkOpen();
+        driver.memsetD32Async(address(), word, bytes / 4, stream.handle());
+    }
+
     /** Sets every 32-bit word to {@code word} (0 zeroes it; {@code Float.floatToRawIntBits(x)} fills floats). */
     public void fill(int word) {
         checkOpen();
@@ -137,6 +179,9 @@ public final class DeviceBuffer extends NativeResource {
 
     @Override
     protected void release() {
+        if (viewOf != null) {
+            return;
+        }
         driver.memFree(address);
     }
 }

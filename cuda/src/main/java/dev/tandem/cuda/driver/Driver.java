@@ -73,6 +73,7 @@ public final class Driver {
     private final Downcall cuMemcpyDtoD;
     private final Downcall cuMemcpyHtoDAsync;
     private final Downcall cuMemcpyDtoHAsync;
+    private final Downcall cuMemcpyDtoDAsync;
     private final Downcall cuMemsetD32;
     private final Downcall cuMemsetD32Async;
     private final Downcall cuMemHostAlloc;
@@ -120,6 +121,7 @@ public final class Driver {
         cuMemcpyDtoD = lib.downcall(FunctionDescriptor.of(INT, LONG, LONG, LONG), "cuMemcpyDtoD_v2");
         cuMemcpyHtoDAsync = lib.downcall(FunctionDescriptor.of(INT, LONG, PTR, LONG, PTR), "cuMemcpyHtoDAsync_v2");
         cuMemcpyDtoHAsync = lib.downcall(FunctionDescriptor.of(INT, PTR, LONG, LONG, PTR), "cuMemcpyDtoHAsync_v2");
+        cuMemcpyDtoDAsync = lib.downcall(FunctionDescriptor.of(INT, LONG, LONG, LONG, PTR), "cuMemcpyDtoDAsync_v2");
         cuMemsetD32 = lib.downcall(FunctionDescriptor.of(INT, LONG, INT, LONG), "cuMemsetD32_v2");
         cuMemsetD32Async = lib.downcall(FunctionDescriptor.of(INT, LONG, INT, LONG, PTR), "cuMemsetD32Async");
         cuMemHostAlloc = lib.downcall(FunctionDescriptor.of(INT, PTR, LONG, INT), "cuMemHostAlloc");
@@ -354,6 +356,17 @@ public final class Driver {
             throw Calls.rethrow(cuMemcpyDtoD.name(), t);
         }
         check(rc, cuMemcpyDtoD);
+    }
+
+    /** {@code cuMemcpyDtoDAsync_v2} on {@code stream} (capturable into a CUDA graph). */
+    public void memcpyDtoDAsync(long dst, long src, long bytes, MemorySegment stream) {
+        int rc;
+        try {
+            rc = (int) cuMemcpyDtoDAsync.handle().invokeExact(dst, src, bytes, stream);
+        } catch (Throwable t) {
+            throw Calls.rethrow(cuMemcpyDtoDAsync.name(), t);
+        }
+        check(rc, cuMemcpyDtoDAsync);
     }
 
     /** {@code cuMemcpyHtoDAsync_v2} on {@code stream}; {@code src} should be pinned for a truly async copy. */

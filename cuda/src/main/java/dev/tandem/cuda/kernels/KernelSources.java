@@ -17,7 +17,7 @@ import java.util.Optional;
 public final class KernelSources {
     /** The compilation units, in load order. */
     public static final List<String> FILES = List.of("elementwise.cu", "bias.cu", "pool.cu", "batchnorm.cu",
-            "loss.cu", "reduce.cu", "optim.cu", "cast.cu");
+            "loss.cu", "reduce.cu", "optim.cu", "cast.cu", "graph.cu");
     /** The prelude every unit starts with. */
     public static final String PRELUDE = "common.cuh";
     private static final String FOLDER = "/dev/tandem/cuda/kernels/";

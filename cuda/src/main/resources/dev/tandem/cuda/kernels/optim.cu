@@ -9,6 +9,9 @@ extern "C" __global__ void tandem_sgd_step(float* p, const float* g, float* m, l
     float lr = hp[0];
     float mu = hp[1];
     float scale = hp[2];
+    if (scale != scale) {
+        return;  // the gradients are not finite: leave everything as it was
+    }
     TANDEM_GRID_STRIDE(i, n) {
         float gi = g[i] * scale + weight_decay * p[i];
         float mi = mu * m[i] + gi;

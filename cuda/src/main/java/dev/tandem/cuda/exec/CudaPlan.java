@@ -1,0 +1,379 @@
+package dev.tandem.cuda.exec;
+
+import dev.tandem.cuda.driver.CudaGraph;
+import dev.tandem.cuda.driver.CudaGraphExec;
+import dev.tandem.cuda.driver.DeviceBuffer;
+import dev.tandem.cuda.driver.PinnedBuffer;
+import dev.tandem.runtime.InvalidInputException;
+import dev.tandem.runtime.ModelException;
+import dev.tandem.runtime.UnsupportedModelException;
+import dev.tandem.runtime.backend.DevicePlan;
+import dev.tandem.runtime.plan.ExecutionPlan;
+import dev.tandem.runtime.plan.ExecutionPlan.PlannedStep;
+import dev.tandem.runtime.plan.ExecutionPlan.PlannedValue;
+import dev.tandem.runtime.plan.ExecutionPlan.Placement;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * An {@link ExecutionPlan} on a CUDA device: the plan's arena as one device allocation with the CPU plan's offsets
+ * and aliases, its folded constants uploaded once, and one {@link GpuOps} launch sequence per step. Inputs attached
+ * to the session are bound to their device copies; the others get a device buffer of their own, filled each run
+ * from pinned staging memory. The first run executes the steps one by one; the second captures them as a CUDA
+ * graph, which later runs replay (one launch per step instead of one call per kernel). A change of bindings
+ * (another attached tensor in an input's place) rebuilds the launches.
+ */
+final class CudaPlan implements DevicePlan {
+    private final CudaSession session;
+    private final ExecutionPlan plan;
+    private final List<PlannedValue> values;
+    private final List<PlannedStep> steps;
+    private final int[] outputs;
+    private final int inputCount;
+    private final int[] inputValue;
+    private final DeviceBuffer arena;
+    private final DeviceBuffer[] constants;
+    private final DeviceBuffer[] inputBuffers;
+    private final long[] stagingOffset;
+    private final PinnedBuffer staging;
+    private final long[] outputOffset;
+    private final PinnedBuffer outputStaging;
+    private final List<DeviceBuffer> owned = new ArrayList<>();
+    private final Arena argArena = Arena.ofShared();
+    private DeviceBuffer[] bound;
+    private List<Runnable> launches;
+    private GpuOps.Compiled compiled;
+    private CudaGraphExec graph;
+    private int eagerRuns;
+    private boolean graphFailed;
+    private boolean closed;
+
+    CudaPlan(CudaSession session, ExecutionPlan plan) {
+        this.session = session;
+        this.plan = plan;
+        this.values = plan.values();
+        this.steps = plan.plannedSteps();
+        this.outputs = plan.outputValues();
+        List<String> unsupported = new ArrayList<>();
+        for (PlannedStep st : steps) {
+            String why = GpuOps.whyUnsupported(st, values);
+            if (why != null) {
+                unsupported.add("'" + st.node().name() + "' (" + st.node().opType() + "): " + why);
+            }
+        }
+        if (!unsupported.isEmpty()) {
+            throw new UnsupportedModelException("The CUDA backend cannot run " + unsupported.size() + " step"
+                    + (unsupported.size() == 1 ? "" : "s") + " of this plan: " + String.join("; ", unsupported));
+        }
+        int maxInput = -1;
+        for (PlannedValue v : values) {
+            if (v.placement() == Placement.INPUT) {
+                maxInput = Math.max(maxInput, v.input());
+            }
+        }
+        inputCount = maxInput + 1;
+        inputValue = new int[inputCount];
+        Arrays.fill(inputValue, -1);
+        for (int i = 0; i < values.size(); i++) {
+            if (values.get(i).placement() == Placement.INPUT) {
+                inputValue[values.get(i).input()] = i;
+            }
+        }
+        constants = new DeviceBuffer[values.size()];
+        inputBuffers = new DeviceBuffer[inputCount];
+        stagingOffset = new long[inputCount];
+        try {
+            arena = plan.arenaBytes() > 0 ? own(session.device().allocate(plan.arenaBytes())) : null;
+            for (int i = 0; i < values.size(); i++) {
+                PlannedValue v = values.get(i);
+                if (v.placement() == Placement.CONST) {
+                    DeviceBuffer b = own(session.device().allocate(Math.max(4, bytes(v))));
+                    if (bytes(v) > 0) {
+                        Tensor c = v.constant().contiguous();
+                        b.copyFrom(c.segment().asSlice(c.offset() * c.dtype().byteSize(), bytes(v)));
+                        if (c != v.constant()) {
+                            c.close();
+                        }
+                    }
+                    constants[i] = b;
+                }
+            }
+            long stage = 0;
+            for (int in = 0; in < inputCount; in++) {
+                stagingOffset[in] = stage;
+                if (inputValue[in] >= 0) {
+                    stage += align(bytes(values.get(inputValue[in])));
+                }
+            }
+            staging = stage > 0 ? session.device().allocatePinned(stage) : null;
+            outputOffset = new long[outputs.length];
+            long out = 0;
+            for (int o = 0; o < outputs.length; o++) {
+                outputOffset[o] = out;
+                out += align(bytes(values.get(outputs[o])));
+            }
+            outputStaging = out > 0 ? session.device().allocatePinned(out) : null;
+        } catch (RuntimeException e) {
+            owned.forEach(DeviceBuffer::close);
+            argArena.close();
+            throw e;
+        }
+    }
+
+    private static long align(long n) {
+        return (n + 255) & ~255L;
+    }
+
+    static long bytes(PlannedValue v) {
+        return v.shape().size() * v.dtype().byteSize();
+    }
+
+    DeviceBuffer own(DeviceBuffer b) {
+        owned.add(b);
+        return b;
+    }
+
+    /** A device buffer owned by this plan (scratch of a step), at least 4 bytes. */
+    DeviceBuffer scratch(long bytes) {
+        return own(session.device().allocate(Math.max(4, (bytes + 3) / 4 * 4)));
+    }
+
+    Arena argArena() {
+        return argArena;
+    }
+
+    CudaSession session() {
+        return session;
+    }
+
+    /** The device bytes of value {@code v} (as bound now), as a view. */
+    DeviceBuffer buffer(int v) {
+        PlannedValue pv = values.get(v);
+        long n = Math.max(4, bytes(pv));
+        return switch (pv.placement()) {
+            case ARENA -> arena.view(pv.offset(), Math.min(n, arena.bytes() - pv.offset()));
+            case CONST -> constants[v];
+            case INPUT -> bound[pv.input()];
+            case ALIAS -> {
+                int root = v;
+                while (values.get(root).placement() == Placement.ALIAS) {
+                    root = values.get(root).aliasOf();
+                }
+                DeviceBuffer r = buffer(root);
+                yield r.bytes() >= n ? r.view(0, n) : r;
+            }
+        };
+    }
+
+    long address(int v) {
+        return buffer(v).address();
+    }
+
+    @Override
+    public Tensor[] run(Tensor[] inputs) {
+        if (closed) {
+            throw new IllegalStateException("This device plan is closed");
+        }
+        if (inputs.length != inputCount) {
+            throw new InvalidInputException("The plan takes " + inputCount + " inputs; got " + inputs.length);
+        }
+        session.device().makeCurrent();
+        DeviceBuffer[] binding = new DeviceBuffer[inputCount];
+        for (int i = 0; i < inputCount; i++) {
+            if (inputValue[i] < 0) {
+                continue;
+            }
+            PlannedValue v = values.get(inputValue[i]);
+            Tensor t = inputs[i];
+            if (t == null || t.dtype() != v.dtype() || !t.shape().equals(v.shape())) {
+                throw new InvalidInputException("Input " + i + " must be " + v.dtype() + v.shape() + "; got "
+                        + (t == null ? "nothing" : t.dtype() + "" + t.shape()));
+            }
+            DeviceBuffer a = session.attachedBuffer(t);
+            if (a == null) {
+                if (inputBuffers[i] == null) {
+                    inputBuffers[i] = own(session.device().allocate(Math.max(4, bytes(v))));
+                }
+                a = inputBuffers[i];
+            }
+            binding[i] = a;
+        }
+        if (bound == null || !Arrays.equals(bound, binding)) {
+            rebind(binding);
+        }
+        if (compiled.checks() != null) {
+            compiled.checks().accept(inputs);
+        }
+        MemorySegment stage = staging == null ? null : staging.segment();
+        for (int i = 0; i < inputCount; i++) {
+            if (inputValue[i] < 0 || session.attachedBuffer(inputs[i]) != null) {
+                continue;
+            }
+            long n = bytes(values.get(inputValue[i]));
+            if (n == 0) {
+                continue;
+            }
+            Tensor t = inputs[i].contiguous();
+            MemorySegment dst = stage.asSlice(stagingOffset[i], n);
+            dst.copyFrom(t.segment().asSlice(t.offset() * t.dtype().byteSize(), n));
+            if (t != inputs[i]) {
+                t.close();
+            }
+            session.device().driver().memcpyHtoDAsync(bound[i].address(), dst, n, session.stream().handle());
+        }
+        execute();
+        for (int o = 0; o < outputs.length; o++) {
+            long n = bytes(values.get(outputs[o]));
+            if (n > 0) {
+                session.device().driver().memcpyDtoHAsync(outputStaging.segment().asSlice(outputOffset[o], n),
+                        address(outputs[o]), n, session.stream().handle());
+            }
+        }
+        for (int in : compiled.writtenInputs()) {
+            if (session.attachedBuffer(inputs[in]) == null) {
+                long n = bytes(values.get(inputValue[in]));
+                MemorySegment dst = stage.asSlice(stagingOffset[in], n);
+                session.device().driver().memcpyDtoHAsync(dst, bound[in].address(), n, session.stream().handle());
+            }
+        }
+        session.stream().synchronize();
+        for (int in : compiled.writtenInputs()) {
+            if (session.attachedBuffer(inputs[in]) == null) {
+                long n = bytes(values.get(inputValue[in]));
+                Tensor t = inputs[in];
+                t.segment().asSlice(t.offset() * t.dtype().byteSize(), n).copyFrom(stage.asSlice(stagingOffset[in],
+                        n));
+            }
+        }
+        Tensor[] out = new Tensor[outputs.length];
+        for (int o = 0; o < outputs.length; o++) {
+            PlannedValue v = values.get(outputs[o]);
+            out[o] = Tensor.allocate(v.dtype(), v.shape());
+            long n = bytes(v);
+            if (n > 0) {
+                out[o].segment().asSlice(0, n).copyFrom(outputStaging.segment().asSlice(outputOffset[o], n));
+            }
+        }
+        for (GpuOps.NormCheck c : compiled.normChecks()) {
+            for (int o = 0; o < outputs.length; o++) {
+                if (outputs[o] == c.value()) {
+                    double norm = out[o].getDouble();
+                    if (!Double.isFinite(norm)) {
+                        for (Tensor t : out) {
+                            t.close();
+                        }
+                        throw new ModelException("The gradients are not finite (global norm " + norm + "); the "
+                                + "parameters were left unchanged (" + c.node() + ")");
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private void rebind(DeviceBuffer[] binding) {
+        if (graph != null) {
+            graph.close();
+            graph = null;
+        }
+        eagerRuns = 0;
+        bound = binding;
+        compiled = GpuOps.compile(this, steps, values);
+        launches = compiled.launches();
+    }
+
+    private void execute() {
+        if (graph != null) {
+            graph.launch(session.stream());
+            return;
+        }
+        if (session.graphs() && !graphFailed && eagerRuns >= 1) {
+            CudaGraph g = null;
+            try {
+                session.stream().beginCapture();
+                try {
+                    launches.forEach(Runnable::run);
+                } finally {
+                    g = session.stream().endCapture();
+                }
+                graph = g.instantiate();
+            } catch (RuntimeException e) {
+                graphFailed = true;
+                System.err.println("CUDA graph capture failed; running step by step: " + e.getMessage());
+            } finally {
+                if (g != null) {
+                    g.close();
+                }
+            }
+            if (graph != null) {
+                graph.launch(session.stream());
+                return;
+            }
+        }
+        launches.forEach(Runnable::run);
+        eagerRuns++;
+    }
+
+    /** Whether runs now replay a captured CUDA graph. */
+    boolean replaying() {
+        return graph != null;
+    }
+
+    @Override
+    public long deviceBytes() {
+        long n = 0;
+        for (DeviceBuffer b : owned) {
+            n += b.bytes();
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            session.stream().synchronize();
+        } catch (RuntimeException ignored) {
+            // freeing anyway
+        }
+        if (graph != null) {
+            graph.close();
+        }
+        owned.forEach(DeviceBuffer::close);
+        if (staging != null) {
+            staging.close();
+        }
+        if (outputStaging != null) {
+            outputStaging.close();
+        }
+        argArena.close();
+        session.forget(this);
+    }
+
+    DType dtype(int v) {
+        return values.get(v).dtype();
+    }
+
+    Shape shape(int v) {
+        return values.get(v).shape();
+    }
+
+    static Set<Integer> set(int... xs) {
+        Set<Integer> s = new LinkedHashSet<>();
+        for (int x : xs) {
+            s.add(x);
+        }
+        return s;
+    }
+}

@@ -1,0 +1,244 @@
+package dev.tandem.cuda.exec;
+
+import dev.tandem.cuda.CudaLibraries;
+import dev.tandem.cuda.CudaProbe;
+import dev.tandem.cuda.blas.CublasHandle;
+import dev.tandem.cuda.discovery.LibrarySearch;
+import dev.tandem.cuda.dnn.CudnnHandle;
+import dev.tandem.cuda.driver.CudaDevice;
+import dev.tandem.cuda.driver.CudaStream;
+import dev.tandem.cuda.driver.DeviceBuffer;
+import dev.tandem.cuda.kernels.KernelCompiler;
+import dev.tandem.cuda.kernels.KernelLibrary;
+import dev.tandem.cuda.kernels.KernelSources;
+import dev.tandem.cuda.kernels.PtxCache;
+import dev.tandem.cuda.nvrtc.NvrtcPtxCompiler;
+import dev.tandem.runtime.backend.BackendEnvironment;
+import dev.tandem.runtime.backend.DevicePlan;
+import dev.tandem.runtime.backend.DeviceSession;
+import dev.tandem.runtime.plan.ExecutionPlan;
+import dev.tandem.runtime.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The CUDA {@link DeviceSession}: device 0's primary context, one stream that every copy, kernel, cuBLAS and cuDNN
+ * call goes to, Tandem's kernels compiled by NVRTC (PTX cached on disk), and the device copies of attached
+ * tensors. Plans loaded here ({@link CudaPlan}) run on that stream.
+ *
+ * <p>Settings (system properties or {@code TANDEM_CUDA_*} environment variables): {@code tandem.cuda.tf32}
+ * (default true: cuBLAS and cuDNN may use TF32 tensor cores for float32), {@code tandem.cuda.graphs} (default
+ * true: a plan's steps are captured once as a CUDA graph and replayed). Not thread-safe.
+ */
+public final class CudaSession implements DeviceSession {
+    private final CudaLibraries libs;
+    private final CudaDevice device;
+    private final CudaStream stream;
+    private final KernelLibrary kernels;
+    private final CublasHandle blas;
+    private final CudnnHandle dnn;
+    private final boolean tf32;
+    private final boolean graphs;
+    private final String summary;
+    private final Map<Tensor, DeviceBuffer> attached = new IdentityHashMap<>();
+    private final List<Tensor> order = new ArrayList<>();
+    private final List<CudaPlan> plans = new ArrayList<>();
+
+    private CudaSession(CudaLibraries libs, CudaDevice device, CudaStream stream, KernelLibrary kernels,
+                        CublasHandle blas, CudnnHandle dnn, boolean tf32, boolean graphs, String summary) {
+        this.libs = libs;
+        this.device = device;
+        this.stream = stream;
+        this.kernels = kernels;
+        this.blas = blas;
+        this.dnn = dnn;
+        this.tf32 = tf32;
+        this.graphs = graphs;
+        this.summary = summary;
+    }
+
+    /** Opens device 0 with the libraries {@code environment} leads to. */
+    public static CudaSession open(BackendEnvironment environment) {
+        return open(environment, flag(environment, "tf32", true), flag(environment, "graphs", true));
+    }
+
+    /** Opens device 0 with explicit TF32 and CUDA-graph choices (tests compare both). */
+    public static CudaSession open(BackendEnvironment environment, boolean tf32, boolean graphs) {
+        CudaLibraries libs = new CudaLibraries(new LibrarySearch(environment));
+        libs.driver().init(0);
+        CudaDevice device = CudaDevice.open(libs.driver(), 0);
+        CudaStream stream = null;
+        KernelLibrary kernels = null;
+        CublasHandle blas = null;
+        try {
+            stream = device.createStream();
+            NvrtcPtxCompiler compiler = new NvrtcPtxCompiler(libs.nvrtc());
+            kernels = new KernelLibrary(device, KernelSources.load(), new KernelCompiler(compiler,
+                    PtxCache.fromEnvironment(environment)));
+            blas = new CublasHandle(libs.cublas(), stream, tf32);
+            CudnnHandle dnn = new CudnnHandle(libs.cudnn(), stream, tf32, 256L << 20);
+            int v = libs.driver().driverVersion();
+            String summary = CudaProbe.device(libs.driver(), 0).describe() + ", CUDA " + v / 1000 + "."
+                    + (v % 1000) / 10 + (tf32 ? ", TF32" : ", float32") + (graphs ? ", CUDA graphs" : "");
+            return new CudaSession(libs, device, stream, kernels, blas, dnn, tf32, graphs, summary);
+        } catch (RuntimeException e) {
+            if (blas != null) {
+                blas.close();
+            }
+            if (kernels != null) {
+                kernels.close();
+            }
+            if (stream != null) {
+                stream.close();
+            }
+            device.close();
+            throw e;
+        }
+    }
+
+    private static boolean flag(BackendEnvironment env, String name, boolean dflt) {
+        String v = env.property("tandem.cuda." + name)
+                .or(() -> env.env("TANDEM_CUDA_" + name.toUpperCase(Locale.ROOT))).orElse(null);
+        return v == null ? dflt : !(v.equalsIgnoreCase("false") || v.equals("0") || v.equalsIgnoreCase("off"));
+    }
+
+    @Override
+    public String summary() {
+        return summary;
+    }
+
+    CudaDevice device() {
+        return device;
+    }
+
+    CudaStream stream() {
+        return stream;
+    }
+
+    KernelLibrary kernels() {
+        return kernels;
+    }
+
+    CublasHandle blas() {
+        return blas;
+    }
+
+    CudnnHandle dnn() {
+        return dnn;
+    }
+
+    boolean graphs() {
+        return graphs;
+    }
+
+    /** The libraries loaded, one line each (for reports). */
+    public List<String> loaded() {
+        return libs.loaded();
+    }
+
+    /** The device copy of {@code host}, or null when it is not attached. */
+    DeviceBuffer attachedBuffer(Tensor host) {
+        return attached.get(host);
+    }
+
+    @Override
+    public void attach(Tensor host) {
+        if (attached.containsKey(host)) {
+            return;
+        }
+        if (!host.isContiguous()) {
+            throw new IllegalArgumentException("Only contiguous tensors can be attached; got " + host);
+        }
+        long bytes = Math.max(4, host.size() * host.dtype().byteSize());
+        DeviceBuffer b = device.allocate(bytes);
+        try {
+            copyIn(host, b);
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+        attached.put(host, b);
+        order.add(host);
+    }
+
+    private static MemorySegment bytesOf(Tensor t) {
+        long n = t.size() * t.dtype().byteSize();
+        return t.segment().asSlice(t.offset() * t.dtype().byteSize(), n);
+    }
+
+    private void copyIn(Tensor host, DeviceBuffer b) {
+        if (host.size() > 0) {
+            stream.synchronize();
+            b.copyFrom(bytesOf(host));
+        }
+    }
+
+    @Override
+    public void download() {
+        stream.synchronize();
+        for (Tensor t : order) {
+            if (t.size() > 0) {
+                attached.get(t).copyTo(bytesOf(t));
+            }
+        }
+    }
+
+    @Override
+    public void upload() {
+        for (Tensor t : order) {
+            copyIn(t, attached.get(t));
+        }
+    }
+
+    @Override
+    public DevicePlan load(ExecutionPlan plan) {
+        CudaPlan p = new CudaPlan(this, plan);
+        plans.add(p);
+        return p;
+    }
+
+    void forget(CudaPlan p) {
+        plans.remove(p);
+    }
+
+    @Override
+    public long deviceBytes() {
+        long n = 0;
+        for (DeviceBuffer b : attached.values()) {
+            n += b.bytes();
+        }
+        for (CudaPlan p : plans) {
+            n += p.deviceBytes();
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        try {
+            stream.synchronize();
+        } catch (RuntimeException ignored) {
+            // closing anyway
+        }
+        for (CudaPlan p : new ArrayList<>(plans)) {
+            p.close();
+        }
+        attached.values().forEach(DeviceBuffer::close);
+        attached.clear();
+        order.clear();
+        dnn.close();
+        blas.close();
+        kernels.close();
+        stream.close();
+        device.close();
+    }
+
+    @Override
+    public String toString() {
+        return "CUDA session on " + summary + (tf32 ? "" : "");
+    }
+}
