@@ -40,7 +40,7 @@ log="${OUT:+$OUT/gpu-check.log}"
 
 set +e
 # shellcheck disable=SC2086
-timeout "${TIMEOUT:-480}" "$java" --enable-native-access=ALL-UNNAMED -Xmx4g ${TANDEM_JAVA_OPTS:-} \
+timeout "${TIMEOUT:-480}" "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx4g ${TANDEM_JAVA_OPTS:-} \
   -cp "$bundle/lib/*" dev.tandem.cuda.check.GpuCheck "$@" 2>&1 | tee ${log:+-a "$log"}
 code=${PIPESTATUS[0]}
 set -e

@@ -79,7 +79,7 @@ final class CudaPlan implements DevicePlan {
                 maxInput = Math.max(maxInput, v.input());
             }
         }
-        inputCount = maxInput + 1;
+        inputCount = Math.max(plan.inputCount(), maxInput + 1);
         inputValue = new int[inputCount];
         Arrays.fill(inputValue, -1);
         for (int i = 0; i < values.size(); i++) {

@@ -73,6 +73,7 @@ public final class ExecutionPlan implements AutoCloseable {
     private final long multiplyAdds;
     private final Map<String, Integer> stepCounts;
     private final List<Tensor> owned;
+    private final int inputCount;
     private final ConcurrentLinkedDeque<Instance> free = new ConcurrentLinkedDeque<>();
     private final List<Instance> all = new ArrayList<>();
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
@@ -80,7 +81,7 @@ public final class ExecutionPlan implements AutoCloseable {
     private volatile boolean closed;
 
     private ExecutionPlan(List<PlannedValue> slots, List<Step> steps, int[] outputSlots, long arenaBytes, long foldedBytes,
-                          long multiplyAdds, Map<String, Integer> stepCounts, List<Tensor> owned) {
+                          long multiplyAdds, Map<String, Integer> stepCounts, List<Tensor> owned, int inputCount) {
         this.slots = slots;
         this.steps = steps;
         this.outputSlots = outputSlots;
@@ -89,6 +90,7 @@ public final class ExecutionPlan implements AutoCloseable {
         this.multiplyAdds = multiplyAdds;
         this.stepCounts = stepCounts;
         this.owned = owned;
+        this.inputCount = inputCount;
     }
 
     /**
@@ -208,7 +210,7 @@ public final class ExecutionPlan implements AutoCloseable {
             }
             long arena = MemoryPlanner.arenaBytes(requests, offsets);
             return new ExecutionPlan(List.copyOf(slots), List.copyOf(steps), outs, arena, folded, macs,
-                    new LinkedHashMap<>(counts), List.copyOf(owned));
+                    new LinkedHashMap<>(counts), List.copyOf(owned), inputs.size());
         }
 
         int root(int s) {
@@ -409,6 +411,11 @@ public final class ExecutionPlan implements AutoCloseable {
             out.add(new PlannedStep(st.node(), st.in().clone(), st.out().clone()));
         }
         return out;
+    }
+
+    /** How many inputs {@link #run} takes (the graph's inputs, those known at plan time included). */
+    public int inputCount() {
+        return inputCount;
     }
 
     /** For each graph output, the index of its value in {@link #values()}. */
