@@ -51,6 +51,11 @@ public final class KernelCases {
         c.add(new Case("SGD step (Nesterov, decay, clip)", KernelCases::sgd));
         c.add(new Case("Adam and AdamW steps", KernelCases::adam));
         c.add(new Case("float32 <-> bfloat16", KernelCases::casts));
+        c.add(new Case("dropout with the CPU's masks", KernelCases::dropout));
+        c.add(new Case("cross-entropy gradient from log_prob", KernelCases::crossEntropyGrad));
+        c.add(new Case("inference batch norm", KernelCases::batchNormInfer));
+        c.add(new Case("top-1 count (argmax, equal, cast, sum)", KernelCases::topOne));
+        c.add(new Case("SGD hyper-parameters (clip, non-finite)", KernelCases::sgdHyper));
         return c;
     }
 
@@ -349,5 +354,114 @@ public final class KernelCases {
             wantBackBits[i] = Float.floatToRawIntBits((float) wantBack[i]);
         }
         return o.and(Outcome.exact("bf16 -> f32 bits", backBits, wantBackBits));
+    }
+
+    private static long[] longs(KernelRunner r, long address, int count) {
+        int[] w = r.ints(address, 2 * count);
+        long[] v = new long[count];
+        for (int i = 0; i < count; i++) {
+            v[i] = (w[2 * i] & 0xFFFFFFFFL) | ((long) w[2 * i + 1] << 32);
+        }
+        return v;
+    }
+
+    private static Outcome dropout(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(21);
+        int n = 3001;
+        float[] x = random(rnd, n, -1, 1);
+        double ratio = 0.25;
+        long seed = 0x1234_5678_9ABCL;
+        long dx = r.upload(x), ds = r.upload(new long[] {seed}), y = r.zeros(4L * n), m = r.zeros(4L * n);
+        r.launch("tandem_dropout", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(ds).pointer(y)
+                .pointer(m).i64(n).i64((long) Math.ceil(ratio * 0x1.0p53)).i64(Double.doubleToRawLongBits(
+                        1 / (1 - ratio))));
+        double[][] ref = KernelReference.dropout(x, seed, ratio);
+        return Outcome.compare("y", r.floats(y, n), ref[0], 0, 0).and(Outcome.compare("mask", r.floats(m, n), ref[1],
+                0, 0));
+    }
+
+    private static Outcome crossEntropyGrad(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(22);
+        int rows = 13, classes = 7;
+        float[] lp = random(rnd, rows * classes, -4, 0);
+        long[] labels = new long[rows];
+        for (int i = 0; i < rows; i++) {
+            labels[i] = rnd.nextInt(classes);
+        }
+        long dd = r.upload(new float[] {1.5f}), dl = r.upload(lp), dlab = r.upload(labels),
+                dx = r.zeros(4L * rows * classes);
+        r.launch("tandem_xent_grad", grid(r, (long) rows * classes), Dim3.of(r.blockSize()), args(r).pointer(dd)
+                .pointer(dl).pointer(dlab).pointer(dx).i32(rows).i32(classes).f32(0.1f).f32(rows));
+        return Outcome.compare("dlogits", r.floats(dx, rows * classes), KernelReference.crossEntropyGrad(1.5, lp,
+                labels, rows, classes, 0.1f, rows), 1e-7, RTOL);
+    }
+
+    private static Outcome batchNormInfer(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(23);
+        int n = 2, ch = 5, plane = 37;
+        float[] x = random(rnd, n * ch * plane, -2, 3), g = random(rnd, ch, 0.5, 1.5), b = random(rnd, ch, -1, 1),
+                mean = random(rnd, ch, -1, 1), var = random(rnd, ch, 0.5, 2);
+        long dx = r.upload(x), y = r.zeros(4L * x.length);
+        r.launch("tandem_bn_infer", grid(r, x.length), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(y)
+                .pointer(r.upload(g)).pointer(r.upload(b)).pointer(r.upload(mean)).pointer(r.upload(var)).i32(ch)
+                .i64(plane).i64(x.length).f32(1e-5f));
+        return Outcome.compare("y", r.floats(y, x.length), KernelReference.batchNormInfer(x, g, b, mean, var, ch, plane,
+                1e-5f), 1e-6, RTOL);
+    }
+
+    private static Outcome topOne(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(24);
+        int rows = 29, cols = 10;
+        float[] z = random(rnd, rows * cols, -1, 1);
+        z[3 * cols + 4] = z[3 * cols + 7] = 5f; // a tie: the first maximum wins
+        long[] labels = new long[rows], want = new long[rows];
+        long correct = 0;
+        for (int i = 0; i < rows; i++) {
+            int best = 0;
+            for (int c = 1; c < cols; c++) {
+                if (z[i * cols + c] > z[i * cols + best]) {
+                    best = c;
+                }
+            }
+            want[i] = best;
+            labels[i] = rnd.nextBoolean() ? best : rnd.nextInt(cols);
+            correct += labels[i] == best ? 1 : 0;
+        }
+        long dz = r.upload(z), am = r.zeros(8L * rows), dl = r.upload(labels), eq = r.zeros(rows), cnt = r.zeros(8L * rows),
+                sum = r.zeros(8);
+        r.launch("tandem_argmax_rows", grid(r, rows), Dim3.of(r.blockSize()), args(r).pointer(dz).pointer(am).i32(rows)
+                .i32(cols));
+        r.launch("tandem_equal_i64", grid(r, rows), Dim3.of(r.blockSize()), args(r).pointer(am).pointer(dl).pointer(eq)
+                .i64(rows));
+        r.launch("tandem_bool_to_i64", grid(r, rows), Dim3.of(r.blockSize()), args(r).pointer(eq).pointer(cnt)
+                .i64(rows));
+        r.launch("tandem_sum_i64", Dim3.of(1), Dim3.of(1), args(r).pointer(cnt).pointer(sum).i64(rows));
+        return Outcome.exact("argmax", longs(r, am, rows), want).and(Outcome.exact("correct", longs(r, sum, 1),
+                new long[] {correct}));
+    }
+
+    private static Outcome sgdHyper(KernelRunner r) {
+        long sumsq = r.upload(new float[] {16f}), lr = r.upload(new float[] {0.05f}), mom = r.upload(new float[] {0.8f}),
+                hp = r.zeros(16), norm = r.zeros(4);
+        r.launch("tandem_sgd_hyper", Dim3.of(1), Dim3.of(1), args(r).pointer(sumsq).pointer(lr).pointer(mom)
+                .pointer(hp).pointer(norm).f32(0.9f).i32(1).f32(2f));
+        Outcome o = Outcome.compare("hp (momentum input, clipped)", r.floats(hp, 3), new double[] {0.05f, 0.8f,
+                2 / (4 + 1e-6)}, 0, 1e-6).and(Outcome.compare("norm", r.floats(norm, 1), new double[] {4}, 0, 0));
+        r.launch("tandem_sgd_hyper", Dim3.of(1), Dim3.of(1), args(r).pointer(sumsq).pointer(lr).pointer(mom)
+                .pointer(hp).pointer(norm).f32(0.9f).i32(0).f32(0f));
+        o = o.and(Outcome.compare("hp (momentum attribute, no clipping)", r.floats(hp, 3), new double[] {0.05f, 0.9f,
+                1}, 0, 1e-6));
+        long inf = r.upload(new float[] {Float.POSITIVE_INFINITY});
+        r.launch("tandem_sgd_hyper", Dim3.of(1), Dim3.of(1), args(r).pointer(inf).pointer(lr).pointer(mom)
+                .pointer(hp).pointer(norm).f32(0.9f).i32(0).f32(0f));
+        float scale = r.floats(hp, 3)[2];
+        // A non-finite norm marks the step as skipped (NaN scale): tandem_sgd_step then leaves p and m alone.
+        float[] p = {1f, 2f}, g = {0.5f, -0.5f}, m = {0.1f, 0.2f};
+        long dp = r.upload(p), dg = r.upload(g), dm = r.upload(m);
+        r.launch("tandem_sgd_step", grid(r, 2), Dim3.of(r.blockSize()), args(r).pointer(dp).pointer(dg).pointer(dm)
+                .i64(2).pointer(hp).f32(0f).i32(1));
+        return o.and(new Outcome(Float.isNaN(scale) ? 0 : Double.POSITIVE_INFINITY, "non-finite norm gives scale "
+                + scale)).and(Outcome.compare("p after a skipped step", r.floats(dp, 2), new double[] {1, 2}, 0, 0))
+                .and(Outcome.compare("m after a skipped step", r.floats(dm, 2), new double[] {0.1f, 0.2f}, 0, 0));
     }
 }

@@ -222,6 +222,49 @@ public final class KernelReference {
         return new double[][] {loss, lp, d};
     }
 
+    /**
+     * Tandem's DropoutTrain (and tandem_dropout): {y, mask}; element i is kept when SplitMix64's finaliser over
+     * (seed, i), as a double in [0, 1), is at least {@code ratio}.
+     */
+    public static double[][] dropout(float[] x, long seed, double ratio) {
+        double keep = 1 / (1 - ratio);
+        double[] y = new double[x.length], m = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            long z = seed * 0x9E3779B97F4A7C15L + i * 0xBF58476D1CE4E5B9L + 0x94D049BB133111EBL;
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            z ^= z >>> 31;
+            boolean kept = (z >>> 11) * 0x1.0p-53 >= ratio;
+            y[i] = kept ? (float) (x[i] * keep) : 0;
+            m[i] = kept ? (float) keep : 0;
+        }
+        return new double[][] {y, m};
+    }
+
+    /** SoftmaxCrossEntropyGrad without weights from the saved log-probabilities: dloss·(p - q)/divisor. */
+    public static double[] crossEntropyGrad(double dloss, float[] logProb, long[] labels, int rows, int classes,
+                                            double smoothing, double divisor) {
+        double[] d = new double[rows * classes];
+        for (int i = 0; i < rows; i++) {
+            for (int c = 0; c < classes; c++) {
+                double q = smoothing / classes + (c == labels[i] ? 1 - smoothing : 0);
+                d[i * classes + c] = dloss * (Math.exp(logProb[i * classes + c]) - q) / divisor;
+            }
+        }
+        return d;
+    }
+
+    /** Inference batch norm over N×C×plane: (x - mean)/sqrt(var + eps)·gamma + beta. */
+    public static double[] batchNormInfer(float[] x, float[] gamma, float[] beta, float[] mean, float[] var,
+                                          int channels, int plane, double eps) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            int c = (i / plane) % channels;
+            y[i] = (x[i] - mean[c]) / Math.sqrt(var[c] + eps) * gamma[c] + beta[c];
+        }
+        return y;
+    }
+
     /** One SGD step: {p', m'} (see tandem_sgd_step). */
     public static double[][] sgd(float[] p, float[] g, float[] m, double lr, double mu, double scale, double wd,
                                  boolean nesterov) {

@@ -227,4 +227,55 @@ class ReferenceVsRuntimeTest {
         close(tx, tw);
         close(y);
     }
+
+    @Test
+    void dropoutMasksAreTheCpuOnes() {
+        SplittableRandom r = new SplittableRandom(5);
+        float[] x = KernelCases.random(r, 2000, -1, 1);
+        long seed = 987654321987L;
+        Tensor tx = Tensor.ofFloats(Shape.of(2000), x), ts = Tensor.ofLongs(Shape.scalar(), seed);
+        Tensor[] y = run(Node.TANDEM_DOMAIN, "DropoutTrain", 2, new Tensor[] {tx, ts}, Attribute.of("ratio", 0.3f));
+        double[][] ref = KernelReference.dropout(x, seed, 0.3f);
+        near("y", y[0].toFloatArray(), ref[0], 0);
+        near("mask", y[1].toFloatArray(), ref[1], 0);
+        close(tx, ts);
+        close(y);
+    }
+
+    @Test
+    void crossEntropyGradFromLogProb() {
+        SplittableRandom r = new SplittableRandom(6);
+        int rows = 9, classes = 6;
+        float[] z = KernelCases.random(r, rows * classes, -3, 3);
+        long[] labels = new long[rows];
+        for (int i = 0; i < rows; i++) {
+            labels[i] = r.nextInt(classes);
+        }
+        Tensor tz = Tensor.ofFloats(Shape.of(rows, classes), z), tl = Tensor.ofLongs(Shape.of(rows), labels);
+        Tensor[] f = run(Node.TANDEM_DOMAIN, "SoftmaxCrossEntropy", 2, new Tensor[] {tz, tl},
+                Attribute.of("label_smoothing", 0.2f), Attribute.of("reduction", "sum"));
+        Tensor d = Tensor.ofFloats(Shape.scalar(), 1.5f);
+        Tensor[] g = run(Node.TANDEM_DOMAIN, "SoftmaxCrossEntropyGrad", 1, new Tensor[] {d, f[1], tl},
+                Attribute.of("label_smoothing", 0.2f), Attribute.of("reduction", "sum"));
+        near("dlogits", g[0].toFloatArray(), KernelReference.crossEntropyGrad(1.5, f[1].toFloatArray(), labels, rows,
+                classes, 0.2f, 1), 1e-6);
+        close(tz, tl, d);
+        close(f);
+        close(g);
+    }
+
+    @Test
+    void inferenceBatchNorm() {
+        SplittableRandom r = new SplittableRandom(8);
+        int n = 2, c = 3, plane = 10;
+        float[] x = KernelCases.random(r, n * c * plane, -2, 2), g = KernelCases.random(r, c, 0.5, 1.5),
+                b = KernelCases.random(r, c, -1, 1), m = KernelCases.random(r, c, -1, 1),
+                v = KernelCases.random(r, c, 0.5, 2);
+        Tensor[] in = {Tensor.ofFloats(Shape.of(n, c, 2, 5), x), Tensor.ofFloats(Shape.of(c), g),
+                Tensor.ofFloats(Shape.of(c), b), Tensor.ofFloats(Shape.of(c), m), Tensor.ofFloats(Shape.of(c), v)};
+        Tensor[] y = run("", "BatchNormalization", 1, in, Attribute.of("epsilon", 1e-5f));
+        near("y", y[0].toFloatArray(), KernelReference.batchNormInfer(x, g, b, m, v, c, plane, 1e-5f), 1e-5);
+        close(in);
+        close(y);
+    }
 }
