@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# The CUDA backend's self-check on a GPU machine that has no JDK and no network: unpacks the Java runtime image
-# brought along in gpu-bundle/ (scripts/gpu-bundle.sh builds it), then runs dev.tandem.cuda.check.GpuCheck with a
-# plain `java -cp`: library discovery, device memory, NVRTC compilation and every kernel against a CPU reference,
-# a CUDA graph, cuBLAS (float32, TF32, bfloat16), cuDNN convolutions forward and backward, and a few measurements.
-# The PASS/FAIL table comes last.
+# The CUDA backend's checks and benchmark on a GPU machine that has no JDK and no network: unpacks the Java runtime
+# image brought along in gpu-bundle/ (scripts/gpu-bundle.sh builds it), then, with a plain `java -cp`:
+#   1. dev.tandem.cuda.check.GpuCheck: library discovery, device memory, NVRTC and every kernel against a CPU
+#      reference, a CUDA graph, cuBLAS (float32, TF32, bfloat16), cuDNN forward and backward, every op of the GPU
+#      executor against the CPU backend, and a few measurements;
+#   2. dev.tandem.train.engine.DeviceParity: whole training steps (fashionnet, resnet8, mobilenet) on the GPU
+#      against the CPU, float32;
+#   3. dev.tandem.train.engine.RecipeBench: FashionNet, the reference recipe, 10 epochs on Fashion-MNIST on the GPU
+#      (when the bundle has the data);
+#   4. the same recipe in PyTorch eager on the same card (bench/scripts/train-fashionnet-gpu.py), when python3 has
+#      torch with CUDA.
+# A summary table comes last.
 #
-#   scripts/gpu-check.sh [GpuCheck options: --quick, --ptx-cache DIR]
+#   scripts/gpu-check.sh [--quick]     (--quick: stages 1 and 2 only, no measurements)
 #
 # Environment: TANDEM_GPU_BUNDLE (default: gpu-bundle/ next to scripts/), JAVA (a java 25+ to use instead of the
-# bundled one), TIMEOUT (seconds, default 480), and any -D setting in TANDEM_JAVA_OPTS (e.g.
-# -Dtandem.cuda.libcudnn=/path/libcudnn.so.9). When $OUT is set (the device runner's output folder), the log is
-# also written to $OUT/gpu-check.log.
+# bundled one), TIMEOUT (seconds per stage, default 300), EPOCHS (default 10), and any -D setting in
+# TANDEM_JAVA_OPTS (e.g. -Dtandem.cuda.libcudnn=/path/libcudnn.so.9). When $OUT is set (the device runner's
+# output folder), the log is also written to $OUT/gpu-check.log.
 # Exit codes: 0 all passed, 1 a check failed, 3 no usable GPU, 124 timed out; others are setup errors.
-set -euo pipefail
+set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bundle="${TANDEM_GPU_BUNDLE:-$root/gpu-bundle}"
 [ -d "$bundle/lib" ] || { echo "no bundle at $bundle (run scripts/gpu-bundle.sh on a machine with a JDK)" >&2; exit 10; }
+quick=""
+[ "${1:-}" = "--quick" ] && quick=1
 
 java="${JAVA:-}"
 if [ -z "$java" ]; then
@@ -38,11 +47,72 @@ log="${OUT:+$OUT/gpu-check.log}"
   "$java" -version 2>&1 | head -1
 } | tee ${log:+"$log"}
 
-set +e
-# shellcheck disable=SC2086
-timeout "${TIMEOUT:-480}" "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx4g ${TANDEM_JAVA_OPTS:-} \
-  -cp "$bundle/lib/*" dev.tandem.cuda.check.GpuCheck "$@" 2>&1 | tee ${log:+-a "$log"}
-code=${PIPESTATUS[0]}
-set -e
-[ "$code" = 124 ] && echo "gpu-check: timed out after ${TIMEOUT:-480} s" | tee ${log:+-a "$log"}
-exit "$code"
+run_java() {
+  # shellcheck disable=SC2086
+  timeout "${TIMEOUT:-300}" "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g \
+    ${TANDEM_JAVA_OPTS:-} -cp "$bundle/lib/*" "$@" 2>&1 | tee ${log:+-a "$log"}
+  return "${PIPESTATUS[0]}"
+}
+say() { echo "$@" | tee ${log:+-a "$log"}; }
+
+summary=()
+worst=0
+note() { # note NAME CODE DETAIL
+  local status=PASS
+  [ "$2" != 0 ] && status="FAIL (exit $2)"
+  [ "$2" = 124 ] && status="TIMED OUT"
+  summary+=("$(printf '%-28s %-14s %s' "$1" "$status" "$3")")
+  if [ "$2" != 0 ] && [ "$worst" = 0 ]; then worst=$2; fi
+}
+
+say "== 1. GPU self-check (dev.tandem.cuda.check.GpuCheck)"
+run_java dev.tandem.cuda.check.GpuCheck ${quick:+--quick} > "${TMPDIR:-/tmp}/tandem-gpucheck.txt"
+code=$?
+cat "${TMPDIR:-/tmp}/tandem-gpucheck.txt"
+[ "$code" = 3 ] && { say "no usable GPU"; exit 3; }
+note "GpuCheck" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-gpucheck.txt" | tail -1)"
+
+if ls "$bundle"/lib/tandem-train-*.jar >/dev/null 2>&1; then
+  say "== 2. Training steps on the GPU against the CPU (dev.tandem.train.engine.DeviceParity)"
+  run_java dev.tandem.train.engine.DeviceParity > "${TMPDIR:-/tmp}/tandem-parity.txt"
+  code=$?
+  cat "${TMPDIR:-/tmp}/tandem-parity.txt"
+  note "DeviceParity" "$code" "$(grep -c '^\[PASS\]' "${TMPDIR:-/tmp}/tandem-parity.txt") passed, \
+$(grep -c '^\[FAIL\]' "${TMPDIR:-/tmp}/tandem-parity.txt") failed"
+fi
+
+data=""
+if [ -z "$quick" ] && [ -f "$bundle/data/train-images-idx3-ubyte.xz" ]; then
+  data="${TMPDIR:-/tmp}/tandem-fashion-mnist"
+  mkdir -p "$data"
+  cp "$bundle"/data/*.gz "$data/"
+  if [ ! -f "$data/train-images-idx3-ubyte" ]; then
+    if command -v xz >/dev/null 2>&1; then
+      xz -dc "$bundle/data/train-images-idx3-ubyte.xz" > "$data/train-images-idx3-ubyte"
+    else
+      python3 -c "import lzma,sys,shutil; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
+        "$bundle/data/train-images-idx3-ubyte.xz" "$data/train-images-idx3-ubyte"
+    fi
+  fi
+fi
+if [ -n "$data" ]; then
+  say "== 3. FashionNet, the reference recipe, ${EPOCHS:-10} epochs on the GPU (dev.tandem.train.engine.RecipeBench)"
+  run_java dev.tandem.train.engine.RecipeBench --data "$data" --epochs "${EPOCHS:-10}" --device cuda \
+    > "${TMPDIR:-/tmp}/tandem-recipe.txt"
+  code=$?
+  cat "${TMPDIR:-/tmp}/tandem-recipe.txt"
+  note "RecipeBench (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe.txt" | tail -1)"
+  if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+    say "== 4. The same recipe in PyTorch eager on the same card"
+    timeout "${TIMEOUT:-300}" python3 "$root/bench/scripts/train-fashionnet-gpu.py" --data "$data" \
+      --epochs "${EPOCHS:-10}" 2>&1 | tee "${TMPDIR:-/tmp}/tandem-torch.txt" ${log:+"$log"} >/dev/null
+    code=${PIPESTATUS[0]}
+    cat "${TMPDIR:-/tmp}/tandem-torch.txt"
+    note "PyTorch eager (reference)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-torch.txt" | tail -1)"
+  fi
+fi
+
+say ""
+say "== Summary"
+for line in "${summary[@]}"; do say "$line"; done
+exit "$worst"
