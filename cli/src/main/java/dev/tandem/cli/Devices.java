@@ -5,6 +5,7 @@ import dev.tandem.runtime.backend.BackendProbe;
 import dev.tandem.runtime.backend.BackendProvider;
 import dev.tandem.runtime.backend.Backends;
 import dev.tandem.runtime.backend.Capability;
+import dev.tandem.runtime.backend.DeviceSession;
 import java.io.PrintWriter;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -20,27 +21,43 @@ final class Devices {
     private Devices() {
     }
 
-    /** The device training runs on. Today always "cpu": no backend offers GPU training yet (issue #5). */
-    static String forTraining(CommandSpec spec, String device, PrintWriter err) {
+    /**
+     * The device training runs on: its name ("cpu" or the backend's, e.g. "cuda") and, for a GPU, the opened
+     * session (null for the CPU), which the caller closes after training.
+     */
+    record Choice(String name, DeviceSession session) implements AutoCloseable {
+        static final Choice CPU = new Choice("cpu", null);
+
+        @Override
+        public void close() {
+            if (session != null) {
+                session.close();
+            }
+        }
+    }
+
+    /** The device training runs on; a GPU whose backend offers training is opened here. */
+    static Choice forTraining(CommandSpec spec, String device, PrintWriter err) {
         return forTraining(spec, device, err, () -> Backends.installed(Devices.class.getClassLoader()),
                 BackendEnvironment::system);
     }
 
     /** As {@link #forTraining(CommandSpec, String, PrintWriter)} with the backends and settings given. */
-    static String forTraining(CommandSpec spec, String device, PrintWriter err, Supplier<Backends> backends,
+    static Choice forTraining(CommandSpec spec, String device, PrintWriter err, Supplier<Backends> backends,
                               Supplier<BackendEnvironment> environment) {
         String cores = Runtime.getRuntime().availableProcessors() + " cores";
         switch (device) {
             case "cpu" -> {
-                return "cpu";
+                return Choice.CPU;
             }
             case "auto" -> {
                 Optional<BackendProvider> cuda = backends.get().find("cuda");
                 if (cuda.isEmpty()) {
                     err.println("Device: cpu (" + cores + "; this build has no GPU backend)");
-                    return "cpu";
+                    return Choice.CPU;
                 }
-                BackendProbe p = cuda.get().probe(environment.get());
+                BackendEnvironment env = environment.get();
+                BackendProbe p = cuda.get().probe(env);
                 if (!p.available()) {
                     err.println("Device: cpu (" + cores + "); no usable GPU: " + p.summary()
                             + " (--device cuda says what to fix)");
@@ -48,11 +65,14 @@ final class Devices {
                     err.println("Device: cpu (" + cores + "); found GPU " + p.summary() + ", but "
                             + p.whyNot(Capability.TRAINING));
                 } else {
-                    // No backend claims training yet; when one does, the trainer must take the device from here.
-                    throw new ParameterException(spec.commandLine(), "--device auto found " + p.summary()
-                            + " able to train, but this build's trainer cannot use it; use --device cpu");
+                    try {
+                        return opened(cuda.get(), env, err);
+                    } catch (RuntimeException e) {
+                        err.println("Device: cpu (" + cores + "); found GPU " + p.summary() + ", but it failed to "
+                                + "open: " + reason(e));
+                    }
                 }
-                return "cpu";
+                return Choice.CPU;
             }
             case "cuda" -> {
                 Optional<BackendProvider> cuda = backends.get().find("cuda");
@@ -60,7 +80,8 @@ final class Devices {
                     throw new ParameterException(spec.commandLine(), "--device cuda: this build of Tandem has no "
                             + "CUDA backend (tandem-cuda is not on the class path); use --device cpu (or auto)");
                 }
-                BackendProbe p = cuda.get().probe(environment.get());
+                BackendEnvironment env = environment.get();
+                BackendProbe p = cuda.get().probe(env);
                 if (!p.available()) {
                     StringBuilder m = new StringBuilder("--device cuda: no usable GPU: " + p.summary());
                     p.details().forEach(d -> m.append('\n').append(d));
@@ -70,11 +91,29 @@ final class Devices {
                     throw new ParameterException(spec.commandLine(), "--device cuda: found GPU " + p.summary()
                             + ", but " + p.whyNot(Capability.TRAINING) + "; use --device cpu (or auto)");
                 }
-                throw new ParameterException(spec.commandLine(), "--device cuda: found " + p.summary()
-                        + " able to train, but this build's trainer cannot use it; use --device cpu");
+                try {
+                    return opened(cuda.get(), env, err);
+                } catch (RuntimeException e) {
+                    throw new ParameterException(spec.commandLine(), "--device cuda: found GPU " + p.summary()
+                            + ", but it failed to open: " + reason(e) + "; use --device cpu (or auto)", e);
+                }
             }
             default -> throw new ParameterException(spec.commandLine(), "--device must be auto, cpu or cuda; got '"
                     + device + "'");
         }
+    }
+
+    private static Choice opened(BackendProvider provider, BackendEnvironment env, PrintWriter err) {
+        DeviceSession s = provider.open(env);
+        if (s == null) {
+            throw new IllegalStateException("the " + provider.name() + " backend opened no device");
+        }
+        err.println("Device: " + s.summary());
+        return new Choice(provider.name(), s);
+    }
+
+    private static String reason(RuntimeException e) {
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
     }
 }

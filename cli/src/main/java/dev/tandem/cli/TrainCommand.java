@@ -121,7 +121,12 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        Devices.forTraining(spec, device, err);
+        try (Devices.Choice dev = Devices.forTraining(spec, device, err)) {
+            return train(err, dev);
+        }
+    }
+
+    private Integer train(PrintWriter err, Devices.Choice dev) throws Exception {
         DataSpec ds = DataSpec.parse(data);
         TrainOptions o;
         try {
@@ -133,7 +138,8 @@ public final class TrainCommand implements Callable<Integer> {
                             : ds.kind() == DataSpec.Kind.CIFAR10 ? 4 : 0)
                     .optimizer(TrainOptions.OptimizerKind.valueOf(optimizer.toUpperCase(Locale.ROOT)))
                     .schedule(TrainOptions.Schedule.valueOf(schedule.toUpperCase(Locale.ROOT)))
-                    .progress(quiet ? Progress.Options.quiet() : Progress.Options.defaults());
+                    .progress(quiet ? Progress.Options.quiet() : Progress.Options.defaults())
+                    .device(dev.session());
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -151,6 +157,7 @@ public final class TrainCommand implements Callable<Integer> {
         summary.put("train_images_per_second", r.trainImagesPerSecond());
         summary.put("seconds", r.seconds());
         summary.put("stopped_early", r.stoppedEarly());
+        summary.put("device", dev.session() != null ? dev.session().summary() : "cpu");
         PrintWriter outW = spec.commandLine().getOut();
         outW.println(new ObjectMapper().writeValueAsString(summary));
         outW.flush();

@@ -1,5 +1,6 @@
 package dev.tandem.train;
 
+import dev.tandem.runtime.backend.DeviceSession;
 import dev.tandem.train.report.Progress;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -43,6 +44,7 @@ public final class TrainOptions {
     long maxStepsPerEpoch = 0;
     int stopAfterEpoch = 0;
     boolean cycleMomentum = true;
+    DeviceSession device;
 
     public TrainOptions arch(String v) {
         arch = v;
@@ -182,6 +184,21 @@ public final class TrainOptions {
     public TrainOptions maxStepsPerEpoch(long v) {
         maxStepsPerEpoch = v;
         return this;
+    }
+
+    /**
+     * Train on this device (null: the CPU, the default). The trainer does not own it: the caller closes it after
+     * {@link Trainer#fit}, and uses one session per fit (the session keeps the run's tensors attached). Not part
+     * of the {@link #recipe()}: a run gives the same results on either.
+     */
+    public TrainOptions device(DeviceSession v) {
+        device = v;
+        return this;
+    }
+
+    /** The device session training runs on, or null for the CPU. */
+    public DeviceSession device() {
+        return device;
     }
 
     /** Ends this invocation after that epoch as if interrupted (0 = run to the end); for tests of resume. */

@@ -1,6 +1,7 @@
 package dev.tandem.train;
 
 import dev.tandem.runtime.ModelException;
+import dev.tandem.runtime.backend.DeviceSession;
 import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.train.data.Batch;
 import dev.tandem.train.data.DataLoader;
@@ -53,6 +54,10 @@ import java.util.Optional;
  * the same results as a run that was never interrupted: the data order and augmentation depend only on (seed,
  * epoch, sample) and dropout masks on (seed, step). A loss or gradient that stops being finite ends the run with a
  * {@link TrainingDivergedException}, leaving the last good checkpoint in place.
+ *
+ * <p>With {@link TrainOptions#device} set, every step and evaluation runs on that device session; the weights,
+ * buffers and optimizer state stay there, and the trainer downloads them before it reads the host copies (best
+ * weights, checkpoints, export). The results are the same as on the CPU up to the device's arithmetic.
  */
 public final class Trainer {
     private static final String MODEL = "model/";
@@ -114,6 +119,10 @@ public final class Trainer {
              DataLoader testLoader = DataLoader.builder(test).batchSize(o.evalBatch).shuffle(false)
                      .dropLast(false).seed(o.seed).workers(o.workers).transforms(normalize).build()) {
             module.resetParameters(o.seed);
+            DeviceSession device = o.device;
+            if (device != null) {
+                o.progress.out().println("Training on " + device.summary());
+            }
             long perEpoch = trainLoader.batchesPerEpoch();
             if (o.maxStepsPerEpoch > 0) {
                 perEpoch = Math.min(perEpoch, o.maxStepsPerEpoch);
@@ -161,7 +170,7 @@ public final class Trainer {
                         }
                         StepGraph g = steps.get(batch.size());
                         if (g == null) {
-                            g = new StepGraph(module, batch.size(), shape, loss, opt, state, pool);
+                            g = new StepGraph(module, batch.size(), shape, loss, opt, state, pool, device);
                             steps.put(batch.size(), g);
                         }
                         lr = schedule.lr(step);
@@ -185,7 +194,12 @@ public final class Trainer {
                     }
                 }
                 double trainSeconds = (System.nanoTime() - t0) / 1e9;
-                Evaluation ev = evaluate(module, testLoader, shape, classes.size(), evals, pool);
+                Evaluation ev = evaluate(module, testLoader, shape, classes.size(), evals, pool, device);
+                if (device != null) {
+                    // The host copies of the weights, buffers and optimizer state are read below (best weights,
+                    // checkpoint): bring them up to date.
+                    device.download();
+                }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 metrics.append(new EpochMetrics(epoch, lossSum / Math.max(1, seen), correct / (double) Math.max(1, seen),
                         ev.loss, ev.accuracy, lr, seconds, seen / trainSeconds));
@@ -224,6 +238,10 @@ public final class Trainer {
                 }
             }
             module.loadStateDict(bestWeights, true);
+            if (device != null) {
+                // The host weights changed after the graphs attached them: keep the device copies in step.
+                device.upload();
+            }
             MetricsLog.Summary summary = metrics.summary();
             Map<String, Object> prov = new LinkedHashMap<>();
             prov.put("dataset", dataName);
@@ -241,6 +259,7 @@ public final class Trainer {
             metrics.put("dataset_sha256", data.sha256());
             metrics.put("recipe", o.recipe());
             metrics.put("model", model.toString());
+            metrics.put("device", device != null ? device.summary() : "cpu");
             metrics.put("test_accuracy_of_model", best);
             metrics.writeJson();
             Charts.curves(metrics.epochs(), o.out.resolve("curves.png"));
@@ -267,14 +286,14 @@ public final class Trainer {
     }
 
     static Evaluation evaluate(Module module, DataLoader loader, int[] shape, int classes,
-                               Map<Integer, EvalGraph> graphs, ThreadPool pool) {
+                               Map<Integer, EvalGraph> graphs, ThreadPool pool, DeviceSession device) {
         long[][] confusion = new long[classes][classes];
         double lossSum = 0;
         long n = 0, correct = 0;
         try (DataLoader.Epoch batches = loader.epoch(0)) {
             while (batches.hasNext()) {
                 Batch b = batches.next();
-                EvalGraph g = graphs.computeIfAbsent(b.size(), s -> new EvalGraph(module, s, shape, pool));
+                EvalGraph g = graphs.computeIfAbsent(b.size(), s -> new EvalGraph(module, s, shape, pool, device));
                 float[] logits = g.logits(b.data());
                 for (int i = 0; i < b.size(); i++) {
                     int y = (int) b.labels()[i];

@@ -1,6 +1,8 @@
 package dev.tandem.train.engine;
 
 import dev.tandem.runtime.autodiff.Gradients;
+import dev.tandem.runtime.backend.DevicePlan;
+import dev.tandem.runtime.backend.DeviceSession;
 import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.runtime.graph.Attribute;
 import dev.tandem.runtime.graph.Value;
@@ -30,6 +32,11 @@ import java.util.Map;
  * {@link #run} binds the module's parameters and buffers, the optimizer state of an {@link OptimizerState}, and
  * the batch; it allocates nothing but the three scalars it returns.
  *
+ * <p>With a {@link DeviceSession} the step runs on that device: the module's parameters and buffers and the
+ * optimizer state are {@linkplain DeviceSession#attach attached} (they stay on the device and the host tensors are
+ * stale until {@link DeviceSession#download()}); only the batch and the step's scalars travel each run. Profiling
+ * ({@link #startProfile}) times CPU runs only.
+ *
  * <p>Not thread-safe: one step at a time (the parameters change in place).
  */
 public final class StepGraph implements AutoCloseable {
@@ -49,6 +56,7 @@ public final class StepGraph implements AutoCloseable {
     private final Tensor momentumTensor;
     private final double configuredMomentum;
     private final Tensor[] arguments;
+    private final DevicePlan devicePlan;
     private long[] stepNanos;
     private int profiledRuns;
 
@@ -59,6 +67,19 @@ public final class StepGraph implements AutoCloseable {
      */
     public StepGraph(Module module, int batch, int[] inputShape, Loss loss, Optimizer optimizer,
                      OptimizerState state, ThreadPool pool) {
+        this(module, batch, inputShape, loss, optimizer, state, pool, null);
+    }
+
+    /**
+     * Traces and plans the step, to run on {@code device} (null: the CPU). The module's parameters and buffers and
+     * the optimizer state it binds are attached to the device (a no-op for those already attached: their device
+     * copies are kept, so a second step graph of another batch size continues from the device values).
+     *
+     * @param inputShape one sample's shape (C, H, W)
+     * @param device the device session to run on, or null for the CPU; not owned (the caller closes it)
+     */
+    public StepGraph(Module module, int batch, int[] inputShape, Loss loss, Optimizer optimizer,
+                     OptimizerState state, ThreadPool pool, DeviceSession device) {
         this.batch = batch;
         int[] dims = new int[inputShape.length + 1];
         dims[0] = batch;
@@ -101,8 +122,11 @@ public final class StepGraph implements AutoCloseable {
                 momentumTensor = null;
             }
             configuredMomentum = optimizer instanceof dev.tandem.train.optim.Sgd sgd ? sgd.momentum() : 0;
+            List<Tensor> resident = new ArrayList<>();
             for (OptimizerStep.State s : step.state()) {
-                others.put(s.var().name(), state.tensor(s.name(), s.shape()));
+                Tensor t = state.tensor(s.name(), s.shape());
+                others.put(s.var().name(), t);
+                resident.add(t);
             }
             arguments = traced.arguments(others);
             DType[] types = new DType[arguments.length];
@@ -113,10 +137,33 @@ public final class StepGraph implements AutoCloseable {
             }
             plan = ExecutionPlan.build(traced.graph(), OpRegistry.standard(), new Sgemm(pool),
                     new GreedyBySizePlanner(), types, shapes, null);
+            try {
+                devicePlan = device == null ? null : load(device, traced, resident, plan);
+            } catch (RuntimeException e) {
+                plan.close();
+                throw e;
+            }
         } catch (RuntimeException e) {
             traced.close();
             throw e;
         }
+    }
+
+    /**
+     * Attaches the module's parameters and buffers bound by {@code traced} and the {@code others} that stay on the
+     * device, then loads {@code plan} on it.
+     */
+    static DevicePlan load(DeviceSession device, Traced traced, List<Tensor> others, ExecutionPlan plan) {
+        for (Traced.Binding b : traced.parameters()) {
+            device.attach(b.parameter().tensor());
+        }
+        for (Traced.Binding b : traced.buffers()) {
+            device.attach(b.parameter().tensor());
+        }
+        for (Tensor t : others) {
+            device.attach(t);
+        }
+        return device.load(plan);
     }
 
     /** {@code Σ [argmax(logits) == target]} as an int64 scalar. */
@@ -137,6 +184,11 @@ public final class StepGraph implements AutoCloseable {
     /** Bytes of the arena one step uses. */
     public long arenaBytes() {
         return plan.arenaBytes();
+    }
+
+    /** Whether the step runs on a device session (not the CPU). */
+    public boolean onDevice() {
+        return devicePlan != null;
     }
 
     /**
@@ -164,8 +216,8 @@ public final class StepGraph implements AutoCloseable {
         lr.copyFrom(new float[] {(float) learningRate});
         dev.tandem.runtime.ops.Elements.setLong(stepCount, 0, stepNumber);
         dev.tandem.runtime.ops.Elements.setLong(seed, 0, dropoutSeed);
-        Tensor[] out = plan.run(arguments, stepNanos);
-        if (stepNanos != null) {
+        Tensor[] out = devicePlan != null ? devicePlan.run(arguments) : plan.run(arguments, stepNanos);
+        if (stepNanos != null && devicePlan == null) {
             profiledRuns++;
         }
         try {
@@ -180,9 +232,15 @@ public final class StepGraph implements AutoCloseable {
 
     /**
      * Starts (or restarts) timing every step of the plan: from now on {@link #run} adds each node's wall time to
-     * a profile that {@link #profile} reports.
+     * a profile that {@link #profile} reports. CPU only: a step on a device session is not profiled.
+     *
+     * @throws UnsupportedOperationException when the step runs on a device session
      */
     public void startProfile() {
+        if (devicePlan != null) {
+            throw new UnsupportedOperationException("Profiling times the CPU plan's nodes; this step runs on a "
+                    + "device");
+        }
         stepNanos = new long[plan.stepCount()];
         profiledRuns = 0;
     }
@@ -227,6 +285,9 @@ public final class StepGraph implements AutoCloseable {
 
     @Override
     public void close() {
+        if (devicePlan != null) {
+            devicePlan.close();
+        }
         plan.close();
         traced.close();
         images.close();
