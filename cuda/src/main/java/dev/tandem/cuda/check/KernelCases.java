@@ -56,6 +56,7 @@ public final class KernelCases {
         c.add(new Case("inference batch norm", KernelCases::batchNormInfer));
         c.add(new Case("top-1 count (argmax, equal, cast, sum)", KernelCases::topOne));
         c.add(new Case("SGD hyper-parameters (clip, non-finite)", KernelCases::sgdHyper));
+        c.add(new Case("clip and its gradient", KernelCases::clip));
         return c;
     }
 
@@ -463,5 +464,24 @@ public final class KernelCases {
         return o.and(new Outcome(Float.isNaN(scale) ? 0 : Double.POSITIVE_INFINITY, "non-finite norm gives scale "
                 + scale)).and(Outcome.compare("p after a skipped step", r.floats(dp, 2), new double[] {1, 2}, 0, 0))
                 .and(Outcome.compare("m after a skipped step", r.floats(dm, 2), new double[] {0.1f, 0.2f}, 0, 0));
+    }
+
+    private static Outcome clip(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(25);
+        int n = 1003;
+        float[] x = random(rnd, n, -3, 9), dy = random(rnd, n, -1, 1);
+        x[0] = 0f;
+        x[1] = 6f; // on the bounds: the gradient is 0 there
+        double[] y = new double[n], dx = new double[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = Math.min(Math.max(x[i], 0), 6);
+            dx[i] = x[i] > 0 && x[i] < 6 ? dy[i] : 0;
+        }
+        long dxp = r.upload(x), ddy = r.upload(dy), out = r.zeros(4L * n), grad = r.zeros(4L * n);
+        r.launch("tandem_clip", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(dxp).pointer(out).i64(n).f32(0f)
+                .f32(6f));
+        r.launch("tandem_clip_grad", grid(r, n), Dim3.of(r.blockSize()), args(r).pointer(ddy).pointer(dxp)
+                .pointer(grad).i64(n).f32(0f).f32(6f));
+        return Outcome.compare("y", r.floats(out, n), y, 0, 0).and(Outcome.compare("dx", r.floats(grad, n), dx, 0, 0));
     }
 }

@@ -122,6 +122,13 @@ public final class OpParity {
         Tensor y = rand(r, -1, 1, 3, 1001);
         cs.add(new Case("ActivationGrad Relu", T, "ActivationGrad", 1, new Tensor[] {rand(r, -1, 1, 3, 1001), null, y},
                 new boolean[3], attrs("activation", "Relu"), 0, 0, new int[0], true));
+        cs.add(known(c("Clip 0..6 (ReLU6)", "", "Clip", 1, new Tensor[] {rand(r, -3, 9, 4, 500),
+                Tensor.ofFloats(Shape.scalar(), 0f), Tensor.ofFloats(Shape.scalar(), 6f)}, attrs(), 0), 1, 2));
+        cs.add(known(new Case("ActivationGrad Clip 0..6", T, "ActivationGrad", 1, new Tensor[] {rand(r, -1, 1, 4, 500),
+                rand(r, -3, 9, 4, 500), null, Tensor.ofFloats(Shape.scalar(), 0f), Tensor.ofFloats(Shape.scalar(), 6f)},
+                new boolean[5], attrs("activation", "Clip"), 0, 0, new int[0], false), 3, 4));
+        cs.add(c("Sum of three", "", "Sum", 1, new Tensor[] {rand(r, -1, 1, 3, 77), rand(r, -1, 1, 3, 77),
+                rand(r, -1, 1, 3, 77)}, attrs(), 1e-6));
         Map<String, Attribute> mp2 = attrs("kernel_shape", new long[] {2, 2}, "strides", new long[] {2, 2}, "pads",
                 new long[] {0, 0, 0, 0});
         Map<String, Attribute> mp3 = attrs("kernel_shape", new long[] {3, 3}, "strides", new long[] {2, 2}, "pads",

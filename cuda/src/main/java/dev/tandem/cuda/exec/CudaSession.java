@@ -180,6 +180,7 @@ public final class CudaSession implements DeviceSession {
     @Override
     public void download() {
         stream.synchronize();
+        forgetClosed();
         for (Tensor t : order) {
             if (t.size() > 0) {
                 attached.get(t).copyTo(bytesOf(t));
@@ -189,8 +190,20 @@ public final class CudaSession implements DeviceSession {
 
     @Override
     public void upload() {
+        forgetClosed();
         for (Tensor t : order) {
             copyIn(t, attached.get(t));
+        }
+    }
+
+    /** Host tensors closed since they were attached (a model closed after training) lose their device copies. */
+    private void forgetClosed() {
+        for (var it = order.iterator(); it.hasNext(); ) {
+            Tensor t = it.next();
+            if (t.isClosed()) {
+                it.remove();
+                attached.remove(t).close();
+            }
         }
     }
 

@@ -230,8 +230,41 @@ final class GpuOps {
                 return b -> b.elementwise("tandem_relu", n(b, b.out(0)), b.args().pointer(b.addr(b.in(0)))
                         .pointer(b.addr(b.out(0))).i64(n(b, b.out(0))));
             }
+            case "Clip" -> {
+                requireFloat(st, values, 0);
+                float[] b = clipBounds(st, values, node, 1);
+                return bb -> bb.elementwise("tandem_clip", n(bb, bb.out(0)), bb.args().pointer(bb.addr(bb.in(0)))
+                        .pointer(bb.addr(bb.out(0))).i64(n(bb, bb.out(0))).f32(b[0]).f32(b[1]));
+            }
+            case "Sum" -> {
+                for (int i = 0; i < in.length; i++) {
+                    requireFloat(st, values, i);
+                    if (!values.get(in[i]).shape().equals(values.get(st.outputs()[0]).shape())) {
+                        throw new Unsupported("Sum with broadcasting");
+                    }
+                }
+                if (in.length == 1) {
+                    return b -> b.copy(b.in(0), b.out(0));
+                }
+                return b -> {
+                    long count = n(b, b.out(0));
+                    b.elementwise("tandem_add", count, b.args().pointer(b.addr(b.in(0))).pointer(b.addr(b.in(1)))
+                            .pointer(b.addr(b.out(0))).i64(count));
+                    for (int i = 2; i < b.step.inputs().length; i++) {
+                        b.elementwise("tandem_add", count, b.args().pointer(b.addr(b.out(0)))
+                                .pointer(b.addr(b.in(i))).pointer(b.addr(b.out(0))).i64(count));
+                    }
+                };
+            }
             case "ActivationGrad" -> {
                 String act = attrString(node, "activation", "");
+                if (act.equals("Clip") && in.length > 1 && in[1] >= 0) {
+                    requireFloat(st, values, 0, 1);
+                    float[] b = clipBounds(st, values, node, 3);
+                    return bb -> bb.elementwise("tandem_clip_grad", n(bb, bb.out(0)), bb.args()
+                            .pointer(bb.addr(bb.in(0))).pointer(bb.addr(bb.in(1))).pointer(bb.addr(bb.out(0)))
+                            .i64(n(bb, bb.out(0))).f32(b[0]).f32(b[1]));
+                }
                 if (!act.equals("Relu") || in.length < 3 || in[2] < 0) {
                     throw new Unsupported("activation gradient of '" + act + "' (only Relu from its output)");
                 }
@@ -426,6 +459,28 @@ final class GpuOps {
             default -> throw new Unsupported("no GPU implementation of " + (node.domain().isEmpty() ? "" : node.domain()
                     + ".") + op);
         }
+    }
+
+    /** Clip's bounds from the constant inputs {@code first} and {@code first + 1}, else the attributes. */
+    private static float[] clipBounds(PlannedStep st, List<PlannedValue> values, Node node, int first) {
+        float lo = attrFloat(node, "min", -Float.MAX_VALUE), hi = attrFloat(node, "max", Float.MAX_VALUE);
+        int[] in = st.inputs();
+        for (int k = 0; k < 2; k++) {
+            int i = first + k;
+            if (in.length > i && in[i] >= 0) {
+                PlannedValue v = values.get(in[i]);
+                if (v.placement() != Placement.CONST || v.shape().size() != 1) {
+                    throw new Unsupported("Clip bounds that are not constants");
+                }
+                float x = (float) dev.tandem.runtime.ops.Elements.getDouble(v.constant(), 0);
+                if (k == 0) {
+                    lo = x;
+                } else {
+                    hi = x;
+                }
+            }
+        }
+        return new float[] {lo, hi};
     }
 
     private static long n(Build b, int v) {

@@ -109,3 +109,17 @@ extern "C" __global__ void tandem_sgd_hyper(const float* sumsq, const float* lr,
         }
     }
 }
+
+// Clip (ReLU6 and the like): y = min(max(x, lo), hi).
+extern "C" __global__ void tandem_clip(const float* x, float* y, long long n, float lo, float hi) {
+    TANDEM_GRID_STRIDE(i, n) {
+        float v = x[i] < lo ? lo : x[i];
+        y[i] = v > hi ? hi : v;
+    }
+}
+
+// Clip's gradient from its input: dy where lo < x < hi, else 0 (0 at the bounds, as PyTorch's hardtanh).
+extern "C" __global__ void tandem_clip_grad(const float* dy, const float* x, float* dx, long long n, float lo,
+                                            float hi) {
+    TANDEM_GRID_STRIDE(i, n) { dx[i] = (x[i] > lo && x[i] < hi) ? dy[i] : 0.0f; }
+}

@@ -68,6 +68,8 @@ public final class DeviceParity {
             for (String arch : archs) {
                 try {
                     ok &= compare(arch, steps, batch, device, pool, out);
+                } catch (dev.tandem.runtime.UnsupportedModelException e) {
+                    out.println("[UNSUPPORTED] " + arch + ": " + e.getMessage());
                 } catch (RuntimeException e) {
                     out.println("[FAIL] " + arch + ": " + e);
                     ok = false;
