@@ -127,6 +127,8 @@ public final class OpParity {
         cs.add(known(new Case("ActivationGrad Clip 0..6", T, "ActivationGrad", 1, new Tensor[] {rand(r, -1, 1, 4, 500),
                 rand(r, -3, 9, 4, 500), null, Tensor.ofFloats(Shape.scalar(), 0f), Tensor.ofFloats(Shape.scalar(), 6f)},
                 new boolean[5], attrs("activation", "Clip"), 0, 0, new int[0], false), 3, 4));
+        cs.add(known(c("CastLike of a float64 constant", "", "CastLike", 1, new Tensor[] {
+                Tensor.ofDoubles(Shape.scalar(), 1.25), rand(r, -1, 1, 1)}, attrs(), 0), 0));
         cs.add(c("Sum of three", "", "Sum", 1, new Tensor[] {rand(r, -1, 1, 3, 77), rand(r, -1, 1, 3, 77),
                 rand(r, -1, 1, 3, 77)}, attrs(), 1e-6));
         Map<String, Attribute> mp2 = attrs("kernel_shape", new long[] {2, 2}, "strides", new long[] {2, 2}, "pads",

@@ -219,6 +219,31 @@ final class GpuOps {
                 if (from == to) {
                     return b -> b.copy(b.in(0), b.out(0));
                 }
+                if (values.get(in[0]).placement() == Placement.CONST && (to == DType.FLOAT32 || to == DType.INT64)) {
+                    // A constant (autodiff's float64 gradient seed): converted once on the host, copied each run.
+                    Tensor c = values.get(in[0]).constant();
+                    return b -> {
+                        long count = n(b, b.out(0));
+                        DeviceBuffer conv = b.p.scratch(count * to.byteSize());
+                        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                            java.lang.foreign.MemorySegment m = a.allocate(Math.max(4, count * to.byteSize()));
+                            for (long i = 0; i < count; i++) {
+                                if (to == DType.FLOAT32) {
+                                    m.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i,
+                                            (float) dev.tandem.runtime.ops.Elements.getDouble(c, i));
+                                } else {
+                                    m.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i,
+                                            dev.tandem.runtime.ops.Elements.getLong(c, i));
+                                }
+                            }
+                            conv.copyFrom(m.asSlice(0, count * to.byteSize()));
+                        }
+                        DeviceBuffer dst = b.buf(b.out(0));
+                        var stream = b.p.session().stream();
+                        long bytes = count * to.byteSize();
+                        b.out.add(() -> dst.copyFromAsync(conv, bytes, stream));
+                    };
+                }
                 if (from == DType.BOOL && to == DType.INT64) {
                     return b -> b.elementwise("tandem_bool_to_i64", n(b, b.out(0)), b.args().pointer(b.addr(b.in(0)))
                             .pointer(b.addr(b.out(0))).i64(n(b, b.out(0))));
