@@ -55,6 +55,10 @@ final class CudaPlan implements DevicePlan {
     private int eagerRuns;
     private boolean graphFailed;
     private boolean closed;
+    /** {@code -Dtandem.cuda.profile=true}: each plan prints where its runs' time went when it closes. */
+    private static final boolean PROFILE = Boolean.getBoolean("tandem.cuda.profile");
+    private long runs;
+    private final long[] nanos = new long[4];
 
     CudaPlan(CudaSession session, ExecutionPlan plan) {
         this.session = session;
@@ -185,6 +189,7 @@ final class CudaPlan implements DevicePlan {
         if (inputs.length != inputCount) {
             throw new InvalidInputException("The plan takes " + inputCount + " inputs; got " + inputs.length);
         }
+        long t0 = System.nanoTime();
         session.device().makeCurrent();
         DeviceBuffer[] binding = new DeviceBuffer[inputCount];
         for (int i = 0; i < inputCount; i++) {
@@ -229,7 +234,9 @@ final class CudaPlan implements DevicePlan {
             }
             session.device().driver().memcpyHtoDAsync(bound[i].address(), dst, n, session.stream().handle());
         }
+        long t1 = System.nanoTime();
         execute();
+        long t2 = System.nanoTime();
         for (int o = 0; o < outputs.length; o++) {
             long n = bytes(values.get(outputs[o]));
             if (n > 0) {
@@ -244,7 +251,15 @@ final class CudaPlan implements DevicePlan {
                 session.device().driver().memcpyDtoHAsync(dst, bound[in].address(), n, session.stream().handle());
             }
         }
+        long t3 = System.nanoTime();
         session.stream().synchronize();
+        long t4 = System.nanoTime();
+        if (PROFILE) {
+            runs++;
+            nanos[0] += t1 - t0;
+            nanos[1] += t2 - t1 + t3 - t2;
+            nanos[2] += t4 - t3;
+        }
         for (int in : compiled.writtenInputs()) {
             if (session.attachedBuffer(inputs[in]) == null) {
                 long n = bytes(values.get(inputValue[in]));
@@ -342,6 +357,12 @@ final class CudaPlan implements DevicePlan {
             return;
         }
         closed = true;
+        if (PROFILE && runs > 0) {
+            System.err.printf(java.util.Locale.ROOT, "CUDA plan of %d steps (%d launches%s): %d runs; per run %.1f us "
+                    + "binding and staging inputs, %.1f us launching, %.1f us waiting for the device%n", steps.size(),
+                    launches == null ? 0 : launches.size(), graph != null ? ", replayed as a CUDA graph" : "", runs,
+                    nanos[0] / 1e3 / runs, nanos[1] / 1e3 / runs, nanos[2] / 1e3 / runs);
+        }
         try {
             session.stream().synchronize();
         } catch (RuntimeException ignored) {

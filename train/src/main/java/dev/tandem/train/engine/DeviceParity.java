@@ -117,6 +117,12 @@ public final class DeviceParity {
                     out.printf(Locale.ROOT, "[%s] %s step %d: loss cpu %.6f gpu %.6f (rel %.1e), correct %d/%d, "
                             + "grad norm cpu %.5f gpu %.5f (rel %.1e)%n", pass ? "PASS" : "FAIL", arch, s, a.loss(),
                             b.loss(), dl, a.correct(), b.correct(), a.gradNorm(), b.gradNorm(), dn);
+                    if (s == 1) {
+                        // One step from equal weights: the ops' agreement, before training dynamics amplify it.
+                        device.download();
+                        ok &= close(arch + " parameters and buffers after step 1", cpu.stateDict(), gpu.stateDict(),
+                                1e-4, out);
+                    }
                 }
             }
             device.download();

@@ -66,6 +66,7 @@ public final class RecipeBench {
         Path data = null;
         int epochs = 10, batch = 128, threads = Runtime.getRuntime().availableProcessors();
         long maxSteps = 0, seed = 1;
+        int workers = -1;
         String device = "cuda";
         try {
             for (int i = 0; i < args.length; i++) {
@@ -82,6 +83,7 @@ public final class RecipeBench {
                     case "--threads" -> threads = Integer.parseInt(v);
                     case "--max-steps" -> maxSteps = Long.parseLong(v);
                     case "--seed" -> seed = Long.parseLong(v);
+                    case "--workers" -> workers = Integer.parseInt(v);
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
                 i++;
@@ -98,7 +100,7 @@ public final class RecipeBench {
         } catch (IllegalArgumentException e) {
             err.println("RecipeBench: " + e.getMessage());
             err.println("usage: RecipeBench --data DIR [--epochs 10] [--device cuda|cpu] [--batch 128] [--threads T]"
-                    + " [--max-steps N] [--seed 1]");
+                    + " [--max-steps N] [--seed 1] [--workers W]");
             return 2;
         }
         DeviceSession session = null;
@@ -126,8 +128,11 @@ public final class RecipeBench {
             out.println("Device: " + (session != null ? session.summary()
                     : "cpu (" + threads + " threads)"));
             out.flush();
+            // On a GPU the loader must keep up with the device: several threads (the CPU computes nothing else).
+            int w = workers >= 0 ? workers : session != null ? Math.max(1, Math.min(8,
+                    Runtime.getRuntime().availableProcessors() / 2)) : 1;
             bench(new DataSpec(DataSpec.Kind.FASHION_MNIST, data).load(null), epochs, batch, threads, maxSteps,
-                    seed, device, session, out);
+                    seed, device, session, out, w);
             return 0;
         } finally {
             if (session != null) {
@@ -137,7 +142,7 @@ public final class RecipeBench {
     }
 
     private static void bench(Splits data, int epochs, int batchSize, int threads, long maxSteps, long seed,
-                              String device, DeviceSession session, PrintStream out) {
+                              String device, DeviceSession session, PrintStream out, int workers) {
         Dataset train = data.train(), test = data.test();
         int[] shape = {train.channels(), train.height(), train.width()};
         int classes = train.classes().size();
@@ -150,9 +155,9 @@ public final class RecipeBench {
              Module module = Zoo.create("fashionnet", shape[0], shape[1], shape[2], classes);
              OptimizerState state = new OptimizerState();
              DataLoader trainLoader = DataLoader.builder(train).batchSize(batchSize).shuffle(true).dropLast(false)
-                     .seed(seed).workers(1).transforms(List.of(new RandomHorizontalFlip(0.5), normalize)).build();
+                     .seed(seed).workers(workers).transforms(List.of(new RandomHorizontalFlip(0.5), normalize)).build();
              DataLoader testLoader = DataLoader.builder(test).batchSize(EVAL_BATCH).shuffle(false).dropLast(false)
-                     .seed(seed).workers(1).transforms(normalize).build()) {
+                     .seed(seed).workers(workers).transforms(normalize).build()) {
             module.resetParameters(seed);
             long perEpoch = trainLoader.batchesPerEpoch();
             if (maxSteps > 0) {
@@ -165,10 +170,13 @@ public final class RecipeBench {
             for (int epoch = 1; epoch <= epochs; epoch++) {
                 long t0 = System.nanoTime();
                 double lossSum = 0;
-                long correct = 0, seen = 0;
+                long correct = 0, seen = 0, waitNanos = 0, stepNanos = 0;
                 try (DataLoader.Epoch batches = trainLoader.epoch(epoch - 1)) {
                     for (long b = 0; b < perEpoch && batches.hasNext(); b++) {
+                        long w0 = System.nanoTime();
                         Batch batch = batches.next();
+                        long w1 = System.nanoTime();
+                        waitNanos += w1 - w0;
                         if (batch.size() < 2) {
                             continue;
                         }
@@ -192,6 +200,7 @@ public final class RecipeBench {
                             throw new IllegalStateException("diverged at epoch " + epoch + ", step " + step
                                     + ": the loss is " + r.loss());
                         }
+                        stepNanos += System.nanoTime() - w1;
                         lossSum += r.loss() * batch.size();
                         correct += r.correct();
                         seen += batch.size();
@@ -202,8 +211,9 @@ public final class RecipeBench {
                 last = accuracy(module, testLoader, shape, classes, evals, pool, session);
                 best = Math.max(best, last);
                 out.printf(Locale.ROOT, "epoch %d/%d train_loss=%.4f train_acc=%.4f test_acc=%.4f train_seconds=%.3f "
-                                + "images_per_second=%.1f%n", epoch, epochs, lossSum / Math.max(1, seen),
-                        correct / (double) Math.max(1, seen), last, seconds, seen / seconds);
+                                + "images_per_second=%.1f (waiting for data %.3f s, in steps %.3f s)%n", epoch, epochs,
+                        lossSum / Math.max(1, seen), correct / (double) Math.max(1, seen), last, seconds,
+                        seen / seconds, waitNanos / 1e9, stepNanos / 1e9);
                 out.flush();
             }
             double total = (System.nanoTime() - started) / 1e9;
