@@ -61,6 +61,9 @@ public final class Cudnn {
     private final Downcall cudnnGetConvolutionForwardAlgorithm;
     private final Downcall cudnnGetConvolutionBackwardDataAlgorithm;
     private final Downcall cudnnGetConvolutionBackwardFilterAlgorithm;
+    private final Downcall cudnnFindConvolutionForwardAlgorithm;
+    private final Downcall cudnnFindConvolutionBackwardDataAlgorithm;
+    private final Downcall cudnnFindConvolutionBackwardFilterAlgorithm;
     private final Downcall cudnnGetConvolutionForwardWorkspaceSize;
     private final Downcall cudnnGetConvolutionBackwardDataWorkspaceSize;
     private final Downcall cudnnGetConvolutionBackwardFilterWorkspaceSize;
@@ -107,6 +110,13 @@ public final class Cudnn {
         // (handle, xDesc, dyDesc, convDesc, dwDesc, requested, *returned, perf[])
         cudnnGetConvolutionBackwardFilterAlgorithm = lib.downcall(FunctionDescriptor.of(INT, PTR, PTR, PTR, PTR, PTR,
                 INT, PTR, PTR), "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
+        // The Find variants take the same arguments as the _v7 queries, and time each algorithm on the device.
+        cudnnFindConvolutionForwardAlgorithm = lib.downcall(FunctionDescriptor.of(INT, PTR, PTR, PTR, PTR, PTR, INT,
+                PTR, PTR), "cudnnFindConvolutionForwardAlgorithm");
+        cudnnFindConvolutionBackwardDataAlgorithm = lib.downcall(FunctionDescriptor.of(INT, PTR, PTR, PTR, PTR, PTR,
+                INT, PTR, PTR), "cudnnFindConvolutionBackwardDataAlgorithm");
+        cudnnFindConvolutionBackwardFilterAlgorithm = lib.downcall(FunctionDescriptor.of(INT, PTR, PTR, PTR, PTR, PTR,
+                INT, PTR, PTR), "cudnnFindConvolutionBackwardFilterAlgorithm");
         // (handle, xDesc, wDesc, convDesc, yDesc, algo, *size)
         cudnnGetConvolutionForwardWorkspaceSize = lib.downcall(FunctionDescriptor.of(INT, PTR, PTR, PTR, PTR, PTR,
                 INT, PTR), "cudnnGetConvolutionForwardWorkspaceSize");
@@ -276,6 +286,27 @@ public final class Cudnn {
     public AlgoPerf[] forwardAlgorithms(MemorySegment handle, MemorySegment x, MemorySegment w, MemorySegment conv,
                                         MemorySegment y) {
         return ranked(cudnnGetConvolutionForwardAlgorithm, FWD_ALGO_COUNT, handle, x, w, conv, y);
+    }
+
+    /**
+     * {@code cudnnFindConvolutionForwardAlgorithm}: every algorithm run and timed on the device (it allocates its own
+     * memory and synchronises; never during stream capture), fastest first.
+     */
+    public AlgoPerf[] forwardAlgorithmsTimed(MemorySegment handle, MemorySegment x, MemorySegment w,
+                                             MemorySegment conv, MemorySegment y) {
+        return ranked(cudnnFindConvolutionForwardAlgorithm, FWD_ALGO_COUNT, handle, x, w, conv, y);
+    }
+
+    /** {@code cudnnFindConvolutionBackwardDataAlgorithm} (see {@link #forwardAlgorithmsTimed}). */
+    public AlgoPerf[] backwardDataAlgorithmsTimed(MemorySegment handle, MemorySegment w, MemorySegment dy,
+                                                  MemorySegment conv, MemorySegment dx) {
+        return ranked(cudnnFindConvolutionBackwardDataAlgorithm, BWD_DATA_ALGO_COUNT, handle, w, dy, conv, dx);
+    }
+
+    /** {@code cudnnFindConvolutionBackwardFilterAlgorithm} (see {@link #forwardAlgorithmsTimed}). */
+    public AlgoPerf[] backwardFilterAlgorithmsTimed(MemorySegment handle, MemorySegment x, MemorySegment dy,
+                                                    MemorySegment conv, MemorySegment dw) {
+        return ranked(cudnnFindConvolutionBackwardFilterAlgorithm, BWD_FILTER_ALGO_COUNT, handle, x, dy, conv, dw);
     }
 
     /** {@code cudnnGetConvolutionBackwardDataAlgorithm_v7}. */

@@ -24,7 +24,7 @@ public final class CudnnConvolution extends NativeResource {
     private final long backwardDataWorkspace;
     private final long backwardFilterWorkspace;
 
-    CudnnConvolution(Cudnn cudnn, MemorySegment handle, ConvShape s, boolean tf32, long maxWorkspace) {
+    CudnnConvolution(Cudnn cudnn, MemorySegment handle, ConvShape s, boolean tf32, long maxWorkspace, boolean timed) {
         this.cudnn = cudnn;
         this.handle = handle;
         this.shape = s;
@@ -43,12 +43,12 @@ public final class CudnnConvolution extends NativeResource {
                         + s + "; Tandem expects [" + s.n() + ", " + s.k() + ", " + s.outH() + ", " + s.outW() + "]");
             }
             yd = cudnn.tensor4d(Cudnn.DATA_FLOAT, out[0], out[1], out[2], out[3]);
-            this.forward = AlgoPerf.choose(cudnn.forwardAlgorithms(handle, xd, wd, cd, yd), maxWorkspace, false,
-                    "forward");
-            this.backwardData = AlgoPerf.choose(cudnn.backwardDataAlgorithms(handle, wd, yd, cd, xd), maxWorkspace,
-                    false, "backward-data");
-            this.backwardFilter = AlgoPerf.choose(cudnn.backwardFilterAlgorithms(handle, xd, yd, cd, wd),
-                    maxWorkspace, false, "backward-filter");
+            this.forward = AlgoPerf.choose(timed ? cudnn.forwardAlgorithmsTimed(handle, xd, wd, cd, yd)
+                    : cudnn.forwardAlgorithms(handle, xd, wd, cd, yd), maxWorkspace, false, "forward");
+            this.backwardData = AlgoPerf.choose(timed ? cudnn.backwardDataAlgorithmsTimed(handle, wd, yd, cd, xd)
+                    : cudnn.backwardDataAlgorithms(handle, wd, yd, cd, xd), maxWorkspace, false, "backward-data");
+            this.backwardFilter = AlgoPerf.choose(timed ? cudnn.backwardFilterAlgorithmsTimed(handle, xd, yd, cd, wd)
+                    : cudnn.backwardFilterAlgorithms(handle, xd, yd, cd, wd), maxWorkspace, false, "backward-filter");
             this.forwardWorkspace = cudnn.forwardWorkspace(handle, xd, wd, cd, yd, forward.algo());
             this.backwardDataWorkspace = cudnn.backwardDataWorkspace(handle, wd, yd, cd, xd, backwardData.algo());
             this.backwardFilterWorkspace = cudnn.backwardFilterWorkspace(handle, xd, yd, cd, wd,

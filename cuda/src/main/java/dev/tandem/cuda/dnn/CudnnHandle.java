@@ -18,6 +18,7 @@ public final class CudnnHandle extends NativeResource {
     private final MemorySegment handle;
     private final boolean tf32;
     private final long maxWorkspace;
+    private final boolean timed;
     private final Map<ConvShape, CudnnConvolution> plans = new LinkedHashMap<>();
 
     /**
@@ -27,6 +28,15 @@ public final class CudnnHandle extends NativeResource {
      * @param maxWorkspace the most workspace bytes one convolution algorithm may ask for
      */
     public CudnnHandle(Cudnn cudnn, CudaStream stream, boolean tf32, long maxWorkspace) {
+        this(cudnn, stream, tf32, maxWorkspace, false);
+    }
+
+    /**
+     * As {@link #CudnnHandle(Cudnn, CudaStream, boolean, long)}; {@code timed} chooses each convolution's algorithms
+     * by running them all once ({@code cudnnFind*}) instead of by cuDNN's heuristics.
+     */
+    public CudnnHandle(Cudnn cudnn, CudaStream stream, boolean tf32, long maxWorkspace, boolean timed) {
+        this.timed = timed;
         this.cudnn = cudnn;
         this.tf32 = tf32;
         this.maxWorkspace = maxWorkspace;
@@ -49,7 +59,7 @@ public final class CudnnHandle extends NativeResource {
         checkOpen();
         CudnnConvolution p = plans.get(shape);
         if (p == null) {
-            p = new CudnnConvolution(cudnn, handle, shape, tf32, maxWorkspace);
+            p = new CudnnConvolution(cudnn, handle, shape, tf32, maxWorkspace, timed);
             plans.put(shape, p);
         }
         return p;

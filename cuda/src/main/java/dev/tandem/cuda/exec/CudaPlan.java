@@ -56,7 +56,10 @@ final class CudaPlan implements DevicePlan {
     private boolean graphFailed;
     private boolean closed;
     /** {@code -Dtandem.cuda.profile=true}: each plan prints where its runs' time went when it closes. */
-    private static final boolean PROFILE = Boolean.getBoolean("tandem.cuda.profile");
+    private static final boolean PROFILE = System.getProperty("tandem.cuda.profile", "false").matches("true|steps");
+    /** {@code -Dtandem.cuda.profile=steps}: runs launch by launch, each timed on the device (slower; no graph). */
+    private static final boolean PROFILE_STEPS = System.getProperty("tandem.cuda.profile", "").equals("steps");
+    private java.util.Map<String, Long> launchNanos;
     private long runs;
     private final long[] nanos = new long[4];
 
@@ -306,6 +309,20 @@ final class CudaPlan implements DevicePlan {
     }
 
     private void execute() {
+        if (PROFILE_STEPS && eagerRuns >= 1) {
+            if (launchNanos == null) {
+                launchNanos = new java.util.LinkedHashMap<>();
+            }
+            for (int i = 0; i < launches.size(); i++) {
+                session.stream().synchronize();
+                long t = System.nanoTime();
+                launches.get(i).run();
+                session.stream().synchronize();
+                launchNanos.merge(compiled.labels().get(i), System.nanoTime() - t, Long::sum);
+            }
+            eagerRuns++;
+            return;
+        }
         if (graph != null) {
             graph.launch(session.stream());
             return;
@@ -362,6 +379,18 @@ final class CudaPlan implements DevicePlan {
                     + "binding and staging inputs, %.1f us launching, %.1f us waiting for the device%n", steps.size(),
                     launches == null ? 0 : launches.size(), graph != null ? ", replayed as a CUDA graph" : "", runs,
                     nanos[0] / 1e3 / runs, nanos[1] / 1e3 / runs, nanos[2] / 1e3 / runs);
+            if (launchNanos != null) {
+                long timed = runs - 1;
+                java.util.Map<String, Long> byOp = new java.util.TreeMap<>();
+                launchNanos.forEach((k, v) -> byOp.merge(k.substring(0, k.indexOf(' ')), v, Long::sum));
+                byOp.entrySet().stream().sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
+                        .forEach(e -> System.err.printf(java.util.Locale.ROOT, "  %-24s %8.1f us per run%n",
+                                e.getKey(), e.getValue() / 1e3 / timed));
+                launchNanos.entrySet().stream()
+                        .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).limit(12)
+                        .forEach(e -> System.err.printf(java.util.Locale.ROOT, "    %-60s %8.1f us%n", e.getKey(),
+                                e.getValue() / 1e3 / timed));
+            }
         }
         try {
             session.stream().synchronize();

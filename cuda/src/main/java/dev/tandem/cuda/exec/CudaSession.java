@@ -80,7 +80,8 @@ public final class CudaSession implements DeviceSession {
             kernels = new KernelLibrary(device, KernelSources.load(), new KernelCompiler(compiler,
                     PtxCache.fromEnvironment(environment)));
             blas = new CublasHandle(libs.cublas(), stream, tf32);
-            CudnnHandle dnn = new CudnnHandle(libs.cudnn(), stream, tf32, 256L << 20);
+            CudnnHandle dnn = new CudnnHandle(libs.cudnn(), stream, tf32, 256L << 20,
+                    !flagValue(environment, "convAlgo", "timed").equals("heuristic"));
             int v = libs.driver().driverVersion();
             String summary = CudaProbe.device(libs.driver(), 0).describe() + ", CUDA " + v / 1000 + "."
                     + (v % 1000) / 10 + (tf32 ? ", TF32" : ", float32") + (graphs ? ", CUDA graphs" : "");
@@ -98,6 +99,11 @@ public final class CudaSession implements DeviceSession {
             device.close();
             throw e;
         }
+    }
+
+    private static String flagValue(BackendEnvironment env, String name, String dflt) {
+        return env.property("tandem.cuda." + name)
+                .or(() -> env.env("TANDEM_CUDA_" + name.toUpperCase(Locale.ROOT))).orElse(dflt);
     }
 
     private static boolean flag(BackendEnvironment env, String name, boolean dflt) {

@@ -39,7 +39,7 @@ final class GpuOps {
     }
 
     /** The launches of a plan under one binding, and what the plan must do around them. */
-    record Compiled(List<Runnable> launches, int[] writtenInputs, List<NormCheck> normChecks,
+    record Compiled(List<Runnable> launches, List<String> labels, int[] writtenInputs, List<NormCheck> normChecks,
                     Consumer<Tensor[]> checks) {
     }
 
@@ -59,6 +59,7 @@ final class GpuOps {
     static final class Build {
         final CudaPlan p;
         final List<Runnable> out = new ArrayList<>();
+        final List<String> labels = new ArrayList<>();
         final List<Integer> written = new ArrayList<>();
         final List<NormCheck> norms = new ArrayList<>();
         final List<Consumer<Tensor[]>> checks = new ArrayList<>();
@@ -74,6 +75,12 @@ final class GpuOps {
 
         int in(int i) {
             return step.inputs()[i];
+        }
+
+        /** Adds one launch of the current step. */
+        void add(Runnable launch) {
+            out.add(launch);
+            labels.add(step.node().opType() + " " + step.node().name());
         }
 
         int out(int i) {
@@ -99,7 +106,7 @@ final class GpuOps {
         void kernel(String name, Dim3 grid, Dim3 block, KernelArgs args) {
             var lib = p.session().kernels();
             var stream = p.session().stream();
-            out.add(() -> lib.launch(name, grid, block, stream, args));
+            add(() -> lib.launch(name, grid, block, stream, args));
         }
 
         /** A grid-stride kernel over {@code n} items. */
@@ -114,7 +121,7 @@ final class GpuOps {
             }
             DeviceBuffer src = buf(from), dst = buf(to);
             var stream = p.session().stream();
-            out.add(() -> dst.copyFromAsync(src, n, stream));
+            add(() -> dst.copyFromAsync(src, n, stream));
         }
 
         /** Marks input {@code i} of the step (a graph input) as written in place. */
@@ -155,7 +162,7 @@ final class GpuOps {
             b.ws[0] = p.scratch(b.workspace);
         }
         List<Consumer<Tensor[]>> checks = List.copyOf(b.checks);
-        return new Compiled(List.copyOf(b.out), b.written.stream().mapToInt(Integer::intValue).distinct().toArray(),
+        return new Compiled(List.copyOf(b.out), List.copyOf(b.labels), b.written.stream().mapToInt(Integer::intValue).distinct().toArray(),
                 List.copyOf(b.norms), checks.isEmpty() ? null : t -> checks.forEach(c -> c.accept(t)));
     }
 
@@ -241,7 +248,7 @@ final class GpuOps {
                         DeviceBuffer dst = b.buf(b.out(0));
                         var stream = b.p.session().stream();
                         long bytes = count * to.byteSize();
-                        b.out.add(() -> dst.copyFromAsync(conv, bytes, stream));
+                        b.add(() -> dst.copyFromAsync(conv, bytes, stream));
                     };
                 }
                 if (from == DType.BOOL && to == DType.INT64) {
@@ -588,7 +595,7 @@ final class GpuOps {
             switch (op) {
                 case "Conv" -> {
                     DeviceBuffer xb = b.buf(b.in(0)), wb = b.buf(b.in(1)), yb = b.buf(b.out(0));
-                    b.out.add(() -> c.forward(xb, wb, yb, ws[0]));
+                    b.add(() -> c.forward(xb, wb, yb, ws[0]));
                     if (b.step.inputs().length > 2 && b.in(2) >= 0) {
                         Shape y = b.shape(b.out(0));
                         b.elementwise("tandem_bias_act_nchw", y.size(), b.args().pointer(yb.address())
@@ -598,11 +605,11 @@ final class GpuOps {
                 }
                 case "ConvGradInput" -> {
                     DeviceBuffer dy = b.buf(b.in(0)), wb = b.buf(b.in(1)), dx = b.buf(b.out(0));
-                    b.out.add(() -> c.backwardData(wb, dy, dx, ws[0]));
+                    b.add(() -> c.backwardData(wb, dy, dx, ws[0]));
                 }
                 default -> {
                     DeviceBuffer dy = b.buf(b.in(0)), xb = b.buf(b.in(1)), dw = b.buf(b.out(0));
-                    b.out.add(() -> c.backwardFilter(xb, dy, dw, ws[0], false));
+                    b.add(() -> c.backwardFilter(xb, dy, dw, ws[0], false));
                 }
             }
         };
@@ -640,9 +647,9 @@ final class GpuOps {
             DeviceBuffer ab = b.buf(b.in(0)), bb = b.buf(b.in(1)), yb = b.buf(b.out(0));
             if (mode == 2) {
                 b.copy(b.in(2), b.out(0));
-                b.out.add(() -> blas.gemm(ta, tb, m, n, k, alpha, ab, bb, beta, yb));
+                b.add(() -> blas.gemm(ta, tb, m, n, k, alpha, ab, bb, beta, yb));
             } else {
-                b.out.add(() -> blas.gemm(ta, tb, m, n, k, alpha, ab, bb, 0f, yb));
+                b.add(() -> blas.gemm(ta, tb, m, n, k, alpha, ab, bb, 0f, yb));
                 if (mode == 1) {
                     b.elementwise("tandem_bias_act_rows", (long) m * n, b.args().pointer(yb.address())
                             .pointer(b.addr(b.in(2))).i32(n).i64((long) m * n).i32(0));
