@@ -54,9 +54,17 @@ public record AlgoPerf(int algo, int status, float time, long memory, boolean de
      * when {@code deterministic} is asked for.
      */
     public static AlgoPerf choose(AlgoPerf[] ranked, long maxWorkspace, boolean deterministic, String what) {
+        return choose(ranked, maxWorkspace, deterministic, what, ANY);
+    }
+
+    private static final java.util.function.Predicate<AlgoPerf> ANY = p -> true;
+
+    /** As {@link #choose(AlgoPerf[], long, boolean, String)} among the entries {@code allowed} accepts. */
+    public static AlgoPerf choose(AlgoPerf[] ranked, long maxWorkspace, boolean deterministic, String what,
+                                  java.util.function.Predicate<AlgoPerf> allowed) {
         AlgoPerf fallback = null;
         for (AlgoPerf p : ranked) {
-            if (p.status() != 0 || p.memory() > maxWorkspace) {
+            if (p.status() != 0 || p.memory() > maxWorkspace || !allowed.test(p)) {
                 continue;
             }
             if (!deterministic || p.deterministic()) {
@@ -68,6 +76,9 @@ public record AlgoPerf(int algo, int status, float time, long memory, boolean de
         }
         if (fallback != null) {
             return fallback;
+        }
+        if (allowed != ANY) {
+            return choose(ranked, maxWorkspace, deterministic, what, ANY); // nothing allowed fits: the best usable
         }
         throw new dev.tandem.cuda.CudaException("cuDNN offers no usable " + what + " algorithm within "
                 + maxWorkspace + " bytes of workspace (ranking: " + java.util.Arrays.toString(ranked) + ")");

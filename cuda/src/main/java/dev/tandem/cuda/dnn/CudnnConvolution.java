@@ -43,12 +43,22 @@ public final class CudnnConvolution extends NativeResource {
                         + s + "; Tandem expects [" + s.n() + ", " + s.k() + ", " + s.outH() + ", " + s.outW() + "]");
             }
             yd = cudnn.tensor4d(Cudnn.DATA_FLOAT, out[0], out[1], out[2], out[3]);
+            // Without TF32, full float32 is asked for: only FMA math, and no FFT or Winograd algorithms (their
+            // transforms lose several digits), so that results match the CPU's to rounding.
+            java.util.function.Predicate<AlgoPerf> fwdOk = p -> tf32 || (p.mathType() == Cudnn.FMA_MATH
+                    && p.algo() <= 3);
+            java.util.function.Predicate<AlgoPerf> bwdDataOk = p -> tf32 || (p.mathType() == Cudnn.FMA_MATH
+                    && p.algo() <= 1);
+            java.util.function.Predicate<AlgoPerf> bwdFilterOk = p -> tf32 || (p.mathType() == Cudnn.FMA_MATH
+                    && (p.algo() <= 1 || p.algo() == 3));
             this.forward = AlgoPerf.choose(timed ? cudnn.forwardAlgorithmsTimed(handle, xd, wd, cd, yd)
-                    : cudnn.forwardAlgorithms(handle, xd, wd, cd, yd), maxWorkspace, false, "forward");
+                    : cudnn.forwardAlgorithms(handle, xd, wd, cd, yd), maxWorkspace, false, "forward", fwdOk);
             this.backwardData = AlgoPerf.choose(timed ? cudnn.backwardDataAlgorithmsTimed(handle, wd, yd, cd, xd)
-                    : cudnn.backwardDataAlgorithms(handle, wd, yd, cd, xd), maxWorkspace, false, "backward-data");
+                    : cudnn.backwardDataAlgorithms(handle, wd, yd, cd, xd), maxWorkspace, false, "backward-data",
+                    bwdDataOk);
             this.backwardFilter = AlgoPerf.choose(timed ? cudnn.backwardFilterAlgorithmsTimed(handle, xd, yd, cd, wd)
-                    : cudnn.backwardFilterAlgorithms(handle, xd, yd, cd, wd), maxWorkspace, false, "backward-filter");
+                    : cudnn.backwardFilterAlgorithms(handle, xd, yd, cd, wd), maxWorkspace, false, "backward-filter",
+                    bwdFilterOk);
             this.forwardWorkspace = cudnn.forwardWorkspace(handle, xd, wd, cd, yd, forward.algo());
             this.backwardDataWorkspace = cudnn.backwardDataWorkspace(handle, wd, yd, cd, xd, backwardData.algo());
             this.backwardFilterWorkspace = cudnn.backwardFilterWorkspace(handle, xd, yd, cd, wd,

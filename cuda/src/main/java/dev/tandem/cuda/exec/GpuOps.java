@@ -30,6 +30,8 @@ import java.util.function.Consumer;
  */
 final class GpuOps {
     private static final int BLOCK = 256;
+    /** Batch norm runs one block per channel: many threads keep enough loads in flight. */
+    private static final int BN_BLOCK = 1024;
 
     private GpuOps() {
     }
@@ -217,6 +219,7 @@ final class GpuOps {
         if (isAlias(st, values)) {
             return b -> { };
         }
+        require32(st, values);
         switch (op) {
             case "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Dropout" -> {
                 return b -> b.copy(b.in(0), b.out(0));
@@ -333,7 +336,7 @@ final class GpuOps {
                 float eps = attrFloat(node, "epsilon", 1e-5f), mom = attrFloat(node, "momentum", 0.1f);
                 return b -> {
                     Shape s = b.shape(b.in(0));
-                    b.kernel("tandem_bn_fwd_train", Dim3.of(s.dim(1)), Dim3.of(BLOCK), b.args().pointer(b.addr(b.in(0)))
+                    b.kernel("tandem_bn_fwd_train", Dim3.of(s.dim(1)), Dim3.of(BN_BLOCK), b.args().pointer(b.addr(b.in(0)))
                             .pointer(b.addr(b.out(0))).pointer(b.addr(b.in(1))).pointer(b.addr(b.in(2)))
                             .pointer(b.addr(b.in(3))).pointer(b.addr(b.in(4))).pointer(b.addr(b.out(1)))
                             .pointer(b.addr(b.out(2))).i32(s.dim(0)).i32(s.dim(1)).i64((long) s.dim(2) * s.dim(3))
@@ -349,7 +352,7 @@ final class GpuOps {
                 }
                 return b -> {
                     Shape s = b.shape(b.in(1));
-                    b.kernel("tandem_bn_bwd", Dim3.of(s.dim(1)), Dim3.of(BLOCK), b.args().pointer(b.addr(b.in(0)))
+                    b.kernel("tandem_bn_bwd", Dim3.of(s.dim(1)), Dim3.of(BN_BLOCK), b.args().pointer(b.addr(b.in(0)))
                             .pointer(b.addr(b.in(1))).pointer(b.addr(b.in(2))).pointer(b.addr(b.in(3)))
                             .pointer(b.addr(b.in(4))).pointer(b.addr(b.out(0))).pointer(b.addr(b.out(1)))
                             .pointer(b.addr(b.out(2))).i32(s.dim(0)).i32(s.dim(1)).i64((long) s.dim(2) * s.dim(3)));
@@ -513,6 +516,20 @@ final class GpuOps {
             }
         }
         return new float[] {lo, hi};
+    }
+
+    /** Kernels that index with 32-bit arithmetic take tensors of fewer than 2^31 elements. */
+    private static void require32(PlannedStep st, List<PlannedValue> values) {
+        for (int v : st.inputs()) {
+            if (v >= 0 && values.get(v).shape().size() >= Integer.MAX_VALUE) {
+                throw new Unsupported("a tensor of 2^31 elements or more");
+            }
+        }
+        for (int v : st.outputs()) {
+            if (values.get(v).shape().size() >= Integer.MAX_VALUE) {
+                throw new Unsupported("a tensor of 2^31 elements or more");
+            }
+        }
     }
 
     private static long n(Build b, int v) {

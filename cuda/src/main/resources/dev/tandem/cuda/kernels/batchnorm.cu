@@ -12,26 +12,32 @@ extern "C" __global__ void tandem_bn_fwd_train(const float* x, float* y, const f
     __shared__ float scratch[1024];
     int c = blockIdx.x;
     long long m = (long long) batch * plane;
+    // Nested loops over images and the plane: no 64-bit division per element (it dominated the time).
     float s = 0.0f;
-    for (long long j = threadIdx.x; j < m; j += blockDim.x) {
-        long long n = j / plane;
-        s += x[(n * channels + c) * plane + (j - n * plane)];
+    for (int n = 0; n < batch; n++) {
+        const float* xp = x + ((long long) n * channels + c) * plane;
+        for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
+            s += xp[p];
+        }
     }
     float mean = tandem_block_sum(s, scratch) / (float) m;
     float d2 = 0.0f;
-    for (long long j = threadIdx.x; j < m; j += blockDim.x) {
-        long long n = j / plane;
-        float d = x[(n * channels + c) * plane + (j - n * plane)] - mean;
-        d2 += d * d;
+    for (int n = 0; n < batch; n++) {
+        const float* xp = x + ((long long) n * channels + c) * plane;
+        for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
+            float d = xp[p] - mean;
+            d2 += d * d;
+        }
     }
     float var = tandem_block_sum(d2, scratch) / (float) m;
     float invstd = rsqrtf(var + eps);
     float g = gamma[c] * invstd;
     float b = beta[c] - mean * g;
-    for (long long j = threadIdx.x; j < m; j += blockDim.x) {
-        long long n = j / plane;
-        long long k = (n * channels + c) * plane + (j - n * plane);
-        y[k] = x[k] * g + b;
+    for (int n = 0; n < batch; n++) {
+        long long base = ((long long) n * channels + c) * plane;
+        for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
+            y[base + p] = x[base + p] * g + b;
+        }
     }
     if (threadIdx.x == 0) {
         saved_mean[c] = mean;
@@ -54,20 +60,23 @@ extern "C" __global__ void tandem_bn_bwd(const float* dy, const float* x, const 
     float invstd = saved_invstd[c];
     float sdy = 0.0f;
     float sdyx = 0.0f;
-    for (long long j = threadIdx.x; j < m; j += blockDim.x) {
-        long long n = j / plane;
-        long long k = (n * channels + c) * plane + (j - n * plane);
-        sdy += dy[k];
-        sdyx += dy[k] * (x[k] - mean) * invstd;
+    for (int n = 0; n < batch; n++) {
+        long long base = ((long long) n * channels + c) * plane;
+        for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
+            float d = dy[base + p];
+            sdy += d;
+            sdyx += d * (x[base + p] - mean) * invstd;
+        }
     }
     float db = tandem_block_sum(sdy, scratch);
     float dg = tandem_block_sum(sdyx, scratch);
     float f = gamma[c] * invstd / (float) m;
-    for (long long j = threadIdx.x; j < m; j += blockDim.x) {
-        long long n = j / plane;
-        long long k = (n * channels + c) * plane + (j - n * plane);
-        float xhat = (x[k] - mean) * invstd;
-        dx[k] = f * ((float) m * dy[k] - db - xhat * dg);
+    for (int n = 0; n < batch; n++) {
+        long long base = ((long long) n * channels + c) * plane;
+        for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
+            float xhat = (x[base + p] - mean) * invstd;
+            dx[base + p] = f * ((float) m * dy[base + p] - db - xhat * dg);
+        }
     }
     if (threadIdx.x == 0) {
         dgamma[c] = dg;

@@ -8,8 +8,9 @@ __device__ __forceinline__ float tandem_activate(float v, int act) {
 // y[n, c, p] = act(y[n, c, p] + bias[c]); plane = H * W, count = N * C * plane.
 extern "C" __global__ void tandem_bias_act_nchw(float* y, const float* bias, int channels, long long plane,
                                                 long long count, int act) {
+    int pl = (int) plane;  // 32-bit index arithmetic: the caller checks count < 2^31
     TANDEM_GRID_STRIDE(i, count) {
-        int c = (int) ((i / plane) % channels);
+        int c = ((int) i / pl) % channels;
         y[i] = tandem_activate(y[i] + bias[c], act);
     }
 }
@@ -37,10 +38,11 @@ extern "C" __global__ void tandem_bias_grad_nchw(const float* dy, float* db, int
     __shared__ float scratch[1024];
     int c = blockIdx.x;
     float s = 0.0f;
-    for (long long j = threadIdx.x; j < (long long) batch * plane; j += blockDim.x) {
-        long long n = j / plane;
-        long long p = j - n * plane;
-        s += dy[(n * channels + c) * plane + p];
+    for (int n = 0; n < batch; n++) {
+        const float* d = dy + ((long long) n * channels + c) * plane;
+        for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
+            s += d[p];
+        }
     }
     s = tandem_block_sum(s, scratch);
     if (threadIdx.x == 0) {

@@ -45,8 +45,9 @@ extern "C" __global__ void tandem_xent_grad(const float* dloss, const float* log
 extern "C" __global__ void tandem_bn_infer(const float* x, float* y, const float* gamma, const float* beta,
                                            const float* mean, const float* var, int channels, long long plane,
                                            long long count, float eps) {
+    int pl = (int) plane;  // 32-bit index arithmetic: the caller checks count < 2^31
     TANDEM_GRID_STRIDE(i, count) {
-        int c = (int) ((i / plane) % channels);
+        int c = ((int) i / pl) % channels;
         float g = gamma[c] / sqrtf(var[c] + eps);
         y[i] = (x[i] - mean[c]) * g + beta[c];
     }

@@ -1,4 +1,5 @@
-// Pooling over NCHW float32 tensors.
+// Pooling over NCHW float32 tensors. Index arithmetic is 32-bit (the callers check that a tensor has fewer than
+// 2^31 elements): 64-bit division per element is slow on GPUs.
 
 // Max pooling: one thread per output element; argmax[o] is the flat index (within the n, c plane) of the first
 // maximum of its window (PyTorch's tie rule), -1 for a window entirely in the padding.
@@ -6,9 +7,10 @@ extern "C" __global__ void tandem_maxpool_fwd(const float* x, float* y, int* arg
                                               int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw) {
     long long count = (long long) planes * oh * ow;
     TANDEM_GRID_STRIDE(o, count) {
-        int ox = (int) (o % ow);
-        int oy = (int) ((o / ow) % oh);
-        long long plane = o / ((long long) oh * ow);
+        int oi = (int) o;
+        int ox = oi % ow;
+        int oy = (oi / ow) % oh;
+        long long plane = oi / (oh * ow);
         const float* xp = x + plane * h * w;
         float best = 0.0f;
         int where = -1;
@@ -36,9 +38,10 @@ extern "C" __global__ void tandem_maxpool_bwd(const float* dy, const int* argmax
                                               int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw) {
     long long count = (long long) planes * h * w;
     TANDEM_GRID_STRIDE(i, count) {
-        int ix = (int) (i % w);
-        int iy = (int) ((i / w) % h);
-        long long plane = i / ((long long) h * w);
+        int ii = (int) i;
+        int ix = ii % w;
+        int iy = (ii / w) % h;
+        long long plane = ii / (h * w);
         int self = iy * w + ix;
         // Outputs whose window holds (iy, ix): oy*sh - ph <= iy <= oy*sh - ph + kh - 1.
         int oy0 = iy + ph - kh + 1;
@@ -76,5 +79,6 @@ extern "C" __global__ void tandem_global_avgpool_fwd(const float* x, float* y, l
 
 // dx[n, c, p] = dy[n, c] / plane.
 extern "C" __global__ void tandem_global_avgpool_bwd(const float* dy, float* dx, long long plane, long long count) {
-    TANDEM_GRID_STRIDE(i, count) { dx[i] = dy[i / plane] / (float) plane; }
+    int pl = (int) plane;  // 32-bit index arithmetic: the caller checks count < 2^31
+    TANDEM_GRID_STRIDE(i, count) { dx[i] = dy[(int) i / pl] / (float) pl; }
 }
