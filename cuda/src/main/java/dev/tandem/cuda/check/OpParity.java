@@ -109,6 +109,24 @@ public final class OpParity {
                 rand(r, -1, 1, 4, 16, 10, 10), rand(r, -1, 1, 4, 8, 10, 10), longs(16, 8, 3, 3)}, conv3, 1e-4), 2));
         cs.add(known(c("ConvGradWeight stride 2 groups 2", T, "ConvGradWeight", 1, new Tensor[] {
                 rand(r, -1, 1, 2, 6, 5, 4), rand(r, -1, 1, 2, 4, 9, 7), longs(6, 2, 3, 3)}, conv3s2g2, 1e-4), 2));
+        Map<String, Attribute> dw1 = attrs("kernel_shape", new long[] {3, 3}, "pads", new long[] {1, 1, 1, 1},
+                "strides", new long[] {1, 1}, "group", 16L);
+        Map<String, Attribute> dw2 = attrs("kernel_shape", new long[] {3, 3}, "pads", new long[] {1, 1, 1, 1},
+                "strides", new long[] {2, 2}, "group", 16L);
+        Map<String, Attribute> pw = attrs("kernel_shape", new long[] {1, 1}, "pads", new long[] {0, 0, 0, 0},
+                "strides", new long[] {1, 1}, "group", 1L);
+        cs.add(c("Conv depthwise 3x3", "", "Conv", 1, new Tensor[] {rand(r, -1, 1, 8, 16, 12, 12),
+                rand(r, -0.5, 0.5, 16, 1, 3, 3)}, dw1, 1e-4));
+        cs.add(c("Conv depthwise 3x3 stride 2", "", "Conv", 1, new Tensor[] {rand(r, -1, 1, 8, 16, 11, 11),
+                rand(r, -0.5, 0.5, 16, 1, 3, 3)}, dw2, 1e-4));
+        cs.add(known(c("ConvGradInput depthwise 3x3 stride 2", T, "ConvGradInput", 1, new Tensor[] {
+                rand(r, -1, 1, 8, 16, 6, 6), rand(r, -0.5, 0.5, 16, 1, 3, 3), longs(8, 16, 11, 11)}, dw2, 1e-4), 2));
+        cs.add(known(c("ConvGradWeight depthwise 3x3", T, "ConvGradWeight", 1, new Tensor[] {
+                rand(r, -1, 1, 8, 16, 12, 12), rand(r, -1, 1, 8, 16, 12, 12), longs(16, 1, 3, 3)}, dw1, 1e-4), 2));
+        cs.add(known(c("ConvGradWeight depthwise 3x3 stride 2", T, "ConvGradWeight", 1, new Tensor[] {
+                rand(r, -1, 1, 8, 16, 6, 6), rand(r, -1, 1, 8, 16, 11, 11), longs(16, 1, 3, 3)}, dw2, 1e-4), 2));
+        cs.add(known(c("ConvGradWeight 1x1", T, "ConvGradWeight", 1, new Tensor[] {
+                rand(r, -1, 1, 8, 24, 7, 7), rand(r, -1, 1, 8, 16, 7, 7), longs(24, 16, 1, 1)}, pw, 1e-4), 2));
         cs.add(c("BatchNormTrain", T, "BatchNormTrain", 3, new Tensor[] {rand(r, -2, 3, 4, 6, 5, 5),
                 rand(r, 0.5, 1.5, 6), rand(r, -1, 1, 6), rand(r, -1, 1, 6), rand(r, 0.5, 2, 6)},
                 attrs("epsilon", 1e-5f, "momentum", 0.1f), 1e-4, 3, 4));

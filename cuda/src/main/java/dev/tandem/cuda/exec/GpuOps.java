@@ -30,8 +30,6 @@ import java.util.function.Consumer;
  */
 final class GpuOps {
     private static final int BLOCK = 256;
-    /** Batch norm runs one block per channel: many threads keep enough loads in flight. */
-    private static final int BN_BLOCK = 1024;
 
     private GpuOps() {
     }
@@ -336,11 +334,23 @@ final class GpuOps {
                 float eps = attrFloat(node, "epsilon", 1e-5f), mom = attrFloat(node, "momentum", 0.1f);
                 return b -> {
                     Shape s = b.shape(b.in(0));
-                    b.kernel("tandem_bn_fwd_train", Dim3.of(s.dim(1)), Dim3.of(BN_BLOCK), b.args().pointer(b.addr(b.in(0)))
-                            .pointer(b.addr(b.out(0))).pointer(b.addr(b.in(1))).pointer(b.addr(b.in(2)))
-                            .pointer(b.addr(b.in(3))).pointer(b.addr(b.in(4))).pointer(b.addr(b.out(1)))
-                            .pointer(b.addr(b.out(2))).i32(s.dim(0)).i32(s.dim(1)).i64((long) s.dim(2) * s.dim(3))
-                            .f32(eps).f32(mom));
+                    int ch = s.dim(1), batch = s.dim(0), plane = s.dim(2) * s.dim(3);
+                    int splits = splits(batch, ch);
+                    long m = (long) batch * plane;
+                    DeviceBuffer partial = b.p.scratch(4L * ch * splits);
+                    long xa = b.addr(b.in(0)), mean = b.addr(b.out(1)), inv = b.addr(b.out(2));
+                    b.kernel("tandem_bn_partial", Dim3.of(ch, splits), Dim3.of(BLOCK), b.args().pointer(xa)
+                            .pointer(mean).pointer(partial.address()).i32(batch).i32(ch).i64(plane).i32(splits).i32(0));
+                    b.kernel("tandem_bn_mean", Dim3.of(ch), Dim3.of(32), b.args().pointer(partial.address())
+                            .pointer(mean).i32(splits).i64(m));
+                    b.kernel("tandem_bn_partial", Dim3.of(ch, splits), Dim3.of(BLOCK), b.args().pointer(xa)
+                            .pointer(mean).pointer(partial.address()).i32(batch).i32(ch).i64(plane).i32(splits).i32(1));
+                    b.kernel("tandem_bn_var", Dim3.of(ch), Dim3.of(32), b.args().pointer(partial.address())
+                            .pointer(mean).pointer(inv).pointer(b.addr(b.in(3))).pointer(b.addr(b.in(4))).i32(splits)
+                            .i64(m).f32(eps).f32(mom));
+                    b.elementwise("tandem_bn_apply", s.size(), b.args().pointer(xa).pointer(b.addr(b.out(0)))
+                            .pointer(b.addr(b.in(1))).pointer(b.addr(b.in(2))).pointer(mean).pointer(inv).i32(ch)
+                            .i32(plane).i64(s.size()));
                     b.writes(3);
                     b.writes(4);
                 };
@@ -352,10 +362,19 @@ final class GpuOps {
                 }
                 return b -> {
                     Shape s = b.shape(b.in(1));
-                    b.kernel("tandem_bn_bwd", Dim3.of(s.dim(1)), Dim3.of(BN_BLOCK), b.args().pointer(b.addr(b.in(0)))
-                            .pointer(b.addr(b.in(1))).pointer(b.addr(b.in(2))).pointer(b.addr(b.in(3)))
-                            .pointer(b.addr(b.in(4))).pointer(b.addr(b.out(0))).pointer(b.addr(b.out(1)))
-                            .pointer(b.addr(b.out(2))).i32(s.dim(0)).i32(s.dim(1)).i64((long) s.dim(2) * s.dim(3)));
+                    int ch = s.dim(1), batch = s.dim(0), plane = s.dim(2) * s.dim(3);
+                    int splits = splits(batch, ch);
+                    DeviceBuffer partial = b.p.scratch(8L * ch * splits);
+                    long dy = b.addr(b.in(0)), xa = b.addr(b.in(1)), mean = b.addr(b.in(3)), inv = b.addr(b.in(4));
+                    b.kernel("tandem_bn_bwd_partial", Dim3.of(ch, splits), Dim3.of(BLOCK), b.args().pointer(dy)
+                            .pointer(xa).pointer(mean).pointer(inv).pointer(partial.address()).i32(batch).i32(ch)
+                            .i64(plane).i32(splits));
+                    b.kernel("tandem_bn_bwd_sums", Dim3.of(ch), Dim3.of(32), b.args().pointer(partial.address())
+                            .pointer(b.addr(b.out(1))).pointer(b.addr(b.out(2))).i32(ch).i32(splits));
+                    b.elementwise("tandem_bn_bwd_apply", s.size(), b.args().pointer(dy).pointer(xa)
+                            .pointer(b.addr(b.in(2))).pointer(mean).pointer(inv).pointer(b.addr(b.out(1)))
+                            .pointer(b.addr(b.out(2))).pointer(b.addr(b.out(0))).i32(ch).i32(plane).i64(s.size())
+                            .i64((long) batch * plane));
                 };
             }
             case "BatchNormalization" -> {
@@ -516,6 +535,11 @@ final class GpuOps {
             }
         }
         return new float[] {lo, hi};
+    }
+
+    /** Groups of images per channel for batch norm's partial sums: about a thousand blocks, at least one image each. */
+    static int splits(int batch, int channels) {
+        return Math.max(1, Math.min(batch, (1024 + channels - 1) / channels));
     }
 
     /** Kernels that index with 32-bit arithmetic take tensors of fewer than 2^31 elements. */

@@ -83,3 +83,137 @@ extern "C" __global__ void tandem_bn_bwd(const float* dy, const float* x, const 
         dbeta[c] = db;
     }
 }
+
+// The same two passes split over many blocks (what the executor runs): a block per (channel, group of images)
+// writes a partial sum, one small kernel per channel adds the partials in a fixed order, and the normalisation is
+// element-wise. One block per channel alone leaves most of a large GPU idle.
+
+// grid (channels, splits): partial[c * splits + s] = the sum over the images of split s and the plane of x, or of
+// (x - mean[c])^2 when squares != 0.
+extern "C" __global__ void tandem_bn_partial(const float* x, const float* mean, float* partial, int batch,
+                                             int channels, long long plane, int splits, int squares) {
+    __shared__ float scratch[1024];
+    int c = blockIdx.x;
+    int s = blockIdx.y;
+    int n0 = (int) ((long long) batch * s / splits);
+    int n1 = (int) ((long long) batch * (s + 1) / splits);
+    float m = squares ? mean[c] : 0.0f;
+    float acc = 0.0f;
+    for (int n = n0; n < n1; n++) {
+        const float* xp = x + ((long long) n * channels + c) * plane;
+        for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
+            float v = xp[p];
+            if (squares) {
+                v -= m;
+                v *= v;
+            }
+            acc += v;
+        }
+    }
+    acc = tandem_block_sum(acc, scratch);
+    if (threadIdx.x == 0) {
+        partial[c * splits + s] = acc;
+    }
+}
+
+// grid (channels), one thread: the batch mean from the partial sums (count = N * plane).
+extern "C" __global__ void tandem_bn_mean(const float* partial, float* mean, int splits, long long count) {
+    if (threadIdx.x == 0) {
+        int c = blockIdx.x;
+        float s = 0.0f;
+        for (int i = 0; i < splits; i++) {
+            s += partial[c * splits + i];
+        }
+        mean[c] = s / (float) count;
+    }
+}
+
+// grid (channels), one thread: 1/sqrt(var + eps) from the partial squared deviations, and the running statistics
+// (PyTorch's: r = (1 - momentum) r + momentum batch, the unbiased variance for running_var).
+extern "C" __global__ void tandem_bn_var(const float* partial, const float* mean, float* invstd,
+                                         float* running_mean, float* running_var, int splits, long long count,
+                                         float eps, float momentum) {
+    if (threadIdx.x == 0) {
+        int c = blockIdx.x;
+        float s = 0.0f;
+        for (int i = 0; i < splits; i++) {
+            s += partial[c * splits + i];
+        }
+        float var = s / (float) count;
+        invstd[c] = rsqrtf(var + eps);
+        float unbiased = count > 1 ? var * (float) count / (float) (count - 1) : var;
+        running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * mean[c];
+        running_var[c] = (1.0f - momentum) * running_var[c] + momentum * unbiased;
+    }
+}
+
+// y = (x - mean) * invstd * gamma + beta, element-wise (32-bit indices: the caller checks count < 2^31).
+extern "C" __global__ void tandem_bn_apply(const float* x, float* y, const float* gamma, const float* beta,
+                                           const float* mean, const float* invstd, int channels, int plane,
+                                           long long count) {
+    TANDEM_GRID_STRIDE(i, count) {
+        int c = ((int) i / plane) % channels;
+        float g = gamma[c] * invstd[c];
+        y[i] = x[i] * g + (beta[c] - mean[c] * g);
+    }
+}
+
+// grid (channels, splits): partial[c * splits + s] = sum dy and partial[(channels + c) * splits + s] =
+// sum dy * xhat over the images of split s.
+extern "C" __global__ void tandem_bn_bwd_partial(const float* dy, const float* x, const float* mean,
+                                                 const float* invstd, float* partial, int batch, int channels,
+                                                 long long plane, int splits) {
+    __shared__ float scratch[1024];
+    int c = blockIdx.x;
+    int s = blockIdx.y;
+    int n0 = (int) ((long long) batch * s / splits);
+    int n1 = (int) ((long long) batch * (s + 1) / splits);
+    float m = mean[c];
+    float is = invstd[c];
+    float a = 0.0f;
+    float b = 0.0f;
+    for (int n = n0; n < n1; n++) {
+        long long base = ((long long) n * channels + c) * plane;
+        for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
+            float d = dy[base + p];
+            a += d;
+            b += d * (x[base + p] - m) * is;
+        }
+    }
+    a = tandem_block_sum(a, scratch);
+    b = tandem_block_sum(b, scratch);
+    if (threadIdx.x == 0) {
+        partial[c * splits + s] = a;
+        partial[(channels + c) * splits + s] = b;
+    }
+}
+
+// grid (channels), one thread: dbeta and dgamma from the partials.
+extern "C" __global__ void tandem_bn_bwd_sums(const float* partial, float* dgamma, float* dbeta, int channels,
+                                              int splits) {
+    if (threadIdx.x == 0) {
+        int c = blockIdx.x;
+        float a = 0.0f;
+        float b = 0.0f;
+        for (int i = 0; i < splits; i++) {
+            a += partial[c * splits + i];
+            b += partial[(channels + c) * splits + i];
+        }
+        dbeta[c] = a;
+        dgamma[c] = b;
+    }
+}
+
+// dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma), element-wise (count < 2^31), M = N * plane.
+extern "C" __global__ void tandem_bn_bwd_apply(const float* dy, const float* x, const float* gamma,
+                                               const float* mean, const float* invstd, const float* dgamma,
+                                               const float* dbeta, float* dx, int channels, int plane,
+                                               long long count, long long m) {
+    float fm = (float) m;
+    TANDEM_GRID_STRIDE(i, count) {
+        int c = ((int) i / plane) % channels;
+        float is = invstd[c];
+        float xhat = (x[i] - mean[c]) * is;
+        dx[i] = gamma[c] * is / fm * (fm * dy[i] - dbeta[c] - xhat * dgamma[c]);
+    }
+}
