@@ -97,11 +97,17 @@ if [ -z "$quick" ] && [ -f "$bundle/data/train-images-idx3-ubyte.xz" ]; then
 fi
 if [ -n "$data" ]; then
   say "== 3. FashionNet, the reference recipe, ${EPOCHS:-10} epochs on the GPU (dev.tandem.train.engine.RecipeBench)"
-  run_java dev.tandem.train.engine.RecipeBench --data "$data" --epochs "${EPOCHS:-10}" --device cuda \
-    > "${TMPDIR:-/tmp}/tandem-recipe.txt"
+  TANDEM_JAVA_OPTS="${TANDEM_JAVA_OPTS:-} -Dtandem.cuda.profile=true" run_java dev.tandem.train.engine.RecipeBench \
+    --data "$data" --epochs "${EPOCHS:-10}" --device cuda > "${TMPDIR:-/tmp}/tandem-recipe.txt"
   code=$?
   cat "${TMPDIR:-/tmp}/tandem-recipe.txt"
   note "RecipeBench (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe.txt" | tail -1)"
+  say "== 3b. The same, waiting for every step (no overlap of the host's work with the device's)"
+  run_java dev.tandem.train.engine.RecipeBench --data "$data" --epochs "${EPOCHS:-10}" --device cuda --sync true \
+    > "${TMPDIR:-/tmp}/tandem-recipe-sync.txt"
+  code=$?
+  cat "${TMPDIR:-/tmp}/tandem-recipe-sync.txt"
+  note "RecipeBench --sync (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe-sync.txt" | tail -1)"
   if [ -z "${SKIP_TORCH:-}" ] && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     say "== 4. The same recipe in PyTorch eager on the same card"
     timeout "${TIMEOUT:-300}" python3 "$root/bench/scripts/train-fashionnet-gpu.py" --data "$data" \

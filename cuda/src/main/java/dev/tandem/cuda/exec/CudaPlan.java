@@ -193,33 +193,10 @@ final class CudaPlan implements DevicePlan {
             throw new InvalidInputException("The plan takes " + inputCount + " inputs; got " + inputs.length);
         }
         long t0 = System.nanoTime();
-        session.device().makeCurrent();
-        DeviceBuffer[] binding = new DeviceBuffer[inputCount];
-        for (int i = 0; i < inputCount; i++) {
-            if (inputValue[i] < 0) {
-                continue;
-            }
-            PlannedValue v = values.get(inputValue[i]);
-            Tensor t = inputs[i];
-            if (t == null || t.dtype() != v.dtype() || !t.shape().equals(v.shape())) {
-                throw new InvalidInputException("Input " + i + " must be " + v.dtype() + v.shape() + "; got "
-                        + (t == null ? "nothing" : t.dtype() + "" + t.shape()));
-            }
-            DeviceBuffer a = session.attachedBuffer(t);
-            if (a == null) {
-                if (inputBuffers[i] == null) {
-                    inputBuffers[i] = own(session.device().allocate(Math.max(4, bytes(v))));
-                }
-                a = inputBuffers[i];
-            }
-            binding[i] = a;
+        if (submitted != collected) {
+            throw new IllegalStateException("Collect the outputs of the runs submitted before calling run");
         }
-        if (bound == null || !Arrays.equals(bound, binding)) {
-            rebind(binding);
-        }
-        if (compiled.checks() != null) {
-            compiled.checks().accept(inputs);
-        }
+        bind(inputs);
         MemorySegment stage = staging == null ? null : staging.segment();
         for (int i = 0; i < inputCount; i++) {
             if (inputValue[i] < 0 || session.attachedBuffer(inputs[i]) != null) {
@@ -271,25 +248,154 @@ final class CudaPlan implements DevicePlan {
                         n));
             }
         }
+        return hostOutputs(outputStaging, compiled);
+    }
+
+    /** Checks the inputs against the plan and binds them (recompiling the launches when a binding changed). */
+    private void bind(Tensor[] inputs) {
+        if (closed) {
+            throw new IllegalStateException("This device plan is closed");
+        }
+        if (inputs.length != inputCount) {
+            throw new InvalidInputException("The plan takes " + inputCount + " inputs; got " + inputs.length);
+        }
+        session.device().makeCurrent();
+        DeviceBuffer[] binding = new DeviceBuffer[inputCount];
+        for (int i = 0; i < inputCount; i++) {
+            if (inputValue[i] < 0) {
+                continue;
+            }
+            PlannedValue v = values.get(inputValue[i]);
+            Tensor t = inputs[i];
+            if (t == null || t.dtype() != v.dtype() || !t.shape().equals(v.shape())) {
+                throw new InvalidInputException("Input " + i + " must be " + v.dtype() + v.shape() + "; got "
+                        + (t == null ? "nothing" : t.dtype() + "" + t.shape()));
+            }
+            DeviceBuffer a = session.attachedBuffer(t);
+            if (a == null) {
+                if (inputBuffers[i] == null) {
+                    inputBuffers[i] = own(session.device().allocate(Math.max(4, bytes(v))));
+                }
+                a = inputBuffers[i];
+            }
+            binding[i] = a;
+        }
+        if (bound == null || !Arrays.equals(bound, binding)) {
+            rebind(binding);
+        }
+        if (compiled.checks() != null) {
+            compiled.checks().accept(inputs);
+        }
+    }
+
+    // ---- pipelined runs: double-buffered staging, completion by events ----
+    private final PinnedBuffer[] stagings = new PinnedBuffer[2];
+    private final PinnedBuffer[] outStagings = new PinnedBuffer[2];
+    private final dev.tandem.cuda.driver.CudaEvent[] staged = new dev.tandem.cuda.driver.CudaEvent[2];
+    private final dev.tandem.cuda.driver.CudaEvent[] done = new dev.tandem.cuda.driver.CudaEvent[2];
+    private long submitted;
+    private long collected;
+
+    @Override
+    public Pending submit(Tensor[] inputs) {
+        if (submitted - collected >= 2) {
+            throw new IllegalStateException("Two runs are outstanding: collect the older one's outputs first");
+        }
+        long t0 = System.nanoTime();
+        bind(inputs);
+        for (int in : compiled.writtenInputs()) {
+            if (session.attachedBuffer(inputs[in]) == null) {
+                // Inputs written in place must come back before the caller reuses them: no overlap possible.
+                if (submitted != collected) {
+                    throw new IllegalStateException("This plan writes an input in place: collect earlier runs first");
+                }
+                Tensor[] out = run(inputs);
+                return () -> out;
+            }
+        }
+        int j = (int) (submitted & 1);
+        if (staged[j] == null) {
+            staged[j] = session.device().createEvent(false);
+            done[j] = session.device().createEvent(false);
+            stagings[j] = j == 0 ? staging : (staging == null ? null : session.device().allocatePinned(
+                    staging.bytes()));
+            outStagings[j] = j == 0 ? outputStaging : (outputStaging == null ? null
+                    : session.device().allocatePinned(outputStaging.bytes()));
+        } else {
+            staged[j].synchronize(); // the copies out of this staging buffer (two runs ago) have been made
+        }
+        for (int i = 0; i < inputCount; i++) {
+            if (inputValue[i] < 0 || session.attachedBuffer(inputs[i]) != null) {
+                continue;
+            }
+            long n = bytes(values.get(inputValue[i]));
+            if (n == 0) {
+                continue;
+            }
+            Tensor t = inputs[i].contiguous();
+            MemorySegment dst = stagings[j].segment().asSlice(stagingOffset[i], n);
+            dst.copyFrom(t.segment().asSlice(t.offset() * t.dtype().byteSize(), n));
+            if (t != inputs[i]) {
+                t.close();
+            }
+            session.device().driver().memcpyHtoDAsync(bound[i].address(), dst, n, session.stream().handle());
+        }
+        staged[j].record(session.stream());
+        long t1 = System.nanoTime();
+        execute();
+        for (int o = 0; o < outputs.length; o++) {
+            long n = bytes(values.get(outputs[o]));
+            if (n > 0) {
+                session.device().driver().memcpyDtoHAsync(outStagings[j].segment().asSlice(outputOffset[o], n),
+                        address(outputs[o]), n, session.stream().handle());
+            }
+        }
+        done[j].record(session.stream());
+        long t2 = System.nanoTime();
+        if (PROFILE) {
+            nanos[0] += t1 - t0;
+            nanos[1] += t2 - t1;
+        }
+        long seq = submitted++;
+        GpuOps.Compiled c = compiled;
+        return () -> collect(seq, j, c);
+    }
+
+    private Tensor[] collect(long seq, int j, GpuOps.Compiled c) {
+        if (seq != collected) {
+            throw new IllegalStateException("Outputs must be collected once each, in submission order");
+        }
+        long t0 = System.nanoTime();
+        done[j].synchronize();
+        collected++;
+        if (PROFILE) {
+            runs++;
+            nanos[2] += System.nanoTime() - t0;
+        }
+        return hostOutputs(outStagings[j], c);
+    }
+
+    /** The outputs as new host tensors from {@code stage}, after the optimizer's finiteness checks. */
+    private Tensor[] hostOutputs(PinnedBuffer stage, GpuOps.Compiled c) {
         Tensor[] out = new Tensor[outputs.length];
         for (int o = 0; o < outputs.length; o++) {
             PlannedValue v = values.get(outputs[o]);
             out[o] = Tensor.allocate(v.dtype(), v.shape());
             long n = bytes(v);
             if (n > 0) {
-                out[o].segment().asSlice(0, n).copyFrom(outputStaging.segment().asSlice(outputOffset[o], n));
+                out[o].segment().asSlice(0, n).copyFrom(stage.segment().asSlice(outputOffset[o], n));
             }
         }
-        for (GpuOps.NormCheck c : compiled.normChecks()) {
+        for (GpuOps.NormCheck nc : c.normChecks()) {
             for (int o = 0; o < outputs.length; o++) {
-                if (outputs[o] == c.value()) {
+                if (outputs[o] == nc.value()) {
                     double norm = out[o].getDouble();
                     if (!Double.isFinite(norm)) {
                         for (Tensor t : out) {
                             t.close();
                         }
                         throw new ModelException("The gradients are not finite (global norm " + norm + "); the "
-                                + "parameters were left unchanged (" + c.node() + ")");
+                                + "parameters were left unchanged (" + nc.node() + ")");
                     }
                 }
             }
@@ -401,6 +507,18 @@ final class CudaPlan implements DevicePlan {
             graph.close();
         }
         owned.forEach(DeviceBuffer::close);
+        for (int j = 0; j < 2; j++) {
+            if (staged[j] != null) {
+                staged[j].close();
+                done[j].close();
+            }
+        }
+        if (stagings[1] != null) {
+            stagings[1].close();
+        }
+        if (outStagings[1] != null) {
+            outStagings[1].close();
+        }
         if (staging != null) {
             staging.close();
         }

@@ -67,6 +67,7 @@ public final class RecipeBench {
         int epochs = 10, batch = 128, threads = Runtime.getRuntime().availableProcessors();
         long maxSteps = 0, seed = 1;
         int workers = -1;
+        boolean sync = false;
         String device = "cuda";
         try {
             for (int i = 0; i < args.length; i++) {
@@ -84,6 +85,9 @@ public final class RecipeBench {
                     case "--max-steps" -> maxSteps = Long.parseLong(v);
                     case "--seed" -> seed = Long.parseLong(v);
                     case "--workers" -> workers = Integer.parseInt(v);
+                    case "--sync" -> {
+                        sync = Boolean.parseBoolean(v);
+                    }
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
                 i++;
@@ -100,7 +104,7 @@ public final class RecipeBench {
         } catch (IllegalArgumentException e) {
             err.println("RecipeBench: " + e.getMessage());
             err.println("usage: RecipeBench --data DIR [--epochs 10] [--device cuda|cpu] [--batch 128] [--threads T]"
-                    + " [--max-steps N] [--seed 1] [--workers W]");
+                    + " [--max-steps N] [--seed 1] [--workers W] [--sync true|false]");
             return 2;
         }
         DeviceSession session = null;
@@ -132,7 +136,7 @@ public final class RecipeBench {
             int w = workers >= 0 ? workers : session != null ? Math.max(1, Math.min(8,
                     Runtime.getRuntime().availableProcessors() / 2)) : 1;
             bench(new DataSpec(DataSpec.Kind.FASHION_MNIST, data).load(null), epochs, batch, threads, maxSteps,
-                    seed, device, session, out, w);
+                    seed, device, session, out, w, sync);
             return 0;
         } finally {
             if (session != null) {
@@ -142,7 +146,7 @@ public final class RecipeBench {
     }
 
     private static void bench(Splits data, int epochs, int batchSize, int threads, long maxSteps, long seed,
-                              String device, DeviceSession session, PrintStream out, int workers) {
+                              String device, DeviceSession session, PrintStream out, int workers, boolean sync) {
         Dataset train = data.train(), test = data.test();
         int[] shape = {train.channels(), train.height(), train.width()};
         int classes = train.classes().size();
@@ -171,6 +175,8 @@ public final class RecipeBench {
                 long t0 = System.nanoTime();
                 double lossSum = 0;
                 long correct = 0, seen = 0, waitNanos = 0, stepNanos = 0;
+                StepGraph.Pending pending = null;
+                int pendingSize = 0;
                 try (DataLoader.Epoch batches = trainLoader.epoch(epoch - 1)) {
                     for (long b = 0; b < perEpoch && batches.hasNext(); b++) {
                         long w0 = System.nanoTime();
@@ -189,21 +195,37 @@ public final class RecipeBench {
                         double momentum = schedule instanceof OneCycleLr one ? one.momentum(step, 0.85, 0.95)
                                 : Double.NaN;
                         step++;
-                        StepGraph.Result r;
+                        // On a device the next batch is staged while this step computes: its result is read
+                        // after the following step was submitted (--sync true waits for every step).
+                        StepGraph.Pending p;
                         try {
-                            r = g.run(batch.data(), batch.labels(), lr, momentum, step,
-                                    seed * 0x9E3779B97F4A7C15L + step);
+                            if (sync) {
+                                StepGraph.Result done = g.run(batch.data(), batch.labels(), lr, momentum, step,
+                                        seed * 0x9E3779B97F4A7C15L + step);
+                                p = () -> done;
+                            } else {
+                                p = g.submit(batch.data(), batch.labels(), lr, momentum, step,
+                                        seed * 0x9E3779B97F4A7C15L + step);
+                            }
                         } catch (ModelException e) {
                             throw new IllegalStateException("diverged at epoch " + epoch + ", step " + step, e);
                         }
-                        if (!Double.isFinite(r.loss())) {
-                            throw new IllegalStateException("diverged at epoch " + epoch + ", step " + step
-                                    + ": the loss is " + r.loss());
+                        if (pending != null) {
+                            StepGraph.Result r = collect(pending, epoch, step - 1);
+                            lossSum += r.loss() * pendingSize;
+                            correct += r.correct();
+                            seen += pendingSize;
                         }
+                        pending = p;
+                        pendingSize = batch.size();
                         stepNanos += System.nanoTime() - w1;
-                        lossSum += r.loss() * batch.size();
+                    }
+                    if (pending != null) {
+                        StepGraph.Result r = collect(pending, epoch, step);
+                        lossSum += r.loss() * pendingSize;
                         correct += r.correct();
-                        seen += batch.size();
+                        seen += pendingSize;
+                        pending = null;
                     }
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
@@ -224,6 +246,20 @@ public final class RecipeBench {
             steps.values().forEach(StepGraph::close);
             evals.values().forEach(EvalGraph::close);
         }
+    }
+
+    private static StepGraph.Result collect(StepGraph.Pending p, int epoch, long step) {
+        StepGraph.Result r;
+        try {
+            r = p.result();
+        } catch (ModelException e) {
+            throw new IllegalStateException("diverged at epoch " + epoch + ", step " + step, e);
+        }
+        if (!Double.isFinite(r.loss())) {
+            throw new IllegalStateException("diverged at epoch " + epoch + ", step " + step + ": the loss is "
+                    + r.loss());
+        }
+        return r;
     }
 
     /** Top-1 accuracy on the loader's data set, as {@code Trainer} evaluates (eval mode, same device). */

@@ -207,6 +207,38 @@ public final class StepGraph implements AutoCloseable {
      */
     public Result run(float[] data, long[] targets, double learningRate, double momentumNow, long stepNumber,
                       long dropoutSeed) {
+        stage(data, targets, learningRate, momentumNow, stepNumber, dropoutSeed);
+        Tensor[] out = devicePlan != null ? devicePlan.run(arguments) : plan.run(arguments, stepNanos);
+        if (stepNanos != null && devicePlan == null) {
+            profiledRuns++;
+        }
+        return result(out);
+    }
+
+    /** A step submitted to a device and not yet collected ({@link #submit}). */
+    public interface Pending {
+        /** Waits for the step; throws as {@link #run} does. Call once, in submission order. */
+        Result result();
+    }
+
+    /**
+     * Like {@link #run(float[], long[], double, double, long, long)}, but on a device returns as soon as the step is
+     * queued, so that the next batch can be prepared while it computes (on the CPU it runs at once). At most two
+     * steps may be outstanding: collect the older one's {@link Pending#result} before submitting a third.
+     */
+    public Pending submit(float[] data, long[] targets, double learningRate, double momentumNow, long stepNumber,
+                          long dropoutSeed) {
+        if (devicePlan == null) {
+            Result r = run(data, targets, learningRate, momentumNow, stepNumber, dropoutSeed);
+            return () -> r;
+        }
+        stage(data, targets, learningRate, momentumNow, stepNumber, dropoutSeed);
+        dev.tandem.runtime.backend.DevicePlan.Pending p = devicePlan.submit(arguments);
+        return () -> result(p.outputs());
+    }
+
+    private void stage(float[] data, long[] targets, double learningRate, double momentumNow, long stepNumber,
+                       long dropoutSeed) {
         if (momentumTensor != null) {
             momentumTensor.copyFrom(new float[] {(float) (Double.isNaN(momentumNow) ? configuredMomentum
                     : momentumNow)});
@@ -216,12 +248,12 @@ public final class StepGraph implements AutoCloseable {
         lr.copyFrom(new float[] {(float) learningRate});
         dev.tandem.runtime.ops.Elements.setLong(stepCount, 0, stepNumber);
         dev.tandem.runtime.ops.Elements.setLong(seed, 0, dropoutSeed);
-        Tensor[] out = devicePlan != null ? devicePlan.run(arguments) : plan.run(arguments, stepNanos);
-        if (stepNanos != null && devicePlan == null) {
-            profiledRuns++;
-        }
+    }
+
+    private static Result result(Tensor[] out) {
         try {
-            return new Result(dev.tandem.runtime.ops.Elements.getDouble(out[0], 0), dev.tandem.runtime.ops.Elements.getLong(out[1], 0),
+            return new Result(dev.tandem.runtime.ops.Elements.getDouble(out[0], 0),
+                    dev.tandem.runtime.ops.Elements.getLong(out[1], 0),
                     dev.tandem.runtime.ops.Elements.getDouble(out[2], 0));
         } finally {
             for (Tensor t : out) {
