@@ -111,9 +111,9 @@ if [ -n "$data" ]; then
   if [ -z "${SKIP_TORCH:-}" ] && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     say "== 4. The same recipe in PyTorch eager on the same card"
     timeout "${TIMEOUT:-300}" python3 "$root/bench/scripts/train-fashionnet-gpu.py" --data "$data" \
-      --epochs "${EPOCHS:-10}" 2>&1 | tee "${TMPDIR:-/tmp}/tandem-torch.txt" ${log:+"$log"} >/dev/null
-    code=${PIPESTATUS[0]}
-    cat "${TMPDIR:-/tmp}/tandem-torch.txt"
+      --epochs "${EPOCHS:-10}" > "${TMPDIR:-/tmp}/tandem-torch.txt" 2>&1
+    code=$?
+    cat "${TMPDIR:-/tmp}/tandem-torch.txt" | tee ${log:+-a "$log"}
     note "PyTorch eager (reference)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-torch.txt" | tail -1)"
   fi
 fi

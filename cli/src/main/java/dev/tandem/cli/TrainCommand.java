@@ -88,7 +88,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads (default: all cores).")
     int threads = Runtime.getRuntime().availableProcessors();
 
-    @Option(names = "--workers", defaultValue = "1", description = "Data loading threads (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--workers", defaultValue = "-1", description = "Data loading threads (default: 1 on the CPU, "
+            + "which computes; up to 8 when a GPU trains, so that the loader keeps up).")
     int workers;
 
     @Option(names = "--resume", description = "Continue OUT's run from its last good checkpoint.")
@@ -132,7 +133,8 @@ public final class TrainCommand implements Callable<Integer> {
         try {
             o = new TrainOptions().arch(arch).epochs(epochs).batch(batch).lr(lr).momentum(momentum)
                     .weightDecay(weightDecay).labelSmoothing(labelSmoothing).maxGradNorm(clip).seed(seed)
-                    .threads(threads).workers(workers).resume(resume).out(out).patience(patience)
+                    .threads(threads).workers(workers >= 0 ? workers : dev.session() != null ? Math.max(1,
+                            Math.min(8, Runtime.getRuntime().availableProcessors() / 2)) : 1).resume(resume).out(out).patience(patience)
                     .maxStepsPerEpoch(stepsPerEpoch)
                     .flip(!noFlip).cycleMomentum(!noCycleMomentum).cropPadding(cropPadding >= 0 ? cropPadding
                             : ds.kind() == DataSpec.Kind.CIFAR10 ? 4 : 0)

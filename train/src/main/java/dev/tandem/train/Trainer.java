@@ -160,6 +160,8 @@ public final class Trainer {
                 double lossSum = 0;
                 long correct = 0, seen = 0;
                 double lr = 0;
+                StepGraph.Pending pending = null;
+                int pendingSize = 0;
                 long total = Math.min((long) train.size(), perEpoch * o.batch);
                 try (Progress bar = Progress.start(o.progress, "epoch " + epoch + "/" + o.epochs, total);
                      DataLoader.Epoch batches = trainLoader.epoch(epoch - 1)) {
@@ -177,19 +179,30 @@ public final class Trainer {
                         double momentum = o.cyclesMomentum() && schedule instanceof OneCycleLr one
                                 ? one.momentum(step, 0.85, 0.95) : Double.NaN;
                         step++;
-                        StepGraph.Result r;
+                        // On a GPU the step is queued and the next batch staged while it computes; its result is
+                        // read after the next step was submitted (on the CPU, submit runs the step at once).
+                        StepGraph.Pending p;
                         try {
-                            r = g.run(batch.data(), batch.labels(), lr, momentum, step,
+                            p = g.submit(batch.data(), batch.labels(), lr, momentum, step,
                                     o.seed * 0x9E3779B97F4A7C15L + step);
                         } catch (ModelException e) {
                             throw diverged(epoch, step, e.getMessage(), e);
                         }
-                        if (!Double.isFinite(r.loss())) {
-                            throw diverged(epoch, step, "the loss is " + r.loss(), null);
+                        if (pending != null) {
+                            StepGraph.Result r = collect(pending, epoch, step - 1);
+                            lossSum += r.loss() * pendingSize;
+                            correct += r.correct();
+                            seen += pendingSize;
+                            bar.update(seen, lossSum / seen, correct / (double) seen);
                         }
-                        lossSum += r.loss() * batch.size();
+                        pending = p;
+                        pendingSize = batch.size();
+                    }
+                    if (pending != null) {
+                        StepGraph.Result r = collect(pending, epoch, step);
+                        lossSum += r.loss() * pendingSize;
                         correct += r.correct();
-                        seen += batch.size();
+                        seen += pendingSize;
                         bar.update(seen, lossSum / seen, correct / (double) seen);
                     }
                 }
@@ -273,6 +286,20 @@ public final class Trainer {
             steps.values().forEach(StepGraph::close);
             evals.values().forEach(EvalGraph::close);
         }
+    }
+
+    /** A submitted step's result; a non-finite loss or gradient ends the run as diverged. */
+    private StepGraph.Result collect(StepGraph.Pending p, int epoch, long step) {
+        StepGraph.Result r;
+        try {
+            r = p.result();
+        } catch (ModelException e) {
+            throw diverged(epoch, step, e.getMessage(), e);
+        }
+        if (!Double.isFinite(r.loss())) {
+            throw diverged(epoch, step, "the loss is " + r.loss(), null);
+        }
+        return r;
     }
 
     private TrainingDivergedException diverged(int epoch, long step, String why, Throwable cause) {
