@@ -163,6 +163,11 @@ CUresult CUDAAPI cuMemcpyDtoHAsync(void *dstHost, CUdeviceptr srcDevice, size_t 
     return cuMemcpyDtoH(dstHost, srcDevice, ByteCount);
 }
 
+CUresult CUDAAPI cuMemcpyDtoDAsync(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream) {
+    (void) hStream;
+    return cuMemcpyDtoD(dstDevice, srcDevice, ByteCount);
+}
+
 CUresult CUDAAPI cuMemsetD32(CUdeviceptr dstDevice, unsigned int ui, size_t N) {
     unsigned int *p = (unsigned int *) (uintptr_t) dstDevice;
     for (size_t i = 0; i < N; i++) p[i] = ui;

@@ -211,7 +211,8 @@ public final class OpParity {
         return cs;
     }
 
-    private static Graph graph(Case c) {
+    /** The case's one-node graph (the caller closes it). */
+    public static Graph graph(Case c) {
         Graph g = new Graph();
         g.opsets().put("", 17);
         g.opsets().put(Node.TANDEM_DOMAIN, 1);

@@ -198,22 +198,7 @@ final class CudaPlan implements DevicePlan {
         }
         bind(inputs);
         MemorySegment stage = staging == null ? null : staging.segment();
-        for (int i = 0; i < inputCount; i++) {
-            if (inputValue[i] < 0 || session.attachedBuffer(inputs[i]) != null) {
-                continue;
-            }
-            long n = bytes(values.get(inputValue[i]));
-            if (n == 0) {
-                continue;
-            }
-            Tensor t = inputs[i].contiguous();
-            MemorySegment dst = stage.asSlice(stagingOffset[i], n);
-            dst.copyFrom(t.segment().asSlice(t.offset() * t.dtype().byteSize(), n));
-            if (t != inputs[i]) {
-                t.close();
-            }
-            session.device().driver().memcpyHtoDAsync(bound[i].address(), dst, n, session.stream().handle());
-        }
+        stageInputs(inputs, staging);
         long t1 = System.nanoTime();
         execute();
         long t2 = System.nanoTime();
@@ -288,6 +273,26 @@ final class CudaPlan implements DevicePlan {
         }
     }
 
+    /** Copies the inputs that are not attached into {@code stage} and queues their copies to the device. */
+    private void stageInputs(Tensor[] inputs, PinnedBuffer stage) {
+        for (int i = 0; i < inputCount; i++) {
+            if (inputValue[i] < 0 || session.attachedBuffer(inputs[i]) != null) {
+                continue;
+            }
+            long n = bytes(values.get(inputValue[i]));
+            if (n == 0) {
+                continue;
+            }
+            Tensor t = inputs[i].contiguous();
+            MemorySegment dst = stage.segment().asSlice(stagingOffset[i], n);
+            dst.copyFrom(t.segment().asSlice(t.offset() * t.dtype().byteSize(), n));
+            if (t != inputs[i]) {
+                t.close();
+            }
+            session.device().driver().memcpyHtoDAsync(bound[i].address(), dst, n, session.stream().handle());
+        }
+    }
+
     // ---- pipelined runs: double-buffered staging, completion by events ----
     private final PinnedBuffer[] stagings = new PinnedBuffer[2];
     private final PinnedBuffer[] outStagings = new PinnedBuffer[2];
@@ -324,22 +329,7 @@ final class CudaPlan implements DevicePlan {
         } else {
             staged[j].synchronize(); // the copies out of this staging buffer (two runs ago) have been made
         }
-        for (int i = 0; i < inputCount; i++) {
-            if (inputValue[i] < 0 || session.attachedBuffer(inputs[i]) != null) {
-                continue;
-            }
-            long n = bytes(values.get(inputValue[i]));
-            if (n == 0) {
-                continue;
-            }
-            Tensor t = inputs[i].contiguous();
-            MemorySegment dst = stagings[j].segment().asSlice(stagingOffset[i], n);
-            dst.copyFrom(t.segment().asSlice(t.offset() * t.dtype().byteSize(), n));
-            if (t != inputs[i]) {
-                t.close();
-            }
-            session.device().driver().memcpyHtoDAsync(bound[i].address(), dst, n, session.stream().handle());
-        }
+        stageInputs(inputs, stagings[j]);
         staged[j].record(session.stream());
         long t1 = System.nanoTime();
         execute();
