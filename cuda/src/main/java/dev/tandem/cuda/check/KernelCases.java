@@ -57,6 +57,7 @@ public final class KernelCases {
         c.add(new Case("top-1 count (argmax, equal, cast, sum)", KernelCases::topOne));
         c.add(new Case("SGD hyper-parameters (clip, non-finite)", KernelCases::sgdHyper));
         c.add(new Case("clip and its gradient", KernelCases::clip));
+        c.add(new Case("Adam hyper-parameters (bias corrections, clip)", KernelCases::adamHyper));
         c.add(new Case("batch norm split over blocks, fwd+bwd", KernelCases::batchNormSplit));
         return c;
     }
@@ -525,5 +526,15 @@ public final class KernelCases {
         return o.and(Outcome.compare("dx", r.floats(dxo, count), gref[0], 1e-4, RTOL))
                 .and(Outcome.compare("dgamma", r.floats(dgam, ch), gref[1], 1e-4, RTOL))
                 .and(Outcome.compare("dbeta", r.floats(dbet, ch), gref[2], 1e-4, RTOL));
+    }
+
+    private static Outcome adamHyper(KernelRunner r) {
+        long sumsq = r.upload(new float[] {9f}), lr = r.upload(new float[] {0.01f}), step = r.upload(new long[] {3}),
+                hp = r.zeros(16), norm = r.zeros(4);
+        r.launch("tandem_adam_hyper", Dim3.of(1), Dim3.of(1), args(r).pointer(sumsq).pointer(lr).pointer(step)
+                .pointer(hp).pointer(norm).f32(0.9f).f32(0.999f).f32(1f));
+        return Outcome.compare("hp", r.floats(hp, 4), new double[] {0.01f, 1 - Math.pow(0.9f, 3),
+                1 - Math.pow(0.999f, 3), 1 / (3 + 1e-6)}, 0, 1e-6)
+                .and(Outcome.compare("norm", r.floats(norm, 1), new double[] {3}, 0, 0));
     }
 }

@@ -205,6 +205,15 @@ public final class OpParity {
                 rand(r, -1, 1, 64, 9), rand(r, -1, 1, 64)},
                 attrs("momentum", 0.5f, "nesterov", 1L, "weight_decay", 5e-4f, "decay", new long[] {1, 0}), 1e-5,
                 2, 3, 6, 7));
+        cs.add(c("AdamStep, decay mask, step 3", T, "AdamStep", 1, new Tensor[] {Tensor.ofFloats(Shape.scalar(), 0.01f),
+                Tensor.ofLongs(Shape.scalar(), 3L), rand(r, -1, 1, 40, 9), rand(r, -1, 1, 40), rand(r, -1, 1, 40, 9),
+                rand(r, -1, 1, 40), rand(r, -0.1, 0.1, 40, 9), rand(r, -0.1, 0.1, 40), rand(r, 0, 0.01, 40, 9),
+                rand(r, 0, 0.01, 40)}, attrs("weight_decay", 1e-2f, "decay", new long[] {1, 0}), 1e-5,
+                2, 3, 6, 7, 8, 9));
+        cs.add(c("AdamW with clipping", T, "AdamStep", 1, new Tensor[] {Tensor.ofFloats(Shape.scalar(), 0.01f),
+                Tensor.ofLongs(Shape.scalar(), 1L), rand(r, -1, 1, 300), rand(r, -3, 3, 300), rand(r, -0.1, 0.1, 300),
+                rand(r, 0, 0.01, 300)}, attrs("weight_decay", 1e-2f, "decoupled", 1L, "max_grad_norm", 1f), 1e-5,
+                2, 4, 5));
         cs.add(c("SgdStep with clipping", T, "SgdStep", 1, new Tensor[] {Tensor.ofFloats(Shape.scalar(), 0.1f),
                 rand(r, -1, 1, 300), rand(r, -3, 3, 300), rand(r, -1, 1, 300)},
                 attrs("momentum", 0.9f, "max_grad_norm", 1f), 1e-5, 1, 3));

@@ -510,6 +510,9 @@ final class GpuOps {
             case "SgdStep" -> {
                 return sgd(st, values, node);
             }
+            case "AdamStep" -> {
+                return adam(st, values, node);
+            }
             default -> throw new Unsupported("no GPU implementation of " + (node.domain().isEmpty() ? "" : node.domain()
                     + ".") + op);
         }
@@ -749,6 +752,74 @@ final class GpuOps {
                             throw new InvalidInputException("Label " + v + " at row " + i + " is outside [0, "
                                     + classes + ") (" + name + ")");
                         }
+                    }
+                });
+            }
+        };
+    }
+
+    private static Emitter adam(PlannedStep st, List<PlannedValue> values, Node node) {
+        int[] in = st.inputs();
+        int count = in.length;
+        if (count < 6 || (count - 2) % 4 != 0) {
+            throw new Unsupported("AdamStep with " + count + " inputs");
+        }
+        int k = (count - 2) / 4;
+        if (values.get(in[0]).dtype() != DType.FLOAT32 || values.get(in[1]).dtype() != DType.INT64) {
+            throw new Unsupported("AdamStep's lr must be float32 and its step int64");
+        }
+        for (int i = 2; i < count; i++) {
+            if (values.get(in[i]).dtype() != DType.FLOAT32) {
+                throw new Unsupported("input " + i + " is " + values.get(in[i]).dtype());
+            }
+        }
+        for (int i = 0; i < k; i++) {
+            for (int g : new int[] {0, 2, 3}) {
+                if (values.get(in[2 + g * k + i]).placement() != Placement.INPUT) {
+                    throw new Unsupported("parameters or moments that are not graph inputs");
+                }
+            }
+        }
+        float b1 = attrFloat(node, "beta1", 0.9f), b2 = attrFloat(node, "beta2", 0.999f);
+        float eps = attrFloat(node, "epsilon", 1e-8f), wd = attrFloat(node, "weight_decay", 0f);
+        boolean decoupled = attrInt(node, "decoupled", 0) != 0;
+        float maxNorm = attrFloat(node, "max_grad_norm", 0f);
+        long[] decay = attrInts(node, "decay");
+        return b -> {
+            int blocksPer = 64;
+            DeviceBuffer partial = b.p.scratch(4L * blocksPer * k);
+            DeviceBuffer sumsq = b.p.scratch(4);
+            DeviceBuffer hp = b.p.scratch(16);
+            for (int i = 0; i < k; i++) {
+                int g = b.in(2 + k + i);
+                b.kernel("tandem_sumsq_partial", Dim3.of(blocksPer), Dim3.of(BLOCK), b.args().pointer(b.addr(g))
+                        .pointer(partial.address() + 4L * blocksPer * i).i64(n(b, g)));
+            }
+            b.kernel("tandem_sum_final", Dim3.of(1), Dim3.of(BLOCK), b.args().pointer(partial.address())
+                    .pointer(sumsq.address()).i32(blocksPer * k).f32(1f));
+            b.kernel("tandem_adam_hyper", Dim3.of(1), Dim3.of(1), b.args().pointer(sumsq.address())
+                    .pointer(b.addr(b.in(0))).pointer(b.addr(b.in(1))).pointer(hp.address()).pointer(b.addr(b.out(0)))
+                    .f32(b1).f32(b2).f32(maxNorm));
+            for (int i = 0; i < k; i++) {
+                int p = b.in(2 + i), g = b.in(2 + k + i), m = b.in(2 + 2 * k + i), v = b.in(2 + 3 * k + i);
+                float d = decay == null || decay[i] != 0 ? wd : 0f;
+                b.elementwise("tandem_adam_step", n(b, p), b.args().pointer(b.addr(p)).pointer(b.addr(g))
+                        .pointer(b.addr(m)).pointer(b.addr(v)).i64(n(b, p)).pointer(hp.address()).f32(b1).f32(b2)
+                        .f32(eps).f32(d).i32(decoupled ? 1 : 0));
+                b.writes(2 + i);
+                b.writes(2 + 2 * k + i);
+                b.writes(2 + 3 * k + i);
+            }
+            b.norms.add(new NormCheck(b.out(0), b.step.node().name()));
+            PlannedValue sv = b.values.get(b.in(1));
+            if (sv.placement() == Placement.INPUT) {
+                int index = sv.input();
+                String name = b.step.node().name();
+                b.checks.add(t -> {
+                    long s = dev.tandem.runtime.ops.Elements.getLong(t[index], 0);
+                    if (s < 1) {
+                        throw new dev.tandem.runtime.ModelException("AdamStep's step count must be >= 1; got " + s
+                                + " (" + name + ")");
                     }
                 });
             }

@@ -124,3 +124,22 @@ extern "C" __global__ void tandem_clip_grad(const float* dy, const float* x, flo
                                             float hi) {
     TANDEM_GRID_STRIDE(i, n) { dx[i] = (x[i] > lo && x[i] < hi) ? dy[i] : 0.0f; }
 }
+
+// Adam's hyper-parameters for tandem_adam_step: hp[0] = lr[0], hp[1] = 1 - beta1^step, hp[2] = 1 - beta2^step (in
+// double, as the CPU), hp[3] = the clipping factor, or NaN when the norm is not finite. norm_out[0] = the norm.
+extern "C" __global__ void tandem_adam_hyper(const float* sumsq, const float* lr, const long long* step, float* hp,
+                                             float* norm_out, float beta1, float beta2, float max_norm) {
+    if (blockIdx.x == 0 && threadIdx.x == 0) {
+        float norm = sqrtf(sumsq[0]);
+        norm_out[0] = norm;
+        hp[0] = lr[0];
+        hp[1] = (float) (1.0 - pow((double) beta1, (double) step[0]));
+        hp[2] = (float) (1.0 - pow((double) beta2, (double) step[0]));
+        float finite = norm - norm;
+        if (finite != 0.0f) {
+            hp[3] = finite;
+        } else {
+            hp[3] = (max_norm > 0.0f && norm > max_norm) ? max_norm / (norm + 1e-6f) : 1.0f;
+        }
+    }
+}

@@ -30,6 +30,9 @@ extern "C" __global__ void tandem_adam_step(float* p, const float* g, float* m, 
     float c1 = hp[1];
     float c2 = hp[2];
     float scale = hp[3];
+    if (scale != scale) {
+        return;  // the gradients are not finite: leave everything as it was
+    }
     TANDEM_GRID_STRIDE(i, n) {
         float gi = g[i] * scale;
         float pi = p[i];
