@@ -9,7 +9,9 @@
 #   3. dev.tandem.train.engine.RecipeBench: FashionNet, the reference recipe, 10 epochs on Fashion-MNIST on the GPU
 #      (when the bundle has the data);
 #   4. the same recipe in PyTorch eager on the same card (bench/scripts/train-fashionnet-gpu.py), when python3 has
-#      torch with CUDA.
+#      torch with CUDA;
+#   5. ResNet-18 (3x32x32, batch 256) training-step throughput: dev.tandem.train.engine.StepBench, and PyTorch eager
+#      on the same card (bench/scripts/train-step-gpu.py).
 # A summary table comes last.
 #
 #   scripts/gpu-check.sh [--quick]     (--quick: stages 1 and 2 only, no measurements)
@@ -115,6 +117,22 @@ if [ -n "$data" ]; then
     code=$?
     cat "${TMPDIR:-/tmp}/tandem-torch.txt" | tee ${log:+-a "$log"}
     note "PyTorch eager (reference)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-torch.txt" | tail -1)"
+  fi
+fi
+
+if [ -z "$quick" ] && ls "$bundle"/lib/tandem-train-*.jar >/dev/null 2>&1; then
+  say "== 5. ResNet-18 (10 classes, 3x32x32, batch 256) training steps on the GPU (dev.tandem.train.engine.StepBench)"
+  run_java dev.tandem.train.engine.StepBench --arch resnet18 --input 3x32x32 --batch 256 --steps 50 --warmup 10 \
+    --device cuda > "${TMPDIR:-/tmp}/tandem-step.txt"
+  code=$?
+  cat "${TMPDIR:-/tmp}/tandem-step.txt"
+  note "StepBench resnet18 (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-step.txt" | tail -1)"
+  if [ -z "${SKIP_TORCH:-}" ] && python3 -c "import torch, torchvision, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+    timeout "${TIMEOUT:-300}" python3 "$root/bench/scripts/train-step-gpu.py" --batch 256 --size 32 \
+      > "${TMPDIR:-/tmp}/tandem-torch-step.txt" 2>&1
+    code=$?
+    cat "${TMPDIR:-/tmp}/tandem-torch-step.txt" | tee ${log:+-a "$log"}
+    note "PyTorch resnet18 step" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-torch-step.txt" | tail -1)"
   fi
 fi
 

@@ -34,7 +34,7 @@ public final class TrainCommand implements Callable<Integer> {
     String data;
 
     @Option(names = "--arch", defaultValue = "fashionnet",
-            description = "fashionnet, resnet8, resnet20 or mobilenet (default: ${DEFAULT-VALUE}).")
+            description = "fashionnet, resnet8, resnet20, resnet18 or mobilenet (default: ${DEFAULT-VALUE}).")
     String arch;
 
     @Option(names = "--epochs", defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")

@@ -22,7 +22,8 @@ import java.util.Locale;
  * Every model is freshly (randomly) initialised; call {@link Module#resetParameters(long)} for a seeded start.
  */
 public final class Zoo {
-    private static final List<String> ARCHITECTURES = List.of("fashionnet", "mobilenet", "resnet20", "resnet8");
+    private static final List<String> ARCHITECTURES = List.of("fashionnet", "mobilenet", "resnet18", "resnet20",
+            "resnet8");
 
     private Zoo() {
     }
@@ -49,6 +50,7 @@ public final class Zoo {
             case "fashionnet" -> fashionNet(channels, height, width, classes);
             case "resnet8" -> cifarResNet(1, channels, classes);
             case "resnet20" -> cifarResNet(3, channels, classes);
+            case "resnet18" -> resNet18(channels, classes);
             case "mobilenet" -> mobileNet(channels, height, width, classes);
             default -> throw new IllegalArgumentException("Unknown architecture '" + arch + "'; known: "
                     + String.join(", ", ARCHITECTURES));
@@ -88,6 +90,31 @@ public final class Zoo {
         for (int s = 0; s < 3; s++) {
             Sequential stage = new Sequential();
             for (int b = 0; b < n; b++) {
+                stage.add(new BasicBlock(in, widths[s], b == 0 && s > 0 ? 2 : 1));
+                in = widths[s];
+            }
+            net.add("layer" + (s + 1), stage);
+        }
+        return net.add("avgpool", new AdaptiveAvgPool2d(1)).add("flatten", new Flatten())
+                .add("fc", new Linear(in, classes));
+    }
+
+    /**
+     * torchvision's ResNet-18 (the GPU benchmark's model): 7×7 stride-2 stem, 3×3 stride-2 max pool, four stages of
+     * two basic blocks (64, 128, 256, 512 channels), global average pool, linear. Parameter names follow
+     * torchvision's except the projections ({@code shortcut.0/1} for {@code downsample.0/1}).
+     */
+    private static Module resNet18(int channels, int classes) {
+        Sequential net = new Sequential()
+                .add("conv1", new Conv2d(channels, 64, 7, 2, 3, false))
+                .add("bn1", new BatchNorm2d(64))
+                .add("relu", new ReLU())
+                .add("maxpool", new MaxPool2d(3, 2, 1));
+        int in = 64;
+        int[] widths = {64, 128, 256, 512};
+        for (int s = 0; s < 4; s++) {
+            Sequential stage = new Sequential();
+            for (int b = 0; b < 2; b++) {
                 stage.add(new BasicBlock(in, widths[s], b == 0 && s > 0 ? 2 : 1));
                 in = widths[s];
             }

@@ -25,7 +25,7 @@ class ZooTest {
     @CsvSource({
         "fashionnet, 1, 28, 28, 10", "fashionnet, 3, 32, 32, 7", "fashionnet, 2, 9, 13, 3",
         "resnet8, 1, 28, 28, 10", "resnet8, 3, 32, 32, 7", "resnet8, 3, 7, 11, 2",
-        "resnet20, 3, 32, 32, 10", "resnet20, 1, 12, 12, 4",
+        "resnet20, 3, 32, 32, 10", "resnet20, 1, 12, 12, 4", "resnet18, 3, 32, 32, 10",
         "mobilenet, 1, 28, 28, 10", "mobilenet, 3, 32, 32, 100", "mobilenet, 3, 64, 64, 5"})
     void evalGraphPlansAndRuns(String arch, int c, int h, int w, int classes) {
         int n = 2;
@@ -132,6 +132,18 @@ class ZooTest {
     }
 
     @Test
+    void resNet18HasTorchvisionsLayout() {
+        try (Module r18 = Zoo.create("resnet18", 3, 32, 32, 10)) {
+            // torchvision.models.resnet18(num_classes=10) has 11,181,642 parameters.
+            assertThat(r18.parameterCount()).isEqualTo(11_181_642);
+            assertThat(r18.namedParameters().get("conv1.weight").shape()).isEqualTo(Shape.of(64, 3, 7, 7));
+            assertThat(r18.namedParameters()).containsKeys("layer4.1.conv2.weight", "layer2.0.shortcut.0.weight",
+                    "fc.weight");
+            assertThat(r18.outputShape(2, 3, 32, 32)).isEqualTo(Shape.of(2, 10));
+        }
+    }
+
+    @Test
     void mobileNetHasResidualBlocks() {
         try (Module m = Zoo.create("mobilenet", 3, 32, 32, 10)) {
             List<InvertedResidual> blocks = m.namedModules().values().stream()
@@ -152,7 +164,7 @@ class ZooTest {
     void unknownArchitectureListsTheKnownOnes() {
         assertThatThrownBy(() -> Zoo.create("vgg16", 3, 32, 32, 10))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'vgg16'").hasMessageContaining("fashionnet, mobilenet, resnet20, resnet8");
+                .hasMessageContaining("'vgg16'").hasMessageContaining("fashionnet, mobilenet, resnet18, resnet20, resnet8");
         assertThatThrownBy(() -> Zoo.create("fashionnet", 1, 3, 28, 10)).hasMessageContaining("at least 4x4");
         assertThatThrownBy(() -> Zoo.create("resnet8", 0, 32, 32, 10)).hasMessageContaining(">= 1");
     }
