@@ -31,7 +31,8 @@ class ExportParityTest {
     Path dir;
 
     @ParameterizedTest
-    @CsvSource({"fashionnet,1,28,28", "resnet8,3,32,32", "resnet20,3,32,32", "mobilenet,3,32,32", "fashionnet,3,20,24"})
+    @CsvSource({"fashionnet,1,28,28", "resnet8,3,32,32", "resnet20,3,32,32", "resnet18,3,32,32", "mobilenet,3,32,32",
+        "fashionnet,3,20,24"})
     void exportedModelsAgreeWithOnnxRuntime(String arch, int c, int h, int w) throws Exception {
         Path file = dir.resolve(arch + ".onnx");
         try (Module m = Zoo.create(arch, c, h, w, 10)) {
