@@ -186,10 +186,17 @@ public final class Trainer {
                             p = g.submit(batch.data(), batch.labels(), lr, momentum, step,
                                     o.seed * 0x9E3779B97F4A7C15L + step);
                         } catch (ModelException e) {
+                            drain(pending);
                             throw diverged(epoch, step, e.getMessage(), e);
                         }
                         if (pending != null) {
-                            StepGraph.Result r = collect(pending, epoch, step - 1);
+                            StepGraph.Result r;
+                            try {
+                                r = collect(pending, epoch, step - 1);
+                            } catch (RuntimeException e) {
+                                drain(p); // the step queued after it: wait for it so that nothing is left running
+                                throw e;
+                            }
                             lossSum += r.loss() * pendingSize;
                             correct += r.correct();
                             seen += pendingSize;
@@ -285,6 +292,17 @@ public final class Trainer {
         } finally {
             steps.values().forEach(StepGraph::close);
             evals.values().forEach(EvalGraph::close);
+        }
+    }
+
+    /** Waits for a submitted step whose result no longer matters (a run that is ending with an error). */
+    private static void drain(StepGraph.Pending p) {
+        if (p != null) {
+            try {
+                p.result();
+            } catch (RuntimeException ignored) {
+                // the error being reported is the earlier one
+            }
         }
     }
 

@@ -43,7 +43,8 @@ final class CudaPlan implements DevicePlan {
     private final DeviceBuffer[] constants;
     private final DeviceBuffer[] inputBuffers;
     private final long[] stagingOffset;
-    private final PinnedBuffer staging;
+    /** Per-compile scratch (workspaces, partial sums): freed when the bindings change. */
+    private final List<DeviceBuffer> scratch = new ArrayList<>();
     private final long[] outputOffset;
     private final PinnedBuffer outputStaging;
     private final List<DeviceBuffer> owned = new ArrayList<>();
@@ -113,14 +114,6 @@ final class CudaPlan implements DevicePlan {
                     constants[i] = b;
                 }
             }
-            long stage = 0;
-            for (int in = 0; in < inputCount; in++) {
-                stagingOffset[in] = stage;
-                if (inputValue[in] >= 0) {
-                    stage += align(bytes(values.get(inputValue[in])));
-                }
-            }
-            staging = stage > 0 ? session.device().allocatePinned(stage) : null;
             outputOffset = new long[outputs.length];
             long out = 0;
             for (int o = 0; o < outputs.length; o++) {
@@ -148,9 +141,11 @@ final class CudaPlan implements DevicePlan {
         return b;
     }
 
-    /** A device buffer owned by this plan (scratch of a step), at least 4 bytes. */
+    /** A device buffer for a step's scratch under the current bindings, at least 4 bytes. */
     DeviceBuffer scratch(long bytes) {
-        return own(session.device().allocate(Math.max(4, (bytes + 3) / 4 * 4)));
+        DeviceBuffer b = session.device().allocate(Math.max(4, (bytes + 3) / 4 * 4));
+        scratch.add(b);
+        return b;
     }
 
     Arena argArena() {
@@ -197,8 +192,8 @@ final class CudaPlan implements DevicePlan {
             throw new IllegalStateException("Collect the outputs of the runs submitted before calling run");
         }
         bind(inputs);
-        MemorySegment stage = staging == null ? null : staging.segment();
-        stageInputs(inputs, staging);
+        MemorySegment stage = stagings[0] == null ? null : stagings[0].segment();
+        stageInputs(inputs, stagings[0]);
         long t1 = System.nanoTime();
         execute();
         long t2 = System.nanoTime();
@@ -266,7 +261,7 @@ final class CudaPlan implements DevicePlan {
             binding[i] = a;
         }
         if (bound == null || !Arrays.equals(bound, binding)) {
-            rebind(binding);
+            rebind(binding, inputs);
         }
         if (compiled.checks() != null) {
             compiled.checks().accept(inputs);
@@ -320,12 +315,7 @@ final class CudaPlan implements DevicePlan {
         }
         int j = (int) (submitted & 1);
         if (staged[j] == null) {
-            staged[j] = session.device().createEvent(false);
-            done[j] = session.device().createEvent(false);
-            stagings[j] = j == 0 ? staging : (staging == null ? null : session.device().allocatePinned(
-                    staging.bytes()));
-            outStagings[j] = j == 0 ? outputStaging : (outputStaging == null ? null
-                    : session.device().allocatePinned(outputStaging.bytes()));
+            prepareSlot(j);
         } else {
             staged[j].synchronize(); // the copies out of this staging buffer (two runs ago) have been made
         }
@@ -349,6 +339,45 @@ final class CudaPlan implements DevicePlan {
         long seq = submitted++;
         GpuOps.Compiled c = compiled;
         return () -> collect(seq, j, c);
+    }
+
+    /** Events and buffers of pipeline slot {@code j}, all made or none. */
+    private void prepareSlot(int j) {
+        dev.tandem.cuda.driver.CudaEvent a = null, b = null;
+        PinnedBuffer st = null, out = null;
+        try {
+            a = session.device().createEvent(false);
+            b = session.device().createEvent(false);
+            if (j == 1 && stagings[0] != null) {
+                st = session.device().allocatePinned(stagings[0].bytes());
+            }
+            if (j == 1 && outputStaging != null) {
+                out = session.device().allocatePinned(outputStaging.bytes());
+            }
+        } catch (RuntimeException e) {
+            for (AutoCloseable c : new AutoCloseable[] {a, b, st, out}) {
+                closeQuietly(c);
+            }
+            throw e;
+        }
+        staged[j] = a;
+        done[j] = b;
+        if (j == 1) {
+            stagings[1] = st;
+            outStagings[1] = out;
+        } else {
+            outStagings[0] = outputStaging;
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // already failing
+            }
+        }
     }
 
     private Tensor[] collect(long seq, int j, GpuOps.Compiled c) {
@@ -393,14 +422,53 @@ final class CudaPlan implements DevicePlan {
         return out;
     }
 
-    private void rebind(DeviceBuffer[] binding) {
+    private void rebind(DeviceBuffer[] binding, Tensor[] inputs) {
+        if (submitted != collected) {
+            throw new IllegalStateException("The inputs' bindings changed while runs are outstanding: collect them "
+                    + "first");
+        }
+        session.stream().synchronize();
         if (graph != null) {
             graph.close();
             graph = null;
         }
+        scratch.forEach(DeviceBuffer::close);
+        scratch.clear();
+        bound = null;
+        compiled = null;
+        launches = null;
         eagerRuns = 0;
+        graphFailed = false;
+        // Pinned staging only for the inputs that are not attached (a model's parameters stay on the device).
+        long stage = 0;
+        for (int in = 0; in < inputCount; in++) {
+            stagingOffset[in] = stage;
+            if (inputValue[in] >= 0 && session.attachedBuffer(inputs[in]) == null) {
+                stage += align(bytes(values.get(inputValue[in])));
+            }
+        }
+        for (int j = 0; j < 2; j++) {
+            PinnedBuffer old = stagings[j];
+            if (old != null && old.bytes() < stage) {
+                old.close();
+                stagings[j] = null;
+            }
+        }
+        if (stage > 0 && stagings[0] == null) {
+            stagings[0] = session.device().allocatePinned(stage);
+        }
+        if (stage > 0 && staged[1] != null && stagings[1] == null) {
+            stagings[1] = session.device().allocatePinned(stage);
+        }
         bound = binding;
-        compiled = GpuOps.compile(this, steps, values);
+        try {
+            compiled = GpuOps.compile(this, steps, values);
+        } catch (RuntimeException e) {
+            bound = null; // the next run binds (and compiles) again
+            scratch.forEach(DeviceBuffer::close);
+            scratch.clear();
+            throw e;
+        }
         launches = compiled.launches();
     }
 
@@ -427,10 +495,23 @@ final class CudaPlan implements DevicePlan {
             CudaGraph g = null;
             try {
                 session.stream().beginCapture();
+                RuntimeException failure = null;
                 try {
                     launches.forEach(Runnable::run);
-                } finally {
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+                try {
                     g = session.stream().endCapture();
+                } catch (RuntimeException e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+                if (failure != null) {
+                    throw failure;
                 }
                 graph = g.instantiate();
             } catch (RuntimeException e) {
@@ -459,6 +540,9 @@ final class CudaPlan implements DevicePlan {
     public long deviceBytes() {
         long n = 0;
         for (DeviceBuffer b : owned) {
+            n += b.bytes();
+        }
+        for (DeviceBuffer b : scratch) {
             n += b.bytes();
         }
         return n;
@@ -496,25 +580,15 @@ final class CudaPlan implements DevicePlan {
         if (graph != null) {
             graph.close();
         }
-        owned.forEach(DeviceBuffer::close);
+        owned.forEach(CudaPlan::closeQuietly);
+        scratch.forEach(CudaPlan::closeQuietly);
         for (int j = 0; j < 2; j++) {
-            if (staged[j] != null) {
-                staged[j].close();
-                done[j].close();
-            }
+            closeQuietly(staged[j]);
+            closeQuietly(done[j]);
+            closeQuietly(stagings[j]);
         }
-        if (stagings[1] != null) {
-            stagings[1].close();
-        }
-        if (outStagings[1] != null) {
-            outStagings[1].close();
-        }
-        if (staging != null) {
-            staging.close();
-        }
-        if (outputStaging != null) {
-            outputStaging.close();
-        }
+        closeQuietly(outStagings[1]);
+        closeQuietly(outputStaging);
         argArena.close();
         session.forget(this);
     }

@@ -74,19 +74,23 @@ public final class CudaSession implements DeviceSession {
         CudaStream stream = null;
         KernelLibrary kernels = null;
         CublasHandle blas = null;
+        CudnnHandle dnn = null;
         try {
             stream = device.createStream();
             NvrtcPtxCompiler compiler = new NvrtcPtxCompiler(libs.nvrtc());
             kernels = new KernelLibrary(device, KernelSources.load(), new KernelCompiler(compiler,
                     PtxCache.fromEnvironment(environment)));
             blas = new CublasHandle(libs.cublas(), stream, tf32);
-            CudnnHandle dnn = new CudnnHandle(libs.cudnn(), stream, tf32, 256L << 20,
+            dnn = new CudnnHandle(libs.cudnn(), stream, tf32, 256L << 20,
                     !flagValue(environment, "convAlgo", "timed").equals("heuristic"));
             int v = libs.driver().driverVersion();
             String summary = CudaProbe.device(libs.driver(), 0).describe() + ", CUDA " + v / 1000 + "."
                     + (v % 1000) / 10 + (tf32 ? ", TF32" : ", float32") + (graphs ? ", CUDA graphs" : "");
             return new CudaSession(libs, device, stream, kernels, blas, dnn, tf32, graphs, summary);
         } catch (RuntimeException e) {
+            if (dnn != null) {
+                dnn.close();
+            }
             if (blas != null) {
                 blas.close();
             }
@@ -243,17 +247,28 @@ public final class CudaSession implements DeviceSession {
         } catch (RuntimeException ignored) {
             // closing anyway
         }
-        for (CudaPlan p : new ArrayList<>(plans)) {
-            p.close();
+        RuntimeException first = null;
+        List<AutoCloseable> all = new ArrayList<>(plans);
+        all.addAll(attached.values());
+        all.addAll(List.of(dnn, blas, kernels, stream, device));
+        for (AutoCloseable c : all) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                RuntimeException r = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+                if (first == null) {
+                    first = r;
+                } else {
+                    first.addSuppressed(r);
+                }
+            }
         }
-        attached.values().forEach(DeviceBuffer::close);
         attached.clear();
         order.clear();
-        dnn.close();
-        blas.close();
-        kernels.close();
-        stream.close();
-        device.close();
+        plans.clear();
+        if (first != null) {
+            throw first;
+        }
     }
 
     @Override

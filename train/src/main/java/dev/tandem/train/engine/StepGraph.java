@@ -84,6 +84,7 @@ public final class StepGraph implements AutoCloseable {
         int[] dims = new int[inputShape.length + 1];
         dims[0] = batch;
         System.arraycopy(inputShape, 0, dims, 1, inputShape.length);
+        Made made = new Made();
         traced = module.trace(TraceMode.TRAIN, dims);
         try {
             Tracer tr = traced.tracer();
@@ -107,8 +108,8 @@ public final class StepGraph implements AutoCloseable {
                 ordered.add(g);
             }
             step = optimizer.emitStep(tr, traced.parameters(), ordered);
-            images = Tensor.allocate(DType.FLOAT32, Shape.of(dims));
-            labels = Tensor.allocate(target.dtype(), target.shape());
+            images = made.add(Tensor.allocate(DType.FLOAT32, Shape.of(dims)));
+            labels = made.add(Tensor.allocate(target.dtype(), target.shape()));
             Map<String, Tensor> others = new HashMap<>();
             others.put("input", images);
             others.put("labels", labels);
@@ -116,7 +117,7 @@ public final class StepGraph implements AutoCloseable {
             others.put(OptimizerStep.STEP_INPUT, stepCount);
             others.put(Tracer.SEED_INPUT, seed);
             if (step.momentum() != null) {
-                momentumTensor = Tensor.allocate(DType.FLOAT32, Shape.scalar());
+                momentumTensor = made.add(Tensor.allocate(DType.FLOAT32, Shape.scalar()));
                 others.put(OptimizerStep.MOMENTUM_INPUT, momentumTensor);
             } else {
                 momentumTensor = null;
@@ -145,6 +146,11 @@ public final class StepGraph implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             traced.close();
+            // The scalars (and the batch tensors when they were made) hold native memory of their own.
+            made.closeAll();
+            lr.close();
+            stepCount.close();
+            seed.close();
             throw e;
         }
     }
@@ -213,6 +219,20 @@ public final class StepGraph implements AutoCloseable {
             profiledRuns++;
         }
         return result(out);
+    }
+
+    /** Tensors a constructor made so far, closed if it fails. */
+    private static final class Made {
+        private final List<Tensor> tensors = new ArrayList<>();
+
+        Tensor add(Tensor t) {
+            tensors.add(t);
+            return t;
+        }
+
+        void closeAll() {
+            tensors.forEach(Tensor::close);
+        }
     }
 
     /** A step submitted to a device and not yet collected ({@link #submit}). */
