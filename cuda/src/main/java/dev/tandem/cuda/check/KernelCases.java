@@ -58,7 +58,8 @@ public final class KernelCases {
         c.add(new Case("SGD hyper-parameters (clip, non-finite)", KernelCases::sgdHyper));
         c.add(new Case("clip and its gradient", KernelCases::clip));
         c.add(new Case("Adam hyper-parameters (bias corrections, clip)", KernelCases::adamHyper));
-        c.add(new Case("batch norm split over blocks, fwd+bwd", KernelCases::batchNormSplit));
+        c.add(new Case("batch norm split over blocks, fwd+bwd", r -> batchNormSplit(r, 0, 1)));
+        c.add(new Case("batch norm split, mean 1000x the spread (after ReLU6)", r -> batchNormSplit(r, 6, 0.006)));
         return c;
     }
 
@@ -487,27 +488,27 @@ public final class KernelCases {
         return Outcome.compare("y", r.floats(out, n), y, 0, 0).and(Outcome.compare("dx", r.floats(grad, n), dx, 0, 0));
     }
 
-    private static Outcome batchNormSplit(KernelRunner r) {
+    private static Outcome batchNormSplit(KernelRunner r, double center, double spread) {
         SplittableRandom rnd = new SplittableRandom(26);
-        int n = 7, ch = 5, plane = 33, splits = 3;
+        int n = 16, ch = 5, plane = 150, splits = 3;
         int count = n * ch * plane;
-        float[] x = random(rnd, count, -2, 3), gamma = random(rnd, ch, 0.5, 1.5), beta = random(rnd, ch, -1, 1),
+        float[] x = random(rnd, count, center - 2 * spread, center + 3 * spread), gamma = random(rnd, ch, 0.5, 1.5), beta = random(rnd, ch, -1, 1),
                 rm = random(rnd, ch, -0.1, 0.1), rv = random(rnd, ch, 0.9, 1.1), dy = random(rnd, count, -1, 1);
         double[][] ref = KernelReference.batchNormTrain(x, gamma, beta, rm, rv, n, ch, plane, 1e-5f, 0.1f);
         long dx = r.upload(x), dg = r.upload(gamma), db = r.upload(beta), drm = r.upload(rm), drv = r.upload(rv),
                 y = r.zeros(4L * count), mean = r.zeros(4L * ch), inv = r.zeros(4L * ch),
-                partial = r.zeros(8L * ch * splits);
+                partial = r.zeros(8L * ch * splits), low = r.zeros(4L * ch);
         Dim3 g2 = new Dim3(ch, splits, 1);
-        r.launch("tandem_bn_partial", g2, Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(mean).pointer(partial)
-                .i32(n).i32(ch).i64(plane).i32(splits).i32(0));
-        r.launch("tandem_bn_mean", Dim3.of(ch), Dim3.of(32), args(r).pointer(partial).pointer(mean).i32(splits)
-                .i64((long) n * plane));
-        r.launch("tandem_bn_partial", g2, Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(mean).pointer(partial)
-                .i32(n).i32(ch).i64(plane).i32(splits).i32(1));
+        r.launch("tandem_bn_partial", g2, Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(mean).pointer(low)
+                .pointer(partial).i32(n).i32(ch).i64(plane).i32(splits).i32(0));
+        r.launch("tandem_bn_mean", Dim3.of(ch), Dim3.of(32), args(r).pointer(partial).pointer(dx).pointer(mean)
+                .pointer(low).i32(splits).i64(plane).i64((long) n * plane));
+        r.launch("tandem_bn_partial", g2, Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(mean).pointer(low)
+                .pointer(partial).i32(n).i32(ch).i64(plane).i32(splits).i32(1));
         r.launch("tandem_bn_var", Dim3.of(ch), Dim3.of(32), args(r).pointer(partial).pointer(mean).pointer(inv)
                 .pointer(drm).pointer(drv).i32(splits).i64((long) n * plane).f32(1e-5f).f32(0.1f));
         r.launch("tandem_bn_apply", grid(r, count), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(y).pointer(dg)
-                .pointer(db).pointer(mean).pointer(inv).i32(ch).i32(plane).i64(count));
+                .pointer(db).pointer(mean).pointer(low).pointer(inv).i32(ch).i32(plane).i64(count));
         Outcome o = Outcome.compare("y", r.floats(y, count), ref[0], 1e-5, RTOL)
                 .and(Outcome.compare("saved_mean", r.floats(mean, ch), ref[1], 1e-5, RTOL))
                 .and(Outcome.compare("saved_invstd", r.floats(inv, ch), ref[2], 1e-5, RTOL))

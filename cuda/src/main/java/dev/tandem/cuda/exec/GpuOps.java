@@ -338,19 +338,22 @@ final class GpuOps {
                     int splits = splits(batch, ch);
                     long m = (long) batch * plane;
                     DeviceBuffer partial = b.p.scratch(4L * ch * splits);
+                    DeviceBuffer low = b.p.scratch(4L * ch);
                     long xa = b.addr(b.in(0)), mean = b.addr(b.out(1)), inv = b.addr(b.out(2));
                     b.kernel("tandem_bn_partial", Dim3.of(ch, splits), Dim3.of(BLOCK), b.args().pointer(xa)
-                            .pointer(mean).pointer(partial.address()).i32(batch).i32(ch).i64(plane).i32(splits).i32(0));
+                            .pointer(mean).pointer(low.address()).pointer(partial.address()).i32(batch).i32(ch)
+                            .i64(plane).i32(splits).i32(0));
                     b.kernel("tandem_bn_mean", Dim3.of(ch), Dim3.of(32), b.args().pointer(partial.address())
-                            .pointer(mean).i32(splits).i64(m));
+                            .pointer(xa).pointer(mean).pointer(low.address()).i32(splits).i64(plane).i64(m));
                     b.kernel("tandem_bn_partial", Dim3.of(ch, splits), Dim3.of(BLOCK), b.args().pointer(xa)
-                            .pointer(mean).pointer(partial.address()).i32(batch).i32(ch).i64(plane).i32(splits).i32(1));
+                            .pointer(mean).pointer(low.address()).pointer(partial.address()).i32(batch).i32(ch)
+                            .i64(plane).i32(splits).i32(1));
                     b.kernel("tandem_bn_var", Dim3.of(ch), Dim3.of(32), b.args().pointer(partial.address())
                             .pointer(mean).pointer(inv).pointer(b.addr(b.in(3))).pointer(b.addr(b.in(4))).i32(splits)
                             .i64(m).f32(eps).f32(mom));
                     b.elementwise("tandem_bn_apply", s.size(), b.args().pointer(xa).pointer(b.addr(b.out(0)))
-                            .pointer(b.addr(b.in(1))).pointer(b.addr(b.in(2))).pointer(mean).pointer(inv).i32(ch)
-                            .i32(plane).i64(s.size()));
+                            .pointer(b.addr(b.in(1))).pointer(b.addr(b.in(2))).pointer(mean).pointer(low.address())
+                            .pointer(inv).i32(ch).i32(plane).i64(s.size()));
                     b.writes(3);
                     b.writes(4);
                 };

@@ -88,26 +88,25 @@ extern "C" __global__ void tandem_bn_bwd(const float* dy, const float* x, const 
 // writes a partial sum, one small kernel per channel adds the partials in a fixed order, and the normalisation is
 // element-wise. One block per channel alone leaves most of a large GPU idle.
 
-// grid (channels, splits): partial[c * splits + s] = the sum over the images of split s and the plane of x, or of
-// (x - mean[c])^2 when squares != 0.
-extern "C" __global__ void tandem_bn_partial(const float* x, const float* mean, float* partial, int batch,
-                                             int channels, long long plane, int splits, int squares) {
+// grid (channels, splits): partial[c * splits + s] = the sum over the images of split s and the plane of
+// x - pivot (pivot = the channel's first value: a channel whose mean is large against its spread, e.g. after ReLU6,
+// keeps its digits, as the CPU's pivot does), or of (x - mean[c])^2 when squares != 0.
+extern "C" __global__ void tandem_bn_partial(const float* x, const float* mean, const float* mean_low,
+                                             float* partial, int batch, int channels, long long plane, int splits,
+                                             int squares) {
     __shared__ float scratch[1024];
     int c = blockIdx.x;
     int s = blockIdx.y;
     int n0 = (int) ((long long) batch * s / splits);
     int n1 = (int) ((long long) batch * (s + 1) / splits);
-    float m = squares ? mean[c] : 0.0f;
+    float m = squares ? mean[c] : x[(long long) c * plane];
+    float lo = squares ? mean_low[c] : 0.0f;
     float acc = 0.0f;
     for (int n = n0; n < n1; n++) {
         const float* xp = x + ((long long) n * channels + c) * plane;
         for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
-            float v = xp[p];
-            if (squares) {
-                v -= m;
-                v *= v;
-            }
-            acc += v;
+            float v = (xp[p] - m) - lo;
+            acc += squares ? v * v : v;
         }
     }
     acc = tandem_block_sum(acc, scratch);
@@ -116,15 +115,20 @@ extern "C" __global__ void tandem_bn_partial(const float* x, const float* mean, 
     }
 }
 
-// grid (channels), one thread: the batch mean from the partial sums (count = N * plane).
-extern "C" __global__ void tandem_bn_mean(const float* partial, float* mean, int splits, long long count) {
+// grid (channels), one thread: the batch mean, pivot + the partial sums of x - pivot over count = N * plane, as a
+// float (mean) and the float of what that rounding lost (mean_low), as the CPU keeps it.
+extern "C" __global__ void tandem_bn_mean(const float* partial, const float* x, float* mean, float* mean_low,
+                                          int splits, long long plane, long long count) {
     if (threadIdx.x == 0) {
         int c = blockIdx.x;
-        float s = 0.0f;
+        double s = 0.0;
         for (int i = 0; i < splits; i++) {
-            s += partial[c * splits + i];
+            s += (double) partial[c * splits + i];
         }
-        mean[c] = s / (float) count;
+        double md = (double) x[(long long) c * plane] + s / (double) count;
+        float mf = (float) md;
+        mean[c] = mf;
+        mean_low[c] = (float) (md - (double) mf);
     }
 }
 
@@ -147,14 +151,14 @@ extern "C" __global__ void tandem_bn_var(const float* partial, const float* mean
     }
 }
 
-// y = (x - mean) * invstd * gamma + beta, element-wise (32-bit indices: the caller checks count < 2^31).
+// y = (x - mean) * invstd * gamma + beta, element-wise (32-bit indices: the caller checks count < 2^31). The
+// difference first: x * g + (beta - mean * g) cancels catastrophically when the mean is large against the spread.
 extern "C" __global__ void tandem_bn_apply(const float* x, float* y, const float* gamma, const float* beta,
-                                           const float* mean, const float* invstd, int channels, int plane,
-                                           long long count) {
+                                           const float* mean, const float* mean_low, const float* invstd,
+                                           int channels, int plane, long long count) {
     TANDEM_GRID_STRIDE(i, count) {
         int c = ((int) i / plane) % channels;
-        float g = gamma[c] * invstd[c];
-        y[i] = x[i] * g + (beta[c] - mean[c] * g);
+        y[i] = ((x[i] - mean[c]) - mean_low[c]) * (gamma[c] * invstd[c]) + beta[c];
     }
 }
 
