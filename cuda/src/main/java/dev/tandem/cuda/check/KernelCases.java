@@ -44,8 +44,6 @@ public final class KernelCases {
         c.add(new Case("max pool 3x3/2 pad 1 fwd+bwd (overlap, ties)", r -> maxPool(r,
                 new KernelReference.Pool(5, 8, 7, 3, 3, 2, 2, 1, 1))));
         c.add(new Case("global avg pool fwd+bwd", KernelCases::globalAvgPool));
-        c.add(new Case("batch norm train fwd", KernelCases::batchNormForward));
-        c.add(new Case("batch norm bwd", KernelCases::batchNormBackward));
         c.add(new Case("softmax cross-entropy (smoothing 0.1)", KernelCases::softmaxCrossEntropy));
         c.add(new Case("sum and sum of squares", KernelCases::reductions));
         c.add(new Case("SGD step (Nesterov, decay, clip)", KernelCases::sgd));
@@ -199,46 +197,6 @@ public final class KernelCases {
                 1e-8, 1e-6));
     }
 
-    private static Outcome batchNormForward(KernelRunner r) {
-        SplittableRandom rnd = new SplittableRandom(7);
-        int batch = 3, ch = 5, plane = 6 * 7, n = batch * ch * plane;
-        float[] x = random(rnd, n, -2, 3), gamma = random(rnd, ch, 0.5, 1.5), beta = random(rnd, ch, -0.5, 0.5);
-        float[] rm = random(rnd, ch, -0.1, 0.1), rv = random(rnd, ch, 0.9, 1.1);
-        long dx = r.upload(x), y = r.zeros(4L * n), dg = r.upload(gamma), db = r.upload(beta), drm = r.upload(rm),
-                drv = r.upload(rv), sm = r.zeros(4L * ch), si = r.zeros(4L * ch);
-        r.launch("tandem_bn_fwd_train", Dim3.of(ch), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(y)
-                .pointer(dg).pointer(db).pointer(drm).pointer(drv).pointer(sm).pointer(si).i32(batch).i32(ch)
-                .i64(plane).f32(1e-5f).f32(0.1f));
-        double[][] ref = KernelReference.batchNormTrain(x, gamma, beta, rm, rv, batch, ch, plane, 1e-5f, 0.1f);
-        return Outcome.compare("y", r.floats(y, n), ref[0], ATOL, RTOL)
-                .and(Outcome.compare("saved_mean", r.floats(sm, ch), ref[1], ATOL, RTOL))
-                .and(Outcome.compare("saved_invstd", r.floats(si, ch), ref[2], ATOL, RTOL))
-                .and(Outcome.compare("running_mean", r.floats(drm, ch), ref[3], ATOL, RTOL))
-                .and(Outcome.compare("running_var", r.floats(drv, ch), ref[4], ATOL, RTOL));
-    }
-
-    private static Outcome batchNormBackward(KernelRunner r) {
-        SplittableRandom rnd = new SplittableRandom(8);
-        int batch = 3, ch = 4, plane = 5 * 9, n = batch * ch * plane;
-        float[] x = random(rnd, n, -2, 2), dy = random(rnd, n, -1, 1), gamma = random(rnd, ch, 0.5, 1.5);
-        float[] mean = new float[ch], invstd = new float[ch];
-        double[][] stats = KernelReference.batchNormTrain(x, gamma, new float[ch], new float[ch], new float[ch], batch,
-                ch, plane, 1e-5, 0.1);
-        for (int c = 0; c < ch; c++) {
-            mean[c] = (float) stats[1][c];
-            invstd[c] = (float) stats[2][c];
-        }
-        long ddy = r.upload(dy), dx = r.upload(x), dg = r.upload(gamma), dm = r.upload(mean), di = r.upload(invstd),
-                gx = r.zeros(4L * n), gg = r.zeros(4L * ch), gb = r.zeros(4L * ch);
-        r.launch("tandem_bn_bwd", Dim3.of(ch), Dim3.of(r.blockSize()), args(r).pointer(ddy).pointer(dx).pointer(dg)
-                .pointer(dm).pointer(di).pointer(gx).pointer(gg).pointer(gb).i32(batch).i32(ch).i64(plane));
-        double[][] ref = KernelReference.batchNormGrad(dy, x, gamma, mean, invstd, batch, ch, plane);
-        // dx subtracts nearly equal terms; its error scales with |dy|·gamma·invstd, not with dx itself.
-        return Outcome.compare("dx", r.floats(gx, n), ref[0], 1e-4, RTOL)
-                .and(Outcome.compare("dgamma", r.floats(gg, ch), ref[1], 1e-4, RTOL))
-                .and(Outcome.compare("dbeta", r.floats(gb, ch), ref[2], 1e-4, RTOL));
-    }
-
     private static Outcome softmaxCrossEntropy(KernelRunner r) {
         SplittableRandom rnd = new SplittableRandom(9);
         int rows = 19, classes = 10;
@@ -278,12 +236,7 @@ public final class KernelCases {
         r.launch("tandem_sumsq_partial", g, Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(partial).i64(n));
         r.launch("tandem_sum_final", Dim3.of(1), Dim3.of(r.blockSize()), args(r).pointer(partial).pointer(out)
                 .i32(g.x()).f32(1f));
-        o = o.and(Outcome.compare("sum of squares", r.floats(out, 1), new double[] {sq}, 0, 1e-5));
-        long hp = r.upload(new float[] {0f});
-        float maxNorm = (float) (0.5 * Math.sqrt(sq));
-        r.launch("tandem_clip_factor", Dim3.of(1), Dim3.of(1), args(r).pointer(out).pointer(hp).f32(maxNorm));
-        return o.and(Outcome.compare("clip factor", r.floats(hp, 1), new double[] {maxNorm / (Math.sqrt(sq) + 1e-6)},
-                0, 1e-5));
+        return o.and(Outcome.compare("sum of squares", r.floats(out, 1), new double[] {sq}, 0, 1e-5));
     }
 
     private static Outcome sgd(KernelRunner r) {

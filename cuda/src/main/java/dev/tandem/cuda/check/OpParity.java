@@ -29,7 +29,7 @@ import java.util.SplittableRandom;
 public final class OpParity {
     /** One op case: its graph inputs (indexes in {@code known} are plan-time constants) and what it checks. */
     public record Case(String name, String domain, String type, int outputs, Tensor[] inputs, boolean[] known,
-                       Map<String, Attribute> attrs, double atol, double rtol, int[] written, boolean nullSecond) {
+                       Map<String, Attribute> attrs, double atol, double rtol, int[] written) {
     }
 
     private OpParity() {
@@ -79,7 +79,7 @@ public final class OpParity {
 
     private static Case c(String name, String domain, String type, int outputs, Tensor[] in, Map<String, Attribute> a,
                           double tol, int... written) {
-        return new Case(name, domain, type, outputs, in, new boolean[in.length], a, tol, tol, written, false);
+        return new Case(name, domain, type, outputs, in, new boolean[in.length], a, tol, tol, written);
     }
 
     private static Case known(Case c, int... idx) {
@@ -88,7 +88,7 @@ public final class OpParity {
             k[i] = true;
         }
         return new Case(c.name(), c.domain(), c.type(), c.outputs(), c.inputs(), k, c.attrs(), c.atol(), c.rtol(),
-                c.written(), c.nullSecond());
+                c.written());
     }
 
     /** Every case, deterministic. */
@@ -139,12 +139,12 @@ public final class OpParity {
         cs.add(c("Relu", "", "Relu", 1, new Tensor[] {rand(r, -1, 1, 3, 1001)}, attrs(), 0));
         Tensor y = rand(r, -1, 1, 3, 1001);
         cs.add(new Case("ActivationGrad Relu", T, "ActivationGrad", 1, new Tensor[] {rand(r, -1, 1, 3, 1001), null, y},
-                new boolean[3], attrs("activation", "Relu"), 0, 0, new int[0], true));
+                new boolean[3], attrs("activation", "Relu"), 0, 0, new int[0]));
         cs.add(known(c("Clip 0..6 (ReLU6)", "", "Clip", 1, new Tensor[] {rand(r, -3, 9, 4, 500),
                 Tensor.ofFloats(Shape.scalar(), 0f), Tensor.ofFloats(Shape.scalar(), 6f)}, attrs(), 0), 1, 2));
         cs.add(known(new Case("ActivationGrad Clip 0..6", T, "ActivationGrad", 1, new Tensor[] {rand(r, -1, 1, 4, 500),
                 rand(r, -3, 9, 4, 500), null, Tensor.ofFloats(Shape.scalar(), 0f), Tensor.ofFloats(Shape.scalar(), 6f)},
-                new boolean[5], attrs("activation", "Clip"), 0, 0, new int[0], false), 3, 4));
+                new boolean[5], attrs("activation", "Clip"), 0, 0, new int[0]), 3, 4));
         cs.add(known(c("CastLike of a float64 constant", "", "CastLike", 1, new Tensor[] {
                 Tensor.ofDoubles(Shape.scalar(), 1.25), rand(r, -1, 1, 1)}, attrs(), 0), 0));
         cs.add(c("Sum of three", "", "Sum", 1, new Tensor[] {rand(r, -1, 1, 3, 77), rand(r, -1, 1, 3, 77),

@@ -12,16 +12,12 @@ import dev.tandem.runtime.plan.ExecutionPlan;
 import dev.tandem.runtime.plan.ExecutionPlan.PlannedStep;
 import dev.tandem.runtime.plan.ExecutionPlan.PlannedValue;
 import dev.tandem.runtime.plan.ExecutionPlan.Placement;
-import dev.tandem.runtime.tensor.DType;
-import dev.tandem.runtime.tensor.Shape;
 import dev.tandem.runtime.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * An {@link ExecutionPlan} on a CUDA device: the plan's arena as one device allocation with the CPU plan's offsets
@@ -205,8 +201,8 @@ final class CudaPlan implements DevicePlan {
             }
         }
         for (int in : compiled.writtenInputs()) {
-            if (session.attachedBuffer(inputs[in]) == null) {
-                long n = bytes(values.get(inputValue[in]));
+            long n = bytes(values.get(inputValue[in]));
+            if (!attached(in) && n > 0) {
                 MemorySegment dst = stage.asSlice(stagingOffset[in], n);
                 session.device().driver().memcpyDtoHAsync(dst, bound[in].address(), n, session.stream().handle());
             }
@@ -221,8 +217,8 @@ final class CudaPlan implements DevicePlan {
             nanos[2] += t4 - t3;
         }
         for (int in : compiled.writtenInputs()) {
-            if (session.attachedBuffer(inputs[in]) == null) {
-                long n = bytes(values.get(inputValue[in]));
+            long n = bytes(values.get(inputValue[in]));
+            if (!attached(in) && n > 0) {
                 Tensor t = inputs[in];
                 t.segment().asSlice(t.offset() * t.dtype().byteSize(), n).copyFrom(stage.asSlice(stagingOffset[in],
                         n));
@@ -268,10 +264,15 @@ final class CudaPlan implements DevicePlan {
         }
     }
 
+    /** Whether input {@code i} is bound (now) to a session's attached copy rather than to this plan's buffer. */
+    private boolean attached(int i) {
+        return bound[i] != inputBuffers[i];
+    }
+
     /** Copies the inputs that are not attached into {@code stage} and queues their copies to the device. */
     private void stageInputs(Tensor[] inputs, PinnedBuffer stage) {
         for (int i = 0; i < inputCount; i++) {
-            if (inputValue[i] < 0 || session.attachedBuffer(inputs[i]) != null) {
+            if (inputValue[i] < 0 || attached(i)) {
                 continue;
             }
             long n = bytes(values.get(inputValue[i]));
@@ -304,7 +305,7 @@ final class CudaPlan implements DevicePlan {
         long t0 = System.nanoTime();
         bind(inputs);
         for (int in : compiled.writtenInputs()) {
-            if (session.attachedBuffer(inputs[in]) == null) {
+            if (!attached(in)) {
                 // Inputs written in place must come back before the caller reuses them: no overlap possible.
                 if (submitted != collected) {
                     throw new IllegalStateException("This plan writes an input in place: collect earlier runs first");
@@ -531,10 +532,6 @@ final class CudaPlan implements DevicePlan {
         eagerRuns++;
     }
 
-    /** Whether runs now replay a captured CUDA graph. */
-    boolean replaying() {
-        return graph != null;
-    }
 
     @Override
     public long deviceBytes() {
@@ -591,21 +588,5 @@ final class CudaPlan implements DevicePlan {
         closeQuietly(outputStaging);
         argArena.close();
         session.forget(this);
-    }
-
-    DType dtype(int v) {
-        return values.get(v).dtype();
-    }
-
-    Shape shape(int v) {
-        return values.get(v).shape();
-    }
-
-    static Set<Integer> set(int... xs) {
-        Set<Integer> s = new LinkedHashSet<>();
-        for (int x : xs) {
-            s.add(x);
-        }
-        return s;
     }
 }

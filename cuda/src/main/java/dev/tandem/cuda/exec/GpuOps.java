@@ -761,6 +761,24 @@ final class GpuOps {
         };
     }
 
+    /**
+     * The summed squares of the optimizer's {@code k} gradients (the step's inputs from {@code first} on), into a
+     * one-float device buffer: a partial sum per block of each gradient, then one fixed-order final sum.
+     */
+    private static DeviceBuffer sumOfSquares(Build b, int first, int k) {
+        int blocksPer = 64;
+        DeviceBuffer partial = b.p.scratch(4L * blocksPer * k);
+        DeviceBuffer sumsq = b.p.scratch(4);
+        for (int i = 0; i < k; i++) {
+            int g = b.in(first + i);
+            b.kernel("tandem_sumsq_partial", Dim3.of(blocksPer), Dim3.of(BLOCK), b.args().pointer(b.addr(g))
+                    .pointer(partial.address() + 4L * blocksPer * i).i64(n(b, g)));
+        }
+        b.kernel("tandem_sum_final", Dim3.of(1), Dim3.of(BLOCK), b.args().pointer(partial.address())
+                .pointer(sumsq.address()).i32(blocksPer * k).f32(1f));
+        return sumsq;
+    }
+
     private static Emitter adam(PlannedStep st, List<PlannedValue> values, Node node) {
         int[] in = st.inputs();
         int count = in.length;
@@ -789,17 +807,8 @@ final class GpuOps {
         float maxNorm = attrFloat(node, "max_grad_norm", 0f);
         long[] decay = attrInts(node, "decay");
         return b -> {
-            int blocksPer = 64;
-            DeviceBuffer partial = b.p.scratch(4L * blocksPer * k);
-            DeviceBuffer sumsq = b.p.scratch(4);
+            DeviceBuffer sumsq = sumOfSquares(b, 2 + k, k);
             DeviceBuffer hp = b.p.scratch(16);
-            for (int i = 0; i < k; i++) {
-                int g = b.in(2 + k + i);
-                b.kernel("tandem_sumsq_partial", Dim3.of(blocksPer), Dim3.of(BLOCK), b.args().pointer(b.addr(g))
-                        .pointer(partial.address() + 4L * blocksPer * i).i64(n(b, g)));
-            }
-            b.kernel("tandem_sum_final", Dim3.of(1), Dim3.of(BLOCK), b.args().pointer(partial.address())
-                    .pointer(sumsq.address()).i32(blocksPer * k).f32(1f));
             b.kernel("tandem_adam_hyper", Dim3.of(1), Dim3.of(1), b.args().pointer(sumsq.address())
                     .pointer(b.addr(b.in(0))).pointer(b.addr(b.in(1))).pointer(hp.address()).pointer(b.addr(b.out(0)))
                     .f32(b1).f32(b2).f32(maxNorm));
@@ -854,17 +863,8 @@ final class GpuOps {
         float maxNorm = attrFloat(node, "max_grad_norm", 0f);
         long[] decay = attrInts(node, "decay");
         return b -> {
-            int blocksPer = 64;
-            DeviceBuffer partial = b.p.scratch(4L * blocksPer * k);
-            DeviceBuffer sumsq = b.p.scratch(4);
+            DeviceBuffer sumsq = sumOfSquares(b, scalars + k, k);
             DeviceBuffer hp = b.p.scratch(16);
-            for (int i = 0; i < k; i++) {
-                int g = b.in(scalars + k + i);
-                b.kernel("tandem_sumsq_partial", Dim3.of(blocksPer), Dim3.of(BLOCK), b.args().pointer(b.addr(g))
-                        .pointer(partial.address() + 4L * blocksPer * i).i64(n(b, g)));
-            }
-            b.kernel("tandem_sum_final", Dim3.of(1), Dim3.of(BLOCK), b.args().pointer(partial.address())
-                    .pointer(sumsq.address()).i32(blocksPer * k).f32(1f));
             b.kernel("tandem_sgd_hyper", Dim3.of(1), Dim3.of(1), b.args().pointer(sumsq.address())
                     .pointer(b.addr(b.in(0))).pointer(scalars == 2 ? b.addr(b.in(1)) : sumsq.address())
                     .pointer(hp.address()).pointer(b.addr(b.out(0))).f32(momentum).i32(scalars == 2 ? 1 : 0)

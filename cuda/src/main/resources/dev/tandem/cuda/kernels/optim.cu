@@ -48,12 +48,3 @@ extern "C" __global__ void tandem_adam_step(float* p, const float* g, float* m, 
         p[i] = pi - lr * (mi / c1) / (sqrtf(vi / c2) + eps);
     }
 }
-
-// The clipping factor from the gradients' summed squares: hp_scale[0] = max_norm / (norm + 1e-6) when
-// 0 < max_norm < norm, else 1. One thread.
-extern "C" __global__ void tandem_clip_factor(const float* sumsq, float* hp_scale, float max_norm) {
-    if (blockIdx.x == 0 && threadIdx.x == 0) {
-        float norm = sqrtf(sumsq[0]);
-        hp_scale[0] = (max_norm > 0.0f && norm > max_norm) ? max_norm / (norm + 1e-6f) : 1.0f;
-    }
-}

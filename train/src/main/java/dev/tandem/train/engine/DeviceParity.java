@@ -41,12 +41,36 @@ public final class DeviceParity {
     static int run(String[] args, PrintStream out) {
         int steps = 6, batch = 32;
         List<String> archs = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--steps" -> steps = Integer.parseInt(args[++i]);
-                case "--batch" -> batch = Integer.parseInt(args[++i]);
-                default -> archs.add(args[i]);
+        try {
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--steps", "--batch" -> {
+                        if (i + 1 >= args.length) {
+                            throw new IllegalArgumentException(args[i] + " needs a value");
+                        }
+                        int v = Integer.parseInt(args[++i]);
+                        if (args[i - 1].equals("--steps")) {
+                            steps = v;
+                        } else {
+                            batch = v;
+                        }
+                    }
+                    default -> {
+                        if (!Zoo.architectures().contains(args[i])) {
+                            throw new IllegalArgumentException("unknown architecture '" + args[i] + "'; known: "
+                                    + String.join(", ", Zoo.architectures()));
+                        }
+                        archs.add(args[i]);
+                    }
+                }
             }
+            if (steps < 2 || batch < 2) {
+                throw new IllegalArgumentException("need --steps >= 2 and --batch >= 2");
+            }
+        } catch (IllegalArgumentException e) {
+            out.println("DeviceParity: " + e.getMessage());
+            out.println("usage: DeviceParity [--steps N] [--batch B] [ARCH...]");
+            return 2;
         }
         if (archs.isEmpty()) {
             archs.addAll(List.of("fashionnet", "resnet8", "mobilenet"));

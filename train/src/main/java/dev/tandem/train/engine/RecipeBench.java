@@ -135,8 +135,14 @@ public final class RecipeBench {
             // On a GPU the loader must keep up with the device: several threads (the CPU computes nothing else).
             int w = workers >= 0 ? workers : session != null ? Math.max(1, Math.min(8,
                     Runtime.getRuntime().availableProcessors() / 2)) : 1;
-            bench(new DataSpec(DataSpec.Kind.FASHION_MNIST, data).load(null), epochs, batch, threads, maxSteps,
-                    seed, device, session, out, w, sync);
+            dev.tandem.train.data.Splits splits;
+            try {
+                splits = new DataSpec(DataSpec.Kind.FASHION_MNIST, data).load(null);
+            } catch (dev.tandem.train.data.DataException e) {
+                err.println("RecipeBench: " + e.getMessage());
+                return 2;
+            }
+            bench(splits, epochs, batch, threads, maxSteps, seed, device, session, out, w, sync);
             return 0;
         } finally {
             if (session != null) {

@@ -58,6 +58,10 @@ public final class StepBench {
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
+            if (!Zoo.architectures().contains(arch.toLowerCase(Locale.ROOT))) {
+                throw new IllegalArgumentException("unknown --arch '" + arch + "'; known: "
+                        + String.join(", ", Zoo.architectures()));
+            }
             if (input.length != 3 || batch < 2 || steps < 1 || warmup < 0 || threads < 1
                     || !(device.equals("cpu") || device.equals("cuda"))) {
                 throw new IllegalArgumentException("need --input CxHxW, --batch >= 2, --steps >= 1, --warmup >= 0, "

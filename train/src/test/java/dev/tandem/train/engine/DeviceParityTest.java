@@ -16,4 +16,14 @@ class DeviceParityTest {
         assertThat(code).isEqualTo(3);
         assertThat(buf.toString(StandardCharsets.UTF_8)).startsWith("no GPU: no CUDA backend on the class path");
     }
+
+    @Test
+    void badArgumentsSayWhatIsWrong() {
+        for (String[] args : new String[][] {{"--steps"}, {"--steps", "x"}, {"--batch", "1"}, {"vgg16"}}) {
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            int code = DeviceParity.run(args, new PrintStream(buf, true, StandardCharsets.UTF_8));
+            assertThat(code).as(String.join(" ", args)).isEqualTo(2);
+            assertThat(buf.toString(StandardCharsets.UTF_8)).startsWith("DeviceParity: ").contains("usage:");
+        }
+    }
 }

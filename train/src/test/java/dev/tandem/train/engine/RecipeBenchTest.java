@@ -82,4 +82,14 @@ class RecipeBenchTest {
         assertThat(r[2]).contains("no CUDA backend");
         assertThat(run("--epochs", "1")[0]).isEqualTo("2");
     }
+
+    @Test
+    void aMissingOrEmptyDataFolderIsAClearError(@TempDir Path dir) {
+        String[] missing = run("--data", dir.resolve("nope").toString(), "--device", "cpu", "--epochs", "1");
+        assertThat(missing[0]).isEqualTo("2");
+        assertThat(missing[2]).startsWith("RecipeBench: ").contains("does not exist");
+        String[] empty = run("--data", dir.toString(), "--device", "cpu", "--epochs", "1");
+        assertThat(empty[0]).isEqualTo("2");
+        assertThat(empty[2]).startsWith("RecipeBench: ");
+    }
 }

@@ -30,6 +30,7 @@ class StepBenchTest {
         PrintStream sink = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
         assertThat(StepBench.run(new String[] {"--batch", "1"}, sink, sink)).isEqualTo(2);
         assertThat(StepBench.run(new String[] {"--arch"}, sink, sink)).isEqualTo(2);
+        assertThat(StepBench.run(new String[] {"--arch", "vgg16", "--device", "cpu"}, sink, sink)).isEqualTo(2);
         assertThat(StepBench.run(new String[] {"--device", "cuda"}, sink, sink)).isEqualTo(3);
     }
 }
