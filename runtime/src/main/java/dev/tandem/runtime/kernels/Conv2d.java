@@ -312,6 +312,13 @@ public final class Conv2d {
         Phases ph = new Phases(p, h, w);
         int gridCols = (oh - 1) * ph.wph + ow;
         int bufSize = Math.addExact(Math.multiplyExact(cpg, ph.channelSize), ph.slack);
+        // Float output: the GEMM writes the whole grid (pad columns included) as a plain matrix into a scratch,
+        // where whole tiles take the micro-kernel's fused bias/activation store, and the valid columns are then
+        // copied out row by row (adding the residual when there is one). Cutting every tile into per-row runs
+        // instead cost 8-23% of a convolution (docs/benchmarks.md).
+        boolean staged = o == null && (beta == 0f || act.isClamp())
+                && (long) opg * gridCols <= STAGE_MAX_FLOATS;
+        Activation gemmAct = staged && beta != 0f ? Activation.NONE : act;
         if (g == 1 && n >= 2 * gemm.pool().threads() && gemm.pool().threads() > 1) {
             // A batch: one image per task, each on one thread from filling to output (no hand-off inside an
             // image: with small images the per-image GEMMs were too short to split well). Same arithmetic per
@@ -321,19 +328,74 @@ public final class Conv2d {
                 long io = inOff + (long) b * inChannels * h * w;
                 fillPhases(null, in, io, inFmt, cpg, h, w, ph, own);
                 long oo = outOff + (long) b * outChannels * oh * ow;
-                gemm.gemmSerial(packed[0], new GridB(own, ph.channelSize, ph.tapOff), gridCols, beta,
-                        new GridC(out, oo, (long) oh * ow, ph.wph, ow, o, 0), groupBias[0], act);
+                GridB gb = new GridB(own, ph.channelSize, ph.tapOff);
+                if (staged) {
+                    float[] stage = gemm.outputStage(opg * gridCols);
+                    gemm.gemmSerial(packed[0], gb, gridCols, 0f,
+                            new Sgemm.MatrixC(MemorySegment.ofArray(stage), 0, gridCols), groupBias[0], gemmAct);
+                    unstage(stage, gridCols, ph.wph, 0, opg, oh, ow, out, oo, beta != 0f, act);
+                } else {
+                    gemm.gemmSerial(packed[0], gb, gridCols, beta,
+                            new GridC(out, oo, (long) oh * ow, ph.wph, ow, o, 0), groupBias[0], act);
+                }
             });
             return;
         }
         float[] buf = gemm.workspace(bufSize);
+        float[] stage = staged ? gemm.outputStage(opg * gridCols) : null;
         for (int b = 0; b < n; b++) {
             for (int gi = 0; gi < g; gi++) {
                 long io = inOff + ((long) b * inChannels + (long) gi * cpg) * h * w;
                 fillPhases(gemm, in, io, inFmt, cpg, h, w, ph, buf);
                 long oo = outOff + ((long) b * outChannels + (long) gi * opg) * oh * ow;
-                gemm.gemm(packed[gi], new GridB(buf, ph.channelSize, ph.tapOff), gridCols, beta,
-                        new GridC(out, oo, (long) oh * ow, ph.wph, ow, o, gi * opg), groupBias[gi], act);
+                GridB gb = new GridB(buf, ph.channelSize, ph.tapOff);
+                if (staged) {
+                    gemm.gemm(packed[gi], gb, gridCols, 0f,
+                            new Sgemm.MatrixC(MemorySegment.ofArray(stage), 0, gridCols), groupBias[gi], gemmAct);
+                    int chunks = Math.min(opg, gemm.pool().threads() * 4);
+                    gemm.pool().parallelFor(chunks, t -> unstage(stage, gridCols, ph.wph, opg * t / chunks,
+                            opg * (t + 1) / chunks, oh, ow, out, oo, beta != 0f, act));
+                } else {
+                    gemm.gemm(packed[gi], gb, gridCols, beta,
+                            new GridC(out, oo, (long) oh * ow, ph.wph, ow, o, gi * opg), groupBias[gi], act);
+                }
+            }
+        }
+    }
+
+    /**
+     * Largest grid (output channels × grid columns) staged through a scratch: 512 KB, so that the stage stays in L2.
+     * Bigger ones write run by run: staging a 3 MB output cost as much in extra memory traffic as it saved.
+     */
+    private static final long STAGE_MAX_FLOATS = 128L << 10;
+
+    /**
+     * Copies channels [c0, c1) of a staged grid ({@code ld} floats a channel, grid rows {@code wph} apart) to the
+     * output, keeping each row's first {@code ow} columns. With {@code residual} the output already holds the
+     * residual: {@code out = act(grid + out)}, act a clamp.
+     */
+    private static void unstage(float[] grid, int ld, int wph, int c0, int c1, int oh, int ow, MemorySegment out,
+                                long oo, boolean residual, Activation act) {
+        FloatVector lo = FloatVector.broadcast(S, act.clampLow()), hi = FloatVector.broadcast(S, act.clampHigh());
+        float lof = act.clampLow(), hif = act.clampHigh();
+        for (int c = c0; c < c1; c++) {
+            for (int y = 0; y < oh; y++) {
+                int src = c * ld + y * wph;
+                long dst = oo + ((long) c * oh + y) * ow;
+                if (!residual) {
+                    MemorySegment.copy(grid, src, out, FL, dst * 4, ow);
+                    continue;
+                }
+                int x = 0;
+                for (; x + VL <= ow; x += VL) {
+                    FloatVector v = FloatVector.fromArray(S, grid, src + x)
+                            .add(FloatVector.fromMemorySegment(S, out, (dst + x) * 4, LE));
+                    Simd.clamp(v, lo, hi).intoMemorySegment(out, (dst + x) * 4, LE);
+                }
+                for (; x < ow; x++) {
+                    float v = grid[src + x] + out.getAtIndex(FL, dst + x);
+                    out.setAtIndex(FL, dst + x, Math.min(Math.max(v, lof), hif));
+                }
             }
         }
     }

@@ -37,6 +37,8 @@ public final class Sgemm {
             || System.getProperty("os.arch", "").equals("aarch64");
     /** Rows of the small micro-kernel, used for short last panels too. */
     static final int MR_SMALL = 6;
+    /** Rows of the middle micro-kernel, for 7- and 8-row panels where the CPU has 32 vector registers. */
+    static final int MR_MID = 8;
     /**
      * Rows of an A panel (and of the main micro-kernel tile). 12 rows × 2 vectors halves the bandwidth the B
      * panels need from L2 compared with 6 rows: 2 vector loads feed 24 FMAs instead of 12.
@@ -163,7 +165,7 @@ public final class Sgemm {
             c.scaleOnly(a.m, n, beta, rowBias, act);
             return;
         }
-        block(0, a.m, 0, n, a.k, 1f, a, b, null, beta, c, rowBias, act);
+        block(0, panels(a.m), 0, n, a.k, 1f, a, b, null, beta, c, rowBias, act);
     }
 
     /**
@@ -175,7 +177,7 @@ public final class Sgemm {
         checkDims(m, 1, k);
         checkOperand("A", a, aOff, transA ? k : m, transA ? m : k, lda);
         float[] data = new float[packedSize(m, k)];
-        packPanels(transA, a, aOff, lda, m, k, 0, (m + MR - 1) / MR, data);
+        packPanels(transA, a, aOff, lda, m, k, 0, panels(m), data);
         return new PackedA(m, k, data);
     }
 
@@ -186,7 +188,7 @@ public final class Sgemm {
     /** Packs A for one call into the calling thread's scratch, panels spread over the pool. */
     private PackedA packShared(boolean transA, int m, int k, MemorySegment a, long aOff, int lda) {
         float[] data = scratch.get().packedA(packedSize(m, k));
-        int panels = (m + MR - 1) / MR;
+        int panels = panels(m);
         int chunks = (long) m * k < PARALLEL_MIN_MACS ? 1 : Math.min(panels, pool.threads() * 2);
         pool.parallelFor(chunks, t -> packPanels(transA, a, aOff, lda, m, k, panels * t / chunks,
                 panels * (t + 1) / chunks, data));
@@ -194,18 +196,20 @@ public final class Sgemm {
     }
 
     /**
-     * Packs panels [p0, p1) of an m×k A (all of k) into {@code dst}: panel p at {@code p·MR·k}, element (r, kk) at
-     * {@code kk·stride + r} with stride {@link #panelStride}(rows of the panel), zero-padded to the stride.
+     * Packs panels [p0, p1) of an m×k A (all of k) into {@code dst}: panel p at {@code panelStart(m, p)·k},
+     * element (r, kk) at {@code kk·stride + r} with stride {@link #panelStride}(rows of the panel), zero-padded to
+     * the stride.
      */
     private static void packPanels(boolean trans, MemorySegment seg, long off, int ld, int m, int k, int p0, int p1,
                                    float[] dst) {
         float[] row = trans ? null : new float[k];
         for (int p = p0; p < p1; p++) {
-            int base = p * MR * k;
-            int rows = Math.min(MR, m - p * MR);
+            int start = panelStart(m, p);
+            int base = start * k;
+            int rows = panelRows(m, p);
             int stride = panelStride(rows);
             for (int r = 0; r < stride; r++) {
-                int i = p * MR + r;
+                int i = start + r;
                 if (r >= rows) {
                     for (int kk = 0; kk < k; kk++) {
                         dst[base + kk * stride + r] = 0f;
@@ -226,9 +230,42 @@ public final class Sgemm {
         }
     }
 
-    /** Row stride of an A panel holding {@code rows} rows: short last panels use the 6-row kernel. */
+    /** Row stride of an A panel holding {@code rows} rows: short last panels use the 6- or 8-row kernel. */
     static int panelStride(int rows) {
-        return rows <= MR_SMALL ? MR_SMALL : MR;
+        return rows <= MR_SMALL ? MR_SMALL : rows <= MR_MID && MR > MR_MID ? MR_MID : MR;
+    }
+
+    /**
+     * A panels of an m-row A. All hold {@link #MR} rows but the last one or two: a remainder of 7 or 8 rows is one
+     * 8-row panel, a remainder of 4 takes 4 rows from the panel before it and makes two 8-row panels (64 = 4·12 +
+     * 2·8: convolutions have 32, 64, 128, 256 or 512 output channels, never a multiple of 12, and the 6-row
+     * kernel ran a 4-row remainder at 76% of the 12-row kernel's rate per row), any other remainder one short
+     * panel.
+     */
+    static int panels(int m) {
+        int full = m / MR, tail = m % MR;
+        return tail == 0 ? full : full + 1;
+    }
+
+    /** First row of panel p of an m-row A. */
+    static int panelStart(int m, int p) {
+        if (splitsTail(m) && p == m / MR) {
+            return m - MR_MID;
+        }
+        return p * MR;
+    }
+
+    /** Rows of panel p of an m-row A. */
+    static int panelRows(int m, int p) {
+        if (splitsTail(m) && p >= m / MR - 1) {
+            return MR_MID;
+        }
+        return Math.min(MR, m - p * MR);
+    }
+
+    /** Whether the last 12 + 4 rows of an m-row A are cut into two 8-row panels. */
+    private static boolean splitsTail(int m) {
+        return MR > MR_MID && m > MR && m % MR == 2 * MR_MID - MR;
     }
 
     private void run(int m, int n, int k, float alpha, PackedA a, BPacker b, float beta, CWriter c,
@@ -240,12 +277,12 @@ public final class Sgemm {
             c.scaleOnly(m, n, beta, bias, act);
             return;
         }
-        int mTiles = (m + MR - 1) / MR;
+        int mTiles = panels(m);
         int nTiles = (n + NR - 1) / NR;
         long macs = (long) m * n * k;
         int threads = macs < PARALLEL_MIN_MACS ? 1 : pool.threads();
         if (threads == 1) {
-            block(0, m, 0, n, k, alpha, a, b, null, beta, c, bias, act);
+            block(0, mTiles, 0, n, k, alpha, a, b, null, beta, c, bias, act);
             return;
         }
         // Split the longer side: every part streams the whole of the other operand, so the shorter one is the one
@@ -258,9 +295,9 @@ public final class Sgemm {
             int t0 = (int) ((long) tiles * p / parts);
             int t1 = (int) ((long) tiles * (p + 1) / parts);
             if (splitN) {
-                block(0, m, t0 * NR, Math.min(n, t1 * NR), k, alpha, a, b, null, beta, c, bias, act);
+                block(0, mTiles, t0 * NR, Math.min(n, t1 * NR), k, alpha, a, b, null, beta, c, bias, act);
             } else {
-                block(t0 * MR, Math.min(m, t1 * MR), 0, n, k, alpha, a, b, sharedB, beta, c, bias, act);
+                block(t0, t1, 0, n, k, alpha, a, b, sharedB, beta, c, bias, act);
             }
         });
     }
@@ -279,10 +316,10 @@ public final class Sgemm {
     }
 
     /**
-     * Computes the C rectangle [m0, m1) × [n0, n1) on the calling thread; m0 is a multiple of MR. B comes packed
-     * whole ({@code sharedB}, panel q at q·NR·k) or is packed here block by block.
+     * Computes the C rows of A panels [p0, p1) × columns [n0, n1) on the calling thread. B comes packed whole
+     * ({@code sharedB}, panel q at q·NR·k) or is packed here block by block.
      */
-    private void block(int m0, int m1, int n0, int n1, int k, float alpha, PackedA a, BPacker b, float[] sharedB,
+    private void block(int p0, int p1, int n0, int n1, int k, float alpha, PackedA a, BPacker b, float[] sharedB,
                        float beta, CWriter c, float[] bias, Activation act) {
         Scratch s = scratch.get();
         float[] ap = a.data;
@@ -318,10 +355,13 @@ public final class Sgemm {
                 Activation.Kind sig = actHere.kind();
                 MatrixC sigmoidOut = plain != null && (sig == Activation.Kind.SILU || sig == Activation.Kind.SIGMOID)
                         ? plain : null;
-                for (int row = m0; row < m1; row += MR) {
-                    int mr = Math.min(MR, m1 - row);
-                    boolean small = mr <= MR_SMALL;
-                    int ao = row * a.k + pc * panelStride(mr);
+                for (int panel = p0; panel < p1; panel++) {
+                    int row = panelStart(a.m, panel);
+                    int mr = panelRows(a.m, panel);
+                    int stride = panelStride(mr);
+                    boolean small = stride == MR_SMALL;
+                    boolean mid = stride == MR_MID;
+                    int ao = row * a.k + pc * stride;
                     for (int jr = 0; jr < nc; jr += NR) {
                         int bo = bStart + jr / NR * bPanel;
                         if (!small && direct != null && mr == MR && jr + NR <= nc) {
@@ -335,6 +375,8 @@ public final class Sgemm {
                         }
                         if (small) {
                             kernel6(kc, ap, ao, bp, bo, s.tile);
+                        } else if (mid) {
+                            kernel8(kc, ap, ao, bp, bo, s.tile);
                         } else {
                             kernel12(kc, ap, ao, bp, bo, s.tile);
                         }
@@ -402,6 +444,64 @@ public final class Sgemm {
         c41.intoArray(tile, 4 * NR + VL);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + VL);
+    }
+
+    /** The 8-row micro-kernel (A panel row stride 8): 16 accumulators; see {@link #kernel6}. */
+    private static void kernel8(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
+        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        for (int k = 0; k < kc; k++) {
+            int ai = ao + k * MR_MID;
+            int bi = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, a[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+            av = FloatVector.broadcast(S, a[ai + 6]);
+            c60 = av.fma(b0, c60);
+            c61 = av.fma(b1, c61);
+            av = FloatVector.broadcast(S, a[ai + 7]);
+            c70 = av.fma(b0, c70);
+            c71 = av.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, VL);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + VL);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + VL);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + VL);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + VL);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + VL);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + VL);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + VL);
     }
 
     /** The 12-row micro-kernel (A panel row stride 12): 24 accumulators; see {@link #kernel6}. */
@@ -695,11 +795,24 @@ public final class Sgemm {
         return s.work;
     }
 
+    /**
+     * A second per-calling-thread buffer, like {@link #workspace}, for a convolution's staged output (the GEMM's C
+     * before it is copied to the tensor).
+     */
+    float[] outputStage(int size) {
+        Scratch s = scratch.get();
+        if (s.stage.length < size) {
+            s.stage = new float[size];
+        }
+        return s.stage;
+    }
+
     /** Per-thread packing buffers. */
     private static final class Scratch {
         final float[] b;
         final float[] tile = new float[MR * NR];
         float[] work = new float[0];
+        float[] stage = new float[0];
         float[] packedA = new float[0];
         float[] packedB = new float[0];
 
