@@ -63,7 +63,7 @@ public final class Sgemm {
 
     /** A GEMM running on {@code pool}'s threads, with default cache blocking. */
     public Sgemm(ThreadPool pool) {
-        this(pool, 1200, 256);
+        this(pool, Integer.getInteger("tandem.gemm.kc", 1200), Integer.getInteger("tandem.gemm.nc", 256));
     }
 
     /**

@@ -4,37 +4,53 @@ import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.runtime.kernels.Simd;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A few rows times a constant matrix: {@code out[i, :] = alpha · a[i, :] · B + beta · out[i, :]} with B
- * ({@code k × n}) laid out row-major once at preparation. For the classifier layers of CNNs (batch 1), where a GEMM
- * would waste most of its micro-tile and re-pack B on every call; this streams B once, vectorised along n, split
- * over columns across threads.
+ * ({@code k × n}) packed once at preparation into column panels of four vectors ({@code k × 4F} floats each, zero
+ * padded), so that a call streams each panel once, front to back, into four register accumulators. For the
+ * classifier layers of CNNs (batch 1), where a GEMM would waste most of its micro-tile and re-pack B on every call.
+ * Panels are split over the pool's threads.
  */
 final class Gemv {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
     private static final int F = Simd.F;
-    private static final ByteOrder LE = ByteOrder.nativeOrder();
+    /** Columns of a panel: four vectors. */
+    private static final int PW = 4 * F;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /** Largest row count this path takes (beyond it a packed GEMM wins). */
     static final int MAX_ROWS = 4;
 
     private final int k;
     private final int n;
+    private final int panels;
     private final float[] b;
 
     /** B from memory: stored {@code k × n} (row stride ldb), or {@code n × k} when {@code trans}. */
     Gemv(boolean trans, int k, int n, MemorySegment seg, long off, int ldb) {
         this.k = k;
         this.n = n;
-        this.b = new float[Math.multiplyExact(k, n)];
-        for (int r = 0; r < k; r++) {
+        this.panels = (n + PW - 1) / PW;
+        this.b = new float[Math.multiplyExact(Math.multiplyExact(panels, PW), k)];
+        if (trans) {
+            // row j of the stored n × k matrix is column j of B: one bulk read per row
+            float[] row = new float[k];
             for (int j = 0; j < n; j++) {
-                long idx = trans ? off + (long) j * ldb + r : off + (long) r * ldb + j;
-                b[r * n + j] = seg.getAtIndex(FL, idx);
+                MemorySegment.copy(seg, FL, (off + (long) j * ldb) * 4, row, 0, k);
+                int base = j / PW * PW * k + j % PW;
+                for (int r = 0; r < k; r++) {
+                    b[base + r * PW] = row[r];
+                }
+            }
+        } else {
+            for (int r = 0; r < k; r++) {
+                for (int p = 0; p < panels; p++) {
+                    int cols = Math.min(PW, n - p * PW);
+                    MemorySegment.copy(seg, FL, (off + (long) r * ldb + (long) p * PW) * 4, b,
+                            p * PW * k + r * PW, cols);
+                }
             }
         }
     }
@@ -44,45 +60,43 @@ final class Gemv {
      * @param beta 0 (out not read) or the factor on what out holds
      */
     void run(ThreadPool pool, float[] a, int m, float alpha, float beta, MemorySegment out, long outOff) {
-        int blocks = (n + F - 1) / F;
         long cost = (long) m * k * n;
-        int chunks = cost < (1 << 16) ? 1 : Math.min(blocks, pool.threads() * 2);
+        int chunks = cost < (1 << 16) ? 1 : Math.min(panels, pool.threads() * 4);
         pool.parallelFor(chunks, t -> {
-            int j0 = (int) ((long) blocks * t / chunks) * F;
-            int j1 = Math.min(n, (int) ((long) blocks * (t + 1) / chunks) * F);
-            float[] acc = new float[j1 - j0 + F];
-            for (int i = 0; i < m; i++) {
-                java.util.Arrays.fill(acc, 0f);
-                row(a, i * k, j0, j1, acc);
-                long o = outOff + (long) i * n;
-                for (int j = j0; j < j1; j++) {
-                    float v = alpha * acc[j - j0];
-                    if (beta != 0f) {
-                        v += beta * out.getAtIndex(FL, o + j);
+            int p0 = (int) ((long) panels * t / chunks), p1 = (int) ((long) panels * (t + 1) / chunks);
+            float[] acc = new float[PW];
+            for (int p = p0; p < p1; p++) {
+                int cols = Math.min(PW, n - p * PW);
+                for (int i = 0; i < m; i++) {
+                    panel(a, i * k, p * PW * k, acc);
+                    long o = outOff + (long) i * n + (long) p * PW;
+                    for (int j = 0; j < cols; j++) {
+                        float v = alpha * acc[j];
+                        if (beta != 0f) {
+                            v += beta * out.getAtIndex(FL, o + j);
+                        }
+                        out.setAtIndex(FL, o + j, v);
                     }
-                    out.setAtIndex(FL, o + j, v);
                 }
             }
         });
     }
 
-    private void row(float[] a, int aOff, int j0, int j1, float[] acc) {
-        int len = j1 - j0;
-        int vecEnd = len - len % F;
+    /** {@code acc = a[aOff .. aOff+k) · panel}: the panel streamed once into four accumulators. */
+    private void panel(float[] a, int aOff, int bOff, float[] acc) {
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S);
+        FloatVector c2 = FloatVector.zero(S), c3 = FloatVector.zero(S);
         for (int r = 0; r < k; r++) {
-            float av = a[aOff + r];
-            if (av == 0f) {
-                continue;
-            }
-            int bo = r * n + j0;
-            int j = 0;
-            for (; j < vecEnd; j += F) {
-                FloatVector.fromArray(S, b, bo + j).fma(FloatVector.broadcast(S, av), FloatVector.fromArray(S, acc, j))
-                        .intoArray(acc, j);
-            }
-            for (; j < len; j++) {
-                acc[j] += av * b[bo + j];
-            }
+            FloatVector av = FloatVector.broadcast(S, a[aOff + r]);
+            int bo = bOff + r * PW;
+            c0 = FloatVector.fromArray(S, b, bo).fma(av, c0);
+            c1 = FloatVector.fromArray(S, b, bo + F).fma(av, c1);
+            c2 = FloatVector.fromArray(S, b, bo + 2 * F).fma(av, c2);
+            c3 = FloatVector.fromArray(S, b, bo + 3 * F).fma(av, c3);
         }
+        c0.intoArray(acc, 0);
+        c1.intoArray(acc, F);
+        c2.intoArray(acc, 2 * F);
+        c3.intoArray(acc, 3 * F);
     }
 }

@@ -150,7 +150,7 @@ class NnOpsTest {
 
     @Test
     void gemmShapesMatchReference() {
-        int[][] mnk = {{1, 10, 7}, {3, 5, 9}, {17, 33, 20}, {1, 200, 64}};
+        int[][] mnk = {{1, 10, 7}, {3, 5, 9}, {17, 33, 20}, {1, 200, 64}, {2, 1000, 70}};
         int[][] cShapes = {null, {}, {-2}, {-1, 1}, {-1, -2}, {1, -2}};
         for (int[] d : mnk) {
             for (boolean ta : new boolean[] {false, true}) {
