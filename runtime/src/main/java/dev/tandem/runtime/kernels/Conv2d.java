@@ -312,13 +312,6 @@ public final class Conv2d {
         Phases ph = new Phases(p, h, w);
         int gridCols = (oh - 1) * ph.wph + ow;
         int bufSize = Math.addExact(Math.multiplyExact(cpg, ph.channelSize), ph.slack);
-        // Float output: the GEMM writes the whole grid (pad columns included) as a plain matrix into a scratch,
-        // where whole tiles take the micro-kernel's fused bias/activation store, and the valid columns are then
-        // copied out row by row (adding the residual when there is one). Cutting every tile into per-row runs
-        // instead cost 8-23% of a convolution (docs/benchmarks.md).
-        boolean staged = o == null && (beta == 0f || act.isClamp())
-                && (long) opg * gridCols <= STAGE_MAX_FLOATS;
-        Activation gemmAct = staged && beta != 0f ? Activation.NONE : act;
         if (g == 1 && n >= 2 * gemm.pool().threads() && gemm.pool().threads() > 1) {
             // A batch: one image per task, each on one thread from filling to output (no hand-off inside an
             // image: with small images the per-image GEMMs were too short to split well). Same arithmetic per
@@ -328,74 +321,19 @@ public final class Conv2d {
                 long io = inOff + (long) b * inChannels * h * w;
                 fillPhases(null, in, io, inFmt, cpg, h, w, ph, own);
                 long oo = outOff + (long) b * outChannels * oh * ow;
-                GridB gb = new GridB(own, ph.channelSize, ph.tapOff);
-                if (staged) {
-                    float[] stage = gemm.outputStage(opg * gridCols);
-                    gemm.gemmSerial(packed[0], gb, gridCols, 0f,
-                            new Sgemm.MatrixC(MemorySegment.ofArray(stage), 0, gridCols), groupBias[0], gemmAct);
-                    unstage(stage, gridCols, ph.wph, 0, opg, oh, ow, out, oo, beta != 0f, act);
-                } else {
-                    gemm.gemmSerial(packed[0], gb, gridCols, beta,
-                            new GridC(out, oo, (long) oh * ow, ph.wph, ow, o, 0), groupBias[0], act);
-                }
+                gemm.gemmSerial(packed[0], new GridB(own, ph.channelSize, ph.tapOff), gridCols, beta,
+                        new GridC(out, oo, (long) oh * ow, ph.wph, ow, o, 0), groupBias[0], act);
             });
             return;
         }
         float[] buf = gemm.workspace(bufSize);
-        float[] stage = staged ? gemm.outputStage(opg * gridCols) : null;
         for (int b = 0; b < n; b++) {
             for (int gi = 0; gi < g; gi++) {
                 long io = inOff + ((long) b * inChannels + (long) gi * cpg) * h * w;
                 fillPhases(gemm, in, io, inFmt, cpg, h, w, ph, buf);
                 long oo = outOff + ((long) b * outChannels + (long) gi * opg) * oh * ow;
-                GridB gb = new GridB(buf, ph.channelSize, ph.tapOff);
-                if (staged) {
-                    gemm.gemm(packed[gi], gb, gridCols, 0f,
-                            new Sgemm.MatrixC(MemorySegment.ofArray(stage), 0, gridCols), groupBias[gi], gemmAct);
-                    int chunks = Math.min(opg, gemm.pool().threads() * 4);
-                    gemm.pool().parallelFor(chunks, t -> unstage(stage, gridCols, ph.wph, opg * t / chunks,
-                            opg * (t + 1) / chunks, oh, ow, out, oo, beta != 0f, act));
-                } else {
-                    gemm.gemm(packed[gi], gb, gridCols, beta,
-                            new GridC(out, oo, (long) oh * ow, ph.wph, ow, o, gi * opg), groupBias[gi], act);
-                }
-            }
-        }
-    }
-
-    /**
-     * Largest grid (output channels × grid columns) staged through a scratch: 512 KB, so that the stage stays in L2.
-     * Bigger ones write run by run: staging a 3 MB output cost as much in extra memory traffic as it saved.
-     */
-    private static final long STAGE_MAX_FLOATS = 128L << 10;
-
-    /**
-     * Copies channels [c0, c1) of a staged grid ({@code ld} floats a channel, grid rows {@code wph} apart) to the
-     * output, keeping each row's first {@code ow} columns. With {@code residual} the output already holds the
-     * residual: {@code out = act(grid + out)}, act a clamp.
-     */
-    private static void unstage(float[] grid, int ld, int wph, int c0, int c1, int oh, int ow, MemorySegment out,
-                                long oo, boolean residual, Activation act) {
-        FloatVector lo = FloatVector.broadcast(S, act.clampLow()), hi = FloatVector.broadcast(S, act.clampHigh());
-        float lof = act.clampLow(), hif = act.clampHigh();
-        for (int c = c0; c < c1; c++) {
-            for (int y = 0; y < oh; y++) {
-                int src = c * ld + y * wph;
-                long dst = oo + ((long) c * oh + y) * ow;
-                if (!residual) {
-                    MemorySegment.copy(grid, src, out, FL, dst * 4, ow);
-                    continue;
-                }
-                int x = 0;
-                for (; x + VL <= ow; x += VL) {
-                    FloatVector v = FloatVector.fromArray(S, grid, src + x)
-                            .add(FloatVector.fromMemorySegment(S, out, (dst + x) * 4, LE));
-                    Simd.clamp(v, lo, hi).intoMemorySegment(out, (dst + x) * 4, LE);
-                }
-                for (; x < ow; x++) {
-                    float v = grid[src + x] + out.getAtIndex(FL, dst + x);
-                    out.setAtIndex(FL, dst + x, Math.min(Math.max(v, lof), hif));
-                }
+                gemm.gemm(packed[gi], new GridB(buf, ph.channelSize, ph.tapOff), gridCols, beta,
+                        new GridC(out, oo, (long) oh * ow, ph.wph, ow, o, gi * opg), groupBias[gi], act);
             }
         }
     }
@@ -472,7 +410,9 @@ public final class Conv2d {
         int chunks = gemm == null ? 1 : Math.min(channels, gemm.pool().threads() * 4);
         java.util.function.IntConsumer task = t -> {
             int c0 = (int) ((long) channels * t / chunks), c1 = (int) ((long) channels * (t + 1) / chunks);
-            float[] row = sw == 1 ? null : new float[w];
+            float[] row = sw == 1 ? null : new float[roundUpTo(w, 2 * VL)];
+            float[] evens = sw == 2 ? new float[row.length / 2] : null;
+            float[] odds = sw == 2 ? new float[row.length / 2] : null;
             if (ph.needsZeroFill) {
                 java.util.Arrays.fill(buf, c0 * ph.channelSize, c1 * ph.channelSize, 0f);
             }
@@ -493,6 +433,20 @@ public final class Conv2d {
                         continue;
                     }
                     Int8Io.read(in, src, inFmt, row, 0, w);
+                    if (sw == 2) {
+                        // even and odd columns split by vector permutes, then one bulk copy per phase
+                        splitEvenOdd(row, evens, odds);
+                        for (int px = 0; px < 2; px++) {
+                            int s = ph.slot[(yp % sh) * 2 + px];
+                            if (s < 0) {
+                                continue;
+                            }
+                            int x0 = ((px - pl) % 2 + 2) % 2;
+                            System.arraycopy(x0 == 0 ? evens : odds, 0, buf, rowBase + s * plane + (x0 + pl) / 2,
+                                    (w - x0 + 1) / 2);
+                        }
+                        continue;
+                    }
                     // one strided pass per column phase: no division per element (that cost more than the copy)
                     for (int px = 0; px < sw; px++) {
                         int s = ph.slot[(yp % sh) * sw + px];
@@ -512,6 +466,33 @@ public final class Conv2d {
             task.accept(0);
         } else {
             gemm.pool().parallelFor(chunks, task);
+        }
+    }
+
+    private static final float[] EVEN_LANES = lanes(0);
+    private static final float[] ODD_LANES = lanes(1);
+
+    private static float[] lanes(int first) {
+        float[] l = new float[VL];
+        for (int i = 0; i < VL; i++) {
+            l[i] = 2 * i + first;
+        }
+        return l;
+    }
+
+    private static int roundUpTo(int x, int m) {
+        return (x + m - 1) / m * m;
+    }
+
+    /** {@code evens[j] = row[2j]}, {@code odds[j] = row[2j + 1]}; row's length is a multiple of 2·VL. */
+    private static void splitEvenOdd(float[] row, float[] evens, float[] odds) {
+        FloatVector even = FloatVector.fromArray(S, EVEN_LANES, 0);
+        FloatVector odd = FloatVector.fromArray(S, ODD_LANES, 0);
+        for (int x = 0, j = 0; x < row.length; x += 2 * VL, j += VL) {
+            FloatVector a = FloatVector.fromArray(S, row, x);
+            FloatVector b = FloatVector.fromArray(S, row, x + VL);
+            even.selectFrom(a, b).intoArray(evens, j);
+            odd.selectFrom(a, b).intoArray(odds, j);
         }
     }
 
@@ -549,7 +530,7 @@ public final class Conv2d {
     }
 
     /** Writes padded-grid columns to the output, dropping the columns that fall in the padding. */
-    private static final class GridC implements Sgemm.CWriter {
+    private static final class GridC implements Sgemm.StagedCWriter {
         private final MemorySegment seg;
         private final long off;
         private final long ld;
@@ -598,6 +579,47 @@ public final class Conv2d {
         @Override
         public void scaleOnly(int m, int n, float beta, float[] bias, Activation act) {
             throw new IllegalStateException("a convolution always has a non-empty product");
+        }
+
+        /** Float output, plain or onto a residual the output holds (then the activation must be a clamp). */
+        @Override
+        public boolean stages(float beta, Activation act) {
+            return o == null && (beta == 0f || beta == 1f && act.isClamp());
+        }
+
+        @Override
+        public void flush(float[] stage, int sld, int r0, int r1, int c0, int c1, boolean addOld, Activation act) {
+            FloatVector lo = FloatVector.broadcast(S, act.clampLow()), hi = FloatVector.broadcast(S, act.clampHigh());
+            float lof = act.clampLow(), hif = act.clampHigh();
+            for (int r = r0; r < r1; r++) {
+                int srow = (r - r0) * sld - c0;
+                long orow = off + r * ld;
+                int gcol = c0;
+                while (gcol < c1) {
+                    int oy = gcol / wp, ox = gcol - oy * wp;
+                    int run = Math.min(c1 - gcol, wp - ox);
+                    int valid = Math.min(run, ow - ox);
+                    if (valid > 0) {
+                        long dst = orow + (long) oy * ow + ox;
+                        int src = srow + gcol;
+                        if (!addOld) {
+                            MemorySegment.copy(stage, src, seg, FL, dst * 4, valid);
+                        } else {
+                            int x = 0;
+                            for (; x + VL <= valid; x += VL) {
+                                FloatVector v = FloatVector.fromArray(S, stage, src + x)
+                                        .add(FloatVector.fromMemorySegment(S, seg, (dst + x) * 4, LE));
+                                Simd.clamp(v, lo, hi).intoMemorySegment(seg, (dst + x) * 4, LE);
+                            }
+                            for (; x < valid; x++) {
+                                float v = stage[src + x] + seg.getAtIndex(FL, dst + x);
+                                seg.setAtIndex(FL, dst + x, Math.min(Math.max(v, lof), hif));
+                            }
+                        }
+                    }
+                    gcol += run;
+                }
+            }
         }
     }
 

@@ -321,6 +321,32 @@ public final class Sgemm {
      */
     private void block(int p0, int p1, int n0, int n1, int k, float alpha, PackedA a, BPacker b, float[] sharedB,
                        float beta, CWriter c, float[] bias, Activation act) {
+        if (c instanceof StagedCWriter sc && sc.stages(beta, act) && p1 > p0 && n1 > n0) {
+            int r0 = panelStart(a.m, p0), r1 = p1 == panels(a.m) ? a.m : panelStart(a.m, p1);
+            int rows = r1 - r0;
+            boolean addOld = beta != 0f;
+            // column windows of whole NR panels, as wide as the stage allows
+            int window = (int) Math.max(NR, Math.min(roundUp(n1 - n0, NR), STAGE_FLOATS / rows / NR * NR));
+            for (int w0 = n0; w0 < n1; w0 += window) {
+                int w1 = Math.min(n1, w0 + window), ld = w1 - w0;
+                float[] stage = scratch.get().stage(Math.multiplyExact(rows, ld));
+                MatrixC into = new MatrixC(MemorySegment.ofArray(stage), -((long) r0 * ld + w0), ld);
+                blockDirect(p0, p1, w0, w1, k, alpha, a, b, sharedB, 0f, into, bias, addOld ? Activation.NONE : act);
+                sc.flush(stage, ld, r0, r1, w0, w1, addOld, act);
+            }
+            return;
+        }
+        blockDirect(p0, p1, n0, n1, k, alpha, a, b, sharedB, beta, c, bias, act);
+    }
+
+    /**
+     * Floats of a staged block of C (512 KB: it stays in L2 between the micro-kernel's stores and the flush; a
+     * whole 3 MB convolution output staged at once cost as much memory traffic as staging saved).
+     */
+    private static final int STAGE_FLOATS = 128 << 10;
+
+    private void blockDirect(int p0, int p1, int n0, int n1, int k, float alpha, PackedA a, BPacker b,
+                             float[] sharedB, float beta, CWriter c, float[] bias, Activation act) {
         Scratch s = scratch.get();
         float[] ap = a.data;
         // Equal depth blocks (1152 = 2×576, not 640+512): the tile write-back is paid once per block.
@@ -795,18 +821,6 @@ public final class Sgemm {
         return s.work;
     }
 
-    /**
-     * A second per-calling-thread buffer, like {@link #workspace}, for a convolution's staged output (the GEMM's C
-     * before it is copied to the tensor).
-     */
-    float[] outputStage(int size) {
-        Scratch s = scratch.get();
-        if (s.stage.length < size) {
-            s.stage = new float[size];
-        }
-        return s.stage;
-    }
-
     /** Per-thread packing buffers. */
     private static final class Scratch {
         final float[] b;
@@ -832,6 +846,13 @@ public final class Sgemm {
                 packedB = new float[size];
             }
             return packedB;
+        }
+
+        float[] stage(int size) {
+            if (stage.length < size) {
+                stage = new float[size];
+            }
+            return stage;
         }
     }
 
@@ -969,6 +990,23 @@ public final class Sgemm {
 
         /** C = act(beta·C + bias) for the whole m×n C: the product is empty (k = 0 or alpha = 0). */
         void scaleOnly(int m, int n, float beta, float[] bias, Activation act);
+    }
+
+    /**
+     * A C writer whose C is costly to write tile by tile (a convolution's output grid, cut into runs at every
+     * image row): the GEMM computes blocks of C into a plain, L2-sized scratch matrix instead, with the
+     * micro-kernel's own fused stores, and hands each finished block over at once.
+     */
+    interface StagedCWriter extends CWriter {
+        /** Whether a call with this beta and activation can be staged. */
+        boolean stages(float beta, Activation act);
+
+        /**
+         * Writes C rows [r0, r1) × columns [c0, c1) from {@code stage} (row-major, row stride {@code ld}, element
+         * (r, c) at {@code (r - r0)·ld + c - c0}), which holds the finished {@code alpha·A·B + bias} with the
+         * activation applied when {@code addOld} is false; when it is true C = act(stage + C).
+         */
+        void flush(float[] stage, int ld, int r0, int r1, int c0, int c1, boolean addOld, Activation act);
     }
 
     /**

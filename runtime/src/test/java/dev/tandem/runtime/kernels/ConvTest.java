@@ -118,7 +118,7 @@ class ConvTest extends PooledKernelTest {
         out.add(new Case(9, 5, 7, 11, 10, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(7, 3, 16, 15, 13, ConvParams.square(3, 2, 1), false, acts[0], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(8, 32, 13, 6, 6, ConvParams.square(3, 1, 0), true, acts[2], Conv2d.Path.IMPLICIT_GEMM));
-        // a grid too large to stage (16 channels × 9,406 grid columns): written run by run straight to the output
+        // a grid larger than one staged block (16 channels × 9,406 grid columns): staged in two column windows
         out.add(new Case(1, 2, 16, 96, 96, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
         // depth multiplier 2 is a grouped conv, not depthwise
         out.add(new Case(1, 4, 8, 10, 10, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
