@@ -399,6 +399,12 @@ public final class Sgemm {
                                     actHere.clampLow(), actHere.clampHigh());
                             continue;
                         }
+                        if (mid && direct != null && mr == MR_MID && jr + NR <= nc) {
+                            kernel8Store(kc, ap, ao, bp, bo, direct.seg, direct.off + (long) row * direct.ld + jc + jr,
+                                    direct.ld, biasHere == null ? ZERO_BIAS : biasHere, biasHere == null ? 0 : row,
+                                    actHere.clampLow(), actHere.clampHigh());
+                            continue;
+                        }
                         if (small) {
                             kernel6(kc, ap, ao, bp, bo, s.tile);
                         } else if (mid) {
@@ -613,6 +619,67 @@ public final class Sgemm {
     }
 
     private static final float[] ZERO_BIAS = new float[MR];
+
+    /** {@link #kernel12Store} for an 8-row panel (row stride 8). */
+    private static void kernel8Store(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, long cOff,
+                                     long ldc, float[] bias, int biasOff, float lo, float hi) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
+        FloatVector c04 = FloatVector.zero(S), c05 = FloatVector.zero(S);
+        FloatVector c06 = FloatVector.zero(S), c07 = FloatVector.zero(S);
+        FloatVector c08 = FloatVector.zero(S), c09 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
+        FloatVector c14 = FloatVector.zero(S), c15 = FloatVector.zero(S);
+        for (int k = 0; k < kc; k++) {
+            int ai = ao + k * MR_MID;
+            int bi = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c02 = av.fma(b0, c02);
+            c03 = av.fma(b1, c03);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c04 = av.fma(b0, c04);
+            c05 = av.fma(b1, c05);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c06 = av.fma(b0, c06);
+            c07 = av.fma(b1, c07);
+            av = FloatVector.broadcast(S, a[ai + 4]);
+            c08 = av.fma(b0, c08);
+            c09 = av.fma(b1, c09);
+            av = FloatVector.broadcast(S, a[ai + 5]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 6]);
+            c12 = av.fma(b0, c12);
+            c13 = av.fma(b1, c13);
+            av = FloatVector.broadcast(S, a[ai + 7]);
+            c14 = av.fma(b0, c14);
+            c15 = av.fma(b1, c15);
+        }
+        long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
+        int q = biasOff;
+        c00.add(bias[q]).max(lo).min(hi).intoMemorySegment(c, o, LE);
+        c01.add(bias[q]).max(lo).min(hi).intoMemorySegment(c, o + v, LE);
+        c02.add(bias[q + 1]).max(lo).min(hi).intoMemorySegment(c, o + ld, LE);
+        c03.add(bias[q + 1]).max(lo).min(hi).intoMemorySegment(c, o + ld + v, LE);
+        c04.add(bias[q + 2]).max(lo).min(hi).intoMemorySegment(c, o + 2 * ld, LE);
+        c05.add(bias[q + 2]).max(lo).min(hi).intoMemorySegment(c, o + 2 * ld + v, LE);
+        c06.add(bias[q + 3]).max(lo).min(hi).intoMemorySegment(c, o + 3 * ld, LE);
+        c07.add(bias[q + 3]).max(lo).min(hi).intoMemorySegment(c, o + 3 * ld + v, LE);
+        c08.add(bias[q + 4]).max(lo).min(hi).intoMemorySegment(c, o + 4 * ld, LE);
+        c09.add(bias[q + 4]).max(lo).min(hi).intoMemorySegment(c, o + 4 * ld + v, LE);
+        c10.add(bias[q + 5]).max(lo).min(hi).intoMemorySegment(c, o + 5 * ld, LE);
+        c11.add(bias[q + 5]).max(lo).min(hi).intoMemorySegment(c, o + 5 * ld + v, LE);
+        c12.add(bias[q + 6]).max(lo).min(hi).intoMemorySegment(c, o + 6 * ld, LE);
+        c13.add(bias[q + 6]).max(lo).min(hi).intoMemorySegment(c, o + 6 * ld + v, LE);
+        c14.add(bias[q + 7]).max(lo).min(hi).intoMemorySegment(c, o + 7 * ld, LE);
+        c15.add(bias[q + 7]).max(lo).min(hi).intoMemorySegment(c, o + 7 * ld + v, LE);
+    }
 
     /**
      * {@link #kernel12} with the epilogue of a whole tile in registers: row r of the product plus
