@@ -133,19 +133,69 @@ public final class Pooling {
         long cost = (long) planes * g.oh * ((long) p.kernelH() * g.w + (long) p.kernelW() * g.ow);
         MemorySegment src = in.segment(), dst = out.segment();
         long io = in.offset(), oo = out.offset();
+        // 3-wide max windows at stride 2 (ResNet's stem): the column buffer split into even and odd positions, so
+        // that each output vector is two maxima of three loads instead of a stride-1 pass and a scalar pick
+        boolean max3s2 = isMax && g.kw == 3 && g.sw == 2 && g.dw == 1;
         Chunks.run(pool, planes * rowBlocks, cost, (from, to) -> {
-            float[] col = g.newColumnBuffer();
+            float[] col = max3s2 ? g.newColumnBuffer(2 * F) : g.newColumnBuffer();
             float[] row = new float[(g.ow - 1) * g.sw + 1];
+            float[] evens = max3s2 ? new float[col.length / 2] : null;
+            float[] odds = max3s2 ? new float[col.length / 2] : null;
             for (int u = from; u < to; u++) {
                 int pi = u / rowBlocks, rb = u % rowBlocks;
                 int y0 = (int) ((long) g.oh * rb / rowBlocks), y1 = (int) ((long) g.oh * (rb + 1) / rowBlocks);
                 long planeIn = io + (long) pi * g.h * g.w, planeOut = oo + (long) pi * g.oh * g.ow;
                 for (int oy = y0; oy < y1; oy++) {
                     verticalPass(g, src, planeIn, oy, col);
-                    horizontalPass(g, col, row, oy, dst, planeOut + (long) oy * g.ow);
+                    if (max3s2) {
+                        max3Stride2(g, col, evens, odds, row, dst, planeOut + (long) oy * g.ow);
+                    } else {
+                        horizontalPass(g, col, row, oy, dst, planeOut + (long) oy * g.ow);
+                    }
                 }
             }
         });
+    }
+
+    private static final float[] EVEN_LANES = lanes(0);
+    private static final float[] ODD_LANES = lanes(1);
+
+    private static float[] lanes(int first) {
+        float[] l = new float[F];
+        for (int i = 0; i < F; i++) {
+            l[i] = 2 * i + first;
+        }
+        return l;
+    }
+
+    /**
+     * {@code out[ox] = max(col[2ox], col[2ox+1], col[2ox+2])} for ox < ow: col (length a multiple of 2F, identity
+     * past the columns windows read) split by vector permutes into its even and odd positions, then
+     * {@code max(max(E[ox], O[ox]), E[ox+1])}, with {@code Math.max}'s semantics as the other paths.
+     */
+    private static void max3Stride2(Geometry g, float[] col, float[] evens, float[] odds, float[] row,
+                                    MemorySegment dst, long rowOut) {
+        FloatVector even = FloatVector.fromArray(S, EVEN_LANES, 0);
+        FloatVector odd = FloatVector.fromArray(S, ODD_LANES, 0);
+        for (int x = 0, j = 0; x < col.length; x += 2 * F, j += F) {
+            FloatVector a = FloatVector.fromArray(S, col, x);
+            FloatVector b = FloatVector.fromArray(S, col, x + F);
+            even.selectFrom(a, b).intoArray(evens, j);
+            odd.selectFrom(a, b).intoArray(odds, j);
+        }
+        int ow = g.ow, ox = 0;
+        // evens[ox + 1] is read up to ox + F: evens holds col.length / 2 >= ow + F values
+        for (; ox + F <= ow; ox += F) {
+            FloatVector.fromArray(S, evens, ox).max(FloatVector.fromArray(S, odds, ox))
+                    .max(FloatVector.fromArray(S, evens, ox + 1)).intoMemorySegment(dst, (rowOut + ox) * 4, LE);
+        }
+        for (; ox < ow; ox++) {
+            row[ox] = Math.max(Math.max(evens[ox], odds[ox]), evens[ox + 1]);
+        }
+        int done = ow - ow % F;
+        if (done < ow) {
+            MemorySegment.copy(row, done, dst, FL, (rowOut + done) * 4, ow - done);
+        }
     }
 
     /**
@@ -235,6 +285,13 @@ public final class Pooling {
 
         float[] newColumnBuffer() {
             float[] col = new float[colLen];
+            Arrays.fill(col, identity);
+            return col;
+        }
+
+        /** A column buffer whose length is a multiple of {@code multiple}, with at least that much slack. */
+        float[] newColumnBuffer(int multiple) {
+            float[] col = new float[(colLen + 2 * multiple - 1) / multiple * multiple];
             Arrays.fill(col, identity);
             return col;
         }
