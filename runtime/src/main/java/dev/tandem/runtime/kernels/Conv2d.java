@@ -581,10 +581,13 @@ public final class Conv2d {
             throw new IllegalStateException("a convolution always has a non-empty product");
         }
 
-        /** Float output, plain or onto a residual the output holds (then the activation must be a clamp). */
+        /**
+         * Float output, plain or onto a residual the output holds (then the activation must be a clamp); 8-bit
+         * output (raw accumulators, requantized as each run is flushed).
+         */
         @Override
         public boolean stages(float beta, Activation act) {
-            return o == null && (beta == 0f || beta == 1f && act.isClamp());
+            return o == null ? beta == 0f || beta == 1f && act.isClamp() : beta == 0f;
         }
 
         @Override
@@ -602,7 +605,9 @@ public final class Conv2d {
                     if (valid > 0) {
                         long dst = orow + (long) oy * ow + ox;
                         int src = srow + gcol;
-                        if (!addOld) {
+                        if (o != null) {
+                            o.write(stage, src, channel0 + r, seg, dst, valid);
+                        } else if (!addOld) {
                             MemorySegment.copy(stage, src, seg, FL, dst * 4, valid);
                         } else {
                             int x = 0;

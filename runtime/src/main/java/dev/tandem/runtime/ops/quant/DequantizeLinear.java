@@ -45,6 +45,7 @@ public final class DequantizeLinear implements Op {
         boolean perAxis = QuantSupport.checkScale(ctx, 1, 2, axisLen, "DequantizeLinear");
         long[] parts = perAxis ? QuantSupport.split(x, axis) : new long[] {1, 1, x.size()};
         boolean unsigned = t == DType.UINT8;
+        dev.tandem.runtime.exec.ThreadPool pool = ctx.pool();
         return Prepared.of(DType.FLOAT32, x, (in, o) -> {
             Tensor xs = in[0].contiguous();
             try {
@@ -60,8 +61,12 @@ public final class DequantizeLinear implements Op {
                                         (float) ((long) q - zero[c]) * scale[c]);
                             }
                         } else {
-                            Quant.dequantize(xs.segment(), xs.offset() + off, unsigned, zero[c], scale[c],
-                                    o[0].segment(), o[0].offset() + off, parts[2]);
+                            long base = off;
+                            int zc = zero[c];
+                            float sc = scale[c];
+                            QuantSupport.chunked(pool, parts[2], (from, len) -> Quant.dequantize(xs.segment(),
+                                    xs.offset() + base + from, unsigned, zc, sc, o[0].segment(),
+                                    o[0].offset() + base + from, len));
                         }
                     }
                 }

@@ -65,16 +65,18 @@ final class QBinary {
         long count = out.size();
         Kernel k;
         if (sa.equals(out) && sb.equals(out)) {
-            k = (a, b, y) -> {
+            dev.tandem.runtime.exec.ThreadPool pool = ctx.pool();
+            k = (a, b, y) -> QuantSupport.chunked(pool, count, (from, len) -> {
                 if (mul) {
-                    Int8Arithmetic.mul(a.segment(), a.offset(), au, zero[0], b.segment(), b.offset(), bu, zero[1],
-                            scale[0] * scale[1] / scale[2], lo, hi, zero[2], y.segment(), y.offset(), count);
+                    Int8Arithmetic.mul(a.segment(), a.offset() + from, au, zero[0], b.segment(), b.offset() + from, bu,
+                            zero[1], scale[0] * scale[1] / scale[2], lo, hi, zero[2], y.segment(), y.offset() + from,
+                            len);
                 } else {
                     float ma = scale[0] / scale[2], mb = scale[1] / scale[2];
-                    Int8Arithmetic.add(a.segment(), a.offset(), au, ma, b.segment(), b.offset(), bu, mb,
-                            -(zero[0] * ma + zero[1] * mb), lo, hi, zero[2], y.segment(), y.offset(), count);
+                    Int8Arithmetic.add(a.segment(), a.offset() + from, au, ma, b.segment(), b.offset() + from, bu, mb,
+                            -(zero[0] * ma + zero[1] * mb), lo, hi, zero[2], y.segment(), y.offset() + from, len);
                 }
-            };
+            });
         } else if (sa.equals(out) || sb.equals(out)) {
             boolean bSmall = sa.equals(out);
             Shape small = bSmall ? sb : sa;

@@ -81,4 +81,25 @@ final class QuantSupport {
         }
         return new long[] {outer, shape.rank() == 0 ? 1 : shape.dim(axis), inner};
     }
+
+    /** Elements per task below which the element-wise int8 ops stay on the calling thread. */
+    private static final long PARALLEL_MIN = 1 << 15;
+
+    /** A range of elements: {@code [from, from + count)}. */
+    interface Range {
+        void run(long from, long count);
+    }
+
+    /** Runs {@code body} over {@code [0, count)} in contiguous chunks spread over the pool. */
+    static void chunked(dev.tandem.runtime.exec.ThreadPool pool, long count, Range body) {
+        int chunks = (int) Math.min(pool.threads() * 2L, count / PARALLEL_MIN);
+        if (chunks <= 1) {
+            body.run(0, count);
+            return;
+        }
+        pool.parallelFor(chunks, t -> {
+            long a = count * t / chunks, b = count * (t + 1) / chunks;
+            body.run(a, b - a);
+        });
+    }
 }

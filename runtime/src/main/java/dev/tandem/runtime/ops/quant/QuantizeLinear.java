@@ -54,6 +54,7 @@ public final class QuantizeLinear implements Op {
         long[] parts = perAxis ? QuantSupport.split(x, axis) : new long[] {1, 1, x.size()};
         boolean unsigned = out == DType.UINT8;
         int lo = Quant.min(unsigned), hi = Quant.max(unsigned);
+        dev.tandem.runtime.exec.ThreadPool pool = ctx.pool();
         return Prepared.of(out, x, (in, o) -> {
             Tensor xs = in[0].contiguous();
             try {
@@ -62,8 +63,12 @@ public final class QuantizeLinear implements Op {
                 long off = 0;
                 for (long a = 0; a < parts[0]; a++) {
                     for (int c = 0; c < parts[1]; c++, off += parts[2]) {
-                        Quant.quantize(xs.segment(), xs.offset() + off, scale[c], zero[c], lo, hi, o[0].segment(),
-                                o[0].offset() + off, parts[2]);
+                        long base = off;
+                        int zc = zero[c];
+                        float sc = scale[c];
+                        QuantSupport.chunked(pool, parts[2], (from, len) -> Quant.quantize(xs.segment(),
+                                xs.offset() + base + from, sc, zc, lo, hi, o[0].segment(), o[0].offset() + base + from,
+                                len));
                     }
                 }
             } finally {

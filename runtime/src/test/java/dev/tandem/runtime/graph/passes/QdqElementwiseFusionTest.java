@@ -146,6 +146,38 @@ class QdqElementwiseFusionTest {
         }
     }
 
+    /** Tensors large enough to be split over the pool's threads: QAdd and QMul, and Q and DQ themselves. */
+    @Test
+    void largeTensorsSplitOverThreadsGiveTheSameValues() {
+        int[] big = {1, 64, 40, 40};
+        for (String op : new String[] {"Add", "Mul"}) {
+            check(binary(op, "Relu", big, big, false, true, false), Map.of("a", big, "b", big), "Q" + op,
+                    "large " + op);
+        }
+        GraphProto.Builder g = GraphProto.newBuilder().setName("qdq");
+        quantized(g, "a", big, false, 0.04f, 120);
+        g.addOutput(out("a8", false)).addOutput(ValueInfoProto.newBuilder().setName("ad").setType(TypeProto
+                .newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))).build());
+        float[] x = new float[64 * 40 * 40];
+        Random r = new Random(5);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (r.nextGaussian() * 3);
+        }
+        try (Model model = Model.load(TestModels.model(g.build(), 13).toByteArray(),
+                Model.Options.defaults().withThreads(2).withOptimize(false));
+             Tensor in = Tensor.ofFloats(Shape.of(big), x)) {
+            Map<String, Tensor> y = model.run(Map.of("a", in));
+            long[] q = Elements.toLongs(y.get("a8"));
+            float[] d = y.get("ad").toFloatArray();
+            for (int i = 0; i < x.length; i++) {
+                long want = Math.max(0, Math.min(255, (long) Math.rint(x[i] / 0.04f) + 120));
+                assertThat(q[i]).as("Q element %d", i).isEqualTo(want);
+                assertThat(d[i]).as("DQ element %d", i).isEqualTo((want - 120) * 0.04f);
+            }
+            y.values().forEach(Tensor::close);
+        }
+    }
+
     @Test
     void globalAveragePoolRunsOnEightBitData() {
         check(pool(new int[] {2, 6, 5, 7}, false, false), Map.of("a", new int[] {2, 6, 5, 7}), "QGlobalAveragePool",
