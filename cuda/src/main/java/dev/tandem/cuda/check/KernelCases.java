@@ -48,6 +48,7 @@ public final class KernelCases {
         c.add(new Case("sum and sum of squares", KernelCases::reductions));
         c.add(new Case("SGD step (Nesterov, decay, clip)", KernelCases::sgd));
         c.add(new Case("Adam and AdamW steps", KernelCases::adam));
+        c.add(new Case("multi-tensor SGD step and sums of squares", KernelCases::sgdMulti));
         c.add(new Case("float32 <-> bfloat16", KernelCases::casts));
         c.add(new Case("dropout with the CPU's masks", KernelCases::dropout));
         c.add(new Case("cross-entropy gradient from log_prob", KernelCases::crossEntropyGrad));
@@ -254,6 +255,63 @@ public final class KernelCases {
                 .i64(n).pointer(hp).f32(0f).i32(0));
         double[][] plain = KernelReference.sgd(p, g, m, 0.05f, 0.9f, 0.8f, 0, false);
         return o.and(Outcome.compare("plain p", r.floats(dp2, n), plain[0], 1e-6, 1e-5));
+    }
+
+    /**
+     * The one-launch kernels over several tensors give exactly what one launch per tensor gives: the sums of squares'
+     * partials and the SGD updates, bit for bit (three tensors of different sizes, per-tensor weight decay).
+     */
+    private static Outcome sgdMulti(KernelRunner r) {
+        SplittableRandom rnd = new SplittableRandom(21);
+        int[] sizes = {1001, 37, 4099};
+        float[] decay = {5e-4f, 0f, 1e-3f};
+        int k = sizes.length;
+        Dim3 g = grid(r, 4099);
+        long hp = r.upload(new float[] {0.05f, 0.9f, 0.8f});
+        long[] ps = new long[k], gs = new long[k], ms = new long[k], ns = new long[k];
+        long[] ps1 = new long[k], ms1 = new long[k], gs1 = new long[k];
+        for (int t = 0; t < k; t++) {
+            int n = sizes[t];
+            float[] p = random(rnd, n, -1, 1), gr = random(rnd, n, -1, 1), m = random(rnd, n, -0.1, 0.1);
+            ps[t] = r.upload(p);
+            gs[t] = r.upload(gr);
+            ms[t] = r.upload(m);
+            ns[t] = n;
+            ps1[t] = r.upload(p);
+            gs1[t] = r.upload(gr);
+            ms1[t] = r.upload(m);
+        }
+        long partial = r.zeros(4L * g.x() * k), partial1 = r.zeros(4L * g.x() * k);
+        r.launch("tandem_sumsq_multi", Dim3.of(g.x(), k), Dim3.of(r.blockSize()), args(r).pointer(r.upload(gs))
+                .pointer(r.upload(ns)).pointer(partial));
+        for (int t = 0; t < k; t++) {
+            r.launch("tandem_sumsq_partial", g, Dim3.of(r.blockSize()), args(r).pointer(gs1[t])
+                    .pointer(partial1 + 4L * g.x() * t).i64(sizes[t]));
+        }
+        Outcome o = Outcome.compare("sums of squares' partials", r.floats(partial, g.x() * k),
+                toDouble(r.floats(partial1, g.x() * k)), 0, 0);
+        r.launch("tandem_sgd_step_multi", Dim3.of(g.x(), k), Dim3.of(r.blockSize()), args(r).pointer(r.upload(ps))
+                .pointer(r.upload(gs)).pointer(r.upload(ms)).pointer(r.upload(ns)).pointer(r.upload(decay))
+                .pointer(hp).i32(1));
+        for (int t = 0; t < k; t++) {
+            r.launch("tandem_sgd_step", grid(r, sizes[t]), Dim3.of(r.blockSize()), args(r).pointer(ps1[t])
+                    .pointer(gs1[t]).pointer(ms1[t]).i64(sizes[t]).pointer(hp).f32(decay[t]).i32(1));
+        }
+        for (int t = 0; t < k; t++) {
+            o = o.and(Outcome.compare("p of tensor " + t, r.floats(ps[t], sizes[t]),
+                    toDouble(r.floats(ps1[t], sizes[t])), 0, 0))
+                    .and(Outcome.compare("m of tensor " + t, r.floats(ms[t], sizes[t]),
+                            toDouble(r.floats(ms1[t], sizes[t])), 0, 0));
+        }
+        return o;
+    }
+
+    private static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            d[i] = a[i];
+        }
+        return d;
     }
 
     private static Outcome adam(KernelRunner r) {

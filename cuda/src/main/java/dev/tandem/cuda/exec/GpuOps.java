@@ -863,6 +863,10 @@ final class GpuOps {
         float maxNorm = attrFloat(node, "max_grad_norm", 0f);
         long[] decay = attrInts(node, "decay");
         return b -> {
+            if (MULTI_TENSOR && k > 1) {
+                sgdMulti(b, scalars, k, momentum, nesterov, wd, maxNorm, decay);
+                return;
+            }
             DeviceBuffer sumsq = sumOfSquares(b, scalars + k, k);
             DeviceBuffer hp = b.p.scratch(16);
             b.kernel("tandem_sgd_hyper", Dim3.of(1), Dim3.of(1), b.args().pointer(sumsq.address())
@@ -879,5 +883,54 @@ final class GpuOps {
             }
             b.norms.add(new NormCheck(b.out(0), b.step.node().name()));
         };
+    }
+
+    /**
+     * Whether an optimizer step over several tensors runs as one launch for the sums of squares and one for the
+     * updates (tables of the tensors' addresses in device memory) instead of one launch per tensor for each
+     * ({@code -Dtandem.cuda.multiTensor=false}). Same arithmetic either way (KernelCases: "multi-tensor SGD step").
+     */
+    static final boolean MULTI_TENSOR = Boolean.parseBoolean(System.getProperty("tandem.cuda.multiTensor", "true"));
+
+    /** {@link #sgd}'s launches for k > 1 tensors: 4 launches instead of 2k + 2. */
+    private static void sgdMulti(Build b, int scalars, int k, float momentum, boolean nesterov, float wd,
+                                 float maxNorm, long[] decay) {
+        // the tables, filled now: the addresses are those of the current bindings (emitters run again on rebind)
+        DeviceBuffer table = b.p.scratch(8L * 4 * k + 4L * k);
+        long maxN = 1;
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment host = a.allocate(8L * 4 * k + 4L * k, 8);
+            for (int i = 0; i < k; i++) {
+                int p = b.in(scalars + i), g = b.in(scalars + k + i), m = b.in(scalars + 2 * k + i);
+                long n = n(b, p);
+                maxN = Math.max(maxN, n);
+                host.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i, b.addr(p));
+                host.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, k + i, b.addr(g));
+                host.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, 2L * k + i, b.addr(m));
+                host.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, 3L * k + i, n);
+                host.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 8L * k + i,
+                        decay == null || decay[i] != 0 ? wd : 0f);
+                b.writes(scalars + i);
+                b.writes(scalars + 2 * k + i);
+            }
+            table.copyFrom(host);
+        }
+        long ps = table.address(), gs = ps + 8L * k, ms = ps + 16L * k, ns = ps + 24L * k, decays = ps + 32L * k;
+        int blocksPer = 64;
+        DeviceBuffer partial = b.p.scratch(4L * blocksPer * k);
+        DeviceBuffer sumsq = b.p.scratch(4);
+        b.kernel("tandem_sumsq_multi", Dim3.of(blocksPer, k), Dim3.of(BLOCK), b.args().pointer(gs).pointer(ns)
+                .pointer(partial.address()));
+        b.kernel("tandem_sum_final", Dim3.of(1), Dim3.of(BLOCK), b.args().pointer(partial.address())
+                .pointer(sumsq.address()).i32(blocksPer * k).f32(1f));
+        DeviceBuffer hp = b.p.scratch(16);
+        b.kernel("tandem_sgd_hyper", Dim3.of(1), Dim3.of(1), b.args().pointer(sumsq.address())
+                .pointer(b.addr(b.in(0))).pointer(scalars == 2 ? b.addr(b.in(1)) : sumsq.address())
+                .pointer(hp.address()).pointer(b.addr(b.out(0))).f32(momentum).i32(scalars == 2 ? 1 : 0)
+                .f32(maxNorm));
+        int blocks = (int) Math.max(1, Math.min(2048, (maxN + BLOCK - 1) / BLOCK));
+        b.kernel("tandem_sgd_step_multi", Dim3.of(blocks, k), Dim3.of(BLOCK), b.args().pointer(ps).pointer(gs)
+                .pointer(ms).pointer(ns).pointer(decays).pointer(hp.address()).i32(nesterov ? 1 : 0));
+        b.norms.add(new NormCheck(b.out(0), b.step.node().name()));
     }
 }

@@ -4,8 +4,8 @@
 
 // hp[0] = lr, hp[1] = momentum, hp[2] = gradient scale (global-norm clipping; 1 when off).
 // g' = g * scale + wd * p; m = momentum * m + g'; step = nesterov ? g' + momentum * m : m; p -= lr * step.
-extern "C" __global__ void tandem_sgd_step(float* p, const float* g, float* m, long long n, const float* hp,
-                                           float weight_decay, int nesterov) {
+__device__ __forceinline__ void tandem_sgd_update(float* p, const float* g, float* m, long long n,
+                                                  const float* hp, float weight_decay, int nesterov) {
     float lr = hp[0];
     float mu = hp[1];
     float scale = hp[2];
@@ -18,6 +18,20 @@ extern "C" __global__ void tandem_sgd_step(float* p, const float* g, float* m, l
         m[i] = mi;
         p[i] -= lr * (nesterov ? gi + mu * mi : mi);
     }
+}
+
+extern "C" __global__ void tandem_sgd_step(float* p, const float* g, float* m, long long n, const float* hp,
+                                           float weight_decay, int nesterov) {
+    tandem_sgd_update(p, g, m, n, hp, weight_decay, nesterov);
+}
+
+// The same step over many tensors in one launch: tensor blockIdx.y is ps[y], gs[y], ms[y] (ns[y] values, weight
+// decay decays[y]); the blocks along x stride over it as tandem_sgd_step's blocks do over its one tensor.
+extern "C" __global__ void tandem_sgd_step_multi(float* const* ps, const float* const* gs, float* const* ms,
+                                                 const long long* ns, const float* decays, const float* hp,
+                                                 int nesterov) {
+    int t = blockIdx.y;
+    tandem_sgd_update(ps[t], gs[t], ms[t], ns[t], hp, decays[t], nesterov);
 }
 
 // hp[0] = lr, hp[1] = 1 - beta1^t, hp[2] = 1 - beta2^t, hp[3] = gradient scale.
