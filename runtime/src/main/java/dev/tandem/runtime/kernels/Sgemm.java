@@ -61,7 +61,10 @@ public final class Sgemm {
     private final int ncMax;
     private final ThreadLocal<Scratch> scratch;
 
-    /** A GEMM running on {@code pool}'s threads, with default cache blocking. */
+    /**
+     * A GEMM running on {@code pool}'s threads, with default cache blocking (1200, 256; for experiments,
+     * {@code -Dtandem.gemm.kc=} and {@code -Dtandem.gemm.nc=} override them).
+     */
     public Sgemm(ThreadPool pool) {
         this(pool, Integer.getInteger("tandem.gemm.kc", 1200), Integer.getInteger("tandem.gemm.nc", 256));
     }
