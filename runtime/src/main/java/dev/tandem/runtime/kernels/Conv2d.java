@@ -435,7 +435,7 @@ public final class Conv2d {
                     Int8Io.read(in, src, inFmt, row, 0, w);
                     if (sw == 2) {
                         // even and odd columns split by vector permutes, then one bulk copy per phase
-                        splitEvenOdd(row, evens, odds);
+                        Simd.splitEvenOdd(row, row.length, evens, odds);
                         for (int px = 0; px < 2; px++) {
                             int s = ph.slot[(yp % sh) * 2 + px];
                             if (s < 0) {
@@ -469,31 +469,8 @@ public final class Conv2d {
         }
     }
 
-    private static final float[] EVEN_LANES = lanes(0);
-    private static final float[] ODD_LANES = lanes(1);
-
-    private static float[] lanes(int first) {
-        float[] l = new float[VL];
-        for (int i = 0; i < VL; i++) {
-            l[i] = 2 * i + first;
-        }
-        return l;
-    }
-
     private static int roundUpTo(int x, int m) {
         return (x + m - 1) / m * m;
-    }
-
-    /** {@code evens[j] = row[2j]}, {@code odds[j] = row[2j + 1]}; row's length is a multiple of 2·VL. */
-    private static void splitEvenOdd(float[] row, float[] evens, float[] odds) {
-        FloatVector even = FloatVector.fromArray(S, EVEN_LANES, 0);
-        FloatVector odd = FloatVector.fromArray(S, ODD_LANES, 0);
-        for (int x = 0, j = 0; x < row.length; x += 2 * VL, j += VL) {
-            FloatVector a = FloatVector.fromArray(S, row, x);
-            FloatVector b = FloatVector.fromArray(S, row, x + VL);
-            even.selectFrom(a, b).intoArray(evens, j);
-            odd.selectFrom(a, b).intoArray(odds, j);
-        }
     }
 
     /** B panels read from the phase buffer: row k = (channel, tap) is a phase plane shifted by the tap. */

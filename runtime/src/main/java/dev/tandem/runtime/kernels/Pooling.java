@@ -157,17 +157,6 @@ public final class Pooling {
         });
     }
 
-    private static final float[] EVEN_LANES = lanes(0);
-    private static final float[] ODD_LANES = lanes(1);
-
-    private static float[] lanes(int first) {
-        float[] l = new float[F];
-        for (int i = 0; i < F; i++) {
-            l[i] = 2 * i + first;
-        }
-        return l;
-    }
-
     /**
      * {@code out[ox] = max(col[2ox], col[2ox+1], col[2ox+2])} for ox < ow: col (length a multiple of 2F, identity
      * past the columns windows read) split by vector permutes into its even and odd positions, then
@@ -175,14 +164,7 @@ public final class Pooling {
      */
     private static void max3Stride2(Geometry g, float[] col, float[] evens, float[] odds, float[] row,
                                     MemorySegment dst, long rowOut) {
-        FloatVector even = FloatVector.fromArray(S, EVEN_LANES, 0);
-        FloatVector odd = FloatVector.fromArray(S, ODD_LANES, 0);
-        for (int x = 0, j = 0; x < col.length; x += 2 * F, j += F) {
-            FloatVector a = FloatVector.fromArray(S, col, x);
-            FloatVector b = FloatVector.fromArray(S, col, x + F);
-            even.selectFrom(a, b).intoArray(evens, j);
-            odd.selectFrom(a, b).intoArray(odds, j);
-        }
+        Simd.splitEvenOdd(col, col.length, evens, odds);
         int ow = g.ow, ox = 0;
         // evens[ox + 1] is read up to ox + F: evens holds col.length / 2 >= ow + F values
         for (; ox + F <= ow; ox += F) {

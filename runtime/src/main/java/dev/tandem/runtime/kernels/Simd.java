@@ -69,4 +69,30 @@ public final class Simd {
         FloatVector r = v.blend(lo, v.compare(VectorOperators.LT, lo));
         return r.blend(hi, r.compare(VectorOperators.GT, hi));
     }
+
+    private static final float[] EVEN_LANES = lanes(0);
+    private static final float[] ODD_LANES = lanes(1);
+
+    private static float[] lanes(int first) {
+        float[] l = new float[F];
+        for (int i = 0; i < F; i++) {
+            l[i] = 2 * i + first;
+        }
+        return l;
+    }
+
+    /**
+     * {@code evens[j] = src[2j]}, {@code odds[j] = src[2j + 1]} for {@code 2j < length}, by two-vector permutes;
+     * {@code length} is a multiple of {@code 2·F} (stride-2 convolution inputs and max pooling).
+     */
+    static void splitEvenOdd(float[] src, int length, float[] evens, float[] odds) {
+        FloatVector even = FloatVector.fromArray(FLOAT, EVEN_LANES, 0);
+        FloatVector odd = FloatVector.fromArray(FLOAT, ODD_LANES, 0);
+        for (int x = 0, j = 0; x < length; x += 2 * F, j += F) {
+            FloatVector a = FloatVector.fromArray(FLOAT, src, x);
+            FloatVector b = FloatVector.fromArray(FLOAT, src, x + F);
+            even.selectFrom(a, b).intoArray(evens, j);
+            odd.selectFrom(a, b).intoArray(odds, j);
+        }
+    }
 }
