@@ -62,11 +62,11 @@ public final class AbRuntimes {
                 case "--model" -> model = Path.of(need(v, args[i]));
                 case "--a" -> a = need(v, args[i]);
                 case "--b" -> b = need(v, args[i]);
-                case "--threads" -> threads = Integer.parseInt(need(v, args[i]));
-                case "--warmup" -> warmup = Integer.parseInt(need(v, args[i]));
-                case "--iters" -> iters = Integer.parseInt(need(v, args[i]));
+                case "--threads" -> threads = number(v, args[i]);
+                case "--warmup" -> warmup = number(v, args[i]);
+                case "--iters" -> iters = number(v, args[i]);
                 case "--order" -> order = need(v, args[i]);
-                case "--shape" -> shape = Arrays.stream(need(v, args[i]).split(",")).mapToInt(Integer::parseInt)
+                case "--shape" -> shape = Arrays.stream(need(v, args[i]).split(",")).mapToInt(d -> number(d, "--shape"))
                         .toArray();
                 default -> usage("unknown option " + args[i]);
             }
@@ -83,6 +83,15 @@ public final class AbRuntimes {
             case "ba" -> System.out.println(measure(model, b, a, "B", "A", threads, warmup, iters, shape));
             case "both" -> both(args);
             default -> usage("--order takes ab, ba or both");
+        }
+    }
+
+    private static int number(String v, String option) {
+        try {
+            return Integer.parseInt(need(v, option).strip());
+        } catch (NumberFormatException e) {
+            usage(option + " takes whole numbers, got '" + v + "'");
+            return 0;
         }
     }
 
@@ -121,10 +130,12 @@ public final class AbRuntimes {
             cmd.addAll(rest);
             cmd.add("--order");
             cmd.add(orders[k]);
-            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             String out = new String(p.getInputStream().readAllBytes()).strip();
             if (p.waitFor() != 0) {
-                throw new IllegalStateException("child run (" + orders[k] + ") failed: " + out);
+                System.err.println("AbRuntimes: the child run (order " + orders[k] + ") failed"
+                        + (out.isEmpty() ? "" : ": " + out));
+                System.exit(1);
             }
             System.out.println(out);
             String key = "second/first paired median ";
@@ -198,11 +209,20 @@ public final class AbRuntimes {
             throws IOException, ReflectiveOperationException {
         List<URL> urls = new ArrayList<>();
         for (String p : classpath.split(java.io.File.pathSeparator)) {
+            if (!Files.exists(Path.of(p))) {
+                usage("build " + label + ": no file or folder " + p);
+            }
             urls.add(Path.of(p).toUri().toURL());
         }
         // the platform loader as parent: this jar's own copy of the runtime stays invisible to the build
         ClassLoader cl = new URLClassLoader(label, urls.toArray(new URL[0]), ClassLoader.getPlatformClassLoader());
-        Class<?> m = cl.loadClass("dev.tandem.runtime.Model");
+        Class<?> m;
+        try {
+            m = cl.loadClass("dev.tandem.runtime.Model");
+        } catch (ClassNotFoundException e) {
+            usage("build " + label + ": no Tandem runtime (dev.tandem.runtime.Model) in " + classpath);
+            throw e;
+        }
         Class<?> o = cl.loadClass("dev.tandem.runtime.Model$Options");
         Class<?> t = cl.loadClass("dev.tandem.runtime.tensor.Tensor");
         Class<?> s = cl.loadClass("dev.tandem.runtime.tensor.Shape");

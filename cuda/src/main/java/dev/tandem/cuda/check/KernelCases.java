@@ -289,7 +289,7 @@ public final class KernelCases {
                     .pointer(partial1 + 4L * g.x() * t).i64(sizes[t]));
         }
         Outcome o = Outcome.compare("sums of squares' partials", r.floats(partial, g.x() * k),
-                toDouble(r.floats(partial1, g.x() * k)), 0, 0);
+                widened(r.floats(partial1, g.x() * k)), 0, 0);
         r.launch("tandem_sgd_step_multi", Dim3.of(g.x(), k), Dim3.of(r.blockSize()), args(r).pointer(r.upload(ps))
                 .pointer(r.upload(gs)).pointer(r.upload(ms)).pointer(r.upload(ns)).pointer(r.upload(decay))
                 .pointer(hp).i32(1));
@@ -299,14 +299,14 @@ public final class KernelCases {
         }
         for (int t = 0; t < k; t++) {
             o = o.and(Outcome.compare("p of tensor " + t, r.floats(ps[t], sizes[t]),
-                    toDouble(r.floats(ps1[t], sizes[t])), 0, 0))
+                    widened(r.floats(ps1[t], sizes[t])), 0, 0))
                     .and(Outcome.compare("m of tensor " + t, r.floats(ms[t], sizes[t]),
-                            toDouble(r.floats(ms1[t], sizes[t])), 0, 0));
+                            widened(r.floats(ms1[t], sizes[t])), 0, 0));
         }
         return o;
     }
 
-    private static double[] toDouble(float[] a) {
+    private static double[] widened(float[] a) {
         double[] d = new double[a.length];
         for (int i = 0; i < a.length; i++) {
             d[i] = a[i];

@@ -410,7 +410,7 @@ public final class Conv2d {
         int chunks = gemm == null ? 1 : Math.min(channels, gemm.pool().threads() * 4);
         java.util.function.IntConsumer task = t -> {
             int c0 = (int) ((long) channels * t / chunks), c1 = (int) ((long) channels * (t + 1) / chunks);
-            float[] row = sw == 1 ? null : new float[roundUpTo(w, 2 * VL)];
+            float[] row = sw == 1 ? null : new float[Sgemm.roundUp(w, 2 * VL)];
             float[] evens = sw == 2 ? new float[row.length / 2] : null;
             float[] odds = sw == 2 ? new float[row.length / 2] : null;
             if (ph.needsZeroFill) {
@@ -467,10 +467,6 @@ public final class Conv2d {
         } else {
             gemm.pool().parallelFor(chunks, task);
         }
-    }
-
-    private static int roundUpTo(int x, int m) {
-        return (x + m - 1) / m * m;
     }
 
     /** B panels read from the phase buffer: row k = (channel, tap) is a phase plane shifted by the tap. */
