@@ -53,6 +53,8 @@ public final class Conv2d {
     private final float[] dwWeights;        // depthwise: [channel][kh*kw]
     private final float[] bias;             // may be null
     private final DepthwiseChannels dwChannels; // depthwise: the small-plane kernel
+    private final boolean winogradAllowed;     // 3×3 stride 1, one group, channels enough, not switched off
+    private volatile Winograd3x3 winograd;     // built from the packed weights on first use
 
     private Conv2d(ConvParams p, int outChannels, int inChannels, Activation act, Path path, Sgemm.PackedA[] packed,
                    float[][] groupBias, float[] dwWeights, float[] bias) {
@@ -66,6 +68,73 @@ public final class Conv2d {
         this.dwWeights = dwWeights;
         this.bias = bias;
         this.dwChannels = path == Path.DEPTHWISE ? new DepthwiseChannels(p, outChannels, dwWeights, bias, act) : null;
+        this.winogradAllowed = WINOGRAD && path == Path.IMPLICIT_GEMM && Winograd3x3.supports(p)
+                && inChannels >= WINOGRAD_MIN_IN && outChannels >= WINOGRAD_MIN_OUT;
+    }
+
+    private Conv2d(Conv2d c, boolean winogradAllowed) {
+        this.p = c.p;
+        this.outChannels = c.outChannels;
+        this.inChannels = c.inChannels;
+        this.act = c.act;
+        this.path = c.path;
+        this.packed = c.packed;
+        this.groupBias = c.groupBias;
+        this.dwWeights = c.dwWeights;
+        this.bias = c.bias;
+        this.dwChannels = c.dwChannels;
+        this.winogradAllowed = winogradAllowed && c.winogradAllowed;
+    }
+
+    /**
+     * Whether 3×3 stride-1 convolutions may run by Winograd's F(2×2, 3×3) ({@link Winograd3x3}) where it pays
+     * (system property {@code tandem.conv.winograd}, default true; false keeps every convolution direct).
+     */
+    static final boolean WINOGRAD = !"false".equalsIgnoreCase(System.getProperty("tandem.conv.winograd"));
+    /**
+     * Fewest input and output channels for Winograd: its transforms cost in proportion to C + K per tile, the
+     * products it saves to C·K. Measured (batch 1, 2 threads, {@code WinogradVsDirect}): 16→64 channels 1.07× the
+     * direct time, 128→32 0.87–1.6×, 32→128 0.92×, 64→64 0.75×.
+     */
+    static final int WINOGRAD_MIN_IN = 32;
+    static final int WINOGRAD_MIN_OUT = 64;
+    /**
+     * Fewest 2×2 output tiles per image for Winograd (fewer leave the GEMM panels of its blocks part empty:
+     * 512 channels at 7×7, 16 tiles, took 1.4× the direct time; 256 at 14×14, 49 tiles, 0.86×).
+     */
+    static final int WINOGRAD_MIN_TILES = Integer.getInteger("tandem.conv.winogradMinTiles", 49);
+    /**
+     * Most input × output channels for Winograd: its 16 transformed weight matrices (16·C·K floats, 4 MB at
+     * 256×256) are read once per block of tiles and should stay in cache.
+     */
+    static final long WINOGRAD_MAX_WEIGHTS = Long.getLong("tandem.conv.winogradMaxWeights", 256L * 256);
+
+    /** This convolution with the Winograd path switched off (for measurements and tests). */
+    public Conv2d forceDirect() {
+        return new Conv2d(this, false);
+    }
+
+    /** Whether a run on h×w images takes the Winograd path (float32 data only). */
+    public boolean usesWinograd(int h, int w) {
+        if (!winogradAllowed) {
+            return false;
+        }
+        int th = (p.outH(h) + 1) / 2, tw = (p.outW(w) + 1) / 2;
+        return (long) th * tw >= WINOGRAD_MIN_TILES && (long) inChannels * outChannels <= WINOGRAD_MAX_WEIGHTS;
+    }
+
+    private Winograd3x3 winograd() {
+        Winograd3x3 wg = winograd;
+        if (wg == null) {
+            synchronized (this) {
+                wg = winograd;
+                if (wg == null) {
+                    wg = Winograd3x3.prepare(p, inChannels, outChannels, packed[0].unpack(), bias, act);
+                    winograd = wg;
+                }
+            }
+        }
+        return wg;
     }
 
     /**
@@ -284,7 +353,13 @@ public final class Conv2d {
         switch (path) {
             case DEPTHWISE -> depthwise(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, oh, ow, beta);
             case POINTWISE -> pointwise(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, beta);
-            case IMPLICIT_GEMM -> implicitGemm(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, oh, ow, beta);
+            case IMPLICIT_GEMM -> {
+                if (inFmt == null && o == null && usesWinograd(h, w)) {
+                    winograd().forward(gemm.pool(), in, inOff, n, h, w, out, outOff, beta != 0f);
+                } else {
+                    implicitGemm(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, oh, ow, beta);
+                }
+            }
         }
     }
 

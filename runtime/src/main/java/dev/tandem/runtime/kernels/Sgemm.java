@@ -172,6 +172,31 @@ public final class Sgemm {
     }
 
     /**
+     * One B panel through A panels [p0, p1), on the calling thread, the whole depth at once: {@code C = A · B}
+     * with B a k×NR panel at {@code b[bOff]} (row stride {@code ldb}) and C rows of NR floats at
+     * {@code c[cOff + row·ldc]}. A short
+     * last panel writes its kernel's full row count (up to {@link #MR} rows from its first), so C needs that much
+     * room past row m. For callers that lay B out as packed panels themselves (Winograd's transformed input).
+     */
+    static void panelProduct(PackedA a, int p0, int p1, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+        float[] ap = a.data;
+        int k = a.k;
+        for (int panel = p0; panel < p1; panel++) {
+            int row = panelStart(a.m, panel);
+            int stride = panelStride(panelRows(a.m, panel));
+            int ao = row * k;
+            int to = cOff + row * ldc;
+            if (stride == MR_SMALL) {
+                kernel6(k, ap, ao, b, bOff, ldb, c, to, ldc);
+            } else if (stride == MR_MID) {
+                kernel8(k, ap, ao, b, bOff, ldb, c, to, ldc);
+            } else {
+                kernel12(k, ap, ao, b, bOff, ldb, c, to, ldc);
+            }
+        }
+    }
+
+    /**
      * Packs a constant left operand once (m×k, or k×m stored when {@code transA}) into the micro-kernel's panel
      * layout, for repeated {@link #gemm(PackedA, boolean, int, float, MemorySegment, long, int, float,
      * MemorySegment, long, int, float[], Activation)} calls.
@@ -409,11 +434,11 @@ public final class Sgemm {
                             continue;
                         }
                         if (small) {
-                            kernel6(kc, ap, ao, bp, bo, s.tile);
+                            kernel6(kc, ap, ao, bp, bo, NR, s.tile, 0, NR);
                         } else if (mid) {
-                            kernel8(kc, ap, ao, bp, bo, s.tile);
+                            kernel8(kc, ap, ao, bp, bo, NR, s.tile, 0, NR);
                         } else {
-                            kernel12(kc, ap, ao, bp, bo, s.tile);
+                            kernel12(kc, ap, ao, bp, bo, NR, s.tile, 0, NR);
                         }
                         if (sigmoidOut != null && jr + NR <= nc) {
                             storeSigmoidTile(s.tile, mr, sigmoidOut.seg,
@@ -435,7 +460,8 @@ public final class Sgemm {
      * {@code tile} (row-major, NR floats a row). Kept small on purpose: with the epilogue inlined here C2 ran out of inlining budget
      * and boxed the accumulators (7 instead of 100+ GFLOP/s).
      */
-    private static void kernel6(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+    private static void kernel6(int kc, float[] a, int ao, float[] b, int bo, int ldb, float[] tile, int to,
+                                 int ldt) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -445,7 +471,7 @@ public final class Sgemm {
         // Indices are affine in k so that C2 hoists the array range checks out of the loop.
         for (int k = 0; k < kc; k++) {
             int ai = ao + k * MR_SMALL;
-            int bi = bo + k * NR;
+            int bi = bo + k * ldb;
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
             FloatVector av = FloatVector.broadcast(S, a[ai]);
@@ -467,22 +493,23 @@ public final class Sgemm {
             c50 = av.fma(b0, c50);
             c51 = av.fma(b1, c51);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, VL);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + VL);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + VL);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + VL);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + VL);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + VL);
+        c00.intoArray(tile, to);
+        c01.intoArray(tile, to + VL);
+        c10.intoArray(tile, to + ldt);
+        c11.intoArray(tile, to + ldt + VL);
+        c20.intoArray(tile, to + 2 * ldt);
+        c21.intoArray(tile, to + 2 * ldt + VL);
+        c30.intoArray(tile, to + 3 * ldt);
+        c31.intoArray(tile, to + 3 * ldt + VL);
+        c40.intoArray(tile, to + 4 * ldt);
+        c41.intoArray(tile, to + 4 * ldt + VL);
+        c50.intoArray(tile, to + 5 * ldt);
+        c51.intoArray(tile, to + 5 * ldt + VL);
     }
 
     /** The 8-row micro-kernel (A panel row stride 8): 16 accumulators; see {@link #kernel6}. */
-    private static void kernel8(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+    private static void kernel8(int kc, float[] a, int ao, float[] b, int bo, int ldb, float[] tile, int to,
+                                 int ldt) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -493,7 +520,7 @@ public final class Sgemm {
         FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
             int ai = ao + k * MR_MID;
-            int bi = bo + k * NR;
+            int bi = bo + k * ldb;
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
             FloatVector av = FloatVector.broadcast(S, a[ai]);
@@ -521,26 +548,27 @@ public final class Sgemm {
             c70 = av.fma(b0, c70);
             c71 = av.fma(b1, c71);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, VL);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + VL);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + VL);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + VL);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + VL);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + VL);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + VL);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + VL);
+        c00.intoArray(tile, to);
+        c01.intoArray(tile, to + VL);
+        c10.intoArray(tile, to + ldt);
+        c11.intoArray(tile, to + ldt + VL);
+        c20.intoArray(tile, to + 2 * ldt);
+        c21.intoArray(tile, to + 2 * ldt + VL);
+        c30.intoArray(tile, to + 3 * ldt);
+        c31.intoArray(tile, to + 3 * ldt + VL);
+        c40.intoArray(tile, to + 4 * ldt);
+        c41.intoArray(tile, to + 4 * ldt + VL);
+        c50.intoArray(tile, to + 5 * ldt);
+        c51.intoArray(tile, to + 5 * ldt + VL);
+        c60.intoArray(tile, to + 6 * ldt);
+        c61.intoArray(tile, to + 6 * ldt + VL);
+        c70.intoArray(tile, to + 7 * ldt);
+        c71.intoArray(tile, to + 7 * ldt + VL);
     }
 
     /** The 12-row micro-kernel (A panel row stride 12): 24 accumulators; see {@link #kernel6}. */
-    private static void kernel12(int kc, float[] a, int ao, float[] b, int bo, float[] tile) {
+    private static void kernel12(int kc, float[] a, int ao, float[] b, int bo, int ldb, float[] tile, int to,
+                                 int ldt) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
         FloatVector c04 = FloatVector.zero(S), c05 = FloatVector.zero(S);
@@ -555,7 +583,7 @@ public final class Sgemm {
         FloatVector c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
             int ai = ao + k * 12;
-            int bi = bo + k * NR;
+            int bi = bo + k * ldb;
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
             FloatVector av = FloatVector.broadcast(S, a[ai]);
@@ -595,30 +623,30 @@ public final class Sgemm {
             c22 = av.fma(b0, c22);
             c23 = av.fma(b1, c23);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, VL);
-        c02.intoArray(tile, NR);
-        c03.intoArray(tile, NR + VL);
-        c04.intoArray(tile, 2 * NR);
-        c05.intoArray(tile, 2 * NR + VL);
-        c06.intoArray(tile, 3 * NR);
-        c07.intoArray(tile, 3 * NR + VL);
-        c08.intoArray(tile, 4 * NR);
-        c09.intoArray(tile, 4 * NR + VL);
-        c10.intoArray(tile, 5 * NR);
-        c11.intoArray(tile, 5 * NR + VL);
-        c12.intoArray(tile, 6 * NR);
-        c13.intoArray(tile, 6 * NR + VL);
-        c14.intoArray(tile, 7 * NR);
-        c15.intoArray(tile, 7 * NR + VL);
-        c16.intoArray(tile, 8 * NR);
-        c17.intoArray(tile, 8 * NR + VL);
-        c18.intoArray(tile, 9 * NR);
-        c19.intoArray(tile, 9 * NR + VL);
-        c20.intoArray(tile, 10 * NR);
-        c21.intoArray(tile, 10 * NR + VL);
-        c22.intoArray(tile, 11 * NR);
-        c23.intoArray(tile, 11 * NR + VL);
+        c00.intoArray(tile, to);
+        c01.intoArray(tile, to + VL);
+        c02.intoArray(tile, to + ldt);
+        c03.intoArray(tile, to + ldt + VL);
+        c04.intoArray(tile, to + 2 * ldt);
+        c05.intoArray(tile, to + 2 * ldt + VL);
+        c06.intoArray(tile, to + 3 * ldt);
+        c07.intoArray(tile, to + 3 * ldt + VL);
+        c08.intoArray(tile, to + 4 * ldt);
+        c09.intoArray(tile, to + 4 * ldt + VL);
+        c10.intoArray(tile, to + 5 * ldt);
+        c11.intoArray(tile, to + 5 * ldt + VL);
+        c12.intoArray(tile, to + 6 * ldt);
+        c13.intoArray(tile, to + 6 * ldt + VL);
+        c14.intoArray(tile, to + 7 * ldt);
+        c15.intoArray(tile, to + 7 * ldt + VL);
+        c16.intoArray(tile, to + 8 * ldt);
+        c17.intoArray(tile, to + 8 * ldt + VL);
+        c18.intoArray(tile, to + 9 * ldt);
+        c19.intoArray(tile, to + 9 * ldt + VL);
+        c20.intoArray(tile, to + 10 * ldt);
+        c21.intoArray(tile, to + 10 * ldt + VL);
+        c22.intoArray(tile, to + 11 * ldt);
+        c23.intoArray(tile, to + 11 * ldt + VL);
     }
 
     private static final float[] ZERO_BIAS = new float[MR];
@@ -954,6 +982,21 @@ public final class Sgemm {
         /** Bytes of heap the packed copy holds. */
         public long byteSize() {
             return 4L * data.length;
+        }
+
+        /** The matrix back in row-major m×k order (a new array). */
+        float[] unpack() {
+            float[] a = new float[Math.multiplyExact(m, k)];
+            for (int p = 0, panels = panels(m); p < panels; p++) {
+                int start = panelStart(m, p), rows = panelRows(m, p), stride = panelStride(rows);
+                int base = start * k;
+                for (int r = 0; r < rows; r++) {
+                    for (int kk = 0; kk < k; kk++) {
+                        a[(start + r) * k + kk] = data[base + kk * stride + r];
+                    }
+                }
+            }
+            return a;
         }
     }
 

@@ -86,13 +86,30 @@ public final class Simd {
      * {@code length} is a multiple of {@code 2·F} (stride-2 convolution inputs and max pooling).
      */
     static void splitEvenOdd(float[] src, int length, float[] evens, float[] odds) {
+        splitEvenOdd(src, length, evens, 0, odds, 0);
+    }
+
+    /** {@link #splitEvenOdd(float[], int, float[], float[])} writing from {@code evens[eOff]} and {@code odds[oOff]}. */
+    static void splitEvenOdd(float[] src, int length, float[] evens, int eOff, float[] odds, int oOff) {
         FloatVector even = FloatVector.fromArray(FLOAT, EVEN_LANES, 0);
         FloatVector odd = FloatVector.fromArray(FLOAT, ODD_LANES, 0);
         for (int x = 0, j = 0; x < length; x += 2 * F, j += F) {
             FloatVector a = FloatVector.fromArray(FLOAT, src, x);
             FloatVector b = FloatVector.fromArray(FLOAT, src, x + F);
-            even.selectFrom(a, b).intoArray(evens, j);
-            odd.selectFrom(a, b).intoArray(odds, j);
+            even.selectFrom(a, b).intoArray(evens, eOff + j);
+            odd.selectFrom(a, b).intoArray(odds, oOff + j);
         }
+    }
+
+    /** Index vectors that interleave two vectors a, b: {@code INTERLEAVE_LOW} gives a0 b0 a1 b1 …, {@code INTERLEAVE_HIGH} the upper halves. */
+    static final float[] INTERLEAVE_LOW = interleave(0);
+    static final float[] INTERLEAVE_HIGH = interleave(F / 2);
+
+    private static float[] interleave(int first) {
+        float[] l = new float[F];
+        for (int i = 0; i < F; i++) {
+            l[i] = (i & 1) == 0 ? first + i / 2 : F + first + i / 2;
+        }
+        return l;
     }
 }

@@ -5,27 +5,47 @@ import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A 3×3, stride-1, undilated, ungrouped convolution by Winograd's minimal filtering F(2×2, 3×3): 16 multiplies
  * per 2×2 output tile and channel pair instead of 36, i.e. 2.25 times fewer.
  *
- * <p>The weights are transformed once ({@code U = G·g·Gᵀ}, sixteen K×C matrices, packed for the GEMM). A run
- * transforms the input ({@code V = Bᵀ·d·B} per channel and 4×4 input tile, sixteen C×T matrices for T tiles),
- * runs sixteen GEMMs {@code M = U·V} (K×T), and transforms back ({@code Y = Aᵀ·M·A}), adding bias and the
- * optional residual and applying the activation. Rounding error is a small multiple of direct convolution's
- * (the transforms only add and halve). Transforms are vectorised across tiles: the padded input is stored with
- * even and odd columns split, so every tile's columns are contiguous runs.
+ * <p>The weights are transformed once ({@code U = G·g·Gᵀ}, sixteen K×C matrices, packed as the GEMM's A). A run
+ * first copies the zero-padded input once with even and odd columns split (so that every tile's four columns are
+ * contiguous runs across tiles), then works in blocks of {@link Sgemm#NR} tiles, each on one thread and all in
+ * cache: the block's input is transformed ({@code V = Bᵀ·d·B} per channel and 4×4 tile) straight into sixteen
+ * C×NR panels, which are exactly the GEMM micro-kernel's packed B layout; sixteen panel products give
+ * {@code M = U·V} (K×NR each); the output transform ({@code Y = Aᵀ·M·A}) adds the bias and, when asked, what the
+ * output held (the residual), applies the activation and writes the 2×2 tiles. With few blocks (small images),
+ * blocks are also split by output-channel panels so both threads work; each part transforms its block's input
+ * itself (a 1/K share of its work).
  *
- * <p>Immutable; safe for concurrent runs. Work buffers are per calling thread and grow once.
+ * <p>Rounding error is a small multiple of direct convolution's (the transforms only add, subtract and halve).
+ *
+ * <p>Immutable; safe for concurrent runs. Work buffers are per thread and grow once.
  */
 public final class Winograd3x3 {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
     private static final int VL = Simd.F;
+    private static final int NR = Sgemm.NR;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /**
+     * The transformed input of a block, per channel: sixteen rows (one per transform element) of NR tiles and a
+     * vector of slack each (whole-vector stores run past a run's end; the next run or nothing reads there). A
+     * channel's sixteen rows are contiguous, so the transform writes sequentially (written as sixteen separate
+     * C×NR planes, its stores missed L1 sixteen ways and took three times as long); the GEMM reads each plane
+     * with a row stride of {@code V_CHANNEL}.
+     */
+    private static final int V_ROW = NR + VL;
+    private static final int V_CHANNEL = 16 * V_ROW;
+    /** The products of a block, per output channel: sixteen rows of NR, contiguous for the output transform. */
+    private static final int M_CHANNEL = 16 * NR;
+    /** Parts per thread when blocks are split by output channels (load balance against repeated input transforms). */
+    private static final int PARTS_PER_THREAD = 3;
 
     private final ConvParams p;
     private final int inChannels;
@@ -33,17 +53,27 @@ public final class Winograd3x3 {
     private final Sgemm.PackedA[] u = new Sgemm.PackedA[16];
     private final float[] bias;
     private final Activation act;
-    private final ThreadLocal<Work> work = ThreadLocal.withInitial(Work::new);
 
-    /** Native work buffers: the GEMM's vector loads stay monomorphic on native segments (heap ones are slow). */
+    /** Per-thread buffers of one block: transformed input, products, segment table, an output row. */
     private static final class Work {
-        MemorySegment v = MemorySegment.NULL;
-        MemorySegment m = MemorySegment.NULL;
+        float[] v = new float[0];
+        float[] m = new float[0];
+        float[] row = new float[0];
+        int[] segImg = new int[NR];
+        int[] segTi = new int[NR];
+        int[] segTj = new int[NR];
+        int[] segLen = new int[NR];
+        int[] segPos = new int[NR];
+        int segments;
 
-        static MemorySegment grow(MemorySegment s, long floats) {
-            return s.byteSize() >= floats * 4 ? s : java.lang.foreign.Arena.ofAuto().allocate(floats * 4, 64);
+        static float[] grow(float[] a, int size) {
+            return a.length >= size ? a : new float[size];
         }
     }
+
+    private static final ThreadLocal<Work> WORK = ThreadLocal.withInitial(Work::new);
+    /** The calling thread's split copy of the padded input (read by all threads during its run). */
+    private static final ThreadLocal<float[][]> SPLIT = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /** True when {@code p} is a convolution this class computes. */
     public static boolean supports(ConvParams p) {
@@ -65,33 +95,42 @@ public final class Winograd3x3 {
             throw new IllegalArgumentException("Winograd weights must be float32 [K, " + inChannels + ", 3, 3]; got "
                     + weights);
         }
-        return new Winograd3x3(p, inChannels, weights, bias, act);
+        if (bias != null && bias.length != weights.shape().dim(0)) {
+            throw new IllegalArgumentException("Winograd bias has " + bias.length + " values for "
+                    + weights.shape().dim(0) + " output channels");
+        }
+        float[] g = new float[weights.shape().dim(0) * inChannels * 9];
+        try (Tensor w = weights.contiguous() == weights ? null : weights.contiguous()) {
+            Tensor src = w == null ? weights : w;
+            MemorySegment.copy(src.segment(), FL, src.offset() * 4, g, 0, g.length);
+        }
+        return new Winograd3x3(p, inChannels, weights.shape().dim(0), g, bias, act);
     }
 
-    private Winograd3x3(ConvParams p, int c, Tensor weights, float[] bias, Activation act) {
+    /** As {@link #prepare(ConvParams, int, Tensor, float[], Activation)} from weights [K, C, 3, 3] in an array. */
+    static Winograd3x3 prepare(ConvParams p, int inChannels, int outChannels, float[] weights, float[] bias,
+                               Activation act) {
+        return new Winograd3x3(p, inChannels, outChannels, weights, bias, act);
+    }
+
+    private Winograd3x3(ConvParams p, int c, int k, float[] weights, float[] bias, Activation act) {
         this.p = p;
         this.inChannels = c;
-        this.outChannels = weights.shape().dim(0);
+        this.outChannels = k;
         this.bias = bias == null ? null : bias.clone();
         this.act = act;
-        int k = outChannels;
         float[][] ut = new float[16][k * c];
-        float[] g = new float[9];
-        float[] tmp = new float[12];
+        double[] tmp = new double[12];
         for (int ko = 0; ko < k; ko++) {
             for (int ci = 0; ci < c; ci++) {
-                for (int i = 0; i < 3; i++) {
-                    for (int j = 0; j < 3; j++) {
-                        g[i * 3 + j] = (float) weights.getDouble(ko, ci, i, j);
-                    }
-                }
-                // tmp = G·g (4×3), G = [[1,0,0],[½,½,½],[½,-½,½],[0,0,1]]
+                int g = (ko * c + ci) * 9;
+                // tmp = G·g (4×3), G = [[1,0,0],[½,½,½],[½,-½,½],[0,0,1]], in double
                 for (int j = 0; j < 3; j++) {
-                    double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-                    tmp[j] = (float) g0;
-                    tmp[3 + j] = (float) ((g0 + g1 + g2) * 0.5);
-                    tmp[6 + j] = (float) ((g0 - g1 + g2) * 0.5);
-                    tmp[9 + j] = (float) g2;
+                    double g0 = weights[g + j], g1 = weights[g + 3 + j], g2 = weights[g + 6 + j];
+                    tmp[j] = g0;
+                    tmp[3 + j] = (g0 + g1 + g2) * 0.5;
+                    tmp[6 + j] = (g0 - g1 + g2) * 0.5;
+                    tmp[9 + j] = g2;
                 }
                 // U = tmp·Gᵀ (4×4)
                 for (int i = 0; i < 4; i++) {
@@ -112,203 +151,313 @@ public final class Winograd3x3 {
         return outChannels;
     }
 
+    public int inChannels() {
+        return inChannels;
+    }
+
+    /** Bytes of the transformed weights (16 K×C matrices, panel-padded). */
+    public long weightBytes() {
+        long b = 0;
+        for (Sgemm.PackedA a : u) {
+            b += a.byteSize();
+        }
+        return b;
+    }
+
     /**
      * Runs on contiguous NCHW float32 memory: input [n, C, h, w] at element {@code inOff}, output [n, K, oh, ow]
-     * at {@code outOff}; {@code residual} (same shape as the output, may be null) is added before the activation.
+     * at {@code outOff}; {@code residual} (same shape as the output, may be null, may be the output itself) is
+     * added before the activation.
      */
     public void forward(ThreadPool pool, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
                         long outOff, MemorySegment residual, long resOff) {
         int oh = p.outH(h), ow = p.outW(w);
-        if (oh <= 0 || ow <= 0) {
+        if (residual != null && oh > 0 && ow > 0 && !(residual.equals(out) && resOff == outOff)) {
+            MemorySegment.copy(residual, resOff * 4, out, outOff * 4, (long) n * outChannels * oh * ow * 4);
+        }
+        forward(pool, in, inOff, n, h, w, out, outOff, residual != null);
+    }
+
+    /**
+     * Runs on contiguous NCHW float32 memory: {@code out = act(conv(in) + bias + (accumulate ? out : 0))}.
+     * Buffers are checked by the caller.
+     */
+    public void forward(ThreadPool pool, MemorySegment in, long inOff, int n, int h, int w, MemorySegment out,
+                        long outOff, boolean accumulate) {
+        int oh = p.outH(h), ow = p.outW(w);
+        if (oh <= 0 || ow <= 0 || n == 0) {
             return;
         }
-        int th = (oh + 1) / 2, tw = (ow + 1) / 2;
-        int tiles = Math.multiplyExact(Math.multiplyExact(n, th), tw);
-        int c = inChannels, k = outChannels;
-        Work wk = work.get();
-        long vSize = 16L * c * tiles;
-        long mSize = 16L * k * tiles;
-        if (vSize > Integer.MAX_VALUE || mSize > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("Winograd work buffers too large for " + n + " images of " + h + "x"
+        Geometry geo = new Geometry(n, h, w, oh, ow);
+        float[][] holder = SPLIT.get();
+        long splitSize = (long) n * inChannels * geo.planeSize;
+        if (splitSize > Integer.MAX_VALUE - 64) {
+            throw new IllegalArgumentException("Winograd input copy too large for " + n + " images of " + h + "x"
                     + w);
         }
-        wk.v = Work.grow(wk.v, vSize);
-        wk.m = Work.grow(wk.m, mSize);
-        MemorySegment v = wk.v, m = wk.m;
-        // 1. input transform, one (image, channel) plane per task
-        pool.parallelFor(n * c, plane -> inputTransform(in, inOff, plane / c, plane % c, h, w, th, tw, tiles, v));
-        // 2. sixteen GEMMs, spread over the threads (each single-threaded)
-        pool.parallelFor(16, xi -> SINGLE.get().gemm(u[xi], false, tiles, 1f, v, (long) xi * c * tiles, tiles,
-                0f, m, (long) xi * k * tiles, tiles, null, Activation.NONE));
-        // 3. output transform, one (image, output channel) plane per task
-        pool.parallelFor(n * k, plane -> outputTransform(m, plane / k, plane % k, th, tw, tiles, oh, ow, out,
-                outOff, residual, resOff));
+        if (holder[0].length < splitSize) {
+            holder[0] = new float[(int) splitSize];
+        }
+        float[] split = holder[0];
+        int planes = n * inChannels;
+        int chunks = Math.min(planes, pool.threads() * 4);
+        pool.parallelFor(chunks, t -> {
+            float[] rowBuf = new float[2 * geo.half];
+            for (int pl = planes * t / chunks, end = planes * (t + 1) / chunks; pl < end; pl++) {
+                splitPlane(in, inOff + (long) pl * h * w, h, w, geo, split, pl * geo.planeSize, rowBuf);
+            }
+        });
+        int blocks = (geo.tiles + NR - 1) / NR;
+        int kPanels = Sgemm.panels(outChannels);
+        int threads = pool.threads();
+        int kSplit = threads == 1 || blocks >= PARTS_PER_THREAD * threads ? 1
+                : Math.min(kPanels, (PARTS_PER_THREAD * threads + blocks - 1) / blocks);
+        pool.parallelFor(blocks * kSplit, unit -> {
+            int b = unit / kSplit, kp = unit % kSplit;
+            int p0 = kPanels * kp / kSplit, p1 = kPanels * (kp + 1) / kSplit;
+            if (p1 > p0) {
+                block(geo, split, b * NR, Math.min(NR, geo.tiles - b * NR), p0, p1, out, outOff, accumulate);
+            }
+        });
     }
 
-    /** A single-threaded GEMM per worker thread: the sixteen products are the parallel unit. */
-    private static final ThreadLocal<Sgemm> SINGLE = ThreadLocal.withInitial(() -> new Sgemm(ThreadPool.singleThreaded()));
+    /** Sizes of one run. */
+    private final class Geometry {
+        final int n, h, w, oh, ow, th, tw, tilesPerImage, tiles, rows, half, rowLen, planeSize;
 
-    private void inputTransform(MemorySegment in, long inOff, int img, int ch, int h, int w, int th, int tw,
-                                int tiles, MemorySegment v) {
+        Geometry(int n, int h, int w, int oh, int ow) {
+            this.n = n;
+            this.h = h;
+            this.w = w;
+            this.oh = oh;
+            this.ow = ow;
+            th = (oh + 1) / 2;
+            tw = (ow + 1) / 2;
+            tilesPerImage = Math.multiplyExact(th, tw);
+            tiles = Math.multiplyExact(n, tilesPerImage);
+            rows = 2 * th + 2;
+            // even (and odd) padded columns of a row: tw + 1 used, and a vector of slack for whole-vector reads
+            half = Sgemm.roundUp(tw + 1, VL) + VL;
+            rowLen = 2 * half;
+            planeSize = Math.multiplyExact(rows, rowLen);
+        }
+    }
+
+    /**
+     * Copies one input plane, zero-padded, into {@code split}: padded row y at {@code y·rowLen}, its even columns
+     * first ({@code half} floats), then its odd ones.
+     */
+    private void splitPlane(MemorySegment in, long planeOff, int h, int w, Geometry geo, float[] split, int dst,
+                            float[] rowBuf) {
         int pt = p.padTop(), pl = p.padLeft();
-        int rows = 2 * th + 2;
-        int half = tw + 1;           // even/odd columns per padded row (2·tw + 2 columns)
-        float[] e = new float[rows * half];
-        float[] o = new float[rows * half];
-        long base = inOff + ((long) img * inChannels + ch) * h * w;
-        for (int y = 0; y < rows; y++) {
+        int len = geo.rowLen;
+        int copy = Math.max(0, Math.min(w, len - pl));
+        for (int y = 0; y < geo.rows; y++) {
             int sy = y - pt;
-            if (sy < 0 || sy >= h) {
+            int d = dst + y * len;
+            if (sy < 0 || sy >= h || copy == 0) {
+                Arrays.fill(split, d, d + len, 0f);
                 continue;
             }
-            long rowOff = base + (long) sy * w;
-            for (int x = 0; x < 2 * half; x++) {
-                int sx = x - pl;
-                if (sx >= 0 && sx < w) {
-                    float val = in.getAtIndex(FL, rowOff + sx);
-                    if ((x & 1) == 0) {
-                        e[y * half + (x >> 1)] = val;
-                    } else {
-                        o[y * half + (x >> 1)] = val;
-                    }
-                }
+            Arrays.fill(rowBuf, 0, Math.min(pl, len), 0f);
+            MemorySegment.copy(in, FL, (planeOff + (long) sy * w) * 4, rowBuf, pl, copy);
+            Arrays.fill(rowBuf, pl + copy, len, 0f);
+            Simd.splitEvenOdd(rowBuf, len, split, d, split, d + geo.half);
+        }
+    }
+
+    /** One block: tiles [t0, t0 + count) against the output-channel panels [p0, p1). */
+    private void block(Geometry geo, float[] split, int t0, int count, int p0, int p1, MemorySegment out,
+                       long outOff, boolean accumulate) {
+        Work wk = WORK.get();
+        int c = inChannels, k = outChannels;
+        wk.v = Work.grow(wk.v, c * V_CHANNEL);
+        wk.m = Work.grow(wk.m, (k + Sgemm.MR) * M_CHANNEL);     // a short last panel writes its full row count
+        wk.row = Work.grow(wk.row, 4 * NR);
+        segments(geo, t0, count, wk);
+        float[] v = wk.v, m = wk.m;
+        for (int ci = 0; ci < c; ci++) {
+            inputTransform(geo, split, ci, wk, v);
+        }
+        for (int xi = 0; xi < 16; xi++) {
+            Sgemm.panelProduct(u[xi], p0, p1, v, xi * V_ROW, V_CHANNEL, m, xi * NR, M_CHANNEL);
+        }
+        int k0 = Sgemm.panelStart(k, p0);
+        int k1 = p1 == Sgemm.panels(k) ? k : Sgemm.panelStart(k, p1);
+        for (int ko = k0; ko < k1; ko++) {
+            outputTransform(geo, ko, wk, m, out, outOff, accumulate);
+        }
+    }
+
+    /** Cuts tiles [t0, t0 + count) into runs along tile rows. */
+    private static void segments(Geometry geo, int t0, int count, Work wk) {
+        int s = 0;
+        for (int t = t0, end = t0 + count; t < end; s++) {
+            int img = t / geo.tilesPerImage;
+            int rem = t - img * geo.tilesPerImage;
+            int ti = rem / geo.tw, tj = rem - ti * geo.tw;
+            int len = Math.min(geo.tw - tj, end - t);
+            wk.segImg[s] = img;
+            wk.segTi[s] = ti;
+            wk.segTj[s] = tj;
+            wk.segLen[s] = len;
+            wk.segPos[s] = t - t0;
+            t += len;
+        }
+        wk.segments = s;
+    }
+
+    /**
+     * {@code V = Bᵀ·d·B} of channel {@code ci} for the block's tiles, into column {@code pos} of row {@code ci} of
+     * the sixteen panels. Whole vectors are stored: what a run writes past its end is overwritten by the next run,
+     * the next channel's row, or lands in the slack (runs and channels go in increasing order).
+     */
+    private void inputTransform(Geometry geo, float[] split, int ci, Work wk, float[] v) {
+        int len = geo.rowLen, half = geo.half;
+        for (int s = 0; s < wk.segments; s++) {
+            int base = ((wk.segImg[s] * inChannels + ci) * geo.rows + 2 * wk.segTi[s]) * len + wk.segTj[s];
+            int dst = ci * V_CHANNEL + wk.segPos[s];
+            for (int j = 0; j < wk.segLen[s]; j += VL) {
+                int r0 = base + j, r1 = r0 + len, r2 = r1 + len, r3 = r2 + len;
+                // B along columns, row by row: columns 2t..2t+3 of a tile are even[t], odd[t], even[t+1], odd[t+1]
+                FloatVector e0 = FloatVector.fromArray(S, split, r0);
+                FloatVector o0 = FloatVector.fromArray(S, split, r0 + half);
+                FloatVector e1 = FloatVector.fromArray(S, split, r0 + 1);
+                FloatVector o1 = FloatVector.fromArray(S, split, r0 + half + 1);
+                FloatVector a00 = e0.sub(e1), a01 = o0.add(e1), a02 = e1.sub(o0), a03 = o0.sub(o1);
+                e0 = FloatVector.fromArray(S, split, r1);
+                o0 = FloatVector.fromArray(S, split, r1 + half);
+                e1 = FloatVector.fromArray(S, split, r1 + 1);
+                o1 = FloatVector.fromArray(S, split, r1 + half + 1);
+                FloatVector a10 = e0.sub(e1), a11 = o0.add(e1), a12 = e1.sub(o0), a13 = o0.sub(o1);
+                e0 = FloatVector.fromArray(S, split, r2);
+                o0 = FloatVector.fromArray(S, split, r2 + half);
+                e1 = FloatVector.fromArray(S, split, r2 + 1);
+                o1 = FloatVector.fromArray(S, split, r2 + half + 1);
+                FloatVector a20 = e0.sub(e1), a21 = o0.add(e1), a22 = e1.sub(o0), a23 = o0.sub(o1);
+                e0 = FloatVector.fromArray(S, split, r3);
+                o0 = FloatVector.fromArray(S, split, r3 + half);
+                e1 = FloatVector.fromArray(S, split, r3 + 1);
+                o1 = FloatVector.fromArray(S, split, r3 + half + 1);
+                FloatVector a30 = e0.sub(e1), a31 = o0.add(e1), a32 = e1.sub(o0), a33 = o0.sub(o1);
+                // Bᵀ along rows: V row 0 = a0 − a2, 1 = a1 + a2, 2 = a2 − a1, 3 = a1 − a3
+                int d = dst + j;
+                a00.sub(a20).intoArray(v, d);
+                a01.sub(a21).intoArray(v, d + V_ROW);
+                a02.sub(a22).intoArray(v, d + 2 * V_ROW);
+                a03.sub(a23).intoArray(v, d + 3 * V_ROW);
+                a10.add(a20).intoArray(v, d + 4 * V_ROW);
+                a11.add(a21).intoArray(v, d + 5 * V_ROW);
+                a12.add(a22).intoArray(v, d + 6 * V_ROW);
+                a13.add(a23).intoArray(v, d + 7 * V_ROW);
+                a20.sub(a10).intoArray(v, d + 8 * V_ROW);
+                a21.sub(a11).intoArray(v, d + 9 * V_ROW);
+                a22.sub(a12).intoArray(v, d + 10 * V_ROW);
+                a23.sub(a13).intoArray(v, d + 11 * V_ROW);
+                a10.sub(a30).intoArray(v, d + 12 * V_ROW);
+                a11.sub(a31).intoArray(v, d + 13 * V_ROW);
+                a12.sub(a32).intoArray(v, d + 14 * V_ROW);
+                a13.sub(a33).intoArray(v, d + 15 * V_ROW);
             }
         }
-        int c = inChannels;
-        float[] ea = new float[4 * half];
-        float[] oa = new float[4 * half];
-        for (int i = 0; i < th; i++) {
-            rowTransform(e, 2 * i * half, half, ea);
-            rowTransform(o, 2 * i * half, half, oa);
-            int t0 = (img * th + i) * tw;
-            for (int r = 0; r < 4; r++) {
-                int rb = r * half;
-                long d0 = ((long) (r * 4) * c + ch) * tiles + t0;
-                long stride = (long) c * tiles;
-                colTransform(ea, oa, rb, tw, v, d0, stride);
-            }
-        }
     }
 
-    /** Bᵀ along rows: a0 = R0 − R2, a1 = R1 + R2, a2 = R2 − R1, a3 = R1 − R3 for four padded rows at {@code off}. */
-    private static void rowTransform(float[] src, int off, int len, float[] dst) {
-        int r0 = off, r1 = off + len, r2 = off + 2 * len, r3 = off + 3 * len;
-        int j = 0;
-        for (; j <= len - VL; j += VL) {
-            FloatVector a = FloatVector.fromArray(S, src, r0 + j);
-            FloatVector b = FloatVector.fromArray(S, src, r1 + j);
-            FloatVector cc = FloatVector.fromArray(S, src, r2 + j);
-            FloatVector d = FloatVector.fromArray(S, src, r3 + j);
-            a.sub(cc).intoArray(dst, j);
-            b.add(cc).intoArray(dst, len + j);
-            cc.sub(b).intoArray(dst, 2 * len + j);
-            b.sub(d).intoArray(dst, 3 * len + j);
-        }
-        for (; j < len; j++) {
-            float a = src[r0 + j], b = src[r1 + j], cc = src[r2 + j], d = src[r3 + j];
-            dst[j] = a - cc;
-            dst[len + j] = b + cc;
-            dst[2 * len + j] = cc - b;
-            dst[3 * len + j] = b - d;
-        }
-    }
-
-    /** B along columns, for row-result {@code rb}: four V planes, tiles j = 0..tw−1 contiguous. */
-    private static void colTransform(float[] e, float[] o, int rb, int tw, MemorySegment v, long d0, long stride) {
-        int j = 0;
-        long b0 = d0 * 4, b1 = (d0 + stride) * 4, b2 = (d0 + 2 * stride) * 4, b3 = (d0 + 3 * stride) * 4;
-        for (; j <= tw - VL; j += VL) {
-            FloatVector e0 = FloatVector.fromArray(S, e, rb + j);
-            FloatVector e1 = FloatVector.fromArray(S, e, rb + j + 1);
-            FloatVector o0 = FloatVector.fromArray(S, o, rb + j);
-            FloatVector o1 = FloatVector.fromArray(S, o, rb + j + 1);
-            e0.sub(e1).intoMemorySegment(v, b0 + 4L * j, NO);
-            o0.add(e1).intoMemorySegment(v, b1 + 4L * j, NO);
-            e1.sub(o0).intoMemorySegment(v, b2 + 4L * j, NO);
-            o0.sub(o1).intoMemorySegment(v, b3 + 4L * j, NO);
-        }
-        for (; j < tw; j++) {
-            float e0 = e[rb + j], e1 = e[rb + j + 1], o0 = o[rb + j], o1 = o[rb + j + 1];
-            v.setAtIndex(FL, d0 + j, e0 - e1);
-            v.setAtIndex(FL, d0 + stride + j, o0 + e1);
-            v.setAtIndex(FL, d0 + 2 * stride + j, e1 - o0);
-            v.setAtIndex(FL, d0 + 3 * stride + j, o0 - o1);
-        }
-    }
-
-    private static final java.nio.ByteOrder NO = java.nio.ByteOrder.nativeOrder();
-
-    private void outputTransform(MemorySegment m, int img, int ko, int th, int tw, int tiles, int oh, int ow,
-                                 MemorySegment out, long outOff, MemorySegment res, long resOff) {
-        int k = outChannels;
-        long plane = ((long) img * k + ko) * oh * ow;
+    /**
+     * {@code Y = Aᵀ·M·A} for output channel {@code ko} over the block's tiles, plus bias, plus the output's old
+     * value when accumulating, then the activation; written two output rows per tile row.
+     */
+    private void outputTransform(Geometry geo, int ko, Work wk, float[] m, MemorySegment out,
+                                 long outOff, boolean accumulate) {
         float b = bias == null ? 0f : bias[ko];
-        float[] y0 = new float[2 * tw];
-        float[] y1 = new float[2 * tw];
-        float[] s = new float[8 * tw];   // s0q, s1q for q = 0..3, each tw long
-        long kStride = (long) k * tiles;
-        for (int i = 0; i < th; i++) {
-            int t0 = (img * th + i) * tw;
-            long mb = (long) ko * tiles + t0;
-            // Aᵀ along rows: s0q = m0q + m1q + m2q, s1q = m1q − m2q − m3q
-            for (int q = 0; q < 4; q++) {
-                long a0 = q * kStride + mb, a1 = (4 + q) * kStride + mb;
-                long a2 = (8 + q) * kStride + mb, a3 = (12 + q) * kStride + mb;
-                sumRows(m, a0, a1, a2, a3, tw, s, q * tw, (4 + q) * tw);
+        FloatVector bv = FloatVector.broadcast(S, b);
+        FloatVector lo = FloatVector.fromArray(S, Simd.INTERLEAVE_LOW, 0);
+        FloatVector hi = FloatVector.fromArray(S, Simd.INTERLEAVE_HIGH, 0);
+        float[] row = wk.row;
+        int rowHalf = 2 * NR;                      // second output row's offset in the row buffer
+        for (int s = 0; s < wk.segments; s++) {
+            int len = wk.segLen[s];
+            int src = ko * M_CHANNEL + wk.segPos[s];
+            for (int j = 0; j < len; j += VL) {
+                int q = src + j;
+                FloatVector m00 = FloatVector.fromArray(S, m, q);
+                FloatVector m01 = FloatVector.fromArray(S, m, q + NR);
+                FloatVector m02 = FloatVector.fromArray(S, m, q + 2 * NR);
+                FloatVector m03 = FloatVector.fromArray(S, m, q + 3 * NR);
+                FloatVector m10 = FloatVector.fromArray(S, m, q + 4 * NR);
+                FloatVector m11 = FloatVector.fromArray(S, m, q + 5 * NR);
+                FloatVector m12 = FloatVector.fromArray(S, m, q + 6 * NR);
+                FloatVector m13 = FloatVector.fromArray(S, m, q + 7 * NR);
+                FloatVector m20 = FloatVector.fromArray(S, m, q + 8 * NR);
+                FloatVector m21 = FloatVector.fromArray(S, m, q + 9 * NR);
+                FloatVector m22 = FloatVector.fromArray(S, m, q + 10 * NR);
+                FloatVector m23 = FloatVector.fromArray(S, m, q + 11 * NR);
+                FloatVector m30 = FloatVector.fromArray(S, m, q + 12 * NR);
+                FloatVector m31 = FloatVector.fromArray(S, m, q + 13 * NR);
+                FloatVector m32 = FloatVector.fromArray(S, m, q + 14 * NR);
+                FloatVector m33 = FloatVector.fromArray(S, m, q + 15 * NR);
+                // Aᵀ along rows: row 0 = m0 + m1 + m2, row 1 = m1 − m2 − m3
+                FloatVector s00 = m00.add(m10).add(m20), s10 = m10.sub(m20).sub(m30);
+                FloatVector s01 = m01.add(m11).add(m21), s11 = m11.sub(m21).sub(m31);
+                FloatVector s02 = m02.add(m12).add(m22), s12 = m12.sub(m22).sub(m32);
+                FloatVector s03 = m03.add(m13).add(m23), s13 = m13.sub(m23).sub(m33);
+                // A along columns, plus the bias
+                FloatVector y00 = s00.add(s01).add(s02).add(bv), y01 = s01.sub(s02).sub(s03).add(bv);
+                FloatVector y10 = s10.add(s11).add(s12).add(bv), y11 = s11.sub(s12).sub(s13).add(bv);
+                lo.selectFrom(y00, y01).intoArray(row, 2 * j);
+                hi.selectFrom(y00, y01).intoArray(row, 2 * j + VL);
+                lo.selectFrom(y10, y11).intoArray(row, rowHalf + 2 * j);
+                hi.selectFrom(y10, y11).intoArray(row, rowHalf + 2 * j + VL);
             }
-            // A along columns: y·0 = s·0 + s·1 + s·2 + b, y·1 = s·1 − s·2 − s·3 + b, interleaved into rows
-            for (int r = 0; r < 2; r++) {
-                float[] y = r == 0 ? y0 : y1;
-                int sb = r * 4 * tw;
-                for (int j = 0; j < tw; j++) {
-                    float s0 = s[sb + j], s1 = s[sb + tw + j], s2 = s[sb + 2 * tw + j], s3 = s[sb + 3 * tw + j];
-                    y[2 * j] = s0 + s1 + s2 + b;
-                    y[2 * j + 1] = s1 - s2 - s3 + b;
-                }
-            }
-            for (int r = 0; r < 2; r++) {
-                int oy = 2 * i + r;
-                if (oy >= oh) {
-                    break;
-                }
-                float[] y = r == 0 ? y0 : y1;
-                long o = outOff + plane + (long) oy * ow;
-                if (res != null) {
-                    addRow(y, res, resOff + plane + (long) oy * ow, ow);
-                }
-                act.applyInPlace(y, 0, ow);
-                MemorySegment.copy(y, 0, out, FL, o * 4, ow);
+            int img = wk.segImg[s], oy = 2 * wk.segTi[s], ox = 2 * wk.segTj[s];
+            int cnt = Math.min(2 * len, geo.ow - ox);
+            long plane = outOff + ((long) img * outChannels + ko) * geo.oh * geo.ow;
+            writeRow(row, 0, out, plane + (long) oy * geo.ow + ox, cnt, accumulate);
+            if (oy + 1 < geo.oh) {
+                writeRow(row, rowHalf, out, plane + (long) (oy + 1) * geo.ow + ox, cnt, accumulate);
             }
         }
     }
 
-    private static void sumRows(MemorySegment m, long a0, long a1, long a2, long a3, int len, float[] s, int d0,
-                                int d1) {
-        int j = 0;
-        for (; j <= len - VL; j += VL) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, m, (a0 + j) * 4, NO);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, m, (a1 + j) * 4, NO);
-            FloatVector x2 = FloatVector.fromMemorySegment(S, m, (a2 + j) * 4, NO);
-            FloatVector x3 = FloatVector.fromMemorySegment(S, m, (a3 + j) * 4, NO);
-            x0.add(x1).add(x2).intoArray(s, d0 + j);
-            x1.sub(x2).sub(x3).intoArray(s, d1 + j);
+    /**
+     * Adds the output's old values when accumulating, applies the activation, stores {@code cnt} floats. Clamp
+     * activations (none, ReLU, Clip) are applied in the same vector pass, the row's last vector stored under a
+     * mask; the others take a pass of their own and a copy.
+     */
+    private void writeRow(float[] row, int from, MemorySegment out, long off, int cnt, boolean accumulate) {
+        if (act.isClamp()) {
+            FloatVector lov = FloatVector.broadcast(S, act.clampLow()), hiv = FloatVector.broadcast(S, act.clampHigh());
+            for (int j = 0; j < cnt; j += VL) {
+                long byteOff = (off + j) * 4;
+                FloatVector y = FloatVector.fromArray(S, row, from + j);
+                if (j + VL <= cnt) {
+                    if (accumulate) {
+                        y = y.add(FloatVector.fromMemorySegment(S, out, byteOff, NATIVE));
+                    }
+                    Simd.clamp(y, lov, hiv).intoMemorySegment(out, byteOff, NATIVE);
+                } else {
+                    VectorMask<Float> mask = S.indexInRange(j, cnt);
+                    if (accumulate) {
+                        y = y.add(FloatVector.fromMemorySegment(S, out, byteOff, NATIVE, mask));
+                    }
+                    Simd.clamp(y, lov, hiv).intoMemorySegment(out, byteOff, NATIVE, mask);
+                }
+            }
+            return;
         }
-        for (; j < len; j++) {
-            float m0 = m.getAtIndex(FL, a0 + j), m1 = m.getAtIndex(FL, a1 + j);
-            float m2 = m.getAtIndex(FL, a2 + j), m3 = m.getAtIndex(FL, a3 + j);
-            s[d0 + j] = m0 + m1 + m2;
-            s[d1 + j] = m1 - m2 - m3;
+        if (accumulate) {
+            int j = 0;
+            for (; j <= cnt - VL; j += VL) {
+                FloatVector.fromArray(S, row, from + j)
+                        .add(FloatVector.fromMemorySegment(S, out, (off + j) * 4, NATIVE))
+                        .intoArray(row, from + j);
+            }
+            for (; j < cnt; j++) {
+                row[from + j] += out.getAtIndex(FL, off + j);
+            }
         }
+        act.applyInPlace(row, from, cnt);
+        MemorySegment.copy(row, from, out, FL, off * 4, cnt);
     }
 
-    private static void addRow(float[] y, MemorySegment res, long off, int len) {
-        int j = 0;
-        for (; j <= len - VL; j += VL) {
-            FloatVector.fromArray(S, y, j).add(FloatVector.fromMemorySegment(S, res, (off + j) * 4,
-                    java.nio.ByteOrder.nativeOrder())).intoArray(y, j);
-        }
-        for (; j < len; j++) {
-            y[j] += res.getAtIndex(FL, off + j);
-        }
-    }
+    private static final java.nio.ByteOrder NATIVE = java.nio.ByteOrder.nativeOrder();
 }

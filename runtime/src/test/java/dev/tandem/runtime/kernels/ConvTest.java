@@ -120,6 +120,12 @@ class ConvTest extends PooledKernelTest {
         out.add(new Case(8, 32, 13, 6, 6, ConvParams.square(3, 1, 0), true, acts[2], Conv2d.Path.IMPLICIT_GEMM));
         // a grid larger than one staged block (16 channels × 9,406 grid columns): staged in two column windows
         out.add(new Case(1, 2, 16, 96, 96, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
+        // 3x3 stride 1 with enough channels and tiles: Winograd F(2x2, 3x3) (see winogradOnlyWhereItPays), with
+        // a clamp activation, a non-clamp one, two images, asymmetric padding and odd sizes
+        out.add(new Case(1, 32, 64, 14, 14, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(2, 40, 70, 15, 13, ConvParams.square(3, 1, 1), true, acts[3], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 33, 64, 17, 16, new ConvParams(3, 3, 1, 1, 0, 1, 2, 0, 1, 1, 1), false, acts[2],
+                Conv2d.Path.IMPLICIT_GEMM));
         // depth multiplier 2 is a grouped conv, not depthwise
         out.add(new Case(1, 4, 8, 10, 10, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
                 Conv2d.Path.IMPLICIT_GEMM));
@@ -254,6 +260,25 @@ class ConvTest extends PooledKernelTest {
             assertThat(Elements.toLongs(out8)).isEqualTo(want);
             conv.forward(gemm, in8.segment(), in8.offset(), fx, c.n, c.h, c.w, out.segment(), out.offset(), null);
             assertThat(out.toFloatArray()).isEqualTo(acc);
+        }
+    }
+
+    @Test
+    void winogradOnlyWhereItPays() {
+        try (Tensor w64 = Tensor.ofFloats(Shape.of(64, 32, 3, 3), new float[64 * 32 * 9]);
+             Tensor w16 = Tensor.ofFloats(Shape.of(64, 16, 3, 3), new float[64 * 16 * 9]);
+             Tensor w32 = Tensor.ofFloats(Shape.of(32, 64, 3, 3), new float[32 * 64 * 9])) {
+            Conv2d conv = Conv2d.prepare(ConvParams.square(3, 1, 1), 32, w64, null, Activation.RELU);
+            assertThat(conv.usesWinograd(14, 14)).isEqualTo(Conv2d.WINOGRAD);
+            assertThat(conv.usesWinograd(13, 13)).as("7x7 tiles").isEqualTo(Conv2d.WINOGRAD);
+            assertThat(conv.usesWinograd(12, 12)).as("6x6 tiles: too few").isFalse();
+            assertThat(conv.forceDirect().usesWinograd(14, 14)).isFalse();
+            assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 16, w16, null, Activation.RELU).usesWinograd(56, 56))
+                    .as("16 input channels").isFalse();
+            assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 64, w32, null, Activation.RELU).usesWinograd(56, 56))
+                    .as("32 output channels").isFalse();
+            assertThat(Conv2d.prepare(ConvParams.square(3, 2, 1), 32, w64, null, Activation.RELU).usesWinograd(56, 56))
+                    .as("stride 2").isFalse();
         }
     }
 

@@ -15,6 +15,11 @@ import org.junit.jupiter.api.Test;
 class WinogradTest extends PooledKernelTest {
     private static void check(Random r, int n, int c, int k, int h, int w, int pt, int pl, int pb, int pr,
                               boolean bias, boolean residual, Activation act) {
+        check(pool, r, n, c, k, h, w, pt, pl, pb, pr, bias, residual, act);
+    }
+
+    private static void check(dev.tandem.runtime.exec.ThreadPool pool, Random r, int n, int c, int k, int h, int w,
+                              int pt, int pl, int pb, int pr, boolean bias, boolean residual, Activation act) {
         ConvParams p = new ConvParams(3, 3, 1, 1, pt, pl, pb, pr, 1, 1, 1);
         float[] x = KernelTestSupport.uniform(r, n * c * h * w, -1, 1);
         float[] wt = KernelTestSupport.uniform(r, k * c * 9, -1, 1);
@@ -44,6 +49,20 @@ class WinogradTest extends PooledKernelTest {
         for (int[] cs : cases) {
             check(r, cs[0], cs[1], cs[2], cs[3], cs[4], 1, 1, 1, 1, true, false, Activation.NONE);
         }
+    }
+
+    @Test
+    void blocksAcrossRowsAndImagesOutputChannelSplitsAndShortPanels() {
+        Random r = new Random(5);
+        // 3 images of 9×11 (5×6 tiles): blocks of tiles start mid-row and run into the next image
+        check(r, 3, 9, 70, 9, 11, 1, 1, 1, 1, true, true, Activation.RELU);
+        // one block (fewer tiles than a panel): split by output-channel panels over the pool; 7- and 4-row tails
+        check(r, 1, 20, 31, 6, 6, 1, 1, 1, 1, true, false, Activation.NONE);
+        check(r, 1, 20, 64, 6, 7, 1, 1, 1, 1, true, true, Activation.clip(-0.5f, 0.5f));
+        // the same on one thread (no split)
+        check(single, r, 2, 20, 64, 13, 6, 1, 1, 1, 1, false, false, Activation.RELU);
+        // rows whose length is a whole number of vectors and more (the whole-vector stores past a run's end)
+        check(r, 1, 5, 13, 66, 34, 1, 1, 1, 1, true, false, Activation.RELU);
     }
 
     @Test
