@@ -59,6 +59,13 @@ public final class Winograd3x3 {
         float[] v = new float[0];
         float[] m = new float[0];
         float[] row = new float[0];
+        // runs of slots within one image (input transform)
+        int[] inImg = new int[NR];
+        int[] inSlot = new int[NR];
+        int[] inLen = new int[NR];
+        int[] inPos = new int[NR];
+        int inSegments;
+        // runs of tiles along one tile row (output)
         int[] segImg = new int[NR];
         int[] segTi = new int[NR];
         int[] segTj = new int[NR];
@@ -190,7 +197,7 @@ public final class Winograd3x3 {
         }
         Geometry geo = new Geometry(n, h, w, oh, ow);
         float[][] holder = SPLIT.get();
-        long splitSize = (long) n * inChannels * geo.planeSize;
+        long splitSize = (long) n * inChannels * 4 * geo.planeSize;
         if (splitSize > Integer.MAX_VALUE - 64) {
             throw new IllegalArgumentException("Winograd input copy too large for " + n + " images of " + h + "x"
                     + w);
@@ -202,12 +209,12 @@ public final class Winograd3x3 {
         int planes = n * inChannels;
         int chunks = Math.min(planes, pool.threads() * 4);
         pool.parallelFor(chunks, t -> {
-            float[] rowBuf = new float[2 * geo.half];
+            float[] rowBuf = new float[2 * geo.rowVec];
             for (int pl = planes * t / chunks, end = planes * (t + 1) / chunks; pl < end; pl++) {
-                splitPlane(in, inOff + (long) pl * h * w, h, w, geo, split, pl * geo.planeSize, rowBuf);
+                splitPlane(in, inOff + (long) pl * h * w, h, w, geo, split, pl * 4 * geo.planeSize, rowBuf);
             }
         });
-        int blocks = (geo.tiles + NR - 1) / NR;
+        int blocks = (int) ((geo.slots + NR - 1) / NR);
         int kPanels = Sgemm.panels(outChannels);
         int threads = pool.threads();
         int kSplit = threads == 1 || blocks >= PARTS_PER_THREAD * threads ? 1
@@ -216,14 +223,20 @@ public final class Winograd3x3 {
             int b = unit / kSplit, kp = unit % kSplit;
             int p0 = kPanels * kp / kSplit, p1 = kPanels * (kp + 1) / kSplit;
             if (p1 > p0) {
-                block(geo, split, b * NR, Math.min(NR, geo.tiles - b * NR), p0, p1, out, outOff, accumulate);
+                block(geo, split, b * NR, (int) Math.min(NR, geo.slots - (long) b * NR), p0, p1, out, outOff,
+                        accumulate);
             }
         });
     }
 
-    /** Sizes of one run. */
+    /**
+     * Sizes of one run. Tiles are numbered by slots: tile (ti, tj) of an image is slot {@code ti·W + tj} with
+     * {@code W = tw + 1}, so slot {@code ti·W + tw} of each tile row is a gap (computed, never written) and the
+     * input of every slot is at the slot's own index in the four phase planes (see {@link #splitPlane}).
+     */
     private final class Geometry {
-        final int n, h, w, oh, ow, th, tw, tilesPerImage, tiles, rows, half, rowLen, planeSize;
+        final int n, h, w, oh, ow, th, tw, wp, slotsPerImage, rowVec, planeSize;
+        final long slots;
 
         Geometry(int n, int h, int w, int oh, int ow) {
             this.n = n;
@@ -233,48 +246,51 @@ public final class Winograd3x3 {
             this.ow = ow;
             th = (oh + 1) / 2;
             tw = (ow + 1) / 2;
-            tilesPerImage = Math.multiplyExact(th, tw);
-            tiles = Math.multiplyExact(n, tilesPerImage);
-            rows = 2 * th + 2;
-            // even (and odd) padded columns of a row: tw + 1 used, and a vector of slack for whole-vector reads
-            half = Sgemm.roundUp(tw + 1, VL) + VL;
-            rowLen = 2 * half;
-            planeSize = Math.multiplyExact(rows, rowLen);
+            wp = tw + 1;
+            slotsPerImage = Math.multiplyExact(th, wp);
+            slots = (long) n * slotsPerImage;
+            rowVec = Sgemm.roundUp(wp, VL);
+            // (th + 1) rows of wp, and a vector of slack: whole-vector reads and writes run past a row's end
+            planeSize = Math.addExact(Math.multiplyExact(th + 1, wp), VL);
         }
     }
 
     /**
-     * Copies one input plane, zero-padded, into {@code split}: padded row y at {@code y·rowLen}, its even columns
-     * first ({@code half} floats), then its odd ones.
+     * Copies one input channel, zero-padded, into four phase planes at {@code dst}: plane {@code 2·py + px} holds
+     * the padded pixels at rows ≡ py and columns ≡ px (mod 2), (th + 1) rows of {@code wp}. The 4×4 input of the
+     * tile at slot s is then, for row r and column c, element {@code s + (r/2)·wp + c/2} of plane
+     * {@code 2·(r%2) + c%2}: contiguous across slots.
      */
     private void splitPlane(MemorySegment in, long planeOff, int h, int w, Geometry geo, float[] split, int dst,
                             float[] rowBuf) {
         int pt = p.padTop(), pl = p.padLeft();
-        int len = geo.rowLen;
+        int len = 2 * geo.rowVec, wp = geo.wp, ps = geo.planeSize;
         int copy = Math.max(0, Math.min(w, len - pl));
-        for (int y = 0; y < geo.rows; y++) {
+        for (int y = 0; y < 2 * (geo.th + 1); y++) {
             int sy = y - pt;
-            int d = dst + y * len;
+            int d = dst + (y & 1) * 2 * ps + (y >> 1) * wp;
             if (sy < 0 || sy >= h || copy == 0) {
-                Arrays.fill(split, d, d + len, 0f);
+                Arrays.fill(split, d, d + wp, 0f);
+                Arrays.fill(split, d + ps, d + ps + wp, 0f);
                 continue;
             }
             Arrays.fill(rowBuf, 0, Math.min(pl, len), 0f);
             MemorySegment.copy(in, FL, (planeOff + (long) sy * w) * 4, rowBuf, pl, copy);
             Arrays.fill(rowBuf, pl + copy, len, 0f);
-            Simd.splitEvenOdd(rowBuf, len, split, d, split, d + geo.half);
+            // rows in increasing order: what a row writes past its end, the next row overwrites
+            Simd.splitEvenOdd(rowBuf, len, split, d, split, d + ps);
         }
     }
 
-    /** One block: tiles [t0, t0 + count) against the output-channel panels [p0, p1). */
-    private void block(Geometry geo, float[] split, int t0, int count, int p0, int p1, MemorySegment out,
+    /** One block: slots [g0, g0 + count) against the output-channel panels [p0, p1). */
+    private void block(Geometry geo, float[] split, long g0, int count, int p0, int p1, MemorySegment out,
                        long outOff, boolean accumulate) {
         Work wk = WORK.get();
         int c = inChannels, k = outChannels;
         wk.v = Work.grow(wk.v, c * V_CHANNEL);
         wk.m = Work.grow(wk.m, (k + Sgemm.MR) * M_CHANNEL);     // a short last panel writes its full row count
-        wk.row = Work.grow(wk.row, 4 * NR);
-        segments(geo, t0, count, wk);
+        wk.row = Work.grow(wk.row, 4 * NR + VL);        // a run ending near the end is read in whole vectors
+        segments(geo, g0, count, wk);
         float[] v = wk.v, m = wk.m;
         for (int ci = 0; ci < c; ci++) {
             inputTransform(geo, split, ci, wk, v);
@@ -285,60 +301,80 @@ public final class Winograd3x3 {
         int k0 = Sgemm.panelStart(k, p0);
         int k1 = p1 == Sgemm.panels(k) ? k : Sgemm.panelStart(k, p1);
         for (int ko = k0; ko < k1; ko++) {
-            outputTransform(geo, ko, wk, m, out, outOff, accumulate);
+            outputTransform(geo, ko, count, wk, m, out, outOff, accumulate);
         }
-    }
-
-    /** Cuts tiles [t0, t0 + count) into runs along tile rows. */
-    private static void segments(Geometry geo, int t0, int count, Work wk) {
-        int s = 0;
-        for (int t = t0, end = t0 + count; t < end; s++) {
-            int img = t / geo.tilesPerImage;
-            int rem = t - img * geo.tilesPerImage;
-            int ti = rem / geo.tw, tj = rem - ti * geo.tw;
-            int len = Math.min(geo.tw - tj, end - t);
-            wk.segImg[s] = img;
-            wk.segTi[s] = ti;
-            wk.segTj[s] = tj;
-            wk.segLen[s] = len;
-            wk.segPos[s] = t - t0;
-            t += len;
-        }
-        wk.segments = s;
     }
 
     /**
-     * {@code V = Bᵀ·d·B} of channel {@code ci} for the block's tiles, into column {@code pos} of row {@code ci} of
-     * the sixteen panels. Whole vectors are stored: what a run writes past its end is overwritten by the next run,
-     * the next channel's row, or lands in the slack (runs and channels go in increasing order).
+     * Cuts slots [g0, g0 + count) into runs within one image (for the input transform) and into runs along tile
+     * rows without the gap slots (for the output).
+     */
+    private static void segments(Geometry geo, long g0, int count, Work wk) {
+        int s = 0, o = 0;
+        int spi = geo.slotsPerImage;
+        for (long g = g0, end = g0 + count; g < end; ) {
+            int img = (int) (g / spi);
+            int slot = (int) (g - (long) img * spi);
+            int len = (int) Math.min(spi - slot, end - g);
+            wk.inImg[s] = img;
+            wk.inSlot[s] = slot;
+            wk.inLen[s] = len;
+            wk.inPos[s] = (int) (g - g0);
+            s++;
+            for (int q = slot; q < slot + len; ) {
+                int ti = q / geo.wp, tj = q - ti * geo.wp;
+                if (tj == geo.tw) {
+                    q++;
+                    continue;
+                }
+                int run = Math.min(geo.tw - tj, slot + len - q);
+                wk.segImg[o] = img;
+                wk.segTi[o] = ti;
+                wk.segTj[o] = tj;
+                wk.segLen[o] = run;
+                wk.segPos[o] = (int) (g - g0) + q - slot;
+                o++;
+                q += run;
+            }
+            g += len;
+        }
+        wk.inSegments = s;
+        wk.segments = o;
+    }
+
+    /**
+     * {@code V = Bᵀ·d·B} of channel {@code ci} for the block's slots, into row {@code ci} of the sixteen panels.
+     * Whole vectors are stored: what a run writes past its end is overwritten by the next run or lands in the
+     * row's slack (runs go in increasing order).
      */
     private void inputTransform(Geometry geo, float[] split, int ci, Work wk, float[] v) {
-        int len = geo.rowLen, half = geo.half;
-        for (int s = 0; s < wk.segments; s++) {
-            int base = ((wk.segImg[s] * inChannels + ci) * geo.rows + 2 * wk.segTi[s]) * len + wk.segTj[s];
-            int dst = ci * V_CHANNEL + wk.segPos[s];
-            for (int j = 0; j < wk.segLen[s]; j += VL) {
-                int r0 = base + j, r1 = r0 + len, r2 = r1 + len, r3 = r2 + len;
+        int ps = geo.planeSize, wp = geo.wp;
+        for (int s = 0; s < wk.inSegments; s++) {
+            int base = (wk.inImg[s] * inChannels + ci) * 4 * ps + wk.inSlot[s];
+            int dst = ci * V_CHANNEL + wk.inPos[s];
+            for (int j = 0; j < wk.inLen[s]; j += VL) {
+                // row r of every tile: planes 2·(r%2) (even columns) and 2·(r%2)+1 (odd), shifted by (r/2)·wp
+                int r0 = base + j, r1 = r0 + 2 * ps, r2 = r0 + wp, r3 = r1 + wp;
                 // B along columns, row by row: columns 2t..2t+3 of a tile are even[t], odd[t], even[t+1], odd[t+1]
                 FloatVector e0 = FloatVector.fromArray(S, split, r0);
-                FloatVector o0 = FloatVector.fromArray(S, split, r0 + half);
+                FloatVector o0 = FloatVector.fromArray(S, split, r0 + ps);
                 FloatVector e1 = FloatVector.fromArray(S, split, r0 + 1);
-                FloatVector o1 = FloatVector.fromArray(S, split, r0 + half + 1);
+                FloatVector o1 = FloatVector.fromArray(S, split, r0 + ps + 1);
                 FloatVector a00 = e0.sub(e1), a01 = o0.add(e1), a02 = e1.sub(o0), a03 = o0.sub(o1);
                 e0 = FloatVector.fromArray(S, split, r1);
-                o0 = FloatVector.fromArray(S, split, r1 + half);
+                o0 = FloatVector.fromArray(S, split, r1 + ps);
                 e1 = FloatVector.fromArray(S, split, r1 + 1);
-                o1 = FloatVector.fromArray(S, split, r1 + half + 1);
+                o1 = FloatVector.fromArray(S, split, r1 + ps + 1);
                 FloatVector a10 = e0.sub(e1), a11 = o0.add(e1), a12 = e1.sub(o0), a13 = o0.sub(o1);
                 e0 = FloatVector.fromArray(S, split, r2);
-                o0 = FloatVector.fromArray(S, split, r2 + half);
+                o0 = FloatVector.fromArray(S, split, r2 + ps);
                 e1 = FloatVector.fromArray(S, split, r2 + 1);
-                o1 = FloatVector.fromArray(S, split, r2 + half + 1);
+                o1 = FloatVector.fromArray(S, split, r2 + ps + 1);
                 FloatVector a20 = e0.sub(e1), a21 = o0.add(e1), a22 = e1.sub(o0), a23 = o0.sub(o1);
                 e0 = FloatVector.fromArray(S, split, r3);
-                o0 = FloatVector.fromArray(S, split, r3 + half);
+                o0 = FloatVector.fromArray(S, split, r3 + ps);
                 e1 = FloatVector.fromArray(S, split, r3 + 1);
-                o1 = FloatVector.fromArray(S, split, r3 + half + 1);
+                o1 = FloatVector.fromArray(S, split, r3 + ps + 1);
                 FloatVector a30 = e0.sub(e1), a31 = o0.add(e1), a32 = e1.sub(o0), a33 = o0.sub(o1);
                 // Bᵀ along rows: V row 0 = a0 − a2, 1 = a1 + a2, 2 = a2 − a1, 3 = a1 − a3
                 int d = dst + j;
@@ -363,10 +399,11 @@ public final class Winograd3x3 {
     }
 
     /**
-     * {@code Y = Aᵀ·M·A} for output channel {@code ko} over the block's tiles, plus bias, plus the output's old
-     * value when accumulating, then the activation; written two output rows per tile row.
+     * {@code Y = Aᵀ·M·A} for output channel {@code ko} over the block's {@code count} slots, plus bias, into two
+     * row buffers (the tiles' first and second output rows, interleaved); then each run of tiles along a tile row
+     * is written out, with the output's old value added when accumulating and the activation applied.
      */
-    private void outputTransform(Geometry geo, int ko, Work wk, float[] m, MemorySegment out,
+    private void outputTransform(Geometry geo, int ko, int count, Work wk, float[] m, MemorySegment out,
                                  long outOff, boolean accumulate) {
         float b = bias == null ? 0f : bias[ko];
         FloatVector bv = FloatVector.broadcast(S, b);
@@ -374,46 +411,45 @@ public final class Winograd3x3 {
         FloatVector hi = FloatVector.fromArray(S, Simd.INTERLEAVE_HIGH, 0);
         float[] row = wk.row;
         int rowHalf = 2 * NR;                      // second output row's offset in the row buffer
+        int src = ko * M_CHANNEL;
+        for (int j = 0; j < count; j += VL) {
+            int q = src + j;
+            FloatVector m00 = FloatVector.fromArray(S, m, q);
+            FloatVector m01 = FloatVector.fromArray(S, m, q + NR);
+            FloatVector m02 = FloatVector.fromArray(S, m, q + 2 * NR);
+            FloatVector m03 = FloatVector.fromArray(S, m, q + 3 * NR);
+            FloatVector m10 = FloatVector.fromArray(S, m, q + 4 * NR);
+            FloatVector m11 = FloatVector.fromArray(S, m, q + 5 * NR);
+            FloatVector m12 = FloatVector.fromArray(S, m, q + 6 * NR);
+            FloatVector m13 = FloatVector.fromArray(S, m, q + 7 * NR);
+            FloatVector m20 = FloatVector.fromArray(S, m, q + 8 * NR);
+            FloatVector m21 = FloatVector.fromArray(S, m, q + 9 * NR);
+            FloatVector m22 = FloatVector.fromArray(S, m, q + 10 * NR);
+            FloatVector m23 = FloatVector.fromArray(S, m, q + 11 * NR);
+            FloatVector m30 = FloatVector.fromArray(S, m, q + 12 * NR);
+            FloatVector m31 = FloatVector.fromArray(S, m, q + 13 * NR);
+            FloatVector m32 = FloatVector.fromArray(S, m, q + 14 * NR);
+            FloatVector m33 = FloatVector.fromArray(S, m, q + 15 * NR);
+            // Aᵀ along rows: row 0 = m0 + m1 + m2, row 1 = m1 − m2 − m3
+            FloatVector s00 = m00.add(m10).add(m20), s10 = m10.sub(m20).sub(m30);
+            FloatVector s01 = m01.add(m11).add(m21), s11 = m11.sub(m21).sub(m31);
+            FloatVector s02 = m02.add(m12).add(m22), s12 = m12.sub(m22).sub(m32);
+            FloatVector s03 = m03.add(m13).add(m23), s13 = m13.sub(m23).sub(m33);
+            // A along columns, plus the bias
+            FloatVector y00 = s00.add(s01).add(s02).add(bv), y01 = s01.sub(s02).sub(s03).add(bv);
+            FloatVector y10 = s10.add(s11).add(s12).add(bv), y11 = s11.sub(s12).sub(s13).add(bv);
+            lo.selectFrom(y00, y01).intoArray(row, 2 * j);
+            hi.selectFrom(y00, y01).intoArray(row, 2 * j + VL);
+            lo.selectFrom(y10, y11).intoArray(row, rowHalf + 2 * j);
+            hi.selectFrom(y10, y11).intoArray(row, rowHalf + 2 * j + VL);
+        }
         for (int s = 0; s < wk.segments; s++) {
-            int len = wk.segLen[s];
-            int src = ko * M_CHANNEL + wk.segPos[s];
-            for (int j = 0; j < len; j += VL) {
-                int q = src + j;
-                FloatVector m00 = FloatVector.fromArray(S, m, q);
-                FloatVector m01 = FloatVector.fromArray(S, m, q + NR);
-                FloatVector m02 = FloatVector.fromArray(S, m, q + 2 * NR);
-                FloatVector m03 = FloatVector.fromArray(S, m, q + 3 * NR);
-                FloatVector m10 = FloatVector.fromArray(S, m, q + 4 * NR);
-                FloatVector m11 = FloatVector.fromArray(S, m, q + 5 * NR);
-                FloatVector m12 = FloatVector.fromArray(S, m, q + 6 * NR);
-                FloatVector m13 = FloatVector.fromArray(S, m, q + 7 * NR);
-                FloatVector m20 = FloatVector.fromArray(S, m, q + 8 * NR);
-                FloatVector m21 = FloatVector.fromArray(S, m, q + 9 * NR);
-                FloatVector m22 = FloatVector.fromArray(S, m, q + 10 * NR);
-                FloatVector m23 = FloatVector.fromArray(S, m, q + 11 * NR);
-                FloatVector m30 = FloatVector.fromArray(S, m, q + 12 * NR);
-                FloatVector m31 = FloatVector.fromArray(S, m, q + 13 * NR);
-                FloatVector m32 = FloatVector.fromArray(S, m, q + 14 * NR);
-                FloatVector m33 = FloatVector.fromArray(S, m, q + 15 * NR);
-                // Aᵀ along rows: row 0 = m0 + m1 + m2, row 1 = m1 − m2 − m3
-                FloatVector s00 = m00.add(m10).add(m20), s10 = m10.sub(m20).sub(m30);
-                FloatVector s01 = m01.add(m11).add(m21), s11 = m11.sub(m21).sub(m31);
-                FloatVector s02 = m02.add(m12).add(m22), s12 = m12.sub(m22).sub(m32);
-                FloatVector s03 = m03.add(m13).add(m23), s13 = m13.sub(m23).sub(m33);
-                // A along columns, plus the bias
-                FloatVector y00 = s00.add(s01).add(s02).add(bv), y01 = s01.sub(s02).sub(s03).add(bv);
-                FloatVector y10 = s10.add(s11).add(s12).add(bv), y11 = s11.sub(s12).sub(s13).add(bv);
-                lo.selectFrom(y00, y01).intoArray(row, 2 * j);
-                hi.selectFrom(y00, y01).intoArray(row, 2 * j + VL);
-                lo.selectFrom(y10, y11).intoArray(row, rowHalf + 2 * j);
-                hi.selectFrom(y10, y11).intoArray(row, rowHalf + 2 * j + VL);
-            }
-            int img = wk.segImg[s], oy = 2 * wk.segTi[s], ox = 2 * wk.segTj[s];
-            int cnt = Math.min(2 * len, geo.ow - ox);
+            int img = wk.segImg[s], oy = 2 * wk.segTi[s], ox = 2 * wk.segTj[s], from = 2 * wk.segPos[s];
+            int cnt = Math.min(2 * wk.segLen[s], geo.ow - ox);
             long plane = outOff + ((long) img * outChannels + ko) * geo.oh * geo.ow;
-            writeRow(row, 0, out, plane + (long) oy * geo.ow + ox, cnt, accumulate);
+            writeRow(row, from, out, plane + (long) oy * geo.ow + ox, cnt, accumulate);
             if (oy + 1 < geo.oh) {
-                writeRow(row, rowHalf, out, plane + (long) (oy + 1) * geo.ow + ox, cnt, accumulate);
+                writeRow(row, rowHalf + from, out, plane + (long) (oy + 1) * geo.ow + ox, cnt, accumulate);
             }
         }
     }
