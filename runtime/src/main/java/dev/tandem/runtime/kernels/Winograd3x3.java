@@ -266,6 +266,9 @@ public final class Winograd3x3 {
         int pt = p.padTop(), pl = p.padLeft();
         int len = 2 * geo.rowVec, wp = geo.wp, ps = geo.planeSize;
         int copy = Math.max(0, Math.min(w, len - pl));
+        // the padding columns stay zero: every row writes only [pl, pl + copy)
+        Arrays.fill(rowBuf, 0, Math.min(pl, len), 0f);
+        Arrays.fill(rowBuf, Math.min(pl + copy, len), len, 0f);
         for (int y = 0; y < 2 * (geo.th + 1); y++) {
             int sy = y - pt;
             int d = dst + (y & 1) * 2 * ps + (y >> 1) * wp;
@@ -274,9 +277,7 @@ public final class Winograd3x3 {
                 Arrays.fill(split, d + ps, d + ps + wp, 0f);
                 continue;
             }
-            Arrays.fill(rowBuf, 0, Math.min(pl, len), 0f);
             MemorySegment.copy(in, FL, (planeOff + (long) sy * w) * 4, rowBuf, pl, copy);
-            Arrays.fill(rowBuf, pl + copy, len, 0f);
             // rows in increasing order: what a row writes past its end, the next row overwrites
             Simd.splitEvenOdd(rowBuf, len, split, d, split, d + ps);
         }
