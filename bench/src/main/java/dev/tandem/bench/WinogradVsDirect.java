@@ -21,6 +21,7 @@ import java.util.Random;
  * batch 1 and FashionNet's at batch 128).
  */
 public final class WinogradVsDirect {
+    private static final int TILE = Integer.getInteger("tile", 2);
     private static final long WARM_NANOS = Long.getLong("warmSeconds", 6) * 1_000_000_000L;
 
     private WinogradVsDirect() {
@@ -61,7 +62,7 @@ public final class WinogradVsDirect {
         Winograd3x3 wino;
         try (Tensor wt = Tensor.ofFloats(Shape.of(k, c, 3, 3), w)) {
             direct = Conv2d.prepare(p, c, wt, b, Activation.RELU).forceDirect();
-            wino = Winograd3x3.prepare(p, c, wt, b, Activation.RELU);
+            wino = Winograd3x3.prepare(p, c, wt, b, Activation.RELU, TILE);
         }
         try (Tensor in = Tensor.ofFloats(Shape.of(n, c, hw, hw), x);
              Tensor o1 = Tensor.allocate(DType.FLOAT32, Shape.of(n, k, hw, hw));
@@ -92,7 +93,7 @@ public final class WinogradVsDirect {
             Arrays.sort(td);
             Arrays.sort(tw);
             double md = td[iters / 2] / 1e3, mw = tw[iters / 2] / 1e3;
-            System.out.printf("n=%d c=%d k=%d %dx%d threads=%d: direct %.1f us (min %.1f), winograd %.1f us (min %.1f),"
+            System.out.printf("F(" + TILE + "x" + TILE + ") n=%d c=%d k=%d %dx%d threads=%d: direct %.1f us (min %.1f), winograd %.1f us (min %.1f),"
                     + " winograd/direct %.3f; max |diff| %.2e of max |y| %.2e%n", n, c, k, hw, hw, pool.threads(), md,
                     td[0] / 1e3, mw, tw[0] / 1e3, mw / md, maxDiff, maxAbs);
         }

@@ -17,6 +17,10 @@ import jdk.incubator.vector.VectorSpecies;
  * <ul>
  *   <li><b>depthwise</b> (one input and one output channel per group): a direct vectorised kernel per plane;</li>
  *   <li><b>pointwise</b> (1×1, stride 1, no padding): a plain GEMM on the input, no copy;</li>
+ *   <li><b>Winograd</b> (3×3, stride 1, one group, at least 32 input and 64 output channels, at least 7×7 tiles
+ *       of 2×2 outputs, at most 256×256 channels; float32 data): {@link Winograd3x3}, 2.25 times fewer
+ *       multiplies, chosen per run by the image size ({@link #winogradTile}); it is part of the implicit GEMM
+ *       path below and falls back to it elsewhere;</li>
  *   <li><b>implicit GEMM</b> (everything else: any kernel, stride, padding, dilation): the input is copied
  *       once into a zero-padded buffer split into stride phases (space-to-depth: phase (py, px) holds the padded
  *       pixels at rows ≡ py and columns ≡ px modulo the strides). Then every im2col row — one input channel and
@@ -54,7 +58,8 @@ public final class Conv2d {
     private final float[] bias;             // may be null
     private final DepthwiseChannels dwChannels; // depthwise: the small-plane kernel
     private final boolean winogradAllowed;     // 3×3 stride 1, one group, channels enough, not switched off
-    private volatile Winograd3x3 winograd;     // built from the packed weights on first use
+    private volatile Winograd3x3 winograd2;    // F(2×2, 3×3), built from the packed weights on first use
+    private volatile Winograd3x3 winograd4;    // F(4×4, 3×3), likewise
 
     private Conv2d(ConvParams p, int outChannels, int inChannels, Activation act, Path path, Sgemm.PackedA[] packed,
                    float[][] groupBias, float[] dwWeights, float[] bias) {
@@ -108,6 +113,14 @@ public final class Conv2d {
      * 256×256) are read once per block of tiles and should stay in cache.
      */
     static final long WINOGRAD_MAX_WEIGHTS = Long.getLong("tandem.conv.winogradMaxWeights", 256L * 256);
+    /**
+     * Fewest 4×4 output tiles per image for F(4×4, 3×3) instead of F(2×2, 3×3); 0 (the default) never uses it
+     * (system property {@code tandem.conv.winograd4MinTiles}, e.g. 49). Measured with 49 (2 threads, AbRuntimes):
+     * ResNet-18 0.981 and ResNet-50 0.992 of F(2×2)'s time, for two to three times its rounding error (ResNet-50's
+     * logits 3.8e-5 from ONNX Runtime's, relative to their largest, against 1.9e-5): not worth it by default. On
+     * larger images it gains more (0.60 of direct convolution against F(2×2)'s 0.67 at 64 channels, 56×56).
+     */
+    static final int WINOGRAD4_MIN_TILES = Integer.getInteger("tandem.conv.winograd4MinTiles", 0);
 
     /** This convolution with the Winograd path switched off (for measurements and tests). */
     public Conv2d forceDirect() {
@@ -116,21 +129,35 @@ public final class Conv2d {
 
     /** Whether a run on h×w images takes the Winograd path (float32 data only). */
     public boolean usesWinograd(int h, int w) {
-        if (!winogradAllowed) {
-            return false;
-        }
-        int th = (p.outH(h) + 1) / 2, tw = (p.outW(w) + 1) / 2;
-        return (long) th * tw >= WINOGRAD_MIN_TILES && (long) inChannels * outChannels <= WINOGRAD_MAX_WEIGHTS;
+        return winogradTile(h, w) != 0;
     }
 
-    private Winograd3x3 winograd() {
-        Winograd3x3 wg = winograd;
+    /** The Winograd output tile side a run on h×w images takes: 0 (direct convolution), 2 or 4. */
+    public int winogradTile(int h, int w) {
+        if (!winogradAllowed) {
+            return 0;
+        }
+        int oh = p.outH(h), ow = p.outW(w);
+        long tiles2 = (long) ((oh + 1) / 2) * ((ow + 1) / 2);
+        if (tiles2 < WINOGRAD_MIN_TILES || (long) inChannels * outChannels > WINOGRAD_MAX_WEIGHTS) {
+            return 0;
+        }
+        long tiles4 = (long) ((oh + 3) / 4) * ((ow + 3) / 4);
+        return WINOGRAD4_MIN_TILES > 0 && tiles4 >= WINOGRAD4_MIN_TILES ? 4 : 2;
+    }
+
+    private Winograd3x3 winograd(int tile) {
+        Winograd3x3 wg = tile == 2 ? winograd2 : winograd4;
         if (wg == null) {
             synchronized (this) {
-                wg = winograd;
+                wg = tile == 2 ? winograd2 : winograd4;
                 if (wg == null) {
-                    wg = Winograd3x3.prepare(p, inChannels, outChannels, packed[0].unpack(), bias, act);
-                    winograd = wg;
+                    wg = Winograd3x3.prepare(p, inChannels, outChannels, packed[0].unpack(), bias, act, tile);
+                    if (tile == 2) {
+                        winograd2 = wg;
+                    } else {
+                        winograd4 = wg;
+                    }
                 }
             }
         }
@@ -354,8 +381,9 @@ public final class Conv2d {
             case DEPTHWISE -> depthwise(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, oh, ow, beta);
             case POINTWISE -> pointwise(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, beta);
             case IMPLICIT_GEMM -> {
-                if (inFmt == null && o == null && usesWinograd(h, w)) {
-                    winograd().forward(gemm.pool(), in, inOff, n, h, w, out, outOff, beta != 0f);
+                int tile = inFmt == null && o == null ? winogradTile(h, w) : 0;
+                if (tile != 0) {
+                    winograd(tile).forward(gemm.pool(), in, inOff, n, h, w, out, outOff, beta != 0f);
                 } else {
                     implicitGemm(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, oh, ow, beta);
                 }

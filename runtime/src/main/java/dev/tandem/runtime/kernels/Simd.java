@@ -91,9 +91,14 @@ public final class Simd {
 
     /** {@link #splitEvenOdd(float[], int, float[], float[])} writing from {@code evens[eOff]} and {@code odds[oOff]}. */
     static void splitEvenOdd(float[] src, int length, float[] evens, int eOff, float[] odds, int oOff) {
+        splitEvenOdd(src, 0, length, evens, eOff, odds, oOff);
+    }
+
+    /** {@link #splitEvenOdd(float[], int, float[], int, float[], int)} of {@code src[srcOff, srcOff + length)}. */
+    static void splitEvenOdd(float[] src, int srcOff, int length, float[] evens, int eOff, float[] odds, int oOff) {
         FloatVector even = FloatVector.fromArray(FLOAT, EVEN_LANES, 0);
         FloatVector odd = FloatVector.fromArray(FLOAT, ODD_LANES, 0);
-        for (int x = 0, j = 0; x < length; x += 2 * F, j += F) {
+        for (int x = srcOff, j = 0; x < srcOff + length; x += 2 * F, j += F) {
             FloatVector a = FloatVector.fromArray(FLOAT, src, x);
             FloatVector b = FloatVector.fromArray(FLOAT, src, x + F);
             even.selectFrom(a, b).intoArray(evens, eOff + j);

@@ -38,27 +38,37 @@ public final class Winograd3x3 {
      * vector of slack each (whole-vector stores run past a run's end; the next run or nothing reads there). A
      * channel's sixteen rows are contiguous, so the transform writes sequentially (written as sixteen separate
      * C×NR planes, its stores missed L1 sixteen ways and took three times as long); the GEMM reads each plane
-     * with a row stride of {@code V_CHANNEL}.
+     * with a row stride of {@code vChannel}.
      */
     private static final int V_ROW = NR + VL;
-    private static final int V_CHANNEL = 16 * V_ROW;
-    /** The products of a block, per output channel: sixteen rows of NR, contiguous for the output transform. */
-    private static final int M_CHANNEL = 16 * NR;
     /** Parts per thread when blocks are split by output channels (load balance against repeated input transforms). */
     private static final int PARTS_PER_THREAD = 3;
 
     private final ConvParams p;
     private final int inChannels;
     private final int outChannels;
-    private final Sgemm.PackedA[] u = new Sgemm.PackedA[16];
     private final float[] bias;
     private final Activation act;
+    /** Output tile side m: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3). */
+    private final int tile;
+    /** Input tile side m + 2, and the transform's element count (m + 2)². */
+    private final int alpha;
+    private final int xis;
+    /** Floats per channel of a block's transformed input ({@code xis} rows of {@link #V_ROW}). */
+    private final int vChannel;
+    /**
+     * Floats per output channel of a block's products: {@code xis} rows of NR, contiguous for the output
+     * transform.
+     */
+    private final int mChannel;
+    private final Sgemm.PackedA[] u;
 
     /** Per-thread buffers of one block: transformed input, products, segment table, an output row. */
     private static final class Work {
         float[] v = new float[0];
         float[] m = new float[0];
         float[] row = new float[0];
+        float[] tmp = new float[0];
         // runs of slots within one image (input transform)
         int[] inImg = new int[NR];
         int[] inSlot = new int[NR];
@@ -93,6 +103,16 @@ public final class Winograd3x3 {
      * @param bias    K values or null
      */
     public static Winograd3x3 prepare(ConvParams p, int inChannels, Tensor weights, float[] bias, Activation act) {
+        return prepare(p, inChannels, weights, bias, act, 2);
+    }
+
+    /**
+     * As {@link #prepare(ConvParams, int, Tensor, float[], Activation)} with the output tile side: 2 for
+     * F(2×2, 3×3), 4 for F(4×4, 3×3) (2.25 and 4 times fewer multiplies than direct convolution; F(4×4)'s
+     * transforms have factors up to 8, so its rounding error is about five times direct convolution's).
+     */
+    public static Winograd3x3 prepare(ConvParams p, int inChannels, Tensor weights, float[] bias, Activation act,
+                                      int tile) {
         if (!supports(p)) {
             throw new IllegalArgumentException("Winograd F(2x2,3x3) needs a 3x3 stride-1 undilated ungrouped conv: "
                     + p);
@@ -111,47 +131,70 @@ public final class Winograd3x3 {
             Tensor src = w == null ? weights : w;
             MemorySegment.copy(src.segment(), FL, src.offset() * 4, g, 0, g.length);
         }
-        return new Winograd3x3(p, inChannels, weights.shape().dim(0), g, bias, act);
+        return new Winograd3x3(p, inChannels, weights.shape().dim(0), g, bias, act, tile);
     }
 
-    /** As {@link #prepare(ConvParams, int, Tensor, float[], Activation)} from weights [K, C, 3, 3] in an array. */
+    /** As {@link #prepare(ConvParams, int, Tensor, float[], Activation, int)} from weights [K, C, 3, 3] in an array. */
     static Winograd3x3 prepare(ConvParams p, int inChannels, int outChannels, float[] weights, float[] bias,
-                               Activation act) {
-        return new Winograd3x3(p, inChannels, outChannels, weights, bias, act);
+                               Activation act, int tile) {
+        return new Winograd3x3(p, inChannels, outChannels, weights, bias, act, tile);
     }
 
-    private Winograd3x3(ConvParams p, int c, int k, float[] weights, float[] bias, Activation act) {
+
+
+    /** G of F(2×2, 3×3) (4×3) and of F(4×4, 3×3) (6×3, interpolation points 0, ±1, ±2, ∞). */
+    private static final double[][] G2 = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    private static final double[][] G4 = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+        {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+
+    private Winograd3x3(ConvParams p, int c, int k, float[] weights, float[] bias, Activation act, int tile) {
+        if (tile != 2 && tile != 4) {
+            throw new IllegalArgumentException("Winograd output tiles are 2x2 or 4x4; got " + tile);
+        }
+        if (bias != null && bias.length != k) {
+            throw new IllegalArgumentException("Winograd bias has " + bias.length + " values for " + k
+                    + " output channels");
+        }
         this.p = p;
         this.inChannels = c;
         this.outChannels = k;
         this.bias = bias == null ? null : bias.clone();
         this.act = act;
-        float[][] ut = new float[16][k * c];
-        double[] tmp = new double[12];
+        this.tile = tile;
+        this.alpha = tile + 2;
+        this.xis = alpha * alpha;
+        this.vChannel = xis * V_ROW;
+        this.mChannel = xis * NR;
+        double[][] gm = tile == 2 ? G2 : G4;
+        float[][] ut = new float[xis][k * c];
+        double[][] tmp = new double[alpha][3];
         for (int ko = 0; ko < k; ko++) {
             for (int ci = 0; ci < c; ci++) {
                 int g = (ko * c + ci) * 9;
-                // tmp = G·g (4×3), G = [[1,0,0],[½,½,½],[½,-½,½],[0,0,1]], in double
-                for (int j = 0; j < 3; j++) {
-                    double g0 = weights[g + j], g1 = weights[g + 3 + j], g2 = weights[g + 6 + j];
-                    tmp[j] = g0;
-                    tmp[3 + j] = (g0 + g1 + g2) * 0.5;
-                    tmp[6 + j] = (g0 - g1 + g2) * 0.5;
-                    tmp[9 + j] = g2;
+                // U = G·g·Gᵀ in double
+                for (int a = 0; a < alpha; a++) {
+                    for (int j = 0; j < 3; j++) {
+                        tmp[a][j] = gm[a][0] * weights[g + j] + gm[a][1] * weights[g + 3 + j]
+                                + gm[a][2] * weights[g + 6 + j];
+                    }
                 }
-                // U = tmp·Gᵀ (4×4)
-                for (int i = 0; i < 4; i++) {
-                    double t0 = tmp[i * 3], t1 = tmp[i * 3 + 1], t2 = tmp[i * 3 + 2];
-                    ut[i * 4][ko * c + ci] = (float) t0;
-                    ut[i * 4 + 1][ko * c + ci] = (float) ((t0 + t1 + t2) * 0.5);
-                    ut[i * 4 + 2][ko * c + ci] = (float) ((t0 - t1 + t2) * 0.5);
-                    ut[i * 4 + 3][ko * c + ci] = (float) t2;
+                for (int a = 0; a < alpha; a++) {
+                    for (int b = 0; b < alpha; b++) {
+                        ut[a * alpha + b][ko * c + ci] =
+                                (float) (tmp[a][0] * gm[b][0] + tmp[a][1] * gm[b][1] + tmp[a][2] * gm[b][2]);
+                    }
                 }
             }
         }
-        for (int xi = 0; xi < 16; xi++) {
+        u = new Sgemm.PackedA[xis];
+        for (int xi = 0; xi < xis; xi++) {
             u[xi] = Sgemm.packA(false, k, c, MemorySegment.ofArray(ut[xi]), 0, c);
         }
+    }
+
+    /** The output tile side: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3). */
+    public int tile() {
+        return tile;
     }
 
     public int outChannels() {
@@ -197,7 +240,8 @@ public final class Winograd3x3 {
         }
         Geometry geo = new Geometry(n, h, w, oh, ow);
         float[][] holder = SPLIT.get();
-        long splitSize = (long) n * inChannels * 4 * geo.planeSize;
+        int phases = tile * tile;
+        long splitSize = (long) n * inChannels * phases * geo.planeSize;
         if (splitSize > Integer.MAX_VALUE - 64) {
             throw new IllegalArgumentException("Winograd input copy too large for " + n + " images of " + h + "x"
                     + w);
@@ -209,9 +253,9 @@ public final class Winograd3x3 {
         int planes = n * inChannels;
         int chunks = Math.min(planes, pool.threads() * 4);
         pool.parallelFor(chunks, t -> {
-            float[] rowBuf = new float[2 * geo.rowVec];
+            float[] rowBuf = new float[2 * tile * geo.rowVec];
             for (int pl = planes * t / chunks, end = planes * (t + 1) / chunks; pl < end; pl++) {
-                splitPlane(in, inOff + (long) pl * h * w, h, w, geo, split, pl * 4 * geo.planeSize, rowBuf);
+                splitPlane(in, inOff + (long) pl * h * w, h, w, geo, split, pl * phases * geo.planeSize, rowBuf);
             }
         });
         int blocks = (int) ((geo.slots + NR - 1) / NR);
@@ -244,8 +288,8 @@ public final class Winograd3x3 {
             this.w = w;
             this.oh = oh;
             this.ow = ow;
-            th = (oh + 1) / 2;
-            tw = (ow + 1) / 2;
+            th = (oh + tile - 1) / tile;
+            tw = (ow + tile - 1) / tile;
             wp = tw + 1;
             slotsPerImage = Math.multiplyExact(th, wp);
             slots = (long) n * slotsPerImage;
@@ -263,23 +307,31 @@ public final class Winograd3x3 {
      */
     private void splitPlane(MemorySegment in, long planeOff, int h, int w, Geometry geo, float[] split, int dst,
                             float[] rowBuf) {
-        int pt = p.padTop(), pl = p.padLeft();
-        int len = 2 * geo.rowVec, wp = geo.wp, ps = geo.planeSize;
+        int pt = p.padTop(), pl = p.padLeft(), m = tile;
+        int len = m * geo.rowVec, wp = geo.wp, ps = geo.planeSize, rv = geo.rowVec;
         int copy = Math.max(0, Math.min(w, len - pl));
-        // the padding columns stay zero: every row writes only [pl, pl + copy)
+        // the padding columns stay zero: every row writes only [pl, pl + copy); F(4×4)'s halves follow at len
         Arrays.fill(rowBuf, 0, Math.min(pl, len), 0f);
         Arrays.fill(rowBuf, Math.min(pl + copy, len), len, 0f);
-        for (int y = 0; y < 2 * (geo.th + 1); y++) {
+        for (int y = 0; y < m * (geo.th + 1); y++) {
             int sy = y - pt;
-            int d = dst + (y & 1) * 2 * ps + (y >> 1) * wp;
+            int d = dst + (y % m) * m * ps + (y / m) * wp;     // row y / m of phase plane (y % m, 0)
             if (sy < 0 || sy >= h || copy == 0) {
-                Arrays.fill(split, d, d + wp, 0f);
-                Arrays.fill(split, d + ps, d + ps + wp, 0f);
+                for (int px = 0; px < m; px++) {
+                    Arrays.fill(split, d + px * ps, d + px * ps + wp, 0f);
+                }
                 continue;
             }
             MemorySegment.copy(in, FL, (planeOff + (long) sy * w) * 4, rowBuf, pl, copy);
             // rows in increasing order: what a row writes past its end, the next row overwrites
-            Simd.splitEvenOdd(rowBuf, len, split, d, split, d + ps);
+            if (m == 2) {
+                Simd.splitEvenOdd(rowBuf, len, split, d, split, d + ps);
+            } else {
+                // columns ≡ 0, 2 (mod 4) are the even columns' evens and odds, 1 and 3 the odd columns'
+                Simd.splitEvenOdd(rowBuf, 0, len, rowBuf, len, rowBuf, len + 2 * rv);
+                Simd.splitEvenOdd(rowBuf, len, 2 * rv, split, d, split, d + 2 * ps);
+                Simd.splitEvenOdd(rowBuf, len + 2 * rv, 2 * rv, split, d + ps, split, d + 3 * ps);
+            }
         }
     }
 
@@ -288,21 +340,32 @@ public final class Winograd3x3 {
                        long outOff, boolean accumulate) {
         Work wk = WORK.get();
         int c = inChannels, k = outChannels;
-        wk.v = Work.grow(wk.v, c * V_CHANNEL);
-        wk.m = Work.grow(wk.m, (k + Sgemm.MR) * M_CHANNEL);     // a short last panel writes its full row count
-        wk.row = Work.grow(wk.row, 4 * NR + VL);        // a run ending near the end is read in whole vectors
+        wk.v = Work.grow(wk.v, c * vChannel);
+        wk.m = Work.grow(wk.m, (k + Sgemm.MR) * mChannel);     // a short last panel writes its full row count
+        // tile rows of the output, each tile·NR wide; a run ending near the end is read in whole vectors
+        wk.row = Work.grow(wk.row, tile * tile * NR + VL);
+        wk.tmp = Work.grow(wk.tmp, 2 * 36 * VL);
         segments(geo, g0, count, wk);
         float[] v = wk.v, m = wk.m;
         for (int ci = 0; ci < c; ci++) {
-            inputTransform(geo, split, ci, wk, v);
+            if (tile == 2) {
+                inputTransform(geo, split, ci, wk, v);
+            } else {
+                inputTransform4(geo, split, ci, wk, v);
+            }
         }
-        for (int xi = 0; xi < 16; xi++) {
-            Sgemm.panelProduct(u[xi], p0, p1, v, xi * V_ROW, V_CHANNEL, m, xi * NR, M_CHANNEL);
+        for (int xi = 0; xi < xis; xi++) {
+            Sgemm.panelProduct(u[xi], p0, p1, v, xi * V_ROW, vChannel, m, xi * NR, mChannel);
         }
         int k0 = Sgemm.panelStart(k, p0);
         int k1 = p1 == Sgemm.panels(k) ? k : Sgemm.panelStart(k, p1);
         for (int ko = k0; ko < k1; ko++) {
-            outputTransform(geo, ko, count, wk, m, out, outOff, accumulate);
+            if (tile == 2) {
+                outputTransform(geo, ko, count, wk, m);
+            } else {
+                outputTransform4(ko, count, wk, m);
+            }
+            writeTiles(geo, ko, wk, out, outOff, accumulate);
         }
     }
 
@@ -352,7 +415,7 @@ public final class Winograd3x3 {
         int ps = geo.planeSize, wp = geo.wp;
         for (int s = 0; s < wk.inSegments; s++) {
             int base = (wk.inImg[s] * inChannels + ci) * 4 * ps + wk.inSlot[s];
-            int dst = ci * V_CHANNEL + wk.inPos[s];
+            int dst = ci * vChannel + wk.inPos[s];
             for (int j = 0; j < wk.inLen[s]; j += VL) {
                 // row r of every tile: planes 2·(r%2) (even columns) and 2·(r%2)+1 (odd), shifted by (r/2)·wp
                 int r0 = base + j, r1 = r0 + 2 * ps, r2 = r0 + wp, r3 = r1 + wp;
@@ -404,15 +467,14 @@ public final class Winograd3x3 {
      * row buffers (the tiles' first and second output rows, interleaved); then each run of tiles along a tile row
      * is written out, with the output's old value added when accumulating and the activation applied.
      */
-    private void outputTransform(Geometry geo, int ko, int count, Work wk, float[] m, MemorySegment out,
-                                 long outOff, boolean accumulate) {
+    private void outputTransform(Geometry geo, int ko, int count, Work wk, float[] m) {
         float b = bias == null ? 0f : bias[ko];
         FloatVector bv = FloatVector.broadcast(S, b);
         FloatVector lo = FloatVector.fromArray(S, Simd.INTERLEAVE_LOW, 0);
         FloatVector hi = FloatVector.fromArray(S, Simd.INTERLEAVE_HIGH, 0);
         float[] row = wk.row;
         int rowHalf = 2 * NR;                      // second output row's offset in the row buffer
-        int src = ko * M_CHANNEL;
+        int src = ko * mChannel;
         for (int j = 0; j < count; j += VL) {
             int q = src + j;
             FloatVector m00 = FloatVector.fromArray(S, m, q);
@@ -444,13 +506,126 @@ public final class Winograd3x3 {
             lo.selectFrom(y10, y11).intoArray(row, rowHalf + 2 * j);
             hi.selectFrom(y10, y11).intoArray(row, rowHalf + 2 * j + VL);
         }
+    }
+
+    /**
+     * F(4×4, 3×3)'s {@code V = Bᵀ·d·B} of channel {@code ci} for the block's slots (see {@link #inputTransform}),
+     * in two passes through a small buffer: Bᵀ along each of the six input rows, then along each of the six
+     * columns (36 values live at once would not fit the vector registers).
+     */
+    private void inputTransform4(Geometry geo, float[] split, int ci, Work wk, float[] v) {
+        int ps = geo.planeSize, wp = geo.wp;
+        float[] t = wk.tmp;
+        for (int s = 0; s < wk.inSegments; s++) {
+            int base = (wk.inImg[s] * inChannels + ci) * 16 * ps + wk.inSlot[s];
+            int dst = ci * vChannel + wk.inPos[s];
+            for (int j = 0; j < wk.inLen[s]; j += VL) {
+                int q = base + j;
+                // input row r is row r / 4 further down phase row r % 4; column c is phase c % 4, shifted c / 4
+                for (int r = 0; r < 6; r++) {
+                    int rb = q + (r & 3) * 4 * ps + (r >> 2) * wp;
+                    bt6(split, rb, rb + ps, rb + 2 * ps, rb + 3 * ps, rb + 1, rb + ps + 1, t, r * 6 * VL, VL);
+                }
+                for (int b = 0; b < 6; b++) {
+                    int o = b * VL, st = 6 * VL;
+                    bt6(t, o, o + st, o + 2 * st, o + 3 * st, o + 4 * st, o + 5 * st, v, dst + j + b * V_ROW,
+                            6 * V_ROW);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code Bᵀ·x} of F(4×4, 3×3) for the six vectors at {@code src[o0]} … {@code src[o5]}, the six results to
+     * {@code dst[d + i·stride]}. Bᵀ rows: [4 0 -5 0 1 0] [0 -4 -4 1 1 0] [0 4 -4 -1 1 0] [0 -2 -1 2 1 0]
+     * [0 2 -1 -2 1 0] [0 4 0 -5 0 1]. Vectors stay inside (see {@link Activation#applyInPlace}).
+     */
+    private static void bt6(float[] src, int o0, int o1, int o2, int o3, int o4, int o5, float[] dst, int d,
+                            int stride) {
+        FloatVector x0 = FloatVector.fromArray(S, src, o0);
+        FloatVector x1 = FloatVector.fromArray(S, src, o1);
+        FloatVector x2 = FloatVector.fromArray(S, src, o2);
+        FloatVector x3 = FloatVector.fromArray(S, src, o3);
+        FloatVector x4 = FloatVector.fromArray(S, src, o4);
+        FloatVector x5 = FloatVector.fromArray(S, src, o5);
+        FloatVector four = FloatVector.broadcast(S, 4f), minusFour = FloatVector.broadcast(S, -4f);
+        FloatVector minusFive = FloatVector.broadcast(S, -5f);
+        FloatVector t1 = x2.fma(minusFour, x4), t2 = x1.fma(minusFour, x3);
+        FloatVector t3 = x4.sub(x2), t4 = x3.sub(x1);
+        t4 = t4.add(t4);
+        x0.fma(four, x2.fma(minusFive, x4)).intoArray(dst, d);
+        t1.add(t2).intoArray(dst, d + stride);
+        t1.sub(t2).intoArray(dst, d + 2 * stride);
+        t3.add(t4).intoArray(dst, d + 3 * stride);
+        t3.sub(t4).intoArray(dst, d + 4 * stride);
+        x1.fma(four, x3.fma(minusFive, x5)).intoArray(dst, d + 5 * stride);
+    }
+
+    /**
+     * F(4×4, 3×3)'s {@code Y = Aᵀ·M·A} for output channel {@code ko} over the block's {@code count} slots, plus
+     * bias, into four row buffers (see {@link #outputTransform}): Aᵀ along each of M's six rows, then along each
+     * of the four columns, then each output row's four values per tile interleaved.
+     */
+    private void outputTransform4(int ko, int count, Work wk, float[] m) {
+        float b = bias == null ? 0f : bias[ko];
+        FloatVector lo = FloatVector.fromArray(S, Simd.INTERLEAVE_LOW, 0);
+        FloatVector hi = FloatVector.fromArray(S, Simd.INTERLEAVE_HIGH, 0);
+        float[] t = wk.tmp, row = wk.row;
+        int y = 36 * VL;                        // the 4×4 outputs, after the 6×4 intermediate
+        int rowStride = 4 * NR;
+        int src = ko * mChannel;
+        for (int j = 0; j < count; j += VL) {
+            for (int a = 0; a < 6; a++) {
+                at6(m, src + j + a * 6 * NR, NR, 0f, t, a * 4 * VL, VL);
+            }
+            for (int c = 0; c < 4; c++) {
+                at6(t, c * VL, 4 * VL, b, t, y + c * VL, 4 * VL);
+            }
+            // output row i of VL tiles: their columns 0..3 interleaved, 4·VL values
+            for (int i = 0; i < 4; i++) {
+                FloatVector y0 = FloatVector.fromArray(S, t, y + 4 * i * VL);
+                FloatVector y1 = FloatVector.fromArray(S, t, y + (4 * i + 1) * VL);
+                FloatVector y2 = FloatVector.fromArray(S, t, y + (4 * i + 2) * VL);
+                FloatVector y3 = FloatVector.fromArray(S, t, y + (4 * i + 3) * VL);
+                FloatVector aLo = lo.selectFrom(y0, y2), aHi = hi.selectFrom(y0, y2);
+                FloatVector bLo = lo.selectFrom(y1, y3), bHi = hi.selectFrom(y1, y3);
+                int o = i * rowStride + 4 * j;
+                lo.selectFrom(aLo, bLo).intoArray(row, o);
+                hi.selectFrom(aLo, bLo).intoArray(row, o + VL);
+                lo.selectFrom(aHi, bHi).intoArray(row, o + 2 * VL);
+                hi.selectFrom(aHi, bHi).intoArray(row, o + 3 * VL);
+            }
+        }
+    }
+
+    /**
+     * {@code Aᵀ·x + bias} of F(4×4, 3×3) for the six vectors at {@code src[o + i·step]}, the four results to
+     * {@code dst[d + i·stride]}. Aᵀ rows: [1 1 1 1 1 0] [0 1 -1 2 -2 0] [0 1 1 4 4 0] [0 1 -1 8 -8 1].
+     */
+    private static void at6(float[] src, int o, int step, float bias, float[] dst, int d, int stride) {
+        FloatVector m0 = FloatVector.fromArray(S, src, o);
+        FloatVector m1 = FloatVector.fromArray(S, src, o + step);
+        FloatVector m2 = FloatVector.fromArray(S, src, o + 2 * step);
+        FloatVector m3 = FloatVector.fromArray(S, src, o + 3 * step);
+        FloatVector m4 = FloatVector.fromArray(S, src, o + 4 * step);
+        FloatVector m5 = FloatVector.fromArray(S, src, o + 5 * step);
+        FloatVector sa = m1.add(m2), da = m1.sub(m2), sb = m3.add(m4), db = m3.sub(m4);
+        m0.add(sa).add(sb).add(bias).intoArray(dst, d);
+        db.fma(FloatVector.broadcast(S, 2f), da).add(bias).intoArray(dst, d + stride);
+        sb.fma(FloatVector.broadcast(S, 4f), sa).add(bias).intoArray(dst, d + 2 * stride);
+        db.fma(FloatVector.broadcast(S, 8f), da).add(m5).add(bias).intoArray(dst, d + 3 * stride);
+    }
+
+    /** Writes the row buffers' runs of tiles out: {@code tile} output rows per tile row, cropped at the edges. */
+    private void writeTiles(Geometry geo, int ko, Work wk, MemorySegment out, long outOff, boolean accumulate) {
+        float[] row = wk.row;
+        int m = tile, rowStride = m * NR;
         for (int s = 0; s < wk.segments; s++) {
-            int img = wk.segImg[s], oy = 2 * wk.segTi[s], ox = 2 * wk.segTj[s], from = 2 * wk.segPos[s];
-            int cnt = Math.min(2 * wk.segLen[s], geo.ow - ox);
+            int img = wk.segImg[s], oy = m * wk.segTi[s], ox = m * wk.segTj[s], from = m * wk.segPos[s];
+            int cnt = Math.min(m * wk.segLen[s], geo.ow - ox);
             long plane = outOff + ((long) img * outChannels + ko) * geo.oh * geo.ow;
-            writeRow(row, from, out, plane + (long) oy * geo.ow + ox, cnt, accumulate);
-            if (oy + 1 < geo.oh) {
-                writeRow(row, rowHalf + from, out, plane + (long) (oy + 1) * geo.ow + ox, cnt, accumulate);
+            for (int i = 0; i < m && oy + i < geo.oh; i++) {
+                writeRow(row, i * rowStride + from, out, plane + (long) (oy + i) * geo.ow + ox, cnt, accumulate);
             }
         }
     }

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 
 @Tag("simd")
 class WinogradTest extends PooledKernelTest {
+    /** Both tile sizes, F(2×2, 3×3) and F(4×4, 3×3). */
     private static void check(Random r, int n, int c, int k, int h, int w, int pt, int pl, int pb, int pr,
                               boolean bias, boolean residual, Activation act) {
         check(pool, r, n, c, k, h, w, pt, pl, pb, pr, bias, residual, act);
@@ -20,6 +21,14 @@ class WinogradTest extends PooledKernelTest {
 
     private static void check(dev.tandem.runtime.exec.ThreadPool pool, Random r, int n, int c, int k, int h, int w,
                               int pt, int pl, int pb, int pr, boolean bias, boolean residual, Activation act) {
+        long seed = r.nextLong();
+        for (int tile : new int[] {2, 4}) {
+            check(pool, new Random(seed), tile, n, c, k, h, w, pt, pl, pb, pr, bias, residual, act);
+        }
+    }
+
+    private static void check(dev.tandem.runtime.exec.ThreadPool pool, Random r, int tile, int n, int c, int k, int h,
+                              int w, int pt, int pl, int pb, int pr, boolean bias, boolean residual, Activation act) {
         ConvParams p = new ConvParams(3, 3, 1, 1, pt, pl, pb, pr, 1, 1, 1);
         float[] x = KernelTestSupport.uniform(r, n * c * h * w, -1, 1);
         float[] wt = KernelTestSupport.uniform(r, k * c * 9, -1, 1);
@@ -31,13 +40,15 @@ class WinogradTest extends PooledKernelTest {
             expect[i] = act.apply((float) (expect[i] + (z == null ? 0 : z[i])));
         }
         try (Tensor wten = Tensor.ofFloats(Shape.of(k, c, 3, 3), wt)) {
-            Winograd3x3 conv = Winograd3x3.prepare(p, c, wten, b, act);
+            Winograd3x3 conv = Winograd3x3.prepare(p, c, wten, b, act, tile);
             float[] out = new float[expect.length];
             conv.forward(pool, MemorySegment.ofArray(x), 0, n, h, w, MemorySegment.ofArray(out), 0,
                     z == null ? null : MemorySegment.ofArray(z), 0);
-            // Transforms add up to 4·4 terms of each product: allow a few times direct convolution's error.
-            assertClose("winograd n" + n + " c" + c + " k" + k + " " + h + "x" + w, out, expect,
-                    1e-4 * Math.sqrt(c * 9), 1e-4);
+            // Transforms add up to 4·4 (F(4×4): 6·6, with factors up to 8) terms of each product: allow a few
+            // times direct convolution's error.
+            double scale = tile == 2 ? 1e-4 : 4e-4;
+            assertClose("winograd F(" + tile + "x" + tile + ") n" + n + " c" + c + " k" + k + " " + h + "x" + w, out,
+                    expect, scale * Math.sqrt(c * 9), scale);
         }
     }
 
