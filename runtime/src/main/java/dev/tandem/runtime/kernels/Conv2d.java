@@ -17,8 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <ul>
  *   <li><b>depthwise</b> (one input and one output channel per group): a direct vectorised kernel per plane;</li>
  *   <li><b>pointwise</b> (1×1, stride 1, no padding): a plain GEMM on the input, no copy;</li>
- *   <li><b>Winograd</b> (3×3, stride 1, one group, at least 32 input and 64 output channels, at least 7×7 tiles
- *       of 2×2 outputs, at most 256×256 channels; float32 data): {@link Winograd3x3}, 2.25 times fewer
+ *   <li><b>Winograd</b> (3×3, stride 1, one group, enough channels and tiles of 2×2 outputs, at most 256×256
+ *       channels; float32 data; see {@link #WINOGRAD_MIN_CHANNELS}): {@link Winograd3x3}, 2.25 times fewer
  *       multiplies, chosen per run by the image size ({@link #winogradTile}); it is part of the implicit GEMM
  *       path below and falls back to it elsewhere;</li>
  *   <li><b>implicit GEMM</b> (everything else: any kernel, stride, padding, dilation): the input is copied
@@ -74,7 +74,8 @@ public final class Conv2d {
         this.bias = bias;
         this.dwChannels = path == Path.DEPTHWISE ? new DepthwiseChannels(p, outChannels, dwWeights, bias, act) : null;
         this.winogradAllowed = WINOGRAD && path == Path.IMPLICIT_GEMM && Winograd3x3.supports(p)
-                && inChannels >= WINOGRAD_MIN_IN && outChannels >= WINOGRAD_MIN_OUT;
+                && inChannels >= WINOGRAD_MIN_CHANNELS && outChannels >= WINOGRAD_MIN_CHANNELS
+                && (long) inChannels * outChannels >= WINOGRAD_MIN_HARMONIC * (long) (inChannels + outChannels);
     }
 
     private Conv2d(Conv2d c, boolean winogradAllowed) {
@@ -97,17 +98,21 @@ public final class Conv2d {
      */
     static final boolean WINOGRAD = !"false".equalsIgnoreCase(System.getProperty("tandem.conv.winograd"));
     /**
-     * Fewest input and output channels for Winograd: its transforms cost in proportion to C + K per tile, the
-     * products it saves to C·K. Measured (batch 1, 2 threads, {@code WinogradVsDirect}): 16→64 channels 1.07× the
-     * direct time, 128→32 0.87–1.6×, 32→128 0.92×, 64→64 0.75×.
+     * Channel counts for Winograd: its transforms cost in proportion to C + K per tile, the products it saves to
+     * C·K, so it needs at least 32 of each and {@code C·K / (C + K)} at least 20. Measured (2 threads,
+     * {@code WinogradVsDirect}, time against direct convolution): 16→64 channels at 55×55 1.03–1.07; 32→32 at
+     * 56×56 0.91–0.93 but at 28×28, batch 128, 1.02–1.07; 32→64 at 14×14, batch 128, 0.92; 32→128 at 27×27
+     * 0.83; 64→64 at 56×56 0.67–0.77; 128→32 at 56×56 0.63–0.78 and at 28×28 0.79–0.82.
      */
-    static final int WINOGRAD_MIN_IN = 32;
-    static final int WINOGRAD_MIN_OUT = 64;
+    static final int WINOGRAD_MIN_CHANNELS = 32;
+    static final int WINOGRAD_MIN_HARMONIC = 20;
     /**
-     * Fewest 2×2 output tiles per image for Winograd (fewer leave the GEMM panels of its blocks part empty:
-     * 512 channels at 7×7, 16 tiles, took 1.4× the direct time; 256 at 14×14, 49 tiles, 0.86×).
+     * Fewest 2×2 output tiles per image for Winograd with at least 64 output channels, and with fewer (fewer
+     * tiles leave the GEMM panels of its blocks part empty: 512 channels at 7×7, 16 tiles, took 1.4× the direct
+     * time; 256 at 14×14, 49 tiles, 0.73–0.86×; 128→32 at 14×14, 49 tiles, 0.92–1.11×).
      */
     static final int WINOGRAD_MIN_TILES = Integer.getInteger("tandem.conv.winogradMinTiles", 49);
+    static final int WINOGRAD_MIN_TILES_NARROW = 196;
     /**
      * Most input × output channels for Winograd: its 16 transformed weight matrices (16·C·K floats, 4 MB at
      * 256×256) are read once per block of tiles and should stay in cache.
@@ -139,7 +144,8 @@ public final class Conv2d {
         }
         int oh = p.outH(h), ow = p.outW(w);
         long tiles2 = (long) ((oh + 1) / 2) * ((ow + 1) / 2);
-        if (tiles2 < WINOGRAD_MIN_TILES || (long) inChannels * outChannels > WINOGRAD_MAX_WEIGHTS) {
+        long minTiles = outChannels >= 64 ? WINOGRAD_MIN_TILES : Math.max(WINOGRAD_MIN_TILES, WINOGRAD_MIN_TILES_NARROW);
+        if (tiles2 < minTiles || (long) inChannels * outChannels > WINOGRAD_MAX_WEIGHTS) {
             return 0;
         }
         long tiles4 = (long) ((oh + 3) / 4) * ((ow + 3) / 4);

@@ -126,6 +126,7 @@ class ConvTest extends PooledKernelTest {
         out.add(new Case(2, 40, 70, 15, 13, ConvParams.square(3, 1, 1), true, acts[3], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 33, 64, 17, 16, new ConvParams(3, 3, 1, 1, 0, 1, 2, 0, 1, 1, 1), false, acts[2],
                 Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 64, 32, 28, 28, ConvParams.square(3, 1, 1), true, acts[0], Conv2d.Path.IMPLICIT_GEMM));
         // depth multiplier 2 is a grouped conv, not depthwise
         out.add(new Case(1, 4, 8, 10, 10, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
                 Conv2d.Path.IMPLICIT_GEMM));
@@ -267,7 +268,8 @@ class ConvTest extends PooledKernelTest {
     void winogradOnlyWhereItPays() {
         try (Tensor w64 = Tensor.ofFloats(Shape.of(64, 32, 3, 3), new float[64 * 32 * 9]);
              Tensor w16 = Tensor.ofFloats(Shape.of(64, 16, 3, 3), new float[64 * 16 * 9]);
-             Tensor w32 = Tensor.ofFloats(Shape.of(32, 64, 3, 3), new float[32 * 64 * 9])) {
+             Tensor w32 = Tensor.ofFloats(Shape.of(32, 64, 3, 3), new float[32 * 64 * 9]);
+             Tensor w3232 = Tensor.ofFloats(Shape.of(32, 32, 3, 3), new float[32 * 32 * 9])) {
             Conv2d conv = Conv2d.prepare(ConvParams.square(3, 1, 1), 32, w64, null, Activation.RELU);
             assertThat(conv.usesWinograd(14, 14)).isEqualTo(Conv2d.WINOGRAD);
             assertThat(conv.usesWinograd(13, 13)).as("7x7 tiles").isEqualTo(Conv2d.WINOGRAD);
@@ -275,8 +277,11 @@ class ConvTest extends PooledKernelTest {
             assertThat(conv.forceDirect().usesWinograd(14, 14)).isFalse();
             assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 16, w16, null, Activation.RELU).usesWinograd(56, 56))
                     .as("16 input channels").isFalse();
-            assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 64, w32, null, Activation.RELU).usesWinograd(56, 56))
-                    .as("32 output channels").isFalse();
+            Conv2d narrow = Conv2d.prepare(ConvParams.square(3, 1, 1), 64, w32, null, Activation.RELU);
+            assertThat(narrow.usesWinograd(28, 28)).as("32 output channels, 14x14 tiles").isEqualTo(Conv2d.WINOGRAD);
+            assertThat(narrow.usesWinograd(26, 26)).as("32 output channels, 13x13 tiles").isFalse();
+            assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 32, w3232, null, Activation.RELU).usesWinograd(56, 56))
+                    .as("32 -> 32 channels").isFalse();
             assertThat(Conv2d.prepare(ConvParams.square(3, 2, 1), 32, w64, null, Activation.RELU).usesWinograd(56, 56))
                     .as("stride 2").isFalse();
         }
