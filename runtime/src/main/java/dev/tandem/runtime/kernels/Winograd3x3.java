@@ -69,6 +69,7 @@ public final class Winograd3x3 {
         float[] m = new float[0];
         float[] row = new float[0];
         float[] tmp = new float[0];
+        float[] split = new float[0];           // one padded input row and its column phases
         // runs of slots within one image (input transform)
         int[] inImg = new int[NR];
         int[] inSlot = new int[NR];
@@ -253,7 +254,9 @@ public final class Winograd3x3 {
         int planes = n * inChannels;
         int chunks = Math.min(planes, pool.threads() * 4);
         pool.parallelFor(chunks, t -> {
-            float[] rowBuf = new float[2 * tile * geo.rowVec];
+            Work wk = WORK.get();
+            wk.split = Work.grow(wk.split, 2 * tile * geo.rowVec);
+            float[] rowBuf = wk.split;
             for (int pl = planes * t / chunks, end = planes * (t + 1) / chunks; pl < end; pl++) {
                 splitPlane(in, inOff + (long) pl * h * w, h, w, geo, split, pl * phases * geo.planeSize, rowBuf);
             }
