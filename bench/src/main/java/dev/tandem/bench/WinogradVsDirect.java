@@ -93,9 +93,9 @@ public final class WinogradVsDirect {
             Arrays.sort(td);
             Arrays.sort(tw);
             double md = td[iters / 2] / 1e3, mw = tw[iters / 2] / 1e3;
-            System.out.printf("F(" + TILE + "x" + TILE + ") n=%d c=%d k=%d %dx%d threads=%d: direct %.1f us (min %.1f), winograd %.1f us (min %.1f),"
-                    + " winograd/direct %.3f; max |diff| %.2e of max |y| %.2e%n", n, c, k, hw, hw, pool.threads(), md,
-                    td[0] / 1e3, mw, tw[0] / 1e3, mw / md, maxDiff, maxAbs);
+            System.out.printf("F(%dx%d) n=%d c=%d k=%d %dx%d threads=%d: direct %.1f us (min %.1f), winograd %.1f us"
+                    + " (min %.1f), winograd/direct %.3f; max |diff| %.2e of max |y| %.2e%n", TILE, TILE, n, c, k, hw, hw,
+                    pool.threads(), md, td[0] / 1e3, mw, tw[0] / 1e3, mw / md, maxDiff, maxAbs);
         }
     }
 }

@@ -144,7 +144,8 @@ public final class Conv2d {
         }
         int oh = p.outH(h), ow = p.outW(w);
         long tiles2 = (long) ((oh + 1) / 2) * ((ow + 1) / 2);
-        long minTiles = outChannels >= 64 ? WINOGRAD_MIN_TILES : Math.max(WINOGRAD_MIN_TILES, WINOGRAD_MIN_TILES_NARROW);
+        long minTiles = outChannels >= 64 ? WINOGRAD_MIN_TILES
+                : Math.max(WINOGRAD_MIN_TILES, WINOGRAD_MIN_TILES_NARROW);
         if (tiles2 < minTiles || (long) inChannels * outChannels > WINOGRAD_MAX_WEIGHTS) {
             return 0;
         }

@@ -106,7 +106,10 @@ public final class Simd {
         }
     }
 
-    /** Index vectors that interleave two vectors a, b: {@code INTERLEAVE_LOW} gives a0 b0 a1 b1 …, {@code INTERLEAVE_HIGH} the upper halves. */
+    /**
+     * Index vectors that interleave two vectors a, b: {@code INTERLEAVE_LOW} gives a0 b0 a1 b1 …,
+     * {@code INTERLEAVE_HIGH} the same of the upper halves.
+     */
     static final float[] INTERLEAVE_LOW = interleave(0);
     static final float[] INTERLEAVE_HIGH = interleave(F / 2);
 

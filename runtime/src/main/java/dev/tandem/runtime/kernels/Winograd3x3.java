@@ -12,19 +12,23 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A 3×3, stride-1, undilated, ungrouped convolution by Winograd's minimal filtering F(2×2, 3×3): 16 multiplies
- * per 2×2 output tile and channel pair instead of 36, i.e. 2.25 times fewer.
+ * per 2×2 output tile and channel pair instead of 36, i.e. 2.25 times fewer; optionally F(4×4, 3×3) (36 per 4×4
+ * tile instead of 144, with about five times direct convolution's rounding error; see {@link #prepare(ConvParams,
+ * int, Tensor, float[], Activation, int)}).
  *
- * <p>The weights are transformed once ({@code U = G·g·Gᵀ}, sixteen K×C matrices, packed as the GEMM's A). A run
- * first copies the zero-padded input once with even and odd columns split (so that every tile's four columns are
- * contiguous runs across tiles), then works in blocks of {@link Sgemm#NR} tiles, each on one thread and all in
- * cache: the block's input is transformed ({@code V = Bᵀ·d·B} per channel and 4×4 tile) straight into sixteen
- * C×NR panels, which are exactly the GEMM micro-kernel's packed B layout; sixteen panel products give
- * {@code M = U·V} (K×NR each); the output transform ({@code Y = Aᵀ·M·A}) adds the bias and, when asked, what the
- * output held (the residual), applies the activation and writes the 2×2 tiles. With few blocks (small images),
- * blocks are also split by output-channel panels so both threads work; each part transforms its block's input
- * itself (a 1/K share of its work).
+ * <p>The weights are transformed once ({@code U = G·g·Gᵀ}, sixteen K×C matrices, 36 for F(4×4), packed as the
+ * GEMM's A). A run first copies the zero-padded input once into its m×m phase planes (rows and columns split by
+ * their remainder modulo the tile side m). Tiles are numbered by slots {@code ti·(tw+1) + tj}, one gap slot per
+ * tile row, so the input of a tile is its slot's own index in the phase planes, shifted by whole rows and
+ * columns: every transform runs on whole vectors across tiles. Work then goes in blocks of {@link Sgemm#NR} slots, each on one thread and
+ * all in cache: the block's input is transformed ({@code V = Bᵀ·d·B} per channel and tile) straight into the GEMM
+ * micro-kernel's packed B layout; sixteen panel products give {@code M = U·V} (K×NR each); the output transform
+ * ({@code Y = Aᵀ·M·A}) adds the bias and, when asked, what the output held (the residual), applies the
+ * activation and writes the tiles. With few blocks (small images), blocks are also split by output-channel
+ * panels so both threads work; each part transforms its block's input itself (a 1/K share of its work).
  *
- * <p>Rounding error is a small multiple of direct convolution's (the transforms only add, subtract and halve).
+ * <p>Rounding error of F(2×2, 3×3) is a small multiple of direct convolution's (the transforms only add,
+ * subtract and halve).
  *
  * <p>Immutable; safe for concurrent runs. Work buffers are per thread and grow once.
  */
