@@ -159,7 +159,7 @@ public final class Conv2d {
             synchronized (this) {
                 wg = tile == 2 ? winograd2 : winograd4;
                 if (wg == null) {
-                    wg = Winograd3x3.prepare(p, inChannels, outChannels, packed[0].unpack(), bias, act, tile);
+                    wg = Winograd3x3.prepare(p, inChannels, packed[0], bias, act, tile);
                     if (tile == 2) {
                         winograd2 = wg;
                     } else {

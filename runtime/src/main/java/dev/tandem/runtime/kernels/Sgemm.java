@@ -174,9 +174,9 @@ public final class Sgemm {
     /**
      * One B panel through A panels [p0, p1), on the calling thread, the whole depth at once: {@code C = A · B}
      * with B a k×NR panel at {@code b[bOff]} (row stride {@code ldb}) and C rows of NR floats at
-     * {@code c[cOff + row·ldc]}. A short
-     * last panel writes its kernel's full row count (up to {@link #MR} rows from its first), so C needs that much
-     * room past row m. For callers that lay B out as packed panels themselves (Winograd's transformed input).
+     * {@code c[cOff + row·ldc]}. A short last panel writes its kernel's full row count (up to {@link #MR} rows
+     * from its first), so C needs that much room past row m. For callers that lay B out as packed panels
+     * themselves (Winograd's transformed input).
      */
     static void panelProduct(PackedA a, int p0, int p1, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
         float[] ap = a.data;
@@ -984,19 +984,32 @@ public final class Sgemm {
             return 4L * data.length;
         }
 
-        /** The matrix back in row-major m×k order (a new array). */
-        float[] unpack() {
-            float[] a = new float[Math.multiplyExact(m, k)];
-            for (int p = 0, panels = panels(m); p < panels; p++) {
-                int start = panelStart(m, p), rows = panelRows(m, p), stride = panelStride(rows);
-                int base = start * k;
-                for (int r = 0; r < rows; r++) {
-                    for (int kk = 0; kk < k; kk++) {
-                        a[(start + r) * k + kk] = data[base + kk * stride + r];
-                    }
-                }
+        /** An m×k matrix of zeros in the packed layout, to be filled with {@link #set}. */
+        static PackedA zeros(int m, int k) {
+            checkDims(m, 1, k);
+            return new PackedA(m, k, new float[packedSize(m, k)]);
+        }
+
+        /** Element (row, col) of the matrix. */
+        float get(int row, int col) {
+            return data[index(row, col)];
+        }
+
+        /** Sets element (row, col); only while the matrix is being built, before it is shared. */
+        void set(int row, int col, float v) {
+            data[index(row, col)] = v;
+        }
+
+        private int index(int row, int col) {
+            java.util.Objects.checkIndex(row, m);
+            java.util.Objects.checkIndex(col, k);
+            int p = row / MR;
+            if (splitsTail(m)) {
+                int full = m / MR;
+                p = row >= m - MR_MID ? full : row >= (full - 1) * MR ? full - 1 : p;
             }
-            return a;
+            int start = panelStart(m, p);
+            return start * k + col * panelStride(panelRows(m, p)) + row - start;
         }
     }
 

@@ -118,41 +118,50 @@ public final class Winograd3x3 {
      */
     public static Winograd3x3 prepare(ConvParams p, int inChannels, Tensor weights, float[] bias, Activation act,
                                       int tile) {
-        if (!supports(p)) {
-            throw new IllegalArgumentException("Winograd F(2x2,3x3) needs a 3x3 stride-1 undilated ungrouped conv: "
-                    + p);
-        }
         if (weights.dtype() != DType.FLOAT32 || weights.rank() != 4 || weights.shape().dim(1) != inChannels
                 || weights.shape().dim(2) != 3 || weights.shape().dim(3) != 3) {
             throw new IllegalArgumentException("Winograd weights must be float32 [K, " + inChannels + ", 3, 3]; got "
                     + weights);
-        }
-        if (bias != null && bias.length != weights.shape().dim(0)) {
-            throw new IllegalArgumentException("Winograd bias has " + bias.length + " values for "
-                    + weights.shape().dim(0) + " output channels");
         }
         float[] g = new float[weights.shape().dim(0) * inChannels * 9];
         try (Tensor w = weights.contiguous() == weights ? null : weights.contiguous()) {
             Tensor src = w == null ? weights : w;
             MemorySegment.copy(src.segment(), FL, src.offset() * 4, g, 0, g.length);
         }
-        return new Winograd3x3(p, inChannels, weights.shape().dim(0), g, bias, act, tile);
+        int cols = inChannels * 9;
+        return new Winograd3x3(p, inChannels, weights.shape().dim(0), (row, col) -> g[row * cols + col], bias, act,
+                tile);
     }
 
-    /** As {@link #prepare(ConvParams, int, Tensor, float[], Activation, int)} from weights [K, C, 3, 3] in an array. */
-    static Winograd3x3 prepare(ConvParams p, int inChannels, int outChannels, float[] weights, float[] bias,
-                               Activation act, int tile) {
-        return new Winograd3x3(p, inChannels, outChannels, weights, bias, act, tile);
+    /**
+     * As {@link #prepare(ConvParams, int, Tensor, float[], Activation, int)} from the direct path's packed weights
+     * (K × 9C, row ko holding [C, 3, 3]): read in place, so that building the transformed weights leaves no
+     * garbage as large as the weights behind.
+     */
+    static Winograd3x3 prepare(ConvParams p, int inChannels, Sgemm.PackedA weights, float[] bias, Activation act,
+                               int tile) {
+        if (weights.cols() != inChannels * 9) {
+            throw new IllegalArgumentException("Winograd weights must be [K, " + inChannels * 9 + "]; got ["
+                    + weights.rows() + ", " + weights.cols() + "]");
+        }
+        return new Winograd3x3(p, inChannels, weights.rows(), weights::get, bias, act, tile);
     }
 
-
+    /** Element (output channel, input channel · 9 + tap) of the weights. */
+    private interface WeightSource {
+        float get(int row, int col);
+    }
 
     /** G of F(2×2, 3×3) (4×3) and of F(4×4, 3×3) (6×3, interpolation points 0, ±1, ±2, ∞). */
     private static final double[][] G2 = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     private static final double[][] G4 = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
         {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
 
-    private Winograd3x3(ConvParams p, int c, int k, float[] weights, float[] bias, Activation act, int tile) {
+    private Winograd3x3(ConvParams p, int c, int k, WeightSource weights, float[] bias, Activation act, int tile) {
+        if (!supports(p)) {
+            throw new IllegalArgumentException("Winograd F(2x2,3x3) needs a 3x3 stride-1 undilated ungrouped conv: "
+                    + p);
+        }
         if (tile != 2 && tile != 4) {
             throw new IllegalArgumentException("Winograd output tiles are 2x2 or 4x4; got " + tile);
         }
@@ -171,29 +180,28 @@ public final class Winograd3x3 {
         this.vChannel = xis * V_ROW;
         this.mChannel = xis * NR;
         double[][] gm = tile == 2 ? G2 : G4;
-        float[][] ut = new float[xis][k * c];
+        u = new Sgemm.PackedA[xis];
+        for (int xi = 0; xi < xis; xi++) {
+            u[xi] = Sgemm.PackedA.zeros(k, c);
+        }
         double[][] tmp = new double[alpha][3];
         for (int ko = 0; ko < k; ko++) {
             for (int ci = 0; ci < c; ci++) {
-                int g = (ko * c + ci) * 9;
-                // U = G·g·Gᵀ in double
+                int g = ci * 9;
+                // U = G·g·Gᵀ in double, written straight into the packed matrices
                 for (int a = 0; a < alpha; a++) {
                     for (int j = 0; j < 3; j++) {
-                        tmp[a][j] = gm[a][0] * weights[g + j] + gm[a][1] * weights[g + 3 + j]
-                                + gm[a][2] * weights[g + 6 + j];
+                        tmp[a][j] = gm[a][0] * weights.get(ko, g + j) + gm[a][1] * weights.get(ko, g + 3 + j)
+                                + gm[a][2] * weights.get(ko, g + 6 + j);
                     }
                 }
                 for (int a = 0; a < alpha; a++) {
                     for (int b = 0; b < alpha; b++) {
-                        ut[a * alpha + b][ko * c + ci] =
-                                (float) (tmp[a][0] * gm[b][0] + tmp[a][1] * gm[b][1] + tmp[a][2] * gm[b][2]);
+                        u[a * alpha + b].set(ko, ci,
+                                (float) (tmp[a][0] * gm[b][0] + tmp[a][1] * gm[b][1] + tmp[a][2] * gm[b][2]));
                     }
                 }
             }
-        }
-        u = new Sgemm.PackedA[xis];
-        for (int xi = 0; xi < xis; xi++) {
-            u[xi] = Sgemm.packA(false, k, c, MemorySegment.ofArray(ut[xi]), 0, c);
         }
     }
 
@@ -210,7 +218,7 @@ public final class Winograd3x3 {
         return inChannels;
     }
 
-    /** Bytes of the transformed weights (16 K×C matrices, panel-padded). */
+    /** Bytes of the transformed weights (16 K×C matrices, 36 for F(4×4), panel-padded). */
     public long weightBytes() {
         long b = 0;
         for (Sgemm.PackedA a : u) {

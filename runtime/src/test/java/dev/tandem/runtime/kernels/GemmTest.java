@@ -90,6 +90,26 @@ class GemmTest extends PooledKernelTest {
         }
     }
 
+    /** {@code PackedA.get} and {@code set} address every panel scheme (short tails, 8-row tails, 12 + 4 as 8 + 8). */
+    @Test
+    void packedElementsAreAddressedInEveryPanelLayout() {
+        Random r = new Random(11);
+        for (int m : new int[] {1, 4, 6, 7, 8, 12, 20, 31, 64, 70, 256}) {
+            int k = 5;
+            float[] a = random(r, m * k);
+            Sgemm.PackedA packed = Sgemm.packA(false, m, k, MemorySegment.ofArray(a), 0, k);
+            Sgemm.PackedA built = Sgemm.PackedA.zeros(m, k);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < k; j++) {
+                    assertThat(packed.get(i, j)).as("m %d (%d, %d)", m, i, j).isEqualTo(a[i * k + j]);
+                    built.set(i, j, a[i * k + j]);
+                }
+            }
+            assertThat(built.data).as("m %d", m).containsExactly(packed.data);
+        }
+        assertThatThrownBy(() -> Sgemm.PackedA.zeros(3, 2).get(3, 0)).isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
     @Test
     void betaZeroIgnoresNaNInOutput() {
         float[] a = random(new Random(1), 9 * 20), b = random(new Random(2), 20 * 33);
