@@ -67,13 +67,25 @@ public final class Model implements AutoCloseable {
      *                      {@link MemoryBudgetExceededException} naming both numbers. It bounds the tensor memory
      *                      Tandem plans, not the JVM's own (heap, code, threads); concurrent runs each take another
      *                      arena of the same size
+     * @param keepWeights   keep the graph's copy of every weight readable. By default (false) a weight that only
+     *                      packed kernels read (convolutions with explicit pads) is freed once packed, so that the
+     *                      model holds its weights once, not twice ({@link dev.tandem.runtime.ops.PackedWeights});
+     *                      its tensor in {@link #graph()} is then closed, and a 3×3 convolution that takes the
+     *                      Winograd path at the first plan's image size keeps only Winograd's weights (runs of
+     *                      other sizes take that path too). Set it when code reads or changes the graph's weights
+     *                      after planning
      */
     public record Options(int threads, ThreadPool pool, boolean optimize, OpRegistry registry, int planCacheSize,
-                          boolean warmup, long maxMemory) {
+                          boolean warmup, long maxMemory, boolean keepWeights) {
         public Options {
             if (maxMemory < 0) {
                 throw new IllegalArgumentException("maxMemory must be >= 0 bytes (0: no budget); got " + maxMemory);
             }
+        }
+
+        public Options(int threads, ThreadPool pool, boolean optimize, OpRegistry registry, int planCacheSize,
+                       boolean warmup, long maxMemory) {
+            this(threads, pool, optimize, registry, planCacheSize, warmup, maxMemory, false);
         }
 
         public Options(int threads, ThreadPool pool, boolean optimize, OpRegistry registry, int planCacheSize) {
@@ -86,28 +98,33 @@ public final class Model implements AutoCloseable {
         }
 
         public static Options defaults() {
-            return new Options(0, null, true, OpRegistry.standard(), 8, false, 0);
+            return new Options(0, null, true, OpRegistry.standard(), 8, false, 0, false);
         }
 
         public Options withThreads(int t) {
-            return new Options(t, pool, optimize, registry, planCacheSize, warmup, maxMemory);
+            return new Options(t, pool, optimize, registry, planCacheSize, warmup, maxMemory, keepWeights);
         }
 
         public Options withPool(ThreadPool p) {
-            return new Options(threads, p, optimize, registry, planCacheSize, warmup, maxMemory);
+            return new Options(threads, p, optimize, registry, planCacheSize, warmup, maxMemory, keepWeights);
         }
 
         public Options withOptimize(boolean o) {
-            return new Options(threads, pool, o, registry, planCacheSize, warmup, maxMemory);
+            return new Options(threads, pool, o, registry, planCacheSize, warmup, maxMemory, keepWeights);
         }
 
         public Options withWarmup(boolean w) {
-            return new Options(threads, pool, optimize, registry, planCacheSize, w, maxMemory);
+            return new Options(threads, pool, optimize, registry, planCacheSize, w, maxMemory, keepWeights);
         }
 
         /** A memory budget in bytes (0: none); see {@link MemorySize#parse} for sizes like "64m". */
         public Options withMaxMemory(long bytes) {
-            return new Options(threads, pool, optimize, registry, planCacheSize, warmup, bytes);
+            return new Options(threads, pool, optimize, registry, planCacheSize, warmup, bytes, keepWeights);
+        }
+
+        /** Whether the graph's weights stay readable after they are packed (see {@link #keepWeights()}). */
+        public Options withKeepWeights(boolean keep) {
+            return new Options(threads, pool, optimize, registry, planCacheSize, warmup, maxMemory, keep);
         }
     }
 
@@ -131,6 +148,7 @@ public final class Model implements AutoCloseable {
     private final Map<String, Integer> loadedOpCounts;
     private final long weightBytes;
     private final long maxMemory;
+    private final dev.tandem.runtime.ops.PackedWeights packs;
     private volatile boolean closed;
 
     private Model(Graph graph, Options o, Map<String, Integer> loadedOpCounts) {
@@ -164,6 +182,7 @@ public final class Model implements AutoCloseable {
         }
         this.weightBytes = w;
         this.maxMemory = o.maxMemory();
+        this.packs = new dev.tandem.runtime.ops.PackedWeights(graph, !o.keepWeights());
         if (maxMemory > 0 && weightBytes > maxMemory) {
             if (ownsPool) {
                 pool.close();
@@ -479,7 +498,7 @@ public final class Model implements AutoCloseable {
                 }
                 return p;
             }
-            p = ExecutionPlan.build(graph, registry, gemm, planner, types, shapes, known);
+            p = ExecutionPlan.build(graph, registry, gemm, packs, planner, types, shapes, known);
             if (maxMemory > 0 && weightBytes + p.arenaBytes() > maxMemory) {
                 long arena = p.arenaBytes();
                 p.close();

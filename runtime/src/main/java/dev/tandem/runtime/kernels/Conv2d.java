@@ -73,7 +73,32 @@ public final class Conv2d {
         this.dwWeights = dwWeights;
         this.bias = bias;
         this.dwChannels = path == Path.DEPTHWISE ? new DepthwiseChannels(p, outChannels, dwWeights, bias, act) : null;
-        this.winogradAllowed = WINOGRAD && path == Path.IMPLICIT_GEMM && Winograd3x3.supports(p)
+        this.winogradAllowed = path == Path.IMPLICIT_GEMM && winogradAllowed(p, inChannels, outChannels);
+    }
+
+    /** A convolution that only runs by Winograd: no direct-path weights ({@link #prepareFor}). */
+    private Conv2d(ConvParams p, int outChannels, int inChannels, Activation act, float[] bias, Winograd3x3 wg,
+                   int tile) {
+        this.p = p;
+        this.outChannels = outChannels;
+        this.inChannels = inChannels;
+        this.act = act;
+        this.path = Path.IMPLICIT_GEMM;
+        this.packed = null;
+        this.groupBias = null;
+        this.dwWeights = null;
+        this.bias = bias;
+        this.dwChannels = null;
+        this.winogradAllowed = true;
+        if (tile == 2) {
+            this.winograd2 = wg;
+        } else {
+            this.winograd4 = wg;
+        }
+    }
+
+    private static boolean winogradAllowed(ConvParams p, int inChannels, int outChannels) {
+        return WINOGRAD && Winograd3x3.supports(p)
                 && inChannels >= WINOGRAD_MIN_CHANNELS && outChannels >= WINOGRAD_MIN_CHANNELS
                 && (long) inChannels * outChannels >= WINOGRAD_MIN_HARMONIC * (long) (inChannels + outChannels);
     }
@@ -129,7 +154,16 @@ public final class Conv2d {
 
     /** This convolution with the Winograd path switched off (for measurements and tests). */
     public Conv2d forceDirect() {
+        if (packed == null) {
+            throw new IllegalStateException("This convolution was prepared for Winograd only (prepareFor); it has no "
+                    + "direct-path weights");
+        }
         return new Conv2d(this, false);
+    }
+
+    /** Whether this convolution holds only Winograd's transformed weights ({@link #prepareFor}). */
+    public boolean winogradOnly() {
+        return packed == null && path == Path.IMPLICIT_GEMM;
     }
 
     /** Whether a run on h×w images takes the Winograd path (float32 data only). */
@@ -139,9 +173,13 @@ public final class Conv2d {
 
     /** The Winograd output tile side a run on h×w images takes: 0 (direct convolution), 2 or 4. */
     public int winogradTile(int h, int w) {
-        if (!winogradAllowed) {
-            return 0;
+        if (packed == null) {
+            return winograd2 != null ? 2 : 4;
         }
+        return winogradAllowed ? winogradTile(p, inChannels, outChannels, h, w) : 0;
+    }
+
+    private static int winogradTile(ConvParams p, int inChannels, int outChannels, int h, int w) {
         int oh = p.outH(h), ow = p.outW(w);
         long tiles2 = (long) ((oh + 1) / 2) * ((ow + 1) / 2);
         long minTiles = outChannels >= 64 ? WINOGRAD_MIN_TILES
@@ -224,6 +262,30 @@ public final class Conv2d {
             Path path = taps == 1 && unitStride && noPad ? Path.POINTWISE : Path.IMPLICIT_GEMM;
             return new Conv2d(p, cout, inChannels, act, path, packs, gb, null, b);
         }
+    }
+
+    /**
+     * As {@link #prepare}, for a convolution planned for h×w images: where those take the Winograd path
+     * ({@link #winogradTile}), only Winograd's transformed weights are built, straight from {@code weights}, and the
+     * direct path's packed copy is never made (it would hold the weights a second time, 9/16 the size). Such a
+     * convolution runs every image size by Winograd, which is correct for all of them but slower than the direct
+     * path on small ones (fewer than 7×7 tiles of 2×2 outputs). Elsewhere this is {@link #prepare}.
+     */
+    public static Conv2d prepareFor(ConvParams p, int inChannels, Tensor weights, float[] bias, Activation act,
+                                    int h, int w) {
+        int cout = weights.rank() == 4 ? weights.shape().dim(0) : -1;
+        int tile = weights.dtype() == DType.FLOAT32 && weights.rank() == 4 && weights.shape().dim(1) == inChannels
+                && winogradAllowed(p, inChannels, cout) ? winogradTile(p, inChannels, cout, h, w) : 0;
+        if (tile == 0) {
+            return prepare(p, inChannels, weights, bias, act);
+        }
+        if (bias != null && bias.length != cout) {
+            throw new IllegalArgumentException("Conv bias has " + bias.length + " values for " + cout
+                    + " output channels");
+        }
+        float[] b = bias == null ? null : bias.clone();
+        return new Conv2d(p, cout, inChannels, act, b, Winograd3x3.prepare(p, inChannels, weights, b, act, tile),
+                tile);
     }
 
     /** The geometry. */
@@ -391,6 +453,8 @@ public final class Conv2d {
                 int tile = inFmt == null && o == null ? winogradTile(h, w) : 0;
                 if (tile != 0) {
                     winograd(tile).forward(gemm.pool(), in, inOff, n, h, w, out, outOff, beta != 0f);
+                } else if (packed == null) {
+                    throw new IllegalStateException("A convolution prepared for Winograd only cannot run 8-bit data");
                 } else {
                     implicitGemm(gemm, in, inOff, inFmt, n, h, w, out, outOff, o, oh, ow, beta);
                 }

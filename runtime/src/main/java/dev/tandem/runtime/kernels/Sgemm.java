@@ -462,12 +462,13 @@ public final class Sgemm {
      */
     private static void kernel6(int kc, float[] a, int ao, float[] b, int bo, int ldb, float[] tile, int to,
                                  int ldt) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector zero = FloatVector.zero(S); // one zero: each Vector API call site costs C2 memory
+        FloatVector c00 = zero, c01 = zero;
+        FloatVector c10 = zero, c11 = zero;
+        FloatVector c20 = zero, c21 = zero;
+        FloatVector c30 = zero, c31 = zero;
+        FloatVector c40 = zero, c41 = zero;
+        FloatVector c50 = zero, c51 = zero;
         // Indices are affine in k so that C2 hoists the array range checks out of the loop.
         for (int k = 0; k < kc; k++) {
             int ai = ao + k * MR_SMALL;
@@ -510,14 +511,15 @@ public final class Sgemm {
     /** The 8-row micro-kernel (A panel row stride 8): 16 accumulators; see {@link #kernel6}. */
     private static void kernel8(int kc, float[] a, int ao, float[] b, int bo, int ldb, float[] tile, int to,
                                  int ldt) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
-        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        FloatVector zero = FloatVector.zero(S); // one zero: each Vector API call site costs C2 memory
+        FloatVector c00 = zero, c01 = zero;
+        FloatVector c10 = zero, c11 = zero;
+        FloatVector c20 = zero, c21 = zero;
+        FloatVector c30 = zero, c31 = zero;
+        FloatVector c40 = zero, c41 = zero;
+        FloatVector c50 = zero, c51 = zero;
+        FloatVector c60 = zero, c61 = zero;
+        FloatVector c70 = zero, c71 = zero;
         for (int k = 0; k < kc; k++) {
             int ai = ao + k * MR_MID;
             int bi = bo + k * ldb;
@@ -569,18 +571,19 @@ public final class Sgemm {
     /** The 12-row micro-kernel (A panel row stride 12): 24 accumulators; see {@link #kernel6}. */
     private static void kernel12(int kc, float[] a, int ao, float[] b, int bo, int ldb, float[] tile, int to,
                                  int ldt) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
-        FloatVector c04 = FloatVector.zero(S), c05 = FloatVector.zero(S);
-        FloatVector c06 = FloatVector.zero(S), c07 = FloatVector.zero(S);
-        FloatVector c08 = FloatVector.zero(S), c09 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
-        FloatVector c14 = FloatVector.zero(S), c15 = FloatVector.zero(S);
-        FloatVector c16 = FloatVector.zero(S), c17 = FloatVector.zero(S);
-        FloatVector c18 = FloatVector.zero(S), c19 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
+        FloatVector zero = FloatVector.zero(S); // one zero: each Vector API call site costs C2 memory
+        FloatVector c00 = zero, c01 = zero;
+        FloatVector c02 = zero, c03 = zero;
+        FloatVector c04 = zero, c05 = zero;
+        FloatVector c06 = zero, c07 = zero;
+        FloatVector c08 = zero, c09 = zero;
+        FloatVector c10 = zero, c11 = zero;
+        FloatVector c12 = zero, c13 = zero;
+        FloatVector c14 = zero, c15 = zero;
+        FloatVector c16 = zero, c17 = zero;
+        FloatVector c18 = zero, c19 = zero;
+        FloatVector c20 = zero, c21 = zero;
+        FloatVector c22 = zero, c23 = zero;
         for (int k = 0; k < kc; k++) {
             int ai = ao + k * 12;
             int bi = bo + k * ldb;
@@ -654,14 +657,15 @@ public final class Sgemm {
     /** {@link #kernel12Store} for an 8-row panel (row stride 8). */
     private static void kernel8Store(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, long cOff,
                                      long ldc, float[] bias, int biasOff, float lo, float hi) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
-        FloatVector c04 = FloatVector.zero(S), c05 = FloatVector.zero(S);
-        FloatVector c06 = FloatVector.zero(S), c07 = FloatVector.zero(S);
-        FloatVector c08 = FloatVector.zero(S), c09 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
-        FloatVector c14 = FloatVector.zero(S), c15 = FloatVector.zero(S);
+        FloatVector zero = FloatVector.zero(S); // one zero: each Vector API call site costs C2 memory
+        FloatVector c00 = zero, c01 = zero;
+        FloatVector c02 = zero, c03 = zero;
+        FloatVector c04 = zero, c05 = zero;
+        FloatVector c06 = zero, c07 = zero;
+        FloatVector c08 = zero, c09 = zero;
+        FloatVector c10 = zero, c11 = zero;
+        FloatVector c12 = zero, c13 = zero;
+        FloatVector c14 = zero, c15 = zero;
         for (int k = 0; k < kc; k++) {
             int ai = ao + k * MR_MID;
             int bi = bo + k * NR;
@@ -694,22 +698,31 @@ public final class Sgemm {
         }
         long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
         int q = biasOff;
-        c00.add(bias[q]).max(lo).min(hi).intoMemorySegment(c, o, LE);
-        c01.add(bias[q]).max(lo).min(hi).intoMemorySegment(c, o + v, LE);
-        c02.add(bias[q + 1]).max(lo).min(hi).intoMemorySegment(c, o + ld, LE);
-        c03.add(bias[q + 1]).max(lo).min(hi).intoMemorySegment(c, o + ld + v, LE);
-        c04.add(bias[q + 2]).max(lo).min(hi).intoMemorySegment(c, o + 2 * ld, LE);
-        c05.add(bias[q + 2]).max(lo).min(hi).intoMemorySegment(c, o + 2 * ld + v, LE);
-        c06.add(bias[q + 3]).max(lo).min(hi).intoMemorySegment(c, o + 3 * ld, LE);
-        c07.add(bias[q + 3]).max(lo).min(hi).intoMemorySegment(c, o + 3 * ld + v, LE);
-        c08.add(bias[q + 4]).max(lo).min(hi).intoMemorySegment(c, o + 4 * ld, LE);
-        c09.add(bias[q + 4]).max(lo).min(hi).intoMemorySegment(c, o + 4 * ld + v, LE);
-        c10.add(bias[q + 5]).max(lo).min(hi).intoMemorySegment(c, o + 5 * ld, LE);
-        c11.add(bias[q + 5]).max(lo).min(hi).intoMemorySegment(c, o + 5 * ld + v, LE);
-        c12.add(bias[q + 6]).max(lo).min(hi).intoMemorySegment(c, o + 6 * ld, LE);
-        c13.add(bias[q + 6]).max(lo).min(hi).intoMemorySegment(c, o + 6 * ld + v, LE);
-        c14.add(bias[q + 7]).max(lo).min(hi).intoMemorySegment(c, o + 7 * ld, LE);
-        c15.add(bias[q + 7]).max(lo).min(hi).intoMemorySegment(c, o + 7 * ld + v, LE);
+        FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
+        FloatVector b00 = FloatVector.broadcast(S, bias[q]);
+        c00.add(b00).max(vlo).min(vhi).intoMemorySegment(c, o, LE);
+        c01.add(b00).max(vlo).min(vhi).intoMemorySegment(c, o + v, LE);
+        FloatVector b01 = FloatVector.broadcast(S, bias[q + 1]);
+        c02.add(b01).max(vlo).min(vhi).intoMemorySegment(c, o + ld, LE);
+        c03.add(b01).max(vlo).min(vhi).intoMemorySegment(c, o + ld + v, LE);
+        FloatVector b02 = FloatVector.broadcast(S, bias[q + 2]);
+        c04.add(b02).max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld, LE);
+        c05.add(b02).max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld + v, LE);
+        FloatVector b03 = FloatVector.broadcast(S, bias[q + 3]);
+        c06.add(b03).max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld, LE);
+        c07.add(b03).max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld + v, LE);
+        FloatVector b04 = FloatVector.broadcast(S, bias[q + 4]);
+        c08.add(b04).max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld, LE);
+        c09.add(b04).max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld + v, LE);
+        FloatVector b05 = FloatVector.broadcast(S, bias[q + 5]);
+        c10.add(b05).max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld, LE);
+        c11.add(b05).max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld + v, LE);
+        FloatVector b06 = FloatVector.broadcast(S, bias[q + 6]);
+        c12.add(b06).max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld, LE);
+        c13.add(b06).max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld + v, LE);
+        FloatVector b07 = FloatVector.broadcast(S, bias[q + 7]);
+        c14.add(b07).max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld, LE);
+        c15.add(b07).max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld + v, LE);
     }
 
     /**
@@ -719,18 +732,19 @@ public final class Sgemm {
      */
     private static void kernel12Store(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, long cOff,
                                       long ldc, float[] bias, int biasOff, float lo, float hi) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
-        FloatVector c04 = FloatVector.zero(S), c05 = FloatVector.zero(S);
-        FloatVector c06 = FloatVector.zero(S), c07 = FloatVector.zero(S);
-        FloatVector c08 = FloatVector.zero(S), c09 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
-        FloatVector c14 = FloatVector.zero(S), c15 = FloatVector.zero(S);
-        FloatVector c16 = FloatVector.zero(S), c17 = FloatVector.zero(S);
-        FloatVector c18 = FloatVector.zero(S), c19 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
+        FloatVector zero = FloatVector.zero(S); // one zero: each Vector API call site costs C2 memory
+        FloatVector c00 = zero, c01 = zero;
+        FloatVector c02 = zero, c03 = zero;
+        FloatVector c04 = zero, c05 = zero;
+        FloatVector c06 = zero, c07 = zero;
+        FloatVector c08 = zero, c09 = zero;
+        FloatVector c10 = zero, c11 = zero;
+        FloatVector c12 = zero, c13 = zero;
+        FloatVector c14 = zero, c15 = zero;
+        FloatVector c16 = zero, c17 = zero;
+        FloatVector c18 = zero, c19 = zero;
+        FloatVector c20 = zero, c21 = zero;
+        FloatVector c22 = zero, c23 = zero;
         for (int k = 0; k < kc; k++) {
             int ai = ao + k * 12;
             int bi = bo + k * NR;
@@ -775,30 +789,43 @@ public final class Sgemm {
         }
         long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
         int q = biasOff;
-        c00.add(bias[q]).max(lo).min(hi).intoMemorySegment(c, o, LE);
-        c01.add(bias[q]).max(lo).min(hi).intoMemorySegment(c, o + v, LE);
-        c02.add(bias[q + 1]).max(lo).min(hi).intoMemorySegment(c, o + ld, LE);
-        c03.add(bias[q + 1]).max(lo).min(hi).intoMemorySegment(c, o + ld + v, LE);
-        c04.add(bias[q + 2]).max(lo).min(hi).intoMemorySegment(c, o + 2 * ld, LE);
-        c05.add(bias[q + 2]).max(lo).min(hi).intoMemorySegment(c, o + 2 * ld + v, LE);
-        c06.add(bias[q + 3]).max(lo).min(hi).intoMemorySegment(c, o + 3 * ld, LE);
-        c07.add(bias[q + 3]).max(lo).min(hi).intoMemorySegment(c, o + 3 * ld + v, LE);
-        c08.add(bias[q + 4]).max(lo).min(hi).intoMemorySegment(c, o + 4 * ld, LE);
-        c09.add(bias[q + 4]).max(lo).min(hi).intoMemorySegment(c, o + 4 * ld + v, LE);
-        c10.add(bias[q + 5]).max(lo).min(hi).intoMemorySegment(c, o + 5 * ld, LE);
-        c11.add(bias[q + 5]).max(lo).min(hi).intoMemorySegment(c, o + 5 * ld + v, LE);
-        c12.add(bias[q + 6]).max(lo).min(hi).intoMemorySegment(c, o + 6 * ld, LE);
-        c13.add(bias[q + 6]).max(lo).min(hi).intoMemorySegment(c, o + 6 * ld + v, LE);
-        c14.add(bias[q + 7]).max(lo).min(hi).intoMemorySegment(c, o + 7 * ld, LE);
-        c15.add(bias[q + 7]).max(lo).min(hi).intoMemorySegment(c, o + 7 * ld + v, LE);
-        c16.add(bias[q + 8]).max(lo).min(hi).intoMemorySegment(c, o + 8 * ld, LE);
-        c17.add(bias[q + 8]).max(lo).min(hi).intoMemorySegment(c, o + 8 * ld + v, LE);
-        c18.add(bias[q + 9]).max(lo).min(hi).intoMemorySegment(c, o + 9 * ld, LE);
-        c19.add(bias[q + 9]).max(lo).min(hi).intoMemorySegment(c, o + 9 * ld + v, LE);
-        c20.add(bias[q + 10]).max(lo).min(hi).intoMemorySegment(c, o + 10 * ld, LE);
-        c21.add(bias[q + 10]).max(lo).min(hi).intoMemorySegment(c, o + 10 * ld + v, LE);
-        c22.add(bias[q + 11]).max(lo).min(hi).intoMemorySegment(c, o + 11 * ld, LE);
-        c23.add(bias[q + 11]).max(lo).min(hi).intoMemorySegment(c, o + 11 * ld + v, LE);
+        FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
+        FloatVector b00 = FloatVector.broadcast(S, bias[q]);
+        c00.add(b00).max(vlo).min(vhi).intoMemorySegment(c, o, LE);
+        c01.add(b00).max(vlo).min(vhi).intoMemorySegment(c, o + v, LE);
+        FloatVector b01 = FloatVector.broadcast(S, bias[q + 1]);
+        c02.add(b01).max(vlo).min(vhi).intoMemorySegment(c, o + ld, LE);
+        c03.add(b01).max(vlo).min(vhi).intoMemorySegment(c, o + ld + v, LE);
+        FloatVector b02 = FloatVector.broadcast(S, bias[q + 2]);
+        c04.add(b02).max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld, LE);
+        c05.add(b02).max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld + v, LE);
+        FloatVector b03 = FloatVector.broadcast(S, bias[q + 3]);
+        c06.add(b03).max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld, LE);
+        c07.add(b03).max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld + v, LE);
+        FloatVector b04 = FloatVector.broadcast(S, bias[q + 4]);
+        c08.add(b04).max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld, LE);
+        c09.add(b04).max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld + v, LE);
+        FloatVector b05 = FloatVector.broadcast(S, bias[q + 5]);
+        c10.add(b05).max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld, LE);
+        c11.add(b05).max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld + v, LE);
+        FloatVector b06 = FloatVector.broadcast(S, bias[q + 6]);
+        c12.add(b06).max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld, LE);
+        c13.add(b06).max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld + v, LE);
+        FloatVector b07 = FloatVector.broadcast(S, bias[q + 7]);
+        c14.add(b07).max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld, LE);
+        c15.add(b07).max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld + v, LE);
+        FloatVector b08 = FloatVector.broadcast(S, bias[q + 8]);
+        c16.add(b08).max(vlo).min(vhi).intoMemorySegment(c, o + 8 * ld, LE);
+        c17.add(b08).max(vlo).min(vhi).intoMemorySegment(c, o + 8 * ld + v, LE);
+        FloatVector b09 = FloatVector.broadcast(S, bias[q + 9]);
+        c18.add(b09).max(vlo).min(vhi).intoMemorySegment(c, o + 9 * ld, LE);
+        c19.add(b09).max(vlo).min(vhi).intoMemorySegment(c, o + 9 * ld + v, LE);
+        FloatVector b10 = FloatVector.broadcast(S, bias[q + 10]);
+        c20.add(b10).max(vlo).min(vhi).intoMemorySegment(c, o + 10 * ld, LE);
+        c21.add(b10).max(vlo).min(vhi).intoMemorySegment(c, o + 10 * ld + v, LE);
+        FloatVector b11 = FloatVector.broadcast(S, bias[q + 11]);
+        c22.add(b11).max(vlo).min(vhi).intoMemorySegment(c, o + 11 * ld, LE);
+        c23.add(b11).max(vlo).min(vhi).intoMemorySegment(c, o + 11 * ld + v, LE);
     }
 
     /**

@@ -203,7 +203,9 @@ public final class OnnxWriter {
     /** A tensor as raw data; the bytes alias the tensor's memory when it is contiguous. */
     private static TensorProto tensor(String name, Tensor t, String what) {
         if (t.isClosed()) {
-            throw new IllegalStateException("Cannot write " + what + ": its tensor is closed");
+            throw new IllegalStateException("Cannot write " + what + ": its tensor is closed (a Model frees the graph's "
+                    + "copy of the weights its convolutions packed; load it with Model.Options.withKeepWeights(true) "
+                    + "to write its graph)");
         }
         TensorProto.Builder b = TensorProto.newBuilder().setDataType(t.dtype().onnxCode());
         if (!name.isEmpty()) {

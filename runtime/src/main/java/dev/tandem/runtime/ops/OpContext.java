@@ -23,6 +23,7 @@ public final class OpContext {
     private final Shape[] shapes;
     private final Tensor[] constants;
     private final Sgemm gemm;
+    private final PackedWeights packs;
 
     /**
      * @param dtypes    per input, null where the input is absent
@@ -30,7 +31,14 @@ public final class OpContext {
      * @param constants per input, the value when known at plan time, else null
      */
     public OpContext(Node node, int opset, DType[] dtypes, Shape[] shapes, Tensor[] constants, Sgemm gemm) {
+        this(node, opset, dtypes, shapes, constants, gemm, PackedWeights.none());
+    }
+
+    /** As above, with the model's cache of prepared weights (shared by its plans). */
+    public OpContext(Node node, int opset, DType[] dtypes, Shape[] shapes, Tensor[] constants, Sgemm gemm,
+                     PackedWeights packs) {
         this.node = node;
+        this.packs = packs;
         this.opset = opset;
         this.dtypes = dtypes;
         this.shapes = shapes;
@@ -53,6 +61,11 @@ public final class OpContext {
 
     public Sgemm gemm() {
         return gemm;
+    }
+
+    /** The model's cache of prepared weights ({@link PackedWeights#none()} when planned without a model). */
+    public PackedWeights packs() {
+        return packs;
     }
 
     // ---- inputs

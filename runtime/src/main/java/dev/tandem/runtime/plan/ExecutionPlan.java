@@ -102,7 +102,19 @@ public final class ExecutionPlan implements AutoCloseable {
      */
     public static ExecutionPlan build(Graph graph, OpRegistry registry, Sgemm gemm, MemoryPlanner planner,
                                       DType[] inputTypes, Shape[] inputShapes, Tensor[] known) {
-        Builder b = new Builder(gemm);
+        return build(graph, registry, gemm, dev.tandem.runtime.ops.PackedWeights.none(), planner, inputTypes,
+                inputShapes, known);
+    }
+
+    /**
+     * As {@link #build(Graph, OpRegistry, Sgemm, MemoryPlanner, DType[], Shape[], Tensor[])}, with ops taking their
+     * prepared weights from {@code packs} (the model's, shared by its plans; it may free graph constants that only
+     * their packed form is read from).
+     */
+    public static ExecutionPlan build(Graph graph, OpRegistry registry, Sgemm gemm,
+                                      dev.tandem.runtime.ops.PackedWeights packs, MemoryPlanner planner,
+                                      DType[] inputTypes, Shape[] inputShapes, Tensor[] known) {
+        Builder b = new Builder(gemm, packs);
         try {
             return b.build(graph, registry, planner, inputTypes, inputShapes, known);
         } catch (RuntimeException e) {
@@ -123,8 +135,11 @@ public final class ExecutionPlan implements AutoCloseable {
         long folded;
         long macs;
 
-        Builder(Sgemm gemm) {
+        final dev.tandem.runtime.ops.PackedWeights packs;
+
+        Builder(Sgemm gemm, dev.tandem.runtime.ops.PackedWeights packs) {
             this.gemm = gemm;
+            this.packs = packs;
         }
 
         int constSlot(Tensor t) {
@@ -264,7 +279,7 @@ public final class ExecutionPlan implements AutoCloseable {
                     allKnown &= in[i] < 0 || cs[i] != null;
                 }
             }
-            OpContext ctx = new OpContext(node, graph.opset(node.domain()), dt, sh, cs, gemm);
+            OpContext ctx = new OpContext(node, graph.opset(node.domain()), dt, sh, cs, gemm, packs);
             Prepared p;
             try {
                 p = op.prepare(ctx);

@@ -288,6 +288,46 @@ class ConvTest extends PooledKernelTest {
     }
 
     @Test
+    void preparedForOneImageSizeKeepsOnlyWinogradWeightsWhereThatSizeTakesWinograd() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Conv2d.WINOGRAD, "Winograd switched off");
+        Random r = new Random(11);
+        int cin = 32, cout = 64;
+        ConvParams p = ConvParams.square(3, 1, 1);
+        float[] wt = KernelTestSupport.random(r, cout * cin * 9);
+        float[] bias = KernelTestSupport.random(r, cout);
+        try (Tensor w = Tensor.ofFloats(Shape.of(cout, cin, 3, 3), wt)) {
+            Conv2d only = Conv2d.prepareFor(p, cin, w, bias, Activation.RELU, 14, 14);
+            assertThat(only.winogradOnly()).isTrue();
+            assertThatThrownBy(only::forceDirect).isInstanceOf(IllegalStateException.class);
+            Conv2d both = Conv2d.prepare(p, cin, w, bias, Activation.RELU);
+            assertThat(both.winogradOnly()).isFalse();
+            assertThat(Conv2d.prepareFor(p, cin, w, bias, Activation.RELU, 12, 12).winogradOnly())
+                    .as("6x6 tiles take the direct path: packed as usual").isFalse();
+            assertThat(Conv2d.prepareFor(ConvParams.square(3, 2, 1), cin, w, bias, Activation.RELU, 56, 56)
+                    .winogradOnly()).as("stride 2").isFalse();
+            // the planned size, and sizes where the usual convolution would go direct: within Winograd's rounding
+            for (int[] size : new int[][] {{14, 14}, {5, 7}, {1, 1}, {2, 31}}) {
+                int h = size[0], wd = size[1];
+                float[] x = KernelTestSupport.random(r, 2 * cin * h * wd);
+                double[] want = ReferenceConv.conv2d(x, 2, cin, h, wd, wt, cout, bias, p, Activation.RELU);
+                try (Tensor in = Tensor.ofFloats(Shape.of(2, cin, h, wd), x);
+                     Tensor out = Tensor.allocate(DType.FLOAT32, Shape.of(2, cout, h, wd))) {
+                    only.forward(gemm, in, out);
+                    float[] got = out.toFloatArray();
+                    double scale = 0;
+                    for (double v : want) {
+                        scale = Math.max(scale, Math.abs(v));
+                    }
+                    for (int i = 0; i < got.length; i++) {
+                        assertThat((double) got[i]).as("%dx%d element %d", h, wd, i)
+                                .isCloseTo(want[i], org.assertj.core.data.Offset.offset(1e-5 * scale + 1e-6));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void int8OutputIsRefusedWhereItCannotBeWritten() {
         int cin = gemm.depthBlock() / 9 + 1;
         Int8Format f = new Int8Format(true, 0);

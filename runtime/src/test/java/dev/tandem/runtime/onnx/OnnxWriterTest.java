@@ -156,7 +156,9 @@ class OnnxWriterTest {
         assertThat(dims.subList(1, 4)).extracting(TensorShapeProto.Dimension::getDimValue).containsExactly(3L, 8L, 8L);
 
         Model.Options o = Model.Options.defaults().withPool(pool);
-        try (Model loaded = Model.load(file, o); Model inMemory = Model.fromGraph(convReluGemm(7), o)) {
+        // inMemory's optimized graph is written below, weights included: it keeps them after packing
+        try (Model loaded = Model.load(file, o);
+             Model inMemory = Model.fromGraph(convReluGemm(7), o.withKeepWeights(true))) {
             assertThat(loaded.inputs().getFirst().type().describe()).isEqualTo("float32[batch,3,8,8]");
             assertThat(loaded.outputs().getFirst().type().describe()).isEqualTo("float32[batch,10]");
             assertThat(loaded.metadata()).containsEntry("labels", "a,b,c,d,e,f,g,h,i,j");

@@ -2,6 +2,7 @@ package dev.tandem.runtime.ops.nn;
 
 import dev.tandem.runtime.kernels.Activation;
 import dev.tandem.runtime.exec.ThreadPool;
+import dev.tandem.runtime.graph.Node;
 import dev.tandem.runtime.kernels.Conv2d;
 import dev.tandem.runtime.kernels.Elementwise;
 import dev.tandem.runtime.kernels.ConvParams;
@@ -101,14 +102,34 @@ final class ConvSupport {
         Tensor bConst = hasBias ? ctx.constant(2) : null;
         Kernel kernel4;
         if (wConst != null && (!hasBias || bConst != null)) {
-            Conv2d conv;
-            Tensor src = wConst.contiguous();
-            try {
-                conv = Conv2d.prepare(p, c, Tensor.wrap(src.segment(), src.offset(), DType.FLOAT32, w4),
-                        hasBias ? bConst.toFloatArray() : null, act);
-            } finally {
-                if (src != wConst) {
-                    src.close();
+            // Packed once per model (PackedWeights), shared by every plan. Where the geometry cannot change between
+            // plans (explicit pads), the node reads its weights only packed from now on, so the model may free the
+            // graph's copy, and a 3×3 convolution that takes Winograd at this image size keeps only Winograd's
+            // weights (Conv2d.prepareFor).
+            String autoPad = ctx.attrString("auto_pad", "NOTSET");
+            boolean fixedGeometry = autoPad.equals("NOTSET") || autoPad.equals("VALID");
+            boolean onePath = fixedGeometry && ctx.packs().releases();
+            Conv2d conv = ctx.packs().get(new PackKey(ctx.node(), p, act), () -> {
+                if (wConst.isClosed() || (bConst != null && bConst.isClosed())) {
+                    throw ctx.fail(op + " weights were freed after they were packed for another geometry; load the "
+                            + "model with Model.Options.withKeepWeights(true) to plan it for new geometries");
+                }
+                Tensor src = wConst.contiguous();
+                try {
+                    Tensor wt = Tensor.wrap(src.segment(), src.offset(), DType.FLOAT32, w4);
+                    float[] bias = hasBias ? bConst.toFloatArray() : null;
+                    return onePath ? Conv2d.prepareFor(p, c, wt, bias, act, h, w) : Conv2d.prepare(p, c, wt, bias, act);
+                } finally {
+                    if (src != wConst) {
+                        src.close();
+                    }
+                }
+            });
+            if (fixedGeometry) {
+                if (hasBias) {
+                    ctx.packs().packedOnly(ctx.node(), 1, 2);
+                } else {
+                    ctx.packs().packedOnly(ctx.node(), 1);
                 }
             }
             kernel4 = (in, out) -> run(conv, gemm, in[0], hasZ ? in[residual] : null, out[0], n, h, w);
@@ -127,6 +148,10 @@ final class ConvSupport {
             };
         }
         return Prepared.of(DType.FLOAT32, outShape, macs, kernel4);
+    }
+
+    /** A convolution's packed weights are the same for every plan with the same node, geometry and activation. */
+    private record PackKey(Node node, ConvParams p, Activation act) {
     }
 
     private static void run(Conv2d conv, Sgemm gemm, Tensor x, Tensor z, Tensor out, int n, int h, int w) {

@@ -1,0 +1,116 @@
+package dev.tandem.runtime.ops;
+
+import dev.tandem.runtime.graph.Graph;
+import dev.tandem.runtime.graph.Node;
+import dev.tandem.runtime.graph.Value;
+import dev.tandem.runtime.tensor.Tensor;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * Weights an op has prepared for its kernels (packed for the GEMM, transformed for Winograd), kept once per model
+ * and shared by every plan: a model planned for several input shapes (batch sizes) packs each weight once, not once
+ * per plan.
+ *
+ * <p>When built with {@code release}, the graph's own copy of a weight is freed as soon as every node that reads it
+ * has said ({@link #packedOnly}) that it reads it only through what it cached here. The model's weights are then
+ * held once (packed) instead of twice; the price is that the graph's tensor for such a weight is closed: reading it
+ * (not its shape or type) throws {@link IllegalStateException}. Later plans find the packed form here and never read
+ * it.
+ */
+public final class PackedWeights {
+    private final Map<Object, Object> cache = new ConcurrentHashMap<>();
+    private final boolean release;
+    private final boolean caching;
+    /** Per releasable constant, the nodes that read it and have not yet said they read it only packed. */
+    private final Map<Value, Set<Node>> pendingReaders = new IdentityHashMap<>();
+    private long releasedBytes;
+
+    /**
+     * @param graph   the graph whose constants may be released (its outputs never are)
+     * @param release whether to free a constant once all its readers read it packed
+     */
+    public PackedWeights(Graph graph, boolean release) {
+        this(graph, release, true);
+    }
+
+    private PackedWeights(Graph graph, boolean release, boolean caching) {
+        this.release = release;
+        this.caching = caching;
+        if (!release) {
+            return;
+        }
+        Set<Value> outputs = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        outputs.addAll(graph.outputs());
+        Map<Value, Set<Node>> readers = new IdentityHashMap<>();
+        for (Node n : graph.nodes()) {
+            for (Value v : n.inputs()) {
+                if (v != null && v.isConstant() && !outputs.contains(v)) {
+                    readers.computeIfAbsent(v, k -> java.util.Collections.newSetFromMap(new IdentityHashMap<>()))
+                            .add(n);
+                }
+            }
+        }
+        pendingReaders.putAll(readers);
+    }
+
+    private static final PackedWeights NONE = new PackedWeights(null, false, false);
+
+    /** No cache: {@link #get} builds every time, nothing is released (graphs planned without a model). */
+    public static PackedWeights none() {
+        return NONE;
+    }
+
+    /** What {@code make} builds for {@code key}, built once per key for the life of this object. */
+    @SuppressWarnings("unchecked")
+    public <T> T get(Object key, Supplier<T> make) {
+        if (!caching) {
+            return make.get();
+        }
+        Object v = cache.get(key);
+        if (v == null) {
+            v = make.get();
+            Object prior = ((ConcurrentHashMap<Object, Object>) cache).putIfAbsent(key, v);
+            if (prior != null) {
+                v = prior;
+            }
+        }
+        return (T) v;
+    }
+
+    /**
+     * Says that {@code node} reads its inputs at {@code inputs} only through what it cached here, in this plan and
+     * in every later one; a constant that every node reading it said so of is freed (when releasing).
+     */
+    public synchronized void packedOnly(Node node, int... inputs) {
+        if (!release) {
+            return;
+        }
+        for (int i : inputs) {
+            Value v = i < node.inputs().size() ? node.input(i) : null;
+            Set<Node> pending = v == null ? null : pendingReaders.get(v);
+            if (pending == null || !pending.remove(node) || !pending.isEmpty()) {
+                continue;
+            }
+            pendingReaders.remove(v);
+            Tensor t = v.constant();
+            if (t != null && !t.isClosed()) {
+                releasedBytes += t.size() * t.dtype().byteSize();
+                t.close();
+            }
+        }
+    }
+
+    /** Whether this cache frees the graph's copies of packed weights. */
+    public boolean releases() {
+        return release;
+    }
+
+    /** Bytes of graph constants freed so far because only their packed form is read. */
+    public synchronized long releasedBytes() {
+        return releasedBytes;
+    }
+}

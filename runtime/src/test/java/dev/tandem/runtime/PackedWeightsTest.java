@@ -1,0 +1,194 @@
+package dev.tandem.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.runtime.graph.Value;
+import dev.tandem.runtime.onnx.proto.Onnx.AttributeProto;
+import dev.tandem.runtime.onnx.proto.Onnx.GraphProto;
+import dev.tandem.runtime.onnx.proto.Onnx.NodeProto;
+import dev.tandem.runtime.onnx.proto.Onnx.TensorProto;
+import dev.tandem.runtime.onnx.proto.Onnx.TensorShapeProto;
+import dev.tandem.runtime.onnx.proto.Onnx.TypeProto;
+import dev.tandem.runtime.onnx.proto.Onnx.ValueInfoProto;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Model.Options.keepWeights: by default a weight only packed convolutions read is freed once packed, packed weights
+ * are shared by every plan, and the results are those of a model that keeps its weights.
+ */
+class PackedWeightsTest {
+    private static final int C = 64;
+
+    /** A float input [batch, C, height, width], each dimension symbolic with its own name. */
+    private static ValueInfoProto input(String name) {
+        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder()
+                .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("batch"))
+                .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(C))
+                .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("height"))
+                .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("width"));
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+                TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(shape))).build();
+    }
+
+    private static TensorProto weights(String name, long seed, long... dims) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE);
+        long n = 1;
+        for (long d : dims) {
+            t.addDims(d);
+            n *= d;
+        }
+        Random r = new Random(seed);
+        for (long i = 0; i < n; i++) {
+            t.addFloatData((float) (r.nextGaussian() * 0.05));
+        }
+        return t.build();
+    }
+
+    private static NodeProto conv(String name, String x, String w, String b, String y, String autoPad) {
+        NodeProto.Builder n = TestModels.node("Conv", name, b == null ? new String[] {x, w} : new String[] {x, w, b},
+                y).toBuilder();
+        if (autoPad == null) {
+            n.addAttribute(AttributeProto.newBuilder().setName("pads").setType(AttributeProto.AttributeType.INTS)
+                    .addInts(1).addInts(1).addInts(1).addInts(1));
+        } else {
+            n.addAttribute(AttributeProto.newBuilder().setName("auto_pad")
+                    .setType(AttributeProto.AttributeType.STRING).setS(com.google.protobuf.ByteString.copyFromUtf8(
+                            autoPad)));
+        }
+        return n.build();
+    }
+
+    /**
+     * x → Conv(W1, B1) → Relu → Conv(W2) → y; with {@code sharedW2}, W2 · z is a second output (a reader that
+     * needs the graph's copy, z an input so that it cannot be folded at load). 64 channels: at 16×16 the 3×3 convolutions take Winograd.
+     */
+    private static byte[] model(String autoPad, boolean sharedW2) {
+        GraphProto.Builder g = GraphProto.newBuilder().setName("convs")
+                .addInput(input("x")).addOutput(input("y"))
+                .addInitializer(weights("W1", 1, C, C, 3, 3)).addInitializer(weights("B1", 2, C))
+                .addInitializer(weights("W2", 3, C, C, 3, 3))
+                .addNode(conv("c1", "x", "W1", "B1", "h", autoPad))
+                .addNode(TestModels.node("Relu", "r", new String[] {"h"}, "a"))
+                .addNode(conv("c2", "a", "W2", null, "y", autoPad));
+        if (sharedW2) {
+            g.addInput(TestModels.floatInput("z", 1))
+                    .addNode(TestModels.node("Mul", "scale", new String[] {"W2", "z"}, "s"))
+                    .addOutput(TestModels.floatInput("s", C, C, 3, 3));
+        }
+        return TestModels.model(g.build(), 13).toByteArray();
+    }
+
+    private static Tensor image(int n, int h, int w, long seed) {
+        Random r = new Random(seed);
+        float[] v = new float[n * C * h * w];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return Tensor.ofFloats(Shape.of(n, C, h, w), v);
+    }
+
+    private static float[] run(Model m, int n, int h, int w) {
+        try (Tensor x = image(n, h, w, 7L * n + h)) {
+            Map<String, Tensor> out = m.run(Map.of("x", x));
+            try {
+                return out.get("y").toFloatArray();
+            } finally {
+                out.values().forEach(Tensor::close);
+            }
+        }
+    }
+
+    private static Tensor constant(Model m, String name) {
+        Value v = m.graph().find(name);
+        assertThat(v).isNotNull();
+        assertThat(v.isConstant()).isTrue();
+        return v.constant();
+    }
+
+    private static void assertClose(float[] actual, float[] expected) {
+        assertThat(actual).hasSameSizeAs(expected);
+        float scale = 0;
+        for (float e : expected) {
+            scale = Math.max(scale, Math.abs(e));
+        }
+        assertThat(scale).isGreaterThan(0f);
+        for (int i = 0; i < actual.length; i++) {
+            assertThat(Math.abs(actual[i] - expected[i])).as("element %d", i).isLessThanOrEqualTo(1e-5f * scale);
+        }
+    }
+
+    @Test
+    void weightsOnlyConvolutionsReadAreFreedOncePackedAndEveryPlanStillMatchesAModelThatKeepsThem() {
+        byte[] bytes = model(null, false);
+        Model.Options o = Model.Options.defaults().withThreads(2);
+        try (Model lean = Model.load(bytes, o); Model kept = Model.load(bytes, o.withKeepWeights(true))) {
+            assertThat(constant(lean, "W1").isClosed()).isFalse();
+            float[] first = run(lean, 1, 16, 16);
+            assertThat(constant(lean, "W1").isClosed()).isTrue();
+            assertThat(constant(lean, "B1").isClosed()).isTrue();
+            assertThat(constant(lean, "W2").isClosed()).isTrue();
+            // shape and type stay known: budgets and inspect still count the weights
+            assertThat(constant(lean, "W1").shape()).isEqualTo(Shape.of(C, C, 3, 3));
+            assertThat(lean.weightBytes()).isEqualTo(kept.weightBytes());
+
+            assertClose(first, run(kept, 1, 16, 16));
+            assertThat(constant(kept, "W1").isClosed()).isFalse();
+            // new plans after the release: another batch, and a size where the kept model takes the direct path
+            assertClose(run(lean, 3, 16, 16), run(kept, 3, 16, 16));
+            assertClose(run(lean, 1, 6, 9), run(kept, 1, 6, 9));
+            assertClose(run(lean, 1, 16, 16), first);
+        }
+    }
+
+    @Test
+    void aWeightAnotherOpAlsoReadsIsKept() {
+        try (Model m = Model.load(model(null, true), Model.Options.defaults().withThreads(1));
+             Tensor x = image(1, 16, 16, 3); Tensor z = Tensor.ofFloats(Shape.of(1), new float[] {2f})) {
+            float[] w2 = null;
+            for (int round = 0; round < 2; round++) {
+                Map<String, Tensor> out = m.run(Map.of("x", x, "z", z));
+                try {
+                    assertThat(constant(m, "W1").isClosed()).isTrue();
+                    assertThat(constant(m, "W2").isClosed()).isFalse();
+                    w2 = constant(m, "W2").toFloatArray();
+                    float[] s = out.get("s").toFloatArray();
+                    for (int i = 0; i < s.length; i++) {
+                        assertThat(s[i]).isEqualTo(2f * w2[i]);
+                    }
+                } finally {
+                    out.values().forEach(Tensor::close);
+                }
+            }
+            assertThat(w2).hasSize(C * C * 9);
+        }
+    }
+
+    @Test
+    void convolutionsWhosePaddingDependsOnTheImageSizeKeepTheirWeightsAndPlanEverySize() {
+        byte[] bytes = model("SAME_UPPER", false);
+        Model.Options o = Model.Options.defaults().withThreads(2);
+        try (Model lean = Model.load(bytes, o); Model kept = Model.load(bytes, o.withKeepWeights(true))) {
+            assertClose(run(lean, 1, 16, 16), run(kept, 1, 16, 16));
+            assertThat(constant(lean, "W1").isClosed()).isFalse();
+            assertClose(run(lean, 2, 9, 11), run(kept, 2, 9, 11));
+        }
+    }
+
+    @Test
+    void aDirectlyBuiltPlanOfAnotherModelNeverFreesWeights() {
+        try (Model m = Model.load(model(null, false), Model.Options.defaults().withThreads(1))) {
+            try (dev.tandem.runtime.plan.ExecutionPlan p = dev.tandem.runtime.plan.ExecutionPlan.build(m.graph(),
+                    dev.tandem.runtime.ops.OpRegistry.standard(), new dev.tandem.runtime.kernels.Sgemm(m.pool()),
+                    new dev.tandem.runtime.plan.GreedyBySizePlanner(), new DType[] {DType.FLOAT32},
+                    new Shape[] {Shape.of(1, C, 8, 8)}, null)) {
+                assertThat(p.arenaBytes()).isPositive();
+            }
+            assertThat(constant(m, "W1").isClosed()).isFalse();
+        }
+    }
+}
