@@ -657,15 +657,25 @@ public final class Sgemm {
     /** {@link #kernel12Store} for an 8-row panel (row stride 8). */
     private static void kernel8Store(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, long cOff,
                                      long ldc, float[] bias, int biasOff, float lo, float hi) {
-        FloatVector zero = FloatVector.zero(S); // one zero: each Vector API call site costs C2 memory
-        FloatVector c00 = zero, c01 = zero;
-        FloatVector c02 = zero, c03 = zero;
-        FloatVector c04 = zero, c05 = zero;
-        FloatVector c06 = zero, c07 = zero;
-        FloatVector c08 = zero, c09 = zero;
-        FloatVector c10 = zero, c11 = zero;
-        FloatVector c12 = zero, c13 = zero;
-        FloatVector c14 = zero, c15 = zero;
+        // accumulators start at the bias (one broadcast a row, no add in the epilogue: each Vector API
+        // operation here costs C2 compile memory, 51 MB for this method with 24 more adds)
+        int q = biasOff;
+        FloatVector b00 = FloatVector.broadcast(S, bias[q]);
+        FloatVector c00 = b00, c01 = b00;
+        FloatVector b01 = FloatVector.broadcast(S, bias[q + 1]);
+        FloatVector c02 = b01, c03 = b01;
+        FloatVector b02 = FloatVector.broadcast(S, bias[q + 2]);
+        FloatVector c04 = b02, c05 = b02;
+        FloatVector b03 = FloatVector.broadcast(S, bias[q + 3]);
+        FloatVector c06 = b03, c07 = b03;
+        FloatVector b04 = FloatVector.broadcast(S, bias[q + 4]);
+        FloatVector c08 = b04, c09 = b04;
+        FloatVector b05 = FloatVector.broadcast(S, bias[q + 5]);
+        FloatVector c10 = b05, c11 = b05;
+        FloatVector b06 = FloatVector.broadcast(S, bias[q + 6]);
+        FloatVector c12 = b06, c13 = b06;
+        FloatVector b07 = FloatVector.broadcast(S, bias[q + 7]);
+        FloatVector c14 = b07, c15 = b07;
         for (int k = 0; k < kc; k++) {
             int ai = ao + k * MR_MID;
             int bi = bo + k * NR;
@@ -697,32 +707,23 @@ public final class Sgemm {
             c15 = av.fma(b1, c15);
         }
         long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
-        int q = biasOff;
         FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
-        FloatVector b00 = FloatVector.broadcast(S, bias[q]);
-        c00.add(b00).max(vlo).min(vhi).intoMemorySegment(c, o, LE);
-        c01.add(b00).max(vlo).min(vhi).intoMemorySegment(c, o + v, LE);
-        FloatVector b01 = FloatVector.broadcast(S, bias[q + 1]);
-        c02.add(b01).max(vlo).min(vhi).intoMemorySegment(c, o + ld, LE);
-        c03.add(b01).max(vlo).min(vhi).intoMemorySegment(c, o + ld + v, LE);
-        FloatVector b02 = FloatVector.broadcast(S, bias[q + 2]);
-        c04.add(b02).max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld, LE);
-        c05.add(b02).max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld + v, LE);
-        FloatVector b03 = FloatVector.broadcast(S, bias[q + 3]);
-        c06.add(b03).max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld, LE);
-        c07.add(b03).max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld + v, LE);
-        FloatVector b04 = FloatVector.broadcast(S, bias[q + 4]);
-        c08.add(b04).max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld, LE);
-        c09.add(b04).max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld + v, LE);
-        FloatVector b05 = FloatVector.broadcast(S, bias[q + 5]);
-        c10.add(b05).max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld, LE);
-        c11.add(b05).max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld + v, LE);
-        FloatVector b06 = FloatVector.broadcast(S, bias[q + 6]);
-        c12.add(b06).max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld, LE);
-        c13.add(b06).max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld + v, LE);
-        FloatVector b07 = FloatVector.broadcast(S, bias[q + 7]);
-        c14.add(b07).max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld, LE);
-        c15.add(b07).max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld + v, LE);
+        c00.max(vlo).min(vhi).intoMemorySegment(c, o, LE);
+        c01.max(vlo).min(vhi).intoMemorySegment(c, o + v, LE);
+        c02.max(vlo).min(vhi).intoMemorySegment(c, o + ld, LE);
+        c03.max(vlo).min(vhi).intoMemorySegment(c, o + ld + v, LE);
+        c04.max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld, LE);
+        c05.max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld + v, LE);
+        c06.max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld, LE);
+        c07.max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld + v, LE);
+        c08.max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld, LE);
+        c09.max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld + v, LE);
+        c10.max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld, LE);
+        c11.max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld + v, LE);
+        c12.max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld, LE);
+        c13.max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld + v, LE);
+        c14.max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld, LE);
+        c15.max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld + v, LE);
     }
 
     /**
@@ -732,19 +733,33 @@ public final class Sgemm {
      */
     private static void kernel12Store(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, long cOff,
                                       long ldc, float[] bias, int biasOff, float lo, float hi) {
-        FloatVector zero = FloatVector.zero(S); // one zero: each Vector API call site costs C2 memory
-        FloatVector c00 = zero, c01 = zero;
-        FloatVector c02 = zero, c03 = zero;
-        FloatVector c04 = zero, c05 = zero;
-        FloatVector c06 = zero, c07 = zero;
-        FloatVector c08 = zero, c09 = zero;
-        FloatVector c10 = zero, c11 = zero;
-        FloatVector c12 = zero, c13 = zero;
-        FloatVector c14 = zero, c15 = zero;
-        FloatVector c16 = zero, c17 = zero;
-        FloatVector c18 = zero, c19 = zero;
-        FloatVector c20 = zero, c21 = zero;
-        FloatVector c22 = zero, c23 = zero;
+        // accumulators start at the bias (one broadcast a row, no add in the epilogue: each Vector API
+        // operation here costs C2 compile memory, 51 MB for this method with 24 more adds)
+        int q = biasOff;
+        FloatVector b00 = FloatVector.broadcast(S, bias[q]);
+        FloatVector c00 = b00, c01 = b00;
+        FloatVector b01 = FloatVector.broadcast(S, bias[q + 1]);
+        FloatVector c02 = b01, c03 = b01;
+        FloatVector b02 = FloatVector.broadcast(S, bias[q + 2]);
+        FloatVector c04 = b02, c05 = b02;
+        FloatVector b03 = FloatVector.broadcast(S, bias[q + 3]);
+        FloatVector c06 = b03, c07 = b03;
+        FloatVector b04 = FloatVector.broadcast(S, bias[q + 4]);
+        FloatVector c08 = b04, c09 = b04;
+        FloatVector b05 = FloatVector.broadcast(S, bias[q + 5]);
+        FloatVector c10 = b05, c11 = b05;
+        FloatVector b06 = FloatVector.broadcast(S, bias[q + 6]);
+        FloatVector c12 = b06, c13 = b06;
+        FloatVector b07 = FloatVector.broadcast(S, bias[q + 7]);
+        FloatVector c14 = b07, c15 = b07;
+        FloatVector b08 = FloatVector.broadcast(S, bias[q + 8]);
+        FloatVector c16 = b08, c17 = b08;
+        FloatVector b09 = FloatVector.broadcast(S, bias[q + 9]);
+        FloatVector c18 = b09, c19 = b09;
+        FloatVector b10 = FloatVector.broadcast(S, bias[q + 10]);
+        FloatVector c20 = b10, c21 = b10;
+        FloatVector b11 = FloatVector.broadcast(S, bias[q + 11]);
+        FloatVector c22 = b11, c23 = b11;
         for (int k = 0; k < kc; k++) {
             int ai = ao + k * 12;
             int bi = bo + k * NR;
@@ -788,44 +803,31 @@ public final class Sgemm {
             c23 = av.fma(b1, c23);
         }
         long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
-        int q = biasOff;
         FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
-        FloatVector b00 = FloatVector.broadcast(S, bias[q]);
-        c00.add(b00).max(vlo).min(vhi).intoMemorySegment(c, o, LE);
-        c01.add(b00).max(vlo).min(vhi).intoMemorySegment(c, o + v, LE);
-        FloatVector b01 = FloatVector.broadcast(S, bias[q + 1]);
-        c02.add(b01).max(vlo).min(vhi).intoMemorySegment(c, o + ld, LE);
-        c03.add(b01).max(vlo).min(vhi).intoMemorySegment(c, o + ld + v, LE);
-        FloatVector b02 = FloatVector.broadcast(S, bias[q + 2]);
-        c04.add(b02).max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld, LE);
-        c05.add(b02).max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld + v, LE);
-        FloatVector b03 = FloatVector.broadcast(S, bias[q + 3]);
-        c06.add(b03).max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld, LE);
-        c07.add(b03).max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld + v, LE);
-        FloatVector b04 = FloatVector.broadcast(S, bias[q + 4]);
-        c08.add(b04).max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld, LE);
-        c09.add(b04).max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld + v, LE);
-        FloatVector b05 = FloatVector.broadcast(S, bias[q + 5]);
-        c10.add(b05).max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld, LE);
-        c11.add(b05).max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld + v, LE);
-        FloatVector b06 = FloatVector.broadcast(S, bias[q + 6]);
-        c12.add(b06).max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld, LE);
-        c13.add(b06).max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld + v, LE);
-        FloatVector b07 = FloatVector.broadcast(S, bias[q + 7]);
-        c14.add(b07).max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld, LE);
-        c15.add(b07).max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld + v, LE);
-        FloatVector b08 = FloatVector.broadcast(S, bias[q + 8]);
-        c16.add(b08).max(vlo).min(vhi).intoMemorySegment(c, o + 8 * ld, LE);
-        c17.add(b08).max(vlo).min(vhi).intoMemorySegment(c, o + 8 * ld + v, LE);
-        FloatVector b09 = FloatVector.broadcast(S, bias[q + 9]);
-        c18.add(b09).max(vlo).min(vhi).intoMemorySegment(c, o + 9 * ld, LE);
-        c19.add(b09).max(vlo).min(vhi).intoMemorySegment(c, o + 9 * ld + v, LE);
-        FloatVector b10 = FloatVector.broadcast(S, bias[q + 10]);
-        c20.add(b10).max(vlo).min(vhi).intoMemorySegment(c, o + 10 * ld, LE);
-        c21.add(b10).max(vlo).min(vhi).intoMemorySegment(c, o + 10 * ld + v, LE);
-        FloatVector b11 = FloatVector.broadcast(S, bias[q + 11]);
-        c22.add(b11).max(vlo).min(vhi).intoMemorySegment(c, o + 11 * ld, LE);
-        c23.add(b11).max(vlo).min(vhi).intoMemorySegment(c, o + 11 * ld + v, LE);
+        c00.max(vlo).min(vhi).intoMemorySegment(c, o, LE);
+        c01.max(vlo).min(vhi).intoMemorySegment(c, o + v, LE);
+        c02.max(vlo).min(vhi).intoMemorySegment(c, o + ld, LE);
+        c03.max(vlo).min(vhi).intoMemorySegment(c, o + ld + v, LE);
+        c04.max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld, LE);
+        c05.max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld + v, LE);
+        c06.max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld, LE);
+        c07.max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld + v, LE);
+        c08.max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld, LE);
+        c09.max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld + v, LE);
+        c10.max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld, LE);
+        c11.max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld + v, LE);
+        c12.max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld, LE);
+        c13.max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld + v, LE);
+        c14.max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld, LE);
+        c15.max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld + v, LE);
+        c16.max(vlo).min(vhi).intoMemorySegment(c, o + 8 * ld, LE);
+        c17.max(vlo).min(vhi).intoMemorySegment(c, o + 8 * ld + v, LE);
+        c18.max(vlo).min(vhi).intoMemorySegment(c, o + 9 * ld, LE);
+        c19.max(vlo).min(vhi).intoMemorySegment(c, o + 9 * ld + v, LE);
+        c20.max(vlo).min(vhi).intoMemorySegment(c, o + 10 * ld, LE);
+        c21.max(vlo).min(vhi).intoMemorySegment(c, o + 10 * ld + v, LE);
+        c22.max(vlo).min(vhi).intoMemorySegment(c, o + 11 * ld, LE);
+        c23.max(vlo).min(vhi).intoMemorySegment(c, o + 11 * ld + v, LE);
     }
 
     /**
