@@ -146,6 +146,37 @@ class PackedWeightsTest {
     }
 
     @Test
+    void threadsPlanningBatchSizesAtOnceGetTheResultsOfAModelThatKeepsItsWeights() throws Exception {
+        byte[] bytes = model(null, false);
+        Model.Options o = Model.Options.defaults().withThreads(2);
+        int[] batches = {1, 2, 3};
+        float[][] want = new float[batches.length][];
+        try (Model kept = Model.load(bytes, o.withKeepWeights(true))) {
+            for (int i = 0; i < batches.length; i++) {
+                want[i] = run(kept, batches[i], 16, 16);
+            }
+        }
+        try (Model lean = Model.load(bytes, o);
+             java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(6)) {
+            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < 6; t++) {
+                int first = t;
+                done.add(threads.submit(() -> {
+                    for (int round = 0; round < 4; round++) {
+                        int i = (first + round) % batches.length;
+                        assertClose(run(lean, batches[i], 16, 16), want[i]);
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get();
+            }
+            assertThat(constant(lean, "W2").isClosed()).isTrue();
+        }
+    }
+
+    @Test
     void aWeightAnotherOpAlsoReadsIsKept() {
         try (Model m = Model.load(model(null, true), Model.Options.defaults().withThreads(1));
              Tensor x = image(1, 16, 16, 3); Tensor z = Tensor.ofFloats(Shape.of(1), new float[] {2f})) {
