@@ -176,6 +176,44 @@ class PackedWeightsTest {
         }
     }
 
+    /** x [batch, 64, h, w] → 1×1 Conv to 96 channels → Relu → 3×3 depthwise Conv (pads 1) → y: one fused block. */
+    private static byte[] expandDepthwise() {
+        int m = 96;
+        NodeProto dw = conv("dw", "e", "W2", "B2", "y", null).toBuilder()
+                .addAttribute(AttributeProto.newBuilder().setName("group").setType(AttributeProto.AttributeType.INT)
+                        .setI(m)).build();
+        GraphProto g = GraphProto.newBuilder().setName("block")
+                .addInput(input("x")).addOutput(ValueInfoProto.newBuilder().setName("y").setType(TypeProto
+                        .newBuilder().setTensorType(TypeProto.Tensor.newBuilder()
+                                .setElemType(TensorProto.DataType.FLOAT_VALUE))))
+                .addInitializer(weights("W1", 4, m, C, 1, 1)).addInitializer(weights("B1", 5, m))
+                .addInitializer(weights("W2", 6, m, 1, 3, 3)).addInitializer(weights("B2", 7, m))
+                .addNode(TestModels.node("Conv", "expand", new String[] {"x", "W1", "B1"}, "h"))
+                .addNode(TestModels.node("Relu", "r", new String[] {"h"}, "e"))
+                .addNode(dw).build();
+        return TestModels.model(g, 13).toByteArray();
+    }
+
+    @Test
+    void fusedExpandDepthwiseBlocksFreeTheirWeightsAndServeEveryLaterPlan() {
+        byte[] bytes = expandDepthwise();
+        Model.Options o = Model.Options.defaults().withThreads(2);
+        try (Model lean = Model.load(bytes, o); Model kept = Model.load(bytes, o.withKeepWeights(true))) {
+            assertThat(lean.graph().nodes()).anyMatch(n -> n.opType().equals("FusedExpandDepthwise"));
+            // 96×80 planes: the first plan cuts the 96 channels into blocks of 12
+            float[] first = run(lean, 1, 96, 80);
+            for (String w : new String[] {"W1", "B1", "W2", "B2"}) {
+                assertThat(constant(lean, w).isClosed()).as(w).isTrue();
+                assertThat(constant(kept, w).isClosed()).as(w).isFalse();
+            }
+            assertClose(first, run(kept, 1, 96, 80));
+            // later plans reuse those blocks: another batch, smaller images (which alone would take one block)
+            assertClose(run(lean, 2, 96, 80), run(kept, 2, 96, 80));
+            assertClose(run(lean, 1, 40, 40), run(kept, 1, 40, 40));
+            assertClose(run(lean, 3, 7, 9), run(kept, 3, 7, 9));
+        }
+    }
+
     @Test
     void aWeightAnotherOpAlsoReadsIsKept() {
         try (Model m = Model.load(model(null, true), Model.Options.defaults().withThreads(1));

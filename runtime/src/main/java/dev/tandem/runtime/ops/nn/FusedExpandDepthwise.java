@@ -82,8 +82,60 @@ public final class FusedExpandDepthwise implements Op {
         int oh = outShape.dim(2), ow = outShape.dim(3);
         Activation expandAct = FusedConv.activation(ctx, "expand_");
         Activation act = FusedConv.activation(ctx, "");
-        // channels per block: a multiple of the GEMM's row tile where that fits, at least one
+        // channels per block: a multiple of the GEMM's row tile where that fits, at least one. Prepared once per
+        // model (PackedWeights) and shared by every plan: the blocking suits the first plan's image size and is
+        // correct for any. With explicit pads the geometry is the same for every plan, so the node reads its
+        // weights only prepared from now on and the model may free the graph's copies.
         long plane = 4L * h * w;
+        String autoPad = ctx.attrString("auto_pad", "NOTSET");
+        boolean fixedGeometry = autoPad.equals("NOTSET") || autoPad.equals("VALID");
+        Blocks bl = ctx.packs().get(new PackKey(ctx.node(), p, expandAct, act), () -> {
+            if (w1.isClosed() || w2.isClosed() || b1 != null && b1.isClosed() || b2 != null && b2.isClosed()) {
+                throw ctx.fail(op + " weights were freed after they were prepared for another geometry; load the "
+                        + "model with Model.Options.withKeepWeights(true) to plan it for new geometries");
+            }
+            return blocks(c, m, plane, p, w1, b1, w2, b2, expandAct, act);
+        });
+        if (fixedGeometry) {
+            ctx.packs().packedOnly(ctx.node(), 1, 2, 3, 4);
+        }
+        int mb = bl.mb, blocks = bl.expand.length;
+        Conv2d[] expand = bl.expand, depthwise = bl.depthwise;
+        int[] first = bl.first;
+        Sgemm gemm = ctx.gemm();
+        Scratch scratch = new Scratch((long) Math.min(mb, m) * plane);
+        long macs = (long) n * m * h * w * c + outShape.size() * (long) p.kernelH() * p.kernelW();
+        return Prepared.of(DType.FLOAT32, outShape, macs, (in, out) -> {
+            Tensor xc = in[0].contiguous();
+            MemorySegment buf = scratch.take();
+            try {
+                MemorySegment o = out[0].segment();
+                for (int i = 0; i < n; i++) {
+                    long xo = xc.offset() + (long) i * c * h * w;
+                    for (int b = 0; b < blocks; b++) {
+                        expand[b].forward(gemm, xc.segment(), xo, 1, h, w, buf, 0);
+                        depthwise[b].forward(gemm, buf, 0, 1, h, w, o,
+                                out[0].offset() + ((long) i * m + first[b]) * oh * ow);
+                    }
+                }
+            } finally {
+                scratch.give(buf);
+                if (xc != in[0]) {
+                    xc.close();
+                }
+            }
+        });
+    }
+
+    /** The prepared halves of each channel block; {@code first[b]} is block b's first channel. */
+    private record Blocks(int mb, Conv2d[] expand, Conv2d[] depthwise, int[] first) {
+    }
+
+    private record PackKey(Node node, ConvParams p, Activation expandAct, Activation act) {
+    }
+
+    private static Blocks blocks(int c, int m, long plane, ConvParams p, Tensor w1, Tensor b1, Tensor w2, Tensor b2,
+                                 Activation expandAct, Activation act) {
         int mb = (int) Math.max(1, Math.min(m, BLOCK_BYTES / plane));
         if (mb >= Sgemm.MR && mb < m) {
             mb = mb / Sgemm.MR * Sgemm.MR;
@@ -116,29 +168,7 @@ public final class FusedExpandDepthwise implements Op {
                 w2c.close();
             }
         }
-        Sgemm gemm = ctx.gemm();
-        Scratch scratch = new Scratch((long) Math.min(mb, m) * plane);
-        long macs = (long) n * m * h * w * c + outShape.size() * (long) p.kernelH() * p.kernelW();
-        return Prepared.of(DType.FLOAT32, outShape, macs, (in, out) -> {
-            Tensor xc = in[0].contiguous();
-            MemorySegment buf = scratch.take();
-            try {
-                MemorySegment o = out[0].segment();
-                for (int i = 0; i < n; i++) {
-                    long xo = xc.offset() + (long) i * c * h * w;
-                    for (int b = 0; b < blocks; b++) {
-                        expand[b].forward(gemm, xc.segment(), xo, 1, h, w, buf, 0);
-                        depthwise[b].forward(gemm, buf, 0, 1, h, w, o,
-                                out[0].offset() + ((long) i * m + first[b]) * oh * ow);
-                    }
-                }
-            } finally {
-                scratch.give(buf);
-                if (xc != in[0]) {
-                    xc.close();
-                }
-            }
-        });
+        return new Blocks(mb, expand, depthwise, first);
     }
 
     private static void checkBias(OpContext ctx, String op, Tensor b, int m) {
