@@ -11,6 +11,7 @@ import dev.tandem.runtime.kernels.Sgemm;
 import dev.tandem.runtime.onnx.OnnxReader;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpRegistry;
+import dev.tandem.runtime.ops.PackedWeights;
 import dev.tandem.runtime.plan.ExecutionPlan;
 import dev.tandem.runtime.plan.GreedyBySizePlanner;
 import dev.tandem.runtime.plan.MemoryPlanner;
@@ -69,7 +70,7 @@ public final class Model implements AutoCloseable {
      *                      arena of the same size
      * @param keepWeights   keep the graph's copy of every weight readable. By default (false) a weight that only
      *                      packed kernels read (convolutions with explicit pads) is freed once packed, so that the
-     *                      model holds its weights once, not twice ({@link dev.tandem.runtime.ops.PackedWeights});
+     *                      model holds its weights once, not twice ({@link PackedWeights});
      *                      its tensor in {@link #graph()} is then closed, and a 3×3 convolution that takes the
      *                      Winograd path at the first plan's image size keeps only Winograd's weights (runs of
      *                      other sizes take that path too). Set it when code reads or changes the graph's weights
@@ -148,7 +149,7 @@ public final class Model implements AutoCloseable {
     private final Map<String, Integer> loadedOpCounts;
     private final long weightBytes;
     private final long maxMemory;
-    private final dev.tandem.runtime.ops.PackedWeights packs;
+    private final PackedWeights packs;
     private volatile boolean closed;
 
     private Model(Graph graph, Options o, Map<String, Integer> loadedOpCounts) {
@@ -182,7 +183,7 @@ public final class Model implements AutoCloseable {
         }
         this.weightBytes = w;
         this.maxMemory = o.maxMemory();
-        this.packs = new dev.tandem.runtime.ops.PackedWeights(graph, !o.keepWeights());
+        this.packs = new PackedWeights(graph, !o.keepWeights());
         if (maxMemory > 0 && weightBytes > maxMemory) {
             if (ownsPool) {
                 pool.close();

@@ -657,8 +657,7 @@ public final class Sgemm {
     /** {@link #kernel12Store} for an 8-row panel (row stride 8). */
     private static void kernel8Store(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, long cOff,
                                      long ldc, float[] bias, int biasOff, float lo, float hi) {
-        // accumulators start at the bias (one broadcast a row, no add in the epilogue: each Vector API
-        // operation here costs C2 compile memory, 51 MB for this method with 24 more adds)
+        // accumulators start at the bias, as in kernel12Store
         int q = biasOff;
         FloatVector b00 = FloatVector.broadcast(S, bias[q]);
         FloatVector c00 = b00, c01 = b00;
@@ -733,8 +732,9 @@ public final class Sgemm {
      */
     private static void kernel12Store(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, long cOff,
                                       long ldc, float[] bias, int biasOff, float lo, float hi) {
-        // accumulators start at the bias (one broadcast a row, no add in the epilogue: each Vector API
-        // operation here costs C2 compile memory, 51 MB for this method with 24 more adds)
+        // accumulators start at the bias (one broadcast a row, no add in the epilogue): each Vector API call
+        // site costs C2 compile memory, and with 24 more adds this method's compile took 51 MB instead of 41
+        // (-XX:CompileCommand=MemStat; docs/benchmarks.md)
         int q = biasOff;
         FloatVector b00 = FloatVector.broadcast(S, bias[q]);
         FloatVector c00 = b00, c01 = b00;

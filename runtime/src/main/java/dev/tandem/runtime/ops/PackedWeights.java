@@ -4,6 +4,7 @@ import dev.tandem.runtime.graph.Graph;
 import dev.tandem.runtime.graph.Node;
 import dev.tandem.runtime.graph.Value;
 import dev.tandem.runtime.tensor.Tensor;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -22,12 +23,11 @@ import java.util.function.Supplier;
  * it.
  */
 public final class PackedWeights {
-    private final Map<Object, Object> cache = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Object, Object> cache = new ConcurrentHashMap<>();
     private final boolean release;
     private final boolean caching;
     /** Per releasable constant, the nodes that read it and have not yet said they read it only packed. */
     private final Map<Value, Set<Node>> pendingReaders = new IdentityHashMap<>();
-    private long releasedBytes;
 
     /**
      * @param graph   the graph whose constants may be released (its outputs never are)
@@ -43,18 +43,15 @@ public final class PackedWeights {
         if (!release) {
             return;
         }
-        Set<Value> outputs = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Value> outputs = Collections.newSetFromMap(new IdentityHashMap<>());
         outputs.addAll(graph.outputs());
-        Map<Value, Set<Node>> readers = new IdentityHashMap<>();
         for (Node n : graph.nodes()) {
             for (Value v : n.inputs()) {
                 if (v != null && v.isConstant() && !outputs.contains(v)) {
-                    readers.computeIfAbsent(v, k -> java.util.Collections.newSetFromMap(new IdentityHashMap<>()))
-                            .add(n);
+                    pendingReaders.computeIfAbsent(v, k -> Collections.newSetFromMap(new IdentityHashMap<>())).add(n);
                 }
             }
         }
-        pendingReaders.putAll(readers);
     }
 
     private static final PackedWeights NONE = new PackedWeights(null, false, false);
@@ -67,18 +64,26 @@ public final class PackedWeights {
     /** What {@code make} builds for {@code key}, built once per key for the life of this object. */
     @SuppressWarnings("unchecked")
     public <T> T get(Object key, Supplier<T> make) {
-        if (!caching) {
-            return make.get();
-        }
-        Object v = cache.get(key);
-        if (v == null) {
-            v = make.get();
-            Object prior = ((ConcurrentHashMap<Object, Object>) cache).putIfAbsent(key, v);
-            if (prior != null) {
-                v = prior;
+        return caching ? (T) cache.computeIfAbsent(key, k -> make.get()) : make.get();
+    }
+
+    /**
+     * Whether a node's prepared weights stay valid for every plan: its geometry does not depend on the image size
+     * (explicit pads, not {@code auto_pad} SAME_*), so that it may say {@link #packedOnly} of its weights.
+     */
+    public static boolean fixedGeometry(OpContext ctx) {
+        String autoPad = ctx.attrString("auto_pad", "NOTSET");
+        return autoPad.equals("NOTSET") || autoPad.equals("VALID");
+    }
+
+    /** Fails, naming the way out, when a weight an op is about to prepare again was freed. */
+    public static void requireUnreleased(OpContext ctx, String op, Tensor... weights) {
+        for (Tensor t : weights) {
+            if (t != null && t.isClosed()) {
+                throw ctx.fail(op + " weights were freed after they were prepared for another geometry; load the "
+                        + "model with Model.Options.withKeepWeights(true) to plan it for new geometries");
             }
         }
-        return (T) v;
     }
 
     /**
@@ -97,8 +102,7 @@ public final class PackedWeights {
             }
             pendingReaders.remove(v);
             Tensor t = v.constant();
-            if (t != null && !t.isClosed()) {
-                releasedBytes += t.size() * t.dtype().byteSize();
+            if (t != null) {
                 t.close();
             }
         }
@@ -107,10 +111,5 @@ public final class PackedWeights {
     /** Whether this cache frees the graph's copies of packed weights. */
     public boolean releases() {
         return release;
-    }
-
-    /** Bytes of graph constants freed so far because only their packed form is read. */
-    public synchronized long releasedBytes() {
-        return releasedBytes;
     }
 }

@@ -9,6 +9,7 @@ import dev.tandem.runtime.ops.Kernel;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.OpRegistry;
+import dev.tandem.runtime.ops.PackedWeights;
 import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
@@ -102,8 +103,7 @@ public final class ExecutionPlan implements AutoCloseable {
      */
     public static ExecutionPlan build(Graph graph, OpRegistry registry, Sgemm gemm, MemoryPlanner planner,
                                       DType[] inputTypes, Shape[] inputShapes, Tensor[] known) {
-        return build(graph, registry, gemm, dev.tandem.runtime.ops.PackedWeights.none(), planner, inputTypes,
-                inputShapes, known);
+        return build(graph, registry, gemm, PackedWeights.none(), planner, inputTypes, inputShapes, known);
     }
 
     /**
@@ -111,9 +111,8 @@ public final class ExecutionPlan implements AutoCloseable {
      * prepared weights from {@code packs} (the model's, shared by its plans; it may free graph constants that only
      * their packed form is read from).
      */
-    public static ExecutionPlan build(Graph graph, OpRegistry registry, Sgemm gemm,
-                                      dev.tandem.runtime.ops.PackedWeights packs, MemoryPlanner planner,
-                                      DType[] inputTypes, Shape[] inputShapes, Tensor[] known) {
+    public static ExecutionPlan build(Graph graph, OpRegistry registry, Sgemm gemm, PackedWeights packs,
+                                      MemoryPlanner planner, DType[] inputTypes, Shape[] inputShapes, Tensor[] known) {
         Builder b = new Builder(gemm, packs);
         try {
             return b.build(graph, registry, planner, inputTypes, inputShapes, known);
@@ -135,9 +134,9 @@ public final class ExecutionPlan implements AutoCloseable {
         long folded;
         long macs;
 
-        final dev.tandem.runtime.ops.PackedWeights packs;
+        final PackedWeights packs;
 
-        Builder(Sgemm gemm, dev.tandem.runtime.ops.PackedWeights packs) {
+        Builder(Sgemm gemm, PackedWeights packs) {
             this.gemm = gemm;
             this.packs = packs;
         }

@@ -9,6 +9,7 @@ import dev.tandem.runtime.kernels.ConvParams;
 import dev.tandem.runtime.kernels.Sgemm;
 import dev.tandem.runtime.ops.Kernel;
 import dev.tandem.runtime.ops.OpContext;
+import dev.tandem.runtime.ops.PackedWeights;
 import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
@@ -106,14 +107,10 @@ final class ConvSupport {
             // plans (explicit pads), the node reads its weights only packed from now on, so the model may free the
             // graph's copy, and a 3×3 convolution that takes Winograd at this image size keeps only Winograd's
             // weights (Conv2d.prepareFor).
-            String autoPad = ctx.attrString("auto_pad", "NOTSET");
-            boolean fixedGeometry = autoPad.equals("NOTSET") || autoPad.equals("VALID");
+            boolean fixedGeometry = PackedWeights.fixedGeometry(ctx);
             boolean onePath = fixedGeometry && ctx.packs().releases();
             Conv2d conv = ctx.packs().get(new PackKey(ctx.node(), p, act), () -> {
-                if (wConst.isClosed() || (bConst != null && bConst.isClosed())) {
-                    throw ctx.fail(op + " weights were freed after they were packed for another geometry; load the "
-                            + "model with Model.Options.withKeepWeights(true) to plan it for new geometries");
-                }
+                PackedWeights.requireUnreleased(ctx, op, wConst, bConst);
                 Tensor src = wConst.contiguous();
                 try {
                     Tensor wt = Tensor.wrap(src.segment(), src.offset(), DType.FLOAT32, w4);

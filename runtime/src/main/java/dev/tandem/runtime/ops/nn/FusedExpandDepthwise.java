@@ -7,6 +7,7 @@ import dev.tandem.runtime.kernels.ConvParams;
 import dev.tandem.runtime.kernels.Sgemm;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
+import dev.tandem.runtime.ops.PackedWeights;
 import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.ops.Scratch;
 import dev.tandem.runtime.tensor.DType;
@@ -87,16 +88,11 @@ public final class FusedExpandDepthwise implements Op {
         // correct for any. With explicit pads the geometry is the same for every plan, so the node reads its
         // weights only prepared from now on and the model may free the graph's copies.
         long plane = 4L * h * w;
-        String autoPad = ctx.attrString("auto_pad", "NOTSET");
-        boolean fixedGeometry = autoPad.equals("NOTSET") || autoPad.equals("VALID");
         Blocks bl = ctx.packs().get(new PackKey(ctx.node(), p, expandAct, act), () -> {
-            if (w1.isClosed() || w2.isClosed() || b1 != null && b1.isClosed() || b2 != null && b2.isClosed()) {
-                throw ctx.fail(op + " weights were freed after they were prepared for another geometry; load the "
-                        + "model with Model.Options.withKeepWeights(true) to plan it for new geometries");
-            }
+            PackedWeights.requireUnreleased(ctx, op, w1, b1, w2, b2);
             return blocks(c, m, plane, p, w1, b1, w2, b2, expandAct, act);
         });
-        if (fixedGeometry) {
+        if (PackedWeights.fixedGeometry(ctx)) {
             ctx.packs().packedOnly(ctx.node(), 1, 2, 3, 4);
         }
         int mb = bl.mb, blocks = bl.expand.length;
