@@ -85,10 +85,12 @@ public final class InspectCommand implements Callable<Integer> {
             f.put("metadata", m.metadata());
             f.put("ops_loaded", m.loadedOpCounts());
             f.put("parameters", m.parameterCount());
+            // the weights as held once planned (packed, transformed for Winograd), as the memory budget counts them
             f.put("weight_bytes", m.weightBytes());
             f.put("passes", m.passChanges());
             try {
                 ExecutionPlan plan = m.plan(Map.of());
+                f.put("weight_bytes", m.weightBytes());
                 f.put("ops_optimized", plan.stepCounts());
                 f.put("multiply_adds", plan.multiplyAdds());
                 f.put("arena_bytes", plan.arenaBytes());

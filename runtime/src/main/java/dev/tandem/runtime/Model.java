@@ -306,9 +306,14 @@ public final class Model implements AutoCloseable {
         return Collections.unmodifiableMap(passChanges);
     }
 
-    /** Bytes of weights and other constants held. */
+    /**
+     * Bytes of weights and other constants held: the graph's constants, less those freed once prepared
+     * ({@link Options#keepWeights()}), plus what convolutions prepared for their kernels (packed for the GEMM,
+     * transformed for Winograd: 16/9 of a 3×3 convolution's weights). Before the first plan that is the graph's
+     * constants; planning changes it, and the memory budget counts it after each plan.
+     */
     public long weightBytes() {
-        return weightBytes;
+        return weightBytes - packs.releasedBytes() + packs.preparedBytes();
     }
 
     /** The memory budget in bytes this model was loaded with; 0 when none ({@link Options#maxMemory()}). */
@@ -500,7 +505,7 @@ public final class Model implements AutoCloseable {
                 return p;
             }
             p = ExecutionPlan.build(graph, registry, gemm, packs, planner, types, shapes, known);
-            if (maxMemory > 0 && weightBytes + p.arenaBytes() > maxMemory) {
+            if (maxMemory > 0 && weightBytes() + p.arenaBytes() > maxMemory) {
                 long arena = p.arenaBytes();
                 p.close();
                 throw overBudget(arena, shapes);
@@ -523,11 +528,12 @@ public final class Model implements AutoCloseable {
         for (int i = 0; i < shapes.length; i++) {
             in.append(i == 0 ? "" : ", ").append(gin.get(i).name()).append(' ').append(shapes[i]);
         }
-        return new MemoryBudgetExceededException("The model needs " + MemorySize.describe(weightBytes + arenaBytes)
-                + " (weights " + weightBytes + " + arena " + arenaBytes + " for inputs " + in
+        long weights = weightBytes();
+        return new MemoryBudgetExceededException("The model needs " + MemorySize.describe(weights + arenaBytes)
+                + " (weights " + weights + " + arena " + arenaBytes + " for inputs " + in
                 + ") but the memory budget is " + MemorySize.describe(maxMemory)
-                + "; raise the budget to at least " + (weightBytes + arenaBytes) + " bytes or run smaller batches",
-                weightBytes, arenaBytes, maxMemory);
+                + "; raise the budget to at least " + (weights + arenaBytes) + " bytes or run smaller batches",
+                weights, arenaBytes, maxMemory);
     }
 
     private static boolean shapeInput(DType t, Shape s) {

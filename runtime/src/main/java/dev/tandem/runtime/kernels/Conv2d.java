@@ -288,6 +288,24 @@ public final class Conv2d {
                 tile);
     }
 
+    /**
+     * Bytes of memory this convolution's prepared weights hold: packed for the GEMM, laid out for the depthwise
+     * kernels, transformed for Winograd (once built), and the bias.
+     */
+    public long weightBytes() {
+        long b = bias == null ? 0 : 4L * bias.length;
+        if (packed != null) {
+            for (Sgemm.PackedA a : packed) {
+                b += a.byteSize();
+            }
+        }
+        if (dwWeights != null) {
+            b += 4L * dwWeights.length + (dwChannels == null ? 0 : dwChannels.weightBytes());
+        }
+        Winograd3x3 w2 = winograd2, w4 = winograd4;
+        return b + (w2 == null ? 0 : w2.weightBytes()) + (w4 == null ? 0 : w4.weightBytes());
+    }
+
     /** The geometry. */
     public ConvParams params() {
         return p;

@@ -29,6 +29,11 @@ final class DepthwiseChannels {
     private final float[] bias;      // [block][VL]
     private final Activation act;
 
+    /** Bytes of this kernel's own copy of the weights and bias. */
+    long weightBytes() {
+        return 4L * (weights.length + bias.length);
+    }
+
     DepthwiseChannels(ConvParams p, int channels, float[] dwWeights, float[] bias, Activation act) {
         this.p = p;
         this.channels = channels;

@@ -60,6 +60,9 @@ public final class Sgemm {
     private final int kcMax;
     private final int ncMax;
     private final ThreadLocal<Scratch> scratch;
+    /** This GEMM on the calling thread alone (sharing its per-thread buffers); itself when the pool has one thread. */
+    private final Sgemm serial;
+    private static final ThreadPool CALLER_ONLY = ThreadPool.singleThreaded();
 
     /**
      * A GEMM running on {@code pool}'s threads, with default cache blocking (1200, 256; for experiments,
@@ -86,6 +89,25 @@ public final class Sgemm {
         this.kcMax = kc;
         this.ncMax = roundUp(nc, NR);
         this.scratch = ThreadLocal.withInitial(() -> new Scratch(kcMax, ncMax));
+        this.serial = pool.threads() == 1 ? this : new Sgemm(this);
+    }
+
+    /** The serial twin of {@code parent}: same blocking and per-thread buffers, the caller's thread only. */
+    private Sgemm(Sgemm parent) {
+        this.pool = CALLER_ONLY;
+        this.kcMax = parent.kcMax;
+        this.ncMax = parent.ncMax;
+        this.scratch = parent.scratch;
+        this.serial = this;
+    }
+
+    /**
+     * This GEMM run entirely on the calling thread, for callers that already split their work over the pool (one
+     * task per channel block or per image) and call kernels from inside those tasks. It shares this GEMM's
+     * per-thread buffers, so it costs no memory of its own.
+     */
+    public Sgemm serial() {
+        return serial;
     }
 
     /**

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 
 /**
  * Weights an op has prepared for its kernels (packed for the GEMM, transformed for Winograd), kept once per model
@@ -28,6 +29,9 @@ public final class PackedWeights {
     private final boolean caching;
     /** Per releasable constant, the nodes that read it and have not yet said they read it only packed. */
     private final Map<Value, Set<Node>> pendingReaders = new IdentityHashMap<>();
+    /** How to size what was built, per key of {@link #cache}, for the entries built with a size. */
+    private final ConcurrentHashMap<Object, ToLongFunction<Object>> sizes = new ConcurrentHashMap<>();
+    private long releasedBytes;                 // guarded by this
 
     /**
      * @param graph   the graph whose constants may be released (its outputs never are)
@@ -62,9 +66,45 @@ public final class PackedWeights {
     }
 
     /** What {@code make} builds for {@code key}, built once per key for the life of this object. */
-    @SuppressWarnings("unchecked")
     public <T> T get(Object key, Supplier<T> make) {
-        return caching ? (T) cache.computeIfAbsent(key, k -> make.get()) : make.get();
+        return get(key, make, t -> 0L);
+    }
+
+    /**
+     * As {@link #get(Object, Supplier)}, counting what is built in {@link #preparedBytes()} ({@code bytes} says how
+     * many bytes of memory it holds).
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T get(Object key, Supplier<T> make, ToLongFunction<? super T> bytes) {
+        if (!caching) {
+            return make.get();
+        }
+        return (T) cache.computeIfAbsent(key, k -> {
+            T t = make.get();
+            sizes.put(k, o -> bytes.applyAsLong((T) o));
+            return t;
+        });
+    }
+
+    /**
+     * Bytes held now by what was built here with a size ({@link #get(Object, Supplier, ToLongFunction)}), asked of
+     * each entry at this call (what an entry builds lazily, such as a convolution's Winograd weights on its first
+     * run, counts from then on).
+     */
+    public long preparedBytes() {
+        long b = 0;
+        for (Map.Entry<Object, ToLongFunction<Object>> e : sizes.entrySet()) {
+            Object v = cache.get(e.getKey());
+            if (v != null) {
+                b += e.getValue().applyAsLong(v);
+            }
+        }
+        return b;
+    }
+
+    /** Bytes of the graph's constants freed here ({@link #packedOnly}). */
+    public synchronized long releasedBytes() {
+        return releasedBytes;
     }
 
     /**
@@ -102,7 +142,8 @@ public final class PackedWeights {
             }
             pendingReaders.remove(v);
             Tensor t = v.constant();
-            if (t != null) {
+            if (t != null && !t.isClosed()) {
+                releasedBytes += t.size() * t.dtype().byteSize();
                 t.close();
             }
         }

@@ -121,7 +121,7 @@ final class ConvSupport {
                         src.close();
                     }
                 }
-            });
+            }, Conv2d::weightBytes);
             if (fixedGeometry) {
                 if (hasBias) {
                     ctx.packs().packedOnly(ctx.node(), 1, 2);

@@ -85,6 +85,10 @@ class ExpandDepthwiseFusionTest {
 
     /** Output y of the unoptimized and the optimized model, and how often the fusion changed the graph. */
     private static Object[] runBoth(ModelProto m, int... inputDims) {
+        return runBoth(2, m, inputDims);
+    }
+
+    private static Object[] runBoth(int threads, ModelProto m, int... inputDims) {
         float[][] out = new float[2][];
         Random r = new Random(5);
         float[] x = new float[(int) Shape.of(inputDims).size()];
@@ -93,7 +97,7 @@ class ExpandDepthwiseFusionTest {
         }
         int fused = 0;
         for (int k = 0; k < 2; k++) {
-            Model.Options opts = Model.Options.defaults().withThreads(2).withOptimize(k == 1);
+            Model.Options opts = Model.Options.defaults().withThreads(threads).withOptimize(k == 1);
             try (Model model = Model.load(m.toByteArray(), opts); Tensor in = Tensor.ofFloats(Shape.of(inputDims), x)) {
                 Map<String, Tensor> y = model.run(Map.of("x", in));
                 out[k] = y.get("y").toFloatArray();
@@ -130,7 +134,17 @@ class ExpandDepthwiseFusionTest {
     }
 
     @Test
-    void fiveByFiveOnSmallPlanesIsOneBlock() {
+    void oneThreadSplitsNothingAndThreeThreadsTakeBlocksOfTheirOwn() {
+        // one thread: blocks one after the other; three: 2 images × 2 blocks = 4 tasks over three threads
+        for (int threads : new int[] {1, 3}) {
+            Object[] r = runBoth(threads, block(2, 8, 50, 64, 3, 2, false, true, false), 2, 8, 64, 64);
+            assertThat((int) r[2]).isEqualTo(1);
+            assertSame(r);
+        }
+    }
+
+    @Test
+    void fiveByFiveOnSmallPlanes() {
         Object[] r = runBoth(block(1, 6, 24, 14, 5, 1, false, true, false), 1, 6, 14, 14);
         assertThat((int) r[2]).isEqualTo(1);
         assertSame(r);
