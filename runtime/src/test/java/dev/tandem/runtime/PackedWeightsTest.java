@@ -122,6 +122,65 @@ class PackedWeightsTest {
         }
     }
 
+    /** x [batch, K] → Gemm(W [N, K], transB = 1, bias) → y: a classifier as PyTorch exports it. */
+    private static byte[] classifier(int k, int n) {
+        NodeProto gemm = TestModels.node("Gemm", "fc", new String[] {"x", "W", "b"}, "y").toBuilder()
+                .addAttribute(AttributeProto.newBuilder().setName("transB").setType(AttributeProto.AttributeType.INT)
+                        .setI(1)).build();
+        GraphProto g = GraphProto.newBuilder().setName("fc")
+                .addInput(TestModels.floatInput("x", -1, k)).addOutput(TestModels.floatInput("y", -1, n))
+                .addInitializer(weights("W", 11, n, k)).addInitializer(weights("b", 12, n))
+                .addNode(gemm).build();
+        return TestModels.model(g, 13).toByteArray();
+    }
+
+    @Test
+    void classifierWeightsAreLaidOutOnceForEveryBatchSizeAndTheGraphCopyFreed() {
+        int k = 200, n = 70;
+        byte[] bytes = classifier(k, n);
+        Model.Options o = Model.Options.defaults().withThreads(2);
+        try (Model lean = Model.load(bytes, o); Model kept = Model.load(bytes, o.withKeepWeights(true))) {
+            long stored = lean.weightBytes();
+            for (int batch : new int[] {1, 3, 4, 5, 9, 33}) {
+                Random r = new Random(batch);
+                float[] x = new float[batch * k];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) r.nextGaussian();
+                }
+                float[] got, want;
+                try (Tensor in = Tensor.ofFloats(Shape.of(batch, k), x); Tensor y = lean.run(in)) {
+                    got = y.toFloatArray();
+                }
+                try (Tensor in = Tensor.ofFloats(Shape.of(batch, k), x); Tensor y = kept.run(in)) {
+                    want = y.toFloatArray();
+                }
+                // against the plain definition, in double
+                float[] w = kept.graph().find("W").constant().toFloatArray();
+                float[] b = kept.graph().find("b").constant().toFloatArray();
+                double[] ref = new double[batch * n];
+                for (int i = 0; i < batch; i++) {
+                    for (int j = 0; j < n; j++) {
+                        double acc = b[j];
+                        for (int q = 0; q < k; q++) {
+                            acc += (double) x[i * k + q] * w[j * k + q];
+                        }
+                        ref[i * n + j] = acc;
+                    }
+                }
+                for (int i = 0; i < ref.length; i++) {
+                    assertThat((double) got[i]).as("batch %d element %d", batch, i)
+                            .isCloseTo(ref[i], org.assertj.core.data.Offset.offset(1e-4 * (1 + Math.abs(ref[i]))));
+                }
+                assertThat(got).containsExactly(want);
+            }
+            assertThat(constant(lean, "W").isClosed()).as("read only through the laid-out copy").isTrue();
+            assertThat(constant(kept, "W").isClosed()).isFalse();
+            // held once: the panels (n rounded up to whole panels) instead of the graph's copy
+            assertThat(lean.weightBytes()).isLessThan(stored + 4L * n * k);
+            assertThat(kept.weightBytes()).isGreaterThanOrEqualTo(stored + 4L * n * k);
+        }
+    }
+
     @Test
     void theMemoryBudgetCountsWeightsAsPreparedNotAsStored() {
         byte[] bytes = model(null, false);

@@ -169,6 +169,29 @@ public final class Sgemm {
     }
 
     /**
+     * {@code C = alpha · op(A) · B + beta · C} with B (k × n) held as column panels of {@code pw} columns: panel p
+     * at {@code p·pw·k}, element (r, j) at {@code (j / pw)·pw·k + r·pw + j % pw}, zero-padded to whole panels
+     * ({@code pw} a multiple of {@link #NR}). For a constant B laid out once for a matrix-vector kernel
+     * (the classifier of a CNN), so that larger batches read the same copy.
+     */
+    public void gemmColumnPanels(boolean transA, int m, int n, int k, float alpha, MemorySegment a, long aOff,
+                                 int lda, float[] bPanels, int pw, float beta, MemorySegment c, long cOff, int ldc) {
+        checkDims(m, n, k);
+        checkOperand("A", a, aOff, transA ? k : m, transA ? m : k, lda);
+        checkOperand("C", c, cOff, m, n, ldc);
+        if (pw <= 0 || pw % NR != 0 || (long) (n + pw - 1) / pw * pw * k > bPanels.length) {
+            throw new IllegalArgumentException("B panels of width " + pw + " (a multiple of " + NR + ") for " + k
+                    + "x" + n + " need " + (long) (n + pw - 1) / pw * pw * k + " floats; got " + bPanels.length);
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        PackedA packed = k == 0 ? new PackedA(m, 0, new float[0]) : packShared(transA, m, k, a, aOff, lda);
+        run(m, n, k, alpha, packed, new MatrixB(bPanels, pw, k), beta, new MatrixC(c, cOff, ldc), null,
+                Activation.NONE);
+    }
+
+    /**
      * Runs with a caller-supplied B packer and C writer (used by convolution to build im2col panels on the fly and
      * to scatter output columns). Package-private: those contracts are internal; the caller checks bounds.
      */
@@ -1085,6 +1108,10 @@ public final class Sgemm {
         private final long off;
         private final int ld;
         private final Int8Format f;
+        /** Or B held as column panels ({@link #gemmColumnPanels}): the panels, their width and the depth k. */
+        private final float[] panels;
+        private final int pw;
+        private final int depth;
 
         MatrixB(boolean trans, MemorySegment seg, long off, int ld) {
             this(trans, seg, off, ld, null);
@@ -1096,12 +1123,30 @@ public final class Sgemm {
             this.off = off;
             this.ld = ld;
             this.f = f;
+            this.panels = null;
+            this.pw = 0;
+            this.depth = 0;
+        }
+
+        MatrixB(float[] panels, int pw, int depth) {
+            this.trans = false;
+            this.seg = null;
+            this.off = 0;
+            this.ld = 0;
+            this.f = null;
+            this.panels = panels;
+            this.pw = pw;
+            this.depth = depth;
         }
 
         @Override
         public void pack(int p0, int kc, int j0, int nc, float[] dst, int dstOff) {
             if (f != null) {
                 packInt8(p0, kc, j0, nc, dst, dstOff);
+                return;
+            }
+            if (panels != null) {
+                packPanels(p0, kc, j0, nc, dst, dstOff);
                 return;
             }
             for (int q = 0; q * NR < nc; q++) {
@@ -1136,6 +1181,20 @@ public final class Sgemm {
                             dst[base + k * NR + x] = seg.getAtIndex(FL, src + k);
                         }
                     }
+                }
+            }
+        }
+
+        /** From column panels: every NR-column row is contiguous there (NR divides pw; the panels are padded). */
+        private void packPanels(int p0, int kc, int j0, int nc, float[] dst, int dstOff) {
+            for (int q = 0; q * NR < nc; q++) {
+                int base = dstOff + q * NR * kc;
+                int j = j0 + q * NR;
+                int src = j / pw * pw * depth + p0 * pw + j % pw;
+                for (int k = 0; k < kc; k++, src += pw) {
+                    int d = base + k * NR;
+                    FloatVector.fromArray(S, panels, src).intoArray(dst, d);
+                    FloatVector.fromArray(S, panels, src + VL).intoArray(dst, d + VL);
                 }
             }
         }

@@ -110,6 +110,47 @@ class GemmTest extends PooledKernelTest {
         assertThatThrownBy(() -> Sgemm.PackedA.zeros(3, 2).get(3, 0)).isInstanceOf(IndexOutOfBoundsException.class);
     }
 
+    /** B as column panels of 2·NR (a classifier's weights laid out for the matrix-vector kernel). */
+    @Test
+    void columnPanelsOfBMatchThePlainProduct() {
+        Random r = new Random(13);
+        int pw = 2 * Sgemm.NR;
+        for (int[] s : new int[][] {{5, 70, 200}, {33, pw, 17}, {9, 1, 3}, {64, 3 * pw + 5, 1300}}) {
+            int m = s[0], n = s[1], k = s[2];
+            for (boolean ta : new boolean[] {false, true}) {
+                float[] a = random(r, m * k), b = random(r, k * n), c0 = random(r, m * n);
+                int panels = (n + pw - 1) / pw;
+                float[] bp = new float[panels * pw * k];
+                for (int q = 0; q < k; q++) {
+                    for (int j = 0; j < n; j++) {
+                        bp[j / pw * pw * k + q * pw + j % pw] = b[q * n + j];
+                    }
+                }
+                float[] at = ta ? new float[k * m] : a;
+                if (ta) {
+                    for (int i = 0; i < m; i++) {
+                        for (int q = 0; q < k; q++) {
+                            at[q * m + i] = a[i * k + q];
+                        }
+                    }
+                }
+                double[] want = toDouble(c0);
+                ReferenceGemm.gemm(false, false, m, n, k, 0.5f, a, k, b, n, 1f, want, n);
+                float[] got = c0.clone();
+                new Sgemm(pool).gemmColumnPanels(ta, m, n, k, 0.5f, MemorySegment.ofArray(at), 0, ta ? m : k, bp, pw,
+                        1f, MemorySegment.ofArray(got), 0, n);
+                for (int x = 0; x < got.length; x++) {
+                    assertThat((double) got[x]).as("%dx%dx%d ta %s element %d", m, n, k, ta, x)
+                            .isCloseTo(want[x], org.assertj.core.data.Offset.offset(1e-4 * Math.sqrt(k)));
+                }
+            }
+        }
+        assertThatThrownBy(() -> new Sgemm(pool).gemmColumnPanels(false, 1, 70, 2, 1f, MemorySegment.ofArray(
+                new float[2]), 0, 2, new float[2 * 70], pw, 0f, MemorySegment.ofArray(new float[70]), 0, 70))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("need " + (70 + pw - 1) / pw * pw * 2);
+    }
+
     @Test
     void betaZeroIgnoresNaNInOutput() {
         float[] a = random(new Random(1), 9 * 20), b = random(new Random(2), 20 * 33);

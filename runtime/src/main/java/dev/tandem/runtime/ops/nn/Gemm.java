@@ -7,6 +7,7 @@ import dev.tandem.runtime.ops.Elements;
 import dev.tandem.runtime.ops.Kernel;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
+import dev.tandem.runtime.ops.PackedWeights;
 import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
@@ -17,9 +18,11 @@ import java.lang.foreign.ValueLayout;
 /**
  * Gemm (opset 6+), float32 and float64: {@code Y = alpha · op(A) · op(B) + beta · C} with transA/transB and C
  * unidirectionally broadcast to {@code [M, N]} (optional from opset 11; opset 6's {@code broadcast} attribute only
- * restricts valid models, so broadcasting is always allowed). Float32 paths: constant B with at most
- * {@link Gemv#MAX_ROWS} rows (a batch-1 classifier) runs {@link Gemv} on B laid out once; constant A is packed once
- * ({@link Sgemm#packA}); otherwise a plain {@link Sgemm} call. Float64 runs the scalar {@link ReferenceGemm}.
+ * restricts valid models, so broadcasting is always allowed). Float32 paths: constant B is laid out once per model
+ * as {@link Gemv}'s column panels (the graph's copy is then freed, {@link PackedWeights}); up to
+ * {@link Gemv#MAX_ROWS} rows (a batch-1 classifier) run {@link Gemv} on them, more rows a GEMM that packs its panels
+ * from them ({@link Sgemm#gemmColumnPanels}); constant A is packed once ({@link Sgemm#packA}); otherwise a plain
+ * {@link Sgemm} call. Float64 runs the scalar {@link ReferenceGemm}.
  */
 public final class Gemm implements Op {
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -75,17 +78,38 @@ public final class Gemm implements Op {
         Sgemm gemm = ctx.gemm();
         Tensor bConst = ctx.constant(1), aConst = ctx.constant(0);
         Kernel kernel;
-        if (bConst != null && m <= Gemv.MAX_ROWS && k > 0) {
-            Tensor bc = bConst.contiguous();
-            Gemv gemv = new Gemv(tb, k, n, bc.segment(), bc.offset(), ldb);
-            closeCopy(bc, bConst);
-            kernel = (in, out) -> {
-                if (hasC) {
-                    fillBroadcast(in[2], out[0], m, n);
+        if (bConst != null && k > 0) {
+            // B laid out once per model (PackedWeights) as Gemv's column panels: batch 1 streams them, larger
+            // batches pack GEMM panels from them; the graph's copy is then never read again, and freed.
+            Gemv gemv = ctx.packs().get(new PackKey(ctx.node(), tb, k, n), () -> {
+                PackedWeights.requireUnreleased(ctx, "Gemm", bConst);
+                Tensor bc = bConst.contiguous();
+                try {
+                    return new Gemv(tb, k, n, bc.segment(), bc.offset(), ldb);
+                } finally {
+                    closeCopy(bc, bConst);
                 }
-                float[] rows = rows(in[0], ta, m, k);
-                gemv.run(gemm.pool(), rows, m, alpha, betaRun, out[0].segment(), out[0].offset());
-            };
+            }, Gemv::byteSize);
+            ctx.packs().packedOnly(ctx.node(), 1);
+            if (m <= Gemv.MAX_ROWS) {
+                kernel = (in, out) -> {
+                    if (hasC) {
+                        fillBroadcast(in[2], out[0], m, n);
+                    }
+                    float[] rows = rows(in[0], ta, m, k);
+                    gemv.run(gemm.pool(), rows, m, alpha, betaRun, out[0].segment(), out[0].offset());
+                };
+            } else {
+                kernel = (in, out) -> {
+                    if (hasC) {
+                        fillBroadcast(in[2], out[0], m, n);
+                    }
+                    Tensor at = in[0].contiguous();
+                    gemm.gemmColumnPanels(ta, m, n, k, alpha, at.segment(), at.offset(), lda, gemv.panels(), Gemv.PW,
+                            betaRun, out[0].segment(), out[0].offset(), n);
+                    closeCopy(at, in[0]);
+                };
+            }
         } else if (aConst != null && m > 0 && k > 0) {
             Tensor ac = aConst.contiguous();
             Sgemm.PackedA pa = Sgemm.packA(ta, m, k, ac.segment(), ac.offset(), lda);
@@ -112,6 +136,9 @@ public final class Gemm implements Op {
             };
         }
         return Prepared.of(DType.FLOAT32, outShape, macs, kernel);
+    }
+
+    private record PackKey(dev.tandem.runtime.graph.Node node, boolean transB, int k, int n) {
     }
 
     static void closeCopy(Tensor copy, Tensor original) {

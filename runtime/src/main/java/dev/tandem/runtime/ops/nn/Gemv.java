@@ -17,8 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class Gemv {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
     private static final int F = Simd.F;
-    /** Columns of a panel: four vectors. */
-    private static final int PW = 4 * F;
+    /** Columns of a panel: four vectors (a multiple of {@link dev.tandem.runtime.kernels.Sgemm#NR}). */
+    static final int PW = 4 * F;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /** Largest row count this path takes (beyond it a packed GEMM wins). */
     static final int MAX_ROWS = 4;
@@ -53,6 +53,16 @@ final class Gemv {
                 }
             }
         }
+    }
+
+    /** B as column panels of {@link #PW} (see {@link dev.tandem.runtime.kernels.Sgemm#gemmColumnPanels}). */
+    float[] panels() {
+        return b;
+    }
+
+    /** Bytes of the laid-out copy of B. */
+    long byteSize() {
+        return 4L * b.length;
     }
 
     /**
