@@ -8,6 +8,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -182,25 +183,33 @@ public final class Pooling {
 
     /**
      * 2×2 max pooling with stride 2 and no padding, plane by plane: each output the maximum of its four inputs
-     * (the same {@code Math.max} semantics as the separable path, so the same values, NaN included). The separable
-     * path leaves narrow planes (14 or 28 wide) mostly to its scalar tails.
+     * ({@code Math.max} semantics, as the separable path: the same values, NaN included), F outputs at a time from
+     * each row pair split into even and odd columns by permutes (the separable path leaves narrow planes, 14 or 28
+     * wide, mostly to its scalar tails).
      */
     private static void maxPool2x2(ThreadPool pool, Tensor in, Tensor out, int h, int w, int planes) {
         int oh = h / 2, ow = w / 2;
         MemorySegment src = in.segment(), dst = out.segment();
         long io = in.offset(), oo = out.offset();
         Chunks.run(pool, planes, (long) planes * h * w, (from, to) -> {
-            float[] rows = new float[2 * w];
-            float[] row = new float[ow];
+            FloatVector even = FloatVector.fromArray(S, Simd.EVEN_LANES, 0);
+            FloatVector odd = FloatVector.fromArray(S, Simd.ODD_LANES, 0);
             for (int pi = from; pi < to; pi++) {
                 long planeIn = io + (long) pi * h * w, planeOut = oo + (long) pi * oh * ow;
                 for (int oy = 0; oy < oh; oy++) {
-                    MemorySegment.copy(src, FL, (planeIn + 2L * oy * w) * 4, rows, 0, 2 * w);
-                    for (int ox = 0; ox < ow; ox++) {
-                        row[ox] = Math.max(Math.max(rows[2 * ox], rows[2 * ox + 1]),
-                                Math.max(rows[w + 2 * ox], rows[w + 2 * ox + 1]));
+                    long r0 = (planeIn + 2L * oy * w) * 4, r1 = r0 + 4L * w, o = (planeOut + (long) oy * ow) * 4;
+                    for (int ox = 0; ox < ow; ox += F) {
+                        int n = Math.min(F, ow - ox);
+                        VectorMask<Float> first = S.indexInRange(0, 2 * n), second = S.indexInRange(F, 2 * n);
+                        long at = 8L * ox;
+                        FloatVector p = FloatVector.fromMemorySegment(S, src, r0 + at, LE, first);
+                        FloatVector q = FloatVector.fromMemorySegment(S, src, r0 + at + 4L * F, LE, second);
+                        FloatVector top = even.selectFrom(p, q).max(odd.selectFrom(p, q));
+                        p = FloatVector.fromMemorySegment(S, src, r1 + at, LE, first);
+                        q = FloatVector.fromMemorySegment(S, src, r1 + at + 4L * F, LE, second);
+                        FloatVector bottom = even.selectFrom(p, q).max(odd.selectFrom(p, q));
+                        top.max(bottom).intoMemorySegment(dst, o + 4L * ox, LE, S.indexInRange(0, n));
                     }
-                    MemorySegment.copy(row, 0, dst, FL, (planeOut + (long) oy * ow) * 4, ow);
                 }
             }
         });

@@ -70,8 +70,8 @@ public final class Simd {
         return r.blend(hi, r.compare(VectorOperators.GT, hi));
     }
 
-    private static final float[] EVEN_LANES = lanes(0);
-    private static final float[] ODD_LANES = lanes(1);
+    static final float[] EVEN_LANES = lanes(0);
+    static final float[] ODD_LANES = lanes(1);
 
     private static float[] lanes(int first) {
         float[] l = new float[F];

@@ -144,7 +144,8 @@ class PoolingTest extends PooledKernelTest {
     void maxPool2x2FastPathMatchesTheReferenceWithNaNSignedZerosAndOddSizes() {
         Random rnd = new Random(9);
         ConvParams p = ConvParams.square(2, 2, 0);
-        for (int[] d : new int[][] {{3, 4, 28, 28}, {2, 5, 14, 14}, {4, 3, 7, 9}, {2, 4, 2, 2}, {3, 3, 5, 33}}) {
+        for (int[] d : new int[][] {{3, 4, 28, 28}, {2, 5, 14, 14}, {4, 3, 7, 9}, {2, 4, 2, 2}, {3, 3, 5, 33},
+            {2, 2, 6, 70}}) {
             float[] x = KernelTestSupport.uniform(rnd, d[0] * d[1] * d[2] * d[3], -3, 3);
             x[3] = Float.NaN;
             x[x.length / 2] = -0f;

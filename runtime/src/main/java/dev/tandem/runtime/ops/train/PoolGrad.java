@@ -8,8 +8,7 @@ import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.ops.nn.Geometry;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import dev.tandem.runtime.tensor.Tensor;
 
 /**
  * {@code dev.tandem.PoolGrad(dY, X) → dX}: the gradient of a pooling op, with that op's attributes and
@@ -18,7 +17,6 @@ import java.lang.foreign.ValueLayout;
  * divisor (count_include_pad, ceil_mode). Float32 and float64; planes run in parallel.
  */
 public final class PoolGrad implements Op {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     @Override
     public String type() {
@@ -78,17 +76,25 @@ public final class PoolGrad implements Op {
         var pool = ctx.pool();
         if (t == DType.FLOAT32 && max && mode.equals("max") && isPlain2x2(p) && oh == h / 2 && ow == w / 2) {
             int chunks = Math.min(planes, pool.threads() * 4);
-            return Prepared.of(t, x, (in, out) -> pool.parallelFor(chunks, ci -> {
-                float[] xp = new float[h * w], dyp = new float[oh * ow], dxp = new float[h * w];
-                for (int plane = planes * ci / chunks; plane < planes * (ci + 1) / chunks; plane++) {
-                    MemorySegment.copy(in[1].segment(), F, (in[1].offset() + (long) plane * h * w) * 4, xp, 0, h * w);
-                    MemorySegment.copy(in[0].segment(), F, (in[0].offset() + (long) plane * oh * ow) * 4, dyp, 0,
-                            oh * ow);
-                    TrainKernels.maxPool2x2Grad(xp, dyp, dxp, h, w, oh, ow);
-                    MemorySegment.copy(dxp, 0, out[0].segment(), F, (out[0].offset() + (long) plane * h * w) * 4,
-                            h * w);
+            return Prepared.of(t, x, (in, out) -> {
+                Tensor xs = in[1].contiguous(), dys = in[0].contiguous();
+                try {
+                    pool.parallelFor(chunks, ci -> {
+                        for (int plane = planes * ci / chunks; plane < planes * (ci + 1) / chunks; plane++) {
+                            TrainKernels.maxPool2x2Grad(xs.segment(), xs.offset() + (long) plane * h * w,
+                                    dys.segment(), dys.offset() + (long) plane * oh * ow, out[0].segment(),
+                                    out[0].offset() + (long) plane * h * w, h, w, oh, ow);
+                        }
+                    });
+                } finally {
+                    if (xs != in[1]) {
+                        xs.close();
+                    }
+                    if (dys != in[0]) {
+                        dys.close();
+                    }
                 }
-            }));
+            });
         }
         return Prepared.of(t, x, (in, out) -> pool.parallelFor(planes, plane -> {
             double[] xp = Doubles.read(in[1], (long) plane * h * w, h * w);

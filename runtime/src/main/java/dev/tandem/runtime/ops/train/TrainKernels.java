@@ -182,33 +182,75 @@ final class TrainKernels {
         }
     }
 
-    /**
-     * The gradient of a 2×2 stride-2 max pool (no padding, no dilation) over one plane: each window's gradient
-     * goes to its first maximum in row-major order (as the generic path); input rows and columns past the last
-     * whole window get zero. {@code x} and {@code dx} are h×w, {@code dy} oh×ow, with {@code oh = h/2},
-     * {@code ow = w/2}.
-     */
-    static void maxPool2x2Grad(float[] x, float[] dy, float[] dx, int h, int w, int oh, int ow) {
-        if (2 * oh < h || 2 * ow < w) {
-            java.util.Arrays.fill(dx, 0, h * w, 0f);
+    /** Lane indices for two-vector permutes: the even and odd lanes of a·b, and a, b interleaved (low, high). */
+    private static final float[] EVEN = lanes(0, 2), ODD = lanes(1, 2);
+    private static final float[] LOW = interleaved(0), HIGH = interleaved(VL / 2);
+
+    private static float[] lanes(int first, int step) {
+        float[] l = new float[VL];
+        for (int i = 0; i < VL; i++) {
+            l[i] = first + step * i;
         }
+        return l;
+    }
+
+    private static float[] interleaved(int first) {
+        float[] l = new float[VL];
+        for (int i = 0; i < VL; i++) {
+            l[i] = (i & 1) == 0 ? first + i / 2 : VL + first + i / 2;
+        }
+        return l;
+    }
+
+    /**
+     * The gradient of a 2×2 stride-2 max pool (no padding, no dilation) over one plane, straight from and to memory
+     * (element offsets): each window's gradient goes to its first maximum in row-major order (a later element wins
+     * only when strictly greater, as the generic path and PyTorch), the others get 0; input rows and columns past
+     * the last whole window get 0. {@code x} and {@code dx} are h×w, {@code dy} oh×ow, with {@code oh = h/2},
+     * {@code ow = w/2}. VL outputs at a time: each row pair's inputs are split into even and odd columns by
+     * permutes, and the four gradients interleaved back.
+     */
+    static void maxPool2x2Grad(MemorySegment x, long xOff, MemorySegment dy, long dyOff, MemorySegment dx,
+                               long dxOff, int h, int w, int oh, int ow) {
+        FloatVector even = FloatVector.fromArray(S, EVEN, 0), odd = FloatVector.fromArray(S, ODD, 0);
+        FloatVector low = FloatVector.fromArray(S, LOW, 0), high = FloatVector.fromArray(S, HIGH, 0);
+        FloatVector zero = FloatVector.zero(S);
         for (int oy = 0; oy < oh; oy++) {
-            int r0 = 2 * oy * w, r1 = r0 + w;
-            for (int ox = 0; ox < ow; ox++) {
-                int i0 = r0 + 2 * ox, i1 = r1 + 2 * ox;
-                float a = x[i0], b = x[i0 + 1], c = x[i1], d = x[i1 + 1], g = dy[oy * ow + ox];
-                // branch-free: the winner is the last of b, c, d to beat the running maximum (strictly), else a
-                boolean pb = b > a;
-                float best = pb ? b : a;
-                boolean pc = c > best;
-                best = pc ? c : best;
-                boolean pd = d > best;
-                boolean top = !pd && !pc;
-                dx[i0] = top && !pb ? g : 0f;
-                dx[i0 + 1] = top && pb ? g : 0f;
-                dx[i1] = !pd && pc ? g : 0f;
-                dx[i1 + 1] = pd ? g : 0f;
+            long r0 = (xOff + 2L * oy * w) * 4, r1 = r0 + 4L * w;
+            long d0 = (dxOff + 2L * oy * w) * 4, d1 = d0 + 4L * w;
+            long g0 = (dyOff + (long) oy * ow) * 4;
+            for (int ox = 0; ox < ow; ox += VL) {
+                int n = Math.min(VL, ow - ox);
+                VectorMask<Float> first = S.indexInRange(0, 2 * n), second = S.indexInRange(VL, 2 * n);
+                VectorMask<Float> outs = S.indexInRange(0, n);
+                long at = 8L * ox;
+                FloatVector p = FloatVector.fromMemorySegment(S, x, r0 + at, LE, first);
+                FloatVector q = FloatVector.fromMemorySegment(S, x, r0 + at + 4L * VL, LE, second);
+                FloatVector a = even.selectFrom(p, q), b = odd.selectFrom(p, q);
+                p = FloatVector.fromMemorySegment(S, x, r1 + at, LE, first);
+                q = FloatVector.fromMemorySegment(S, x, r1 + at + 4L * VL, LE, second);
+                FloatVector c = even.selectFrom(p, q), d = odd.selectFrom(p, q);
+                FloatVector g = FloatVector.fromMemorySegment(S, dy, g0 + 4L * ox, LE, outs);
+                VectorMask<Float> pb = b.compare(VectorOperators.GT, a);
+                FloatVector best = a.blend(b, pb);
+                VectorMask<Float> pc = c.compare(VectorOperators.GT, best);
+                best = best.blend(c, pc);
+                VectorMask<Float> pd = d.compare(VectorOperators.GT, best);
+                VectorMask<Float> top = pd.or(pc).not();
+                FloatVector ga = zero.blend(g, top.andNot(pb)), gb = zero.blend(g, top.and(pb));
+                FloatVector gc = zero.blend(g, pc.andNot(pd)), gd = zero.blend(g, pd);
+                low.selectFrom(ga, gb).intoMemorySegment(dx, d0 + at, LE, first);
+                high.selectFrom(ga, gb).intoMemorySegment(dx, d0 + at + 4L * VL, LE, second);
+                low.selectFrom(gc, gd).intoMemorySegment(dx, d1 + at, LE, first);
+                high.selectFrom(gc, gd).intoMemorySegment(dx, d1 + at + 4L * VL, LE, second);
             }
+            if (2 * ow < w) {
+                dx.set(F, d0 + 8L * ow, 0f);
+                dx.set(F, d1 + 8L * ow, 0f);
+            }
+        }
+        if (2 * oh < h) {
+            dx.asSlice((dxOff + 2L * oh * w) * 4, 4L * w).fill((byte) 0);
         }
     }
 

@@ -80,7 +80,8 @@ class TrainFastPathTest {
 
     @Test
     void maxPool2x2GradientMatchesTheGenericPathWithTiesAndOddSizes() {
-        for (int[] dims : new int[][] {{2, 3, 8, 10}, {1, 2, 7, 9}, {3, 1, 2, 2}, {2, 2, 5, 3}, {1, 1, 28, 28}}) {
+        for (int[] dims : new int[][] {{2, 3, 8, 10}, {1, 2, 7, 9}, {3, 1, 2, 2}, {2, 2, 5, 3}, {1, 1, 28, 28},
+            {1, 2, 6, 70}, {2, 1, 5, 67}}) {
             int oh = dims[2] / 2, ow = dims[3] / 2;
             try (Tensor x = levels(dims)) {
                 Tensor dy = f.random(dims[0], dims[1], oh, ow);
