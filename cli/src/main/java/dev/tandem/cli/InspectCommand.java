@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
         name = "inspect",
         mixinStandardHelpOptions = true,
         description = {"Describe a model: inputs, outputs, metadata, op counts as loaded and after optimization,",
-            "parameters, multiply-adds, arena and weight bytes and their sum (at batch 1), optimizer passes.",
+            "parameters, multiply-adds, arena and weight bytes (as held once planned: packed, Winograd) and their",
+            "sum (at batch 1), optimizer passes.",
             "With --ops (and no --model): the ops Tandem supports."})
 public final class InspectCommand implements Callable<Integer> {
 

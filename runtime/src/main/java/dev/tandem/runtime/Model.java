@@ -69,7 +69,8 @@ public final class Model implements AutoCloseable {
      *                      Tandem plans, not the JVM's own (heap, code, threads); concurrent runs each take another
      *                      arena of the same size
      * @param keepWeights   keep the graph's copy of every weight readable. By default (false) a weight that only
-     *                      packed kernels read (convolutions with explicit pads) is freed once packed, so that the
+     *                      packed kernels read (convolutions with explicit pads, a Gemm's constant B) is freed once
+     *                      packed, so that the
      *                      model holds its weights once, not twice ({@link PackedWeights});
      *                      its tensor in {@link #graph()} is then closed, and a 3×3 convolution that takes the
      *                      Winograd path at the first plan's image size keeps only Winograd's weights (runs of

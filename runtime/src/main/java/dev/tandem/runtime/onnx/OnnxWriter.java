@@ -204,7 +204,7 @@ public final class OnnxWriter {
     private static TensorProto tensor(String name, Tensor t, String what) {
         if (t.isClosed()) {
             throw new IllegalStateException("Cannot write " + what + ": its tensor is closed (a Model frees the graph's "
-                    + "copy of the weights its convolutions packed; load it with Model.Options.withKeepWeights(true) "
+                    + "copy of the weights its convolutions and Gemms packed; load it with Model.Options.withKeepWeights(true) "
                     + "to write its graph)");
         }
         TensorProto.Builder b = TensorProto.newBuilder().setDataType(t.dtype().onnxCode());

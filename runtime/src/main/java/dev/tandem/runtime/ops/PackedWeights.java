@@ -27,7 +27,7 @@ public final class PackedWeights {
     private final ConcurrentHashMap<Object, Object> cache = new ConcurrentHashMap<>();
     private final boolean release;
     private final boolean caching;
-    /** Per releasable constant, the nodes that read it and have not yet said they read it only packed. */
+    /** Per releasable constant, the nodes that read it, less those that said they read it only packed. */
     private final Map<Value, Set<Node>> pendingReaders = new IdentityHashMap<>();
     /** How to size what was built, per key of {@link #cache}, for the entries built with a size. */
     private final ConcurrentHashMap<Object, ToLongFunction<Object>> sizes = new ConcurrentHashMap<>();
