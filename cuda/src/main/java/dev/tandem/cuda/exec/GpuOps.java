@@ -186,6 +186,16 @@ final class GpuOps {
         return a != null && a.value() instanceof long[] v ? v : null;
     }
 
+    /**
+     * Refuses a batch norm carrying a fused Relu ({@code BatchNormReluFusion}, which the training step applies only on
+     * the CPU): the CUDA kernels would ignore it.
+     */
+    private static void noFusedActivation(Node n) {
+        if (!attrString(n, "activation", "").isEmpty()) {
+            throw new Unsupported(n.opType() + " with a fused activation (the CPU's BatchNormReluFusion)");
+        }
+    }
+
     static String attrString(Node n, String name, String dflt) {
         Attribute a = n.attributes().get(name);
         if (a == null) {
@@ -326,6 +336,7 @@ final class GpuOps {
                 return conv(st, values, op);
             }
             case "BatchNormTrain" -> {
+                noFusedActivation(node);
                 requireFloat(st, values, 0, 1, 2, 3, 4);
                 Shape x = values.get(in[0]).shape();
                 if (x.rank() != 4) {
@@ -359,6 +370,7 @@ final class GpuOps {
                 };
             }
             case "BatchNormGrad" -> {
+                noFusedActivation(node);
                 requireFloat(st, values, 0, 1, 2, 3, 4);
                 if (values.get(in[1]).shape().rank() != 4) {
                     throw new Unsupported("batch norm over rank " + values.get(in[1]).shape().rank());

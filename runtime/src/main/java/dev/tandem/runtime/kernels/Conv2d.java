@@ -100,7 +100,12 @@ public final class Conv2d {
     private static boolean winogradAllowed(ConvParams p, int inChannels, int outChannels) {
         return WINOGRAD && Winograd3x3.supports(p)
                 && inChannels >= WINOGRAD_MIN_CHANNELS && outChannels >= WINOGRAD_MIN_CHANNELS
-                && (long) inChannels * outChannels >= WINOGRAD_MIN_HARMONIC * (long) (inChannels + outChannels);
+                && (long) inChannels * outChannels >= WINOGRAD4_MIN_HARMONIC * (long) (inChannels + outChannels);
+    }
+
+    /** Whether {@code C·K / (C + K)} is below {@link #WINOGRAD_MIN_HARMONIC}: only F(4×4) pays there. */
+    private static boolean narrowHarmonic(int inChannels, int outChannels) {
+        return (long) inChannels * outChannels < WINOGRAD_MIN_HARMONIC * (long) (inChannels + outChannels);
     }
 
     private Conv2d(Conv2d c, boolean winogradAllowed) {
@@ -131,6 +136,16 @@ public final class Conv2d {
      */
     static final int WINOGRAD_MIN_CHANNELS = 32;
     static final int WINOGRAD_MIN_HARMONIC = 20;
+    /**
+     * The smallest {@code C·K / (C + K)} for F(4×4, 3×3) (16: 32→32 channels), which saves 4× the products where
+     * F(2×2) saves 2.25× for the same transform work per output, on planes of at least
+     * {@link #WINOGRAD4_NARROW_MIN_TILES} 4×4 tiles. Measured (2 threads, {@code WinogradVsDirect -Dtile=4}, time
+     * against direct convolution, 2026-11-27): 32→32 at 28×28 0.79 (batch 1), 0.72 (batch 8), 0.86 (batch 128,
+     * FashionNet's training step); at 56×56 0.60; 16→16 at 28×28 0.88 (left direct: below 32 channels). System
+     * property {@code tandem.conv.winograd4MinHarmonic}; 20 turns this off.
+     */
+    static final int WINOGRAD4_MIN_HARMONIC = Integer.getInteger("tandem.conv.winograd4MinHarmonic", 16);
+    static final int WINOGRAD4_NARROW_MIN_TILES = 49;
     /**
      * Fewest 2×2 output tiles per image for Winograd with at least 64 output channels, and with fewer (fewer
      * tiles leave the GEMM panels of its blocks part empty: 512 channels at 7×7, 16 tiles, took 1.4× the direct
@@ -188,6 +203,9 @@ public final class Conv2d {
             return 0;
         }
         long tiles4 = (long) ((oh + 3) / 4) * ((ow + 3) / 4);
+        if (narrowHarmonic(inChannels, outChannels)) {
+            return tiles4 >= WINOGRAD4_NARROW_MIN_TILES ? 4 : 0;
+        }
         return WINOGRAD4_MIN_TILES > 0 && tiles4 >= WINOGRAD4_MIN_TILES ? 4 : 2;
     }
 

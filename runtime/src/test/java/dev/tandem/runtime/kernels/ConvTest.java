@@ -280,8 +280,13 @@ class ConvTest extends PooledKernelTest {
             Conv2d narrow = Conv2d.prepare(ConvParams.square(3, 1, 1), 64, w32, null, Activation.RELU);
             assertThat(narrow.usesWinograd(28, 28)).as("32 output channels, 14x14 tiles").isEqualTo(Conv2d.WINOGRAD);
             assertThat(narrow.usesWinograd(26, 26)).as("32 output channels, 13x13 tiles").isFalse();
-            assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 32, w3232, null, Activation.RELU).usesWinograd(56, 56))
-                    .as("32 -> 32 channels").isFalse();
+            Conv2d c3232 = Conv2d.prepare(ConvParams.square(3, 1, 1), 32, w3232, null, Activation.RELU);
+            int f4 = Conv2d.WINOGRAD ? 4 : 0;
+            assertThat(c3232.winogradTile(56, 56)).as("32 -> 32 channels: F(4x4) only").isEqualTo(f4);
+            assertThat(c3232.winogradTile(28, 28)).as("32 -> 32 channels, 7x7 tiles of 4x4").isEqualTo(f4);
+            assertThat(c3232.winogradTile(24, 24)).as("32 -> 32 channels, 6x6 tiles of 4x4").isZero();
+            assertThat(c3232.winogradTile(14, 14)).as("32 -> 32 channels at 14x14").isZero();
+            assertThat(narrow.winogradTile(28, 28)).as("32 -> 64 channels keep F(2x2)").isEqualTo(f4 / 2);
             assertThat(Conv2d.prepare(ConvParams.square(3, 2, 1), 32, w64, null, Activation.RELU).usesWinograd(56, 56))
                     .as("stride 2").isFalse();
         }

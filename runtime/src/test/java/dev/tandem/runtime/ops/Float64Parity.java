@@ -178,6 +178,11 @@ public final class Float64Parity implements AutoCloseable {
             return f64;
         }
 
+        /** Sets {@code in} as the inputs ({@link #in}) and runs the node on them ({@link #run}). */
+        public Tensor[] inRun(Tensor[] in) {
+            return in(in).run(in);
+        }
+
         /** Runs the node on {@code in} (any types) and returns its outputs. */
         public Tensor[] run(Tensor[] in) {
             List<Value> iv = new ArrayList<>();

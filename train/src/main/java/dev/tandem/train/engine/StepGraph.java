@@ -6,6 +6,7 @@ import dev.tandem.runtime.backend.DeviceSession;
 import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.runtime.graph.Attribute;
 import dev.tandem.runtime.graph.Value;
+import dev.tandem.runtime.graph.passes.BatchNormReluFusion;
 import dev.tandem.runtime.kernels.Sgemm;
 import dev.tandem.runtime.ops.OpRegistry;
 import dev.tandem.runtime.plan.ExecutionPlan;
@@ -44,6 +45,9 @@ public final class StepGraph implements AutoCloseable {
     public record Result(double loss, long correct, double gradNorm) {
     }
 
+    /** Whether CPU steps fuse batch norm and Relu (system property {@code tandem.train.bnReluFusion}, default true). */
+    static final boolean BN_RELU_FUSION = !"false".equalsIgnoreCase(System.getProperty("tandem.train.bnReluFusion"));
+
     private final Traced traced;
     private final ExecutionPlan plan;
     private final OptimizerStep step;
@@ -80,6 +84,12 @@ public final class StepGraph implements AutoCloseable {
      */
     public StepGraph(Module module, int batch, int[] inputShape, Loss loss, Optimizer optimizer,
                      OptimizerState state, ThreadPool pool, DeviceSession device) {
+        this(module, batch, inputShape, loss, optimizer, state, pool, device, BN_RELU_FUSION);
+    }
+
+    /** As above; {@code fuseBnRelu}: whether a CPU step fuses batch norm and Relu (tests compare both). */
+    StepGraph(Module module, int batch, int[] inputShape, Loss loss, Optimizer optimizer, OptimizerState state,
+              ThreadPool pool, DeviceSession device, boolean fuseBnRelu) {
         this.batch = batch;
         int[] dims = new int[inputShape.length + 1];
         dims[0] = batch;
@@ -130,6 +140,10 @@ public final class StepGraph implements AutoCloseable {
                 resident.add(t);
             }
             arguments = traced.arguments(others);
+            if (device == null && fuseBnRelu) {
+                // CPU only: the CUDA backend runs the unfused ops.
+                BatchNormReluFusion.fuse(traced.graph());
+            }
             DType[] types = new DType[arguments.length];
             Shape[] shapes = new Shape[arguments.length];
             for (int i = 0; i < arguments.length; i++) {
@@ -181,6 +195,11 @@ public final class StepGraph implements AutoCloseable {
                 DType.INT64, Shape.of(logits.dim(0)));
         return tr.emit("ReduceSum", List.of(n), Map.of("keepdims", Attribute.of("keepdims", 0L)), DType.INT64,
                 Shape.scalar());
+    }
+
+    /** How many nodes of the step's graph are of {@code opType} (any domain). */
+    long count(String opType) {
+        return traced.graph().nodes().stream().filter(n -> n.opType().equals(opType)).count();
     }
 
     public int batchSize() {

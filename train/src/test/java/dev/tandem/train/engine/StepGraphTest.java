@@ -75,6 +75,43 @@ class StepGraphTest {
     }
 
     @Test
+    void aStepWithBatchNormAndReluFusedTrainsBitForBitAsTheUnfusedStep() {
+        try (Module a = net(); Module b = net(); ThreadPool pool = new ThreadPool(2);
+             OptimizerState sa = new OptimizerState(); OptimizerState sb = new OptimizerState();
+             StepGraph fused = new StepGraph(a, N, new int[] {1, 8, 8}, new CrossEntropyLoss(),
+                     Sgd.of(0.05).withMomentum(0.9), sa, pool, null, true);
+             StepGraph plain = new StepGraph(b, N, new int[] {1, 8, 8}, new CrossEntropyLoss(),
+                     Sgd.of(0.05).withMomentum(0.9), sb, pool, null, false)) {
+            assertThat(fused.count("Relu")).isZero();
+            assertThat(fused.count("ActivationGrad")).isZero();
+            assertThat(plain.count("Relu")).isEqualTo(1);
+            assertThat(plain.count("ActivationGrad")).isEqualTo(1);
+            Random rnd = new Random(3);
+            float[] x = new float[N * 64];
+            long[] y = new long[N];
+            for (int s = 1; s <= 12; s++) {
+                batch(rnd, x, y);
+                StepGraph.Result rf = fused.run(x, y, 0.05, s, s);
+                StepGraph.Result rp = plain.run(x, y, 0.05, s, s);
+                assertThat(rf.loss()).as("step %d", s).isEqualTo(rp.loss());
+                assertThat(rf.gradNorm()).as("step %d", s).isEqualTo(rp.gradNorm());
+            }
+            var pa = a.namedParameters();
+            var pb = b.namedParameters();
+            for (String name : pa.keySet()) {
+                assertThat(pa.get(name).toArray()).as(name).containsExactly(pb.get(name).toArray());
+            }
+        }
+    }
+
+    private static Module net() {
+        Module net = new Sequential(new Conv2d(1, 8, 3, 1, 1, false), new BatchNorm2d(8), new ReLU(),
+                new MaxPool2d(2), new Flatten(), new Linear(8 * 4 * 4, 2));
+        net.resetParameters(42);
+        return net;
+    }
+
+    @Test
     void adamLearns() {
         trains(Adam.of(0.01), 0.01);
     }

@@ -11,8 +11,11 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * {@code dev.tandem.BatchNormGrad(dY, X, scale, saved_mean, saved_invstd) → dX, dScale, dB}: the gradient of
- * {@link BatchNormTrain} (batch statistics depend on X, so dX has the two correction terms). Float32 and float64.
+ * {@code dev.tandem.BatchNormGrad(dY, X, scale, saved_mean, saved_invstd[, Y]) → dX, dScale, dB}: the gradient of
+ * {@link BatchNormTrain} (batch statistics depend on X, so dX has the two correction terms). With attribute
+ * {@code activation = "Relu"} it is the gradient of a BatchNormTrain with that fused Relu: dY is the gradient of the
+ * Relu's output Y (input 5, required then), taken as {@code Y > 0 ? dY : 0} as the Relu's own gradient does.
+ * Float32 and float64.
  */
 public final class BatchNormGrad implements Op {
     @Override
@@ -42,6 +45,17 @@ public final class BatchNormGrad implements Op {
                 throw ctx.fail("input " + i + " must be [" + c + "]; got " + ctx.shape(i));
             }
         }
+        boolean relu = BatchNormTrain.relu(ctx);
+        if (relu != ctx.hasInput(5)) {
+            throw ctx.fail(relu ? "activation Relu needs the Relu's output Y as input 5"
+                    : "input 5 (a fused Relu's output) is only read with activation Relu");
+        }
+        if (relu) {
+            ctx.requireType(5, t);
+            if (!ctx.shape(5).equals(x)) {
+                throw ctx.fail("Y " + ctx.shape(5) + " must have X's shape " + x);
+            }
+        }
         var pool = ctx.pool();
         List<Prepared.Output> outs = List.of(new Prepared.Output(t, x), new Prepared.Output(t, cs),
                 new Prepared.Output(t, cs));
@@ -61,10 +75,13 @@ public final class BatchNormGrad implements Op {
         double scale = BatchNormTrain.get(in[2], ch);
         MemorySegment dys = in[0].segment(), xs = in[1].segment(), dxs = out[0].segment();
         long dyo = in[0].offset(), xo = in[1].offset(), dxo = out[0].offset();
+        Tensor y = in.length > 5 ? in[5] : null;
+        MemorySegment ys = y == null ? null : y.segment();
+        long yo = y == null ? 0 : y.offset();
         double[] sums = new double[2];
         for (int b = 0; b < n; b++) {
             long off = ((long) b * c + ch) * inner;
-            TrainKernels.gradSums(dys, dyo + off, xs, xo + off, inner, mean, sums);
+            TrainKernels.gradSums(dys, dyo + off, ys, yo + off, xs, xo + off, inner, mean, sums);
         }
         double sumDy = sums[0], sumDyXh = sums[1] * invstd;
         long count = (long) n * inner;
@@ -73,7 +90,8 @@ public final class BatchNormGrad implements Op {
         float a = (float) (k * count), bb = (float) (-k * sumDyXh * invstd), cc = (float) (-k * sumDy);
         for (int b = 0; b < n; b++) {
             long off = ((long) b * c + ch) * inner;
-            TrainKernels.gradApply(dys, dyo + off, xs, xo + off, dxs, dxo + off, inner, a, bb, mean, cc);
+            TrainKernels.gradApply(dys, dyo + off, ys, yo + off, xs, xo + off, dxs, dxo + off, inner, a, bb, mean,
+                    cc);
         }
         BatchNormTrain.set(out[1], ch, sumDyXh);
         BatchNormTrain.set(out[2], ch, sumDy);
@@ -90,6 +108,12 @@ public final class BatchNormGrad implements Op {
             long off = ((long) b * c + ch) * inner;
             dy[b] = Doubles.read(in[0], off, inner);
             xh[b] = Doubles.read(in[1], off, inner);
+            if (in.length > 5 && in[5] != null) {
+                double[] y = Doubles.read(in[5], off, inner);
+                for (int i = 0; i < inner; i++) {
+                    dy[b][i] = y[i] > 0 ? dy[b][i] : 0;
+                }
+            }
             for (int i = 0; i < inner; i++) {
                 xh[b][i] = (xh[b][i] - mean) * invstd;
                 sumDy += dy[b][i];

@@ -16,7 +16,9 @@ import java.util.List;
  * normalisation in training mode over {@code X [N, C, ...]}. Normalises with the batch's mean and biased variance,
  * returns them (as mean and 1/sqrt(var + epsilon)) for the gradient, and updates the running statistics <b>in
  * place</b> as PyTorch does: {@code r = (1 - momentum)·r + momentum·batch}, with the unbiased variance for
- * {@code running_var}. Attributes {@code epsilon} (1e-5) and {@code momentum} (0.1). Float32 and float64.
+ * {@code running_var}. Attributes {@code epsilon} (1e-5) and {@code momentum} (0.1), and {@code activation}: ""
+ * (none) or {@code "Relu"}, applied to Y as it is written (the training step's
+ * {@link dev.tandem.runtime.graph.passes.BatchNormReluFusion}; Y is then the Relu's output). Float32 and float64.
  */
 public final class BatchNormTrain implements Op {
     @Override
@@ -57,20 +59,30 @@ public final class BatchNormTrain implements Op {
         }
         double eps = ctx.attrFloat("epsilon", 1e-5f);
         double momentum = ctx.attrFloat("momentum", 0.1f);
+        boolean relu = relu(ctx);
         var pool = ctx.pool();
         List<Prepared.Output> outs = List.of(new Prepared.Output(t, x), new Prepared.Output(t, cs),
                 new Prepared.Output(t, cs));
         if (t == DType.FLOAT32) {
             return Prepared.of(outs, (in, out) -> pool.parallelFor(c, ch -> channelFloat(in, out, ch, n, c, inner, eps,
-                    momentum)));
+                    momentum, relu)));
         }
         return Prepared.of(outs, (in, out) -> pool.parallelFor(c, ch -> channel(in, out, ch, n, c, inner, eps,
-                momentum)));
+                momentum, relu)));
+    }
+
+    /** Whether the node's {@code activation} attribute asks for Relu ("" for none; anything else is refused). */
+    static boolean relu(OpContext ctx) {
+        String act = ctx.attrString("activation", "");
+        if (!act.isEmpty() && !act.equals("Relu")) {
+            throw ctx.fail("activation must be \"\" or \"Relu\"; got \"" + act + "\"");
+        }
+        return act.equals("Relu");
     }
 
     /** The float32 path: SIMD passes over the channel's planes, sums in double (two passes: mean, then variance). */
     private static void channelFloat(Tensor[] in, Tensor[] out, int ch, int n, int c, int inner, double eps,
-                                     double momentum) {
+                                     double momentum, boolean relu) {
         MemorySegment xs = in[0].segment();
         long xo = in[0].offset();
         float pivot = xs.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xo + (long) ch * inner);
@@ -95,7 +107,8 @@ public final class BatchNormTrain implements Op {
         long yo = out[0].offset();
         for (int b = 0; b < n; b++) {
             long off = ((long) b * c + ch) * inner;
-            TrainKernels.normalize(xs, xo + off, ys, yo + off, inner, mf, low, (float) scale, (float) get(in[2], ch));
+            TrainKernels.normalize(xs, xo + off, ys, yo + off, inner, mf, low, (float) scale, (float) get(in[2], ch),
+                    relu);
         }
         set(out[1], ch, mean);
         set(out[2], ch, invstd);
@@ -112,7 +125,7 @@ public final class BatchNormTrain implements Op {
     }
 
     private static void channel(Tensor[] in, Tensor[] out, int ch, int n, int c, int inner, double eps,
-                                double momentum) {
+                                double momentum, boolean relu) {
         double[][] planes = new double[n][];
         double sum = 0;
         for (int b = 0; b < n; b++) {
@@ -137,6 +150,9 @@ public final class BatchNormTrain implements Op {
             double[] p = planes[b];
             for (int i = 0; i < inner; i++) {
                 p[i] = p[i] * scale + shift;
+                if (relu) {
+                    p[i] = p[i] < 0 ? 0 : p[i];
+                }
             }
             Doubles.write(p, out[0], ((long) b * c + ch) * inner);
         }

@@ -59,38 +59,60 @@ final class TrainKernels {
     }
 
     /**
-     * {@code y = ((x - mean) - meanLow)·scale + shift} over n elements: the mean as a float plus its rounding error
-     * {@code meanLow}, so that a mean large against the spread loses nothing (x - mean is exact near the mean).
+     * {@code y = ((x - mean) - meanLow)·scale + shift} over n elements (then {@code max(y, 0)} when {@code relu}):
+     * the mean as a float plus its rounding error {@code meanLow}, so that a mean large against the spread loses
+     * nothing (x - mean is exact near the mean). Relu as the Relu op computes it: negative lanes become 0, NaN and
+     * {@code -0.0} stay (bit for bit the unfused Relu's output).
      */
     static void normalize(MemorySegment x, long xOff, MemorySegment y, long yOff, int n, float mean, float meanLow,
-                          float scale, float shift) {
+                          float scale, float shift, boolean relu) {
         int i = 0;
-        for (; i + VL <= n; i += VL) {
-            FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean).sub(meanLow).fma(scale, shift)
-                    .intoMemorySegment(y, (yOff + i) * 4, LE);
+        if (relu) {
+            for (; i + VL <= n; i += VL) {
+                FloatVector v = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean).sub(meanLow)
+                        .fma(scale, shift);
+                v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoMemorySegment(y, (yOff + i) * 4, LE);
+            }
+        } else {
+            for (; i + VL <= n; i += VL) {
+                FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean).sub(meanLow).fma(scale, shift)
+                        .intoMemorySegment(y, (yOff + i) * 4, LE);
+            }
         }
         for (; i < n; i++) {
-            y.setAtIndex(F, yOff + i, Math.fma(x.getAtIndex(F, xOff + i) - mean - meanLow, scale, shift));
+            float v = Math.fma(x.getAtIndex(F, xOff + i) - mean - meanLow, scale, shift);
+            y.setAtIndex(F, yOff + i, relu && v < 0f ? 0f : v);
         }
     }
 
     /**
      * The two sums of the batch-norm gradient over one run: {@code out[0] += Σ dy}, {@code out[1] += Σ dy·(x -
-     * mean)}.
+     * mean)}; with {@code mask} (the output of a fused Relu, else null) dy is {@code mask > 0 ? dy : 0}.
      */
-    static void gradSums(MemorySegment dy, long dyOff, MemorySegment x, long xOff, int n, float mean,
-                         double[] out) {
-        FloatVector sd = FloatVector.zero(S), sdx = FloatVector.zero(S);
+    static void gradSums(MemorySegment dy, long dyOff, MemorySegment mask, long maskOff, MemorySegment x, long xOff,
+                         int n, float mean, double[] out) {
+        FloatVector sd = FloatVector.zero(S), sdx = FloatVector.zero(S), zero = FloatVector.zero(S);
         int i = 0;
-        for (; i + VL <= n; i += VL) {
-            FloatVector g = FloatVector.fromMemorySegment(S, dy, (dyOff + i) * 4, LE);
-            FloatVector d = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean);
-            sd = sd.add(g);
-            sdx = g.fma(d, sdx);
+        if (mask != null) {
+            for (; i + VL <= n; i += VL) {
+                FloatVector g = FloatVector.fromMemorySegment(S, dy, (dyOff + i) * 4, LE);
+                g = zero.blend(g, FloatVector.fromMemorySegment(S, mask, (maskOff + i) * 4, LE)
+                        .compare(VectorOperators.GT, 0f));
+                FloatVector d = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean);
+                sd = sd.add(g);
+                sdx = g.fma(d, sdx);
+            }
+        } else {
+            for (; i + VL <= n; i += VL) {
+                FloatVector g = FloatVector.fromMemorySegment(S, dy, (dyOff + i) * 4, LE);
+                FloatVector d = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean);
+                sd = sd.add(g);
+                sdx = g.fma(d, sdx);
+            }
         }
         double a = lanes(sd), b = lanes(sdx);
         for (; i < n; i++) {
-            float g = dy.getAtIndex(F, dyOff + i);
+            float g = masked(dy.getAtIndex(F, dyOff + i), mask, maskOff + i);
             a += g;
             b += (double) g * (x.getAtIndex(F, xOff + i) - mean);
         }
@@ -98,17 +120,33 @@ final class TrainKernels {
         out[1] += b;
     }
 
-    /** {@code dx = a·dy + b·(x - mean) + c} over n elements. */
-    static void gradApply(MemorySegment dy, long dyOff, MemorySegment x, long xOff, MemorySegment dx, long dxOff,
-                          int n, float a, float b, float mean, float c) {
+    /** {@code g}, or 0 where the fused Relu's output {@code mask[i]} is not positive (no mask: g). */
+    private static float masked(float g, MemorySegment mask, long i) {
+        return mask == null || mask.getAtIndex(F, i) > 0f ? g : 0f;
+    }
+
+    /** {@code dx = a·dy + b·(x - mean) + c} over n elements; dy masked as in {@link #gradSums}. */
+    static void gradApply(MemorySegment dy, long dyOff, MemorySegment mask, long maskOff, MemorySegment x, long xOff,
+                          MemorySegment dx, long dxOff, int n, float a, float b, float mean, float c) {
         int i = 0;
-        for (; i + VL <= n; i += VL) {
-            FloatVector g = FloatVector.fromMemorySegment(S, dy, (dyOff + i) * 4, LE);
-            FloatVector d = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean);
-            d.mul(b).add(g.fma(a, c)).intoMemorySegment(dx, (dxOff + i) * 4, LE);
+        if (mask != null) {
+            FloatVector zero = FloatVector.zero(S);
+            for (; i + VL <= n; i += VL) {
+                FloatVector g = FloatVector.fromMemorySegment(S, dy, (dyOff + i) * 4, LE);
+                g = zero.blend(g, FloatVector.fromMemorySegment(S, mask, (maskOff + i) * 4, LE)
+                        .compare(VectorOperators.GT, 0f));
+                FloatVector d = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean);
+                d.mul(b).add(g.fma(a, c)).intoMemorySegment(dx, (dxOff + i) * 4, LE);
+            }
+        } else {
+            for (; i + VL <= n; i += VL) {
+                FloatVector g = FloatVector.fromMemorySegment(S, dy, (dyOff + i) * 4, LE);
+                FloatVector d = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, LE).sub(mean);
+                d.mul(b).add(g.fma(a, c)).intoMemorySegment(dx, (dxOff + i) * 4, LE);
+            }
         }
         for (; i < n; i++) {
-            float g = dy.getAtIndex(F, dyOff + i);
+            float g = masked(dy.getAtIndex(F, dyOff + i), mask, maskOff + i);
             float d = x.getAtIndex(F, xOff + i) - mean;
             dx.setAtIndex(F, dxOff + i, Math.fma(d, b, Math.fma(g, a, c)));
         }

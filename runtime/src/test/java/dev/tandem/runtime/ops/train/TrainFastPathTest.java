@@ -1,6 +1,7 @@
 package dev.tandem.runtime.ops.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tandem.runtime.graph.Node;
 import dev.tandem.runtime.ops.Elements;
@@ -67,6 +68,66 @@ class TrainFastPathTest {
             node("BatchNormGrad").in(f.random(dims), f.uniform(-2f, 3f, dims), f.uniform(0.5f, 2f, c),
                     f.uniform(-0.5f, 1f, c), f.uniform(0.5f, 2f, c)).outputs(3).tol(1e-3).check();
         }
+    }
+
+    @Test
+    void batchNormTrainWithAFusedReluIsBatchNormThenReluBitForBit() {
+        for (int[] dims : new int[][] {{3, 5, 7, 11}, {2, 3, 1}, {4, 2, 33}, {6, 4, 28, 28}}) {
+            int c = dims[1];
+            Tensor x = f.uniform(-2f, 3f, dims);
+            Tensor scale = f.uniform(0.5f, 2f, c), bias = f.random(c);
+            Tensor[] plain = node("BatchNormTrain").outputs(3).inRun(new Tensor[] {x, scale, bias, f.random(c),
+                f.uniform(0.5f, 2f, c)});
+            Tensor relu = f.node("", "Relu").inRun(new Tensor[] {plain[0]})[0];
+            Tensor[] fused = node("BatchNormTrain").attr("activation", "Relu").outputs(3).inRun(new Tensor[] {x, scale,
+                bias, f.random(c), f.uniform(0.5f, 2f, c)});
+            assertThat(floats(fused[0])).as("Y %s", Shape.of(dims)).containsExactly(floats(relu));
+            assertThat(floats(fused[1])).containsExactly(floats(plain[1]));
+            assertThat(floats(fused[2])).containsExactly(floats(plain[2]));
+            assertThat(floats(fused[0])).as("about half the outputs are cut by the Relu").contains(0f);
+            // and the float64 path agrees with the float32 one
+            node("BatchNormTrain").attr("activation", "Relu").in(x, scale, bias, f.random(c), f.uniform(0.5f, 2f, c))
+                    .outputs(3).tol(1e-4).check();
+        }
+    }
+
+    @Test
+    void batchNormGradWithAFusedReluIsReluGradThenBatchNormGradBitForBit() {
+        for (int[] dims : new int[][] {{3, 5, 7, 11}, {2, 3, 1}, {4, 2, 33}, {6, 4, 14, 14}}) {
+            int c = dims[1];
+            Tensor dz = f.random(dims), x = f.uniform(-2f, 3f, dims), z = levels(dims);
+            Tensor scale = f.uniform(0.5f, 2f, c), mean = f.uniform(-0.5f, 1f, c), invstd = f.uniform(0.5f, 2f, c);
+            Tensor dy = node("ActivationGrad").attr("activation", "Relu").inRun(new Tensor[] {dz, null, z})[0];
+            Tensor[] plain = node("BatchNormGrad").outputs(3).inRun(new Tensor[] {dy, x, scale, mean, invstd});
+            Tensor[] fused = node("BatchNormGrad").attr("activation", "Relu").outputs(3)
+                    .inRun(new Tensor[] {dz, x, scale, mean, invstd, z});
+            for (int o = 0; o < 3; o++) {
+                assertThat(floats(fused[o])).as("output %d on %s", o, Shape.of(dims)).containsExactly(floats(plain[o]));
+            }
+            node("BatchNormGrad").attr("activation", "Relu").in(dz, x, scale, mean, invstd, z).outputs(3).tol(1e-3)
+                    .check();
+        }
+    }
+
+    @Test
+    void batchNormOpsRefuseOtherActivationsAndAMissingReluOutput() {
+        Tensor x = f.random(2, 3, 4), c3 = f.uniform(0.5f, 2f, 3);
+        assertThatThrownBy(() -> node("BatchNormTrain").attr("activation", "Sigmoid").outputs(3)
+                .inRun(new Tensor[] {x, c3, c3, c3, c3})).hasMessageContaining("activation must be");
+        assertThatThrownBy(() -> node("BatchNormGrad").attr("activation", "Relu").outputs(3)
+                .inRun(new Tensor[] {x, x, c3, c3, c3})).hasMessageContaining("needs the Relu's output Y as input 5");
+        assertThatThrownBy(() -> node("BatchNormGrad").outputs(3).inRun(new Tensor[] {x, x, c3, c3, c3, x}))
+                .hasMessageContaining("only read with activation Relu");
+        assertThatThrownBy(() -> node("BatchNormGrad").attr("activation", "Relu").outputs(3)
+                .inRun(new Tensor[] {x, x, c3, c3, c3, f.random(2, 3, 5)})).hasMessageContaining("must have X's shape");
+    }
+
+    private static float[] floats(Tensor t) {
+        float[] a = new float[(int) t.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) Elements.getDouble(t, i);
+        }
+        return a;
     }
 
     /** Values drawn from a few levels, so that windows hold ties (the gradient goes to the first maximum). */
