@@ -8,7 +8,9 @@ import dev.tandem.runtime.kernels.ConvParams;
 import dev.tandem.runtime.kernels.Quant;
 import dev.tandem.runtime.kernels.Requantization;
 import dev.tandem.runtime.kernels.Sgemm;
+import dev.tandem.runtime.graph.Node;
 import dev.tandem.runtime.ops.Kernel;
+import dev.tandem.runtime.ops.PackedWeights;
 import dev.tandem.runtime.ops.OpContext;
 import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.ops.nn.Geometry;
@@ -190,7 +192,18 @@ final class QConvCore {
         // y_scale comes right before y_zero_point (QLinearConv's layout, which QConv shares)
         float yScale = clamp == null ? 1f : QuantSupport.floats(known[yzi - 1])[0];
         int[] range = QConv.range(clamp, yScale, yz, Quant.min(yu), Quant.max(yu));
-        Conv2d conv = conv(p, c, w4, known[wi], wu, QuantSupport.zeros(wzi >= 0 ? known[wzi] : null, 1));
+        // Built once per model and counted as held (PackedWeights): the integer-valued float weights are four times
+        // the file's bytes, and every plan (batch size) of the model shares them. Where the geometry cannot change
+        // between plans, the graph's 8-bit copy is freed.
+        Tensor wConst = known[wi];
+        int[] wz = QuantSupport.zeros(wzi >= 0 ? known[wzi] : null, 1);
+        Conv2d conv = ctx.packs().get(new PackKey(ctx.node(), p), () -> {
+            PackedWeights.requireUnreleased(ctx, ctx.node().opType(), wConst);
+            return conv(p, c, w4, wConst, wu, wz);
+        }, Conv2d::weightBytes);
+        if (PackedWeights.fixedGeometry(ctx)) {
+            ctx.packs().packedOnly(ctx.node(), wi);
+        }
         Int8Format xf = new Int8Format(xu, xz);
         Requantization yq = new Requantization(new Int8Format(yu, yz), mp[0], mp[1], range[0] - yz, range[1] - yz);
         Sgemm gemm = ctx.gemm();
@@ -223,6 +236,10 @@ final class QConvCore {
                 }
             }
         };
+    }
+
+    /** What {@link PackedWeights} keeps a node's prepared convolution under. */
+    private record PackKey(Node node, ConvParams p) {
     }
 
     /** A float convolution over the integer-valued weights {@code w − zero[channel]}. */

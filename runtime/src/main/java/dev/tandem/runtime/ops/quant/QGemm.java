@@ -9,6 +9,7 @@ import dev.tandem.runtime.kernels.Quant;
 import dev.tandem.runtime.kernels.Sgemm;
 import dev.tandem.runtime.ops.Op;
 import dev.tandem.runtime.ops.OpContext;
+import dev.tandem.runtime.ops.PackedWeights;
 import dev.tandem.runtime.ops.Prepared;
 import dev.tandem.runtime.tensor.DType;
 import dev.tandem.runtime.tensor.Shape;
@@ -108,17 +109,20 @@ public final class QGemm implements Op {
             }
             return new Epilogue(mult, add, wz, fl, fh, yz, floatOut);
         };
+        // Both layouts are built once per model (PackedWeights: every plan shares them) and counted as held.
         if (rows <= GEMV_ROWS) {
-            Tensor wc = wConst.contiguous();
-            Int8Gemv gemv;
-            try {
-                // stored [N, K] with transB (row j of the product is row j of w), else [K, N]
-                gemv = new Int8Gemv(wc.segment(), wc.offset(), k, n, transB ? 1 : n, transB ? k : 1, wu);
-            } finally {
-                if (wc != wConst) {
-                    wc.close();
+            Int8Gemv gemv = ctx.packs().get(new PackKey(ctx.node(), false, k, n), () -> {
+                PackedWeights.requireUnreleased(ctx, ctx.node().opType(), wConst);
+                Tensor wc = wConst.contiguous();
+                try {
+                    // stored [N, K] with transB (row j of the product is row j of w), else [K, N]
+                    return new Int8Gemv(wc.segment(), wc.offset(), k, n, transB ? 1 : n, transB ? k : 1, wu);
+                } finally {
+                    if (wc != wConst) {
+                        wc.close();
+                    }
                 }
-            }
+            }, Int8Gemv::byteSize);
             ThreadLocal<float[]> xf = ThreadLocal.withInitial(() -> new float[rows * k]);
             return Prepared.of(ty, outShape, (long) rows * n * k, (in, out) -> {
                 Epilogue ep = output.params(in);
@@ -149,7 +153,10 @@ public final class QGemm implements Op {
                 });
             });
         }
-        Sgemm.PackedA packed = pack(wConst, wu, wz, transB, k, n);
+        Sgemm.PackedA packed = ctx.packs().get(new PackKey(ctx.node(), true, k, n), () -> {
+            PackedWeights.requireUnreleased(ctx, ctx.node().opType(), wConst);
+            return pack(wConst, wu, wz, transB, k, n);
+        }, Sgemm.PackedA::byteSize);
         Sgemm gemm = ctx.gemm();
         Scratch scratch = new Scratch(4L * rows * (k + n));
         return Prepared.of(ty, outShape, (long) rows * n * k, (in, out) -> {
@@ -205,6 +212,10 @@ public final class QGemm implements Op {
                 y.set(ValueLayout.JAVA_BYTE, yo + i, (byte) ((int) Math.rint(c) + zero));
             }
         }
+    }
+
+    /** What {@link PackedWeights} keeps a node's weights under: the byte panels ({@code floats} false) or the GEMM's. */
+    private record PackKey(Node node, boolean floats, int k, int n) {
     }
 
     /** {@code (w − zero)ᵀ} as integer-valued floats, packed as the GEMM's left operand ({@code N × K}). */

@@ -254,6 +254,33 @@ class QdqFusionTest {
     }
 
     @Test
+    void quantizedConvolutionWeightsAreCountedAsHeldAndTheirEightBitCopyFreed() {
+        int[] xd = {1, 16, 10, 10};
+        int wCount = 24 * 16 * 9;
+        byte[] bytes = model(new Random(5), true, false, xd, new int[] {24, 16, 3, 3}, false, true, 1, 1,
+                ints("pads", 1, 1, 1, 1)).toByteArray();
+        Random r = new Random(6);
+        float[] x = new float[(int) Shape.of(xd).size()];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        Model.Options o = Model.Options.defaults().withThreads(2);
+        try (Model keep = Model.load(bytes, o.withKeepWeights(true)); Model model = Model.load(bytes, o);
+             Tensor in = Tensor.ofFloats(Shape.of(xd), x); Tensor a = keep.run(in); Tensor b = model.run(in)) {
+            assertThat(Elements.toLongs(b)).isEqualTo(Elements.toLongs(a));
+            long stored;
+            try (Model fresh = Model.load(bytes, o)) {
+                stored = fresh.weightBytes();
+            }
+            // the integer-valued float weights the convolution runs on (4 bytes each, packed) count as held; the
+            // graph's 8-bit copy is freed unless the model keeps its weights
+            assertThat(model.weightBytes()).isGreaterThanOrEqualTo(stored - wCount + 4L * wCount);
+            assertThat(keep.weightBytes()).isGreaterThanOrEqualTo(stored + 4L * wCount);
+            assertThat(keep.weightBytes() - model.weightBytes()).isEqualTo(wCount);
+        }
+    }
+
+    @Test
     void gemmAndMatMulMatchUnfused() {
         Random r = new Random(12);
         int[][] cases = {{1, 1, 1}, {1, 7, 3}, {3, 31, 10}, {2, 300, 17}, {5, 3136, 13}};
