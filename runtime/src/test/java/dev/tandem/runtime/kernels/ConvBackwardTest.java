@@ -93,6 +93,9 @@ class ConvBackwardTest {
         check(3, 1, 28, 28, 32, ConvParams.square(3, 1, 1));
         check(5, 32, 14, 14, 64, ConvParams.square(3, 1, 1));
         check(2, 16, 9, 9, 8, ConvParams.square(1, 1, 0));
+        // 28×28: two images a group, so each thread runs several groups (full, then a partial one)
+        check(8, 2, 28, 28, 3, ConvParams.square(3, 1, 1));
+        check(11, 2, 28, 28, 3, ConvParams.square(3, 1, 1));
     }
 
     @Test
