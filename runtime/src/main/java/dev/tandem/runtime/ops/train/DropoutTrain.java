@@ -45,6 +45,8 @@ public final class DropoutTrain implements Op {
         long size = shape.size();
         int chunks = (int) ((size + CHUNK - 1) / CHUNK);
         double keep = 1 / (1 - ratio);
+        // uniform(seed, i) >= ratio, with uniform = u·2⁻⁵³ for the integer u < 2⁵³: u >= ceil(ratio·2⁵³)
+        long threshold = (long) Math.ceil(ratio * 0x1.0p53);
         var pool = ctx.pool();
         if (t == DType.FLOAT32) {
             float keepF = (float) keep;
@@ -52,14 +54,10 @@ public final class DropoutTrain implements Op {
                 long seed = Doubles.readLongs(in[1])[0];
                 MemorySegment xs = in[0].segment(), ys = out[0].segment(), ms = out[1].segment();
                 long xo = in[0].offset(), yo = out[0].offset(), mo = out[1].offset();
+                // the product in double, rounded once: the float64 path's value
                 pool.parallelFor(chunks, ci -> {
                     long from = (long) ci * CHUNK, to = Math.min(size, from + CHUNK);
-                    for (long i = from; i < to; i++) {
-                        boolean kept = uniform(seed, i) >= ratio;
-                        // the product in double, rounded once: the float64 path's value
-                        ys.setAtIndex(F, yo + i, kept ? (float) (xs.getAtIndex(F, xo + i) * keep) : 0f);
-                        ms.setAtIndex(F, mo + i, kept ? keepF : 0f);
-                    }
+                    TrainKernels.dropout(xs, xo, ys, yo, ms, mo, from, to, seed, threshold, ratio, keep, keepF);
                 });
             });
         }
@@ -80,11 +78,15 @@ public final class DropoutTrain implements Op {
         });
     }
 
+    static final long SEED_MIX = 0x9E3779B97F4A7C15L;
+    static final long INDEX_MIX = 0xBF58476D1CE4E5B9L;
+    static final long OFFSET = 0x94D049BB133111EBL;
+
     /** A uniform double in [0, 1) from (seed, index): SplitMix64's finaliser over their mix. */
     static double uniform(long seed, long index) {
-        long z = seed * 0x9E3779B97F4A7C15L + index * 0xBF58476D1CE4E5B9L + 0x94D049BB133111EBL;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        long z = seed * SEED_MIX + index * INDEX_MIX + OFFSET;
+        z = (z ^ (z >>> 30)) * INDEX_MIX;
+        z = (z ^ (z >>> 27)) * OFFSET;
         z ^= z >>> 31;
         return (z >>> 11) * 0x1.0p-53;
     }

@@ -4,9 +4,12 @@ import dev.tandem.runtime.kernels.Simd;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -166,6 +169,45 @@ final class TrainKernels {
         for (; i < to; i++) {
             float g = dy.getAtIndex(F, dyOff + i);
             dx.setAtIndex(F, dxOff + i, y.getAtIndex(F, yOff + i) > 0f ? g : 0f);
+        }
+    }
+
+    /** Long and double lanes as many as a {@link #S} vector's bits hold; floats at half that width, as many lanes. */
+    private static final VectorSpecies<Long> LS = VectorSpecies.of(long.class, S.vectorShape());
+    private static final VectorSpecies<Double> DS = VectorSpecies.of(double.class, S.vectorShape());
+    private static final VectorSpecies<Float> HS = VectorSpecies.of(float.class,
+            VectorShape.forBitSize(S.vectorBitSize() / 2));
+    private static final int LL = LS.length();
+
+    /**
+     * Dropout over {@code [from, to)}: element i is kept where {@link DropoutTrain#uniform}{@code (seed, i) >= ratio},
+     * i.e. where the hash's top 53 bits are at least {@code threshold = ceil(ratio · 2⁵³)} (the same test, in
+     * integers); {@code y = kept ? (float) (x · keep) : 0} (the product in double, rounded once), {@code mask = kept ?
+     * keepF : 0}. The hash runs on long lanes, the product on double lanes: bit for bit the scalar loop.
+     */
+    static void dropout(MemorySegment x, long xOff, MemorySegment y, long yOff, MemorySegment mask, long mOff,
+                        long from, long to, long seed, long threshold, double ratio, double keep, float keepF) {
+        long i = from;
+        LongVector iota = LongVector.zero(LS).addIndex(1);
+        long base = seed * DropoutTrain.SEED_MIX + DropoutTrain.OFFSET;
+        FloatVector zero = FloatVector.zero(HS);
+        for (; i + LL <= to; i += LL) {
+            LongVector z = iota.add(i).mul(DropoutTrain.INDEX_MIX).add(base);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30)).mul(DropoutTrain.INDEX_MIX);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27)).mul(DropoutTrain.OFFSET);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 31));
+            VectorMask<Float> kept = z.lanewise(VectorOperators.LSHR, 11).compare(VectorOperators.GE, threshold)
+                    .cast(HS);
+            DoubleVector xd = (DoubleVector) FloatVector.fromMemorySegment(HS, x, (xOff + i) * 4, LE)
+                    .convertShape(VectorOperators.F2D, DS, 0);
+            FloatVector yv = (FloatVector) xd.mul(keep).convertShape(VectorOperators.D2F, HS, 0);
+            zero.blend(yv, kept).intoMemorySegment(y, (yOff + i) * 4, LE);
+            zero.blend(keepF, kept).intoMemorySegment(mask, (mOff + i) * 4, LE);
+        }
+        for (; i < to; i++) {
+            boolean kept = DropoutTrain.uniform(seed, i) >= ratio;
+            y.setAtIndex(F, yOff + i, kept ? (float) (x.getAtIndex(F, xOff + i) * keep) : 0f);
+            mask.setAtIndex(F, mOff + i, kept ? keepF : 0f);
         }
     }
 

@@ -170,6 +170,35 @@ class TrainFastPathTest {
     }
 
     @Test
+    void dropoutIsTheScalarHashBitForBit() {
+        // the vector path (hash on long lanes, product in double lanes) against the scalar definition, with tails,
+        // several ratios (0.25 and 0.5 are exact thresholds; 0 keeps everything) and seeds, one a negative one
+        for (float ratio : new float[] {0f, 0.25f, 0.3f, 0.5f, 0.9f}) {
+            for (long seed : new long[] {42, -7, Long.MAX_VALUE}) {
+                for (int size : new int[] {1, 37, (1 << 14) + 5}) {
+                    Tensor x = f.random(size);
+                    Tensor[] out = node("DropoutTrain").attr("ratio", ratio).outputs(2)
+                            .inRun(new Tensor[] {x, f.longs(new int[0], seed)});
+                    double keep = 1 / (1 - (double) ratio);
+                    long kept = 0;
+                    for (int i = 0; i < size; i++) {
+                        boolean k = DropoutTrain.uniform(seed, i) >= (double) ratio;
+                        kept += k ? 1 : 0;
+                        float want = k ? (float) (Elements.getDouble(x, i) * keep) : 0f;
+                        assertThat((float) Elements.getDouble(out[0], i)).as("y[%d] ratio %s seed %d", i, ratio, seed)
+                                .isEqualTo(want);
+                        assertThat((float) Elements.getDouble(out[1], i)).as("mask[%d]", i)
+                                .isEqualTo(k ? (float) keep : 0f);
+                    }
+                    if (size > 1000) {
+                        assertThat((double) kept / size).isCloseTo(1 - ratio, org.assertj.core.data.Offset.offset(0.02));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void sgdStepMatchesFloat64() {
         int[][] shapes = {{1}, {37}, {70001}, {5, 3}};
         for (float momentum : new float[] {0f, 0.9f}) {
