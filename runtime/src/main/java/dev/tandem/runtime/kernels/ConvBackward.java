@@ -16,8 +16,10 @@ import java.lang.foreign.ValueLayout;
  *       input and output channels swapped (per group), padded by {@code dilation·(k-1) - pad}. It runs on
  *       {@link Conv2d}'s fast paths.</li>
  *   <li>dX otherwise: per image, {@code cols = Wᵀ·dY} by GEMM, then scattered back (col2im).</li>
- *   <li>dW with unit strides, no dilation and one group: {@link ShiftedDot} (dot products along the pixels,
- *       no im2col, images in parallel).</li>
+ *   <li>dW of a 3×3, pad-1 convolution with at least 32 channels each way: {@link WinogradGrad} (F(2×2, 3×3),
+ *       2.25× fewer multiply-adds).</li>
+ *   <li>dW otherwise with unit strides, no dilation and one group: {@link ShiftedDot} (dot products along the
+ *       pixels, no im2col, images in parallel).</li>
  *   <li>dW otherwise: per image and group, {@code dW += dY·colsᵀ} by GEMM over the image's im2col (skipped for
  *       1×1 unit stride, where the columns are the input itself).</li>
  * </ul>
@@ -84,6 +86,10 @@ public final class ConvBackward {
         int oh = dy.shape().dim(2), ow = dy.shape().dim(3), hwo = oh * ow;
         int rows = cg * kh * kw;
         long hw = (long) h * wd;
+        if (WinogradGrad.applies(p, c, m, h, wd)) {
+            WinogradGrad.weight(gemm.pool(), dy, x, dw);
+            return;
+        }
         if (ShiftedDot.applies(p)) {
             ShiftedDot.weight(gemm.pool(), p, dy, x, dw);
             return;

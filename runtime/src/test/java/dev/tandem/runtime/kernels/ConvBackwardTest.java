@@ -99,6 +99,19 @@ class ConvBackwardTest {
     }
 
     @Test
+    void threeByThreeWeightGradientsOfWideLayersUseWinograd() {
+        // 32 or more channels, 3×3, pad 1: WinogradGrad (F(2×2, 3×3)); odd sizes leave half-empty tiles, many
+        // images make several groups per thread, and 32, 48 and 64 output channels end on the 8-, 12- and 4-row
+        // register tiles
+        ConvParams p = ConvParams.square(3, 1, 1);
+        org.junit.jupiter.api.Assumptions.assumeTrue(WinogradGrad.applies(p, 32, 32, 28, 28), "Winograd gradient off");
+        check(3, 32, 28, 28, 32, p);
+        check(2, 64, 13, 11, 48, p);
+        check(40, 32, 7, 7, 64, p);
+        check(1, 32, 1, 1, 32, p);
+    }
+
+    @Test
     void stridedAndWidePaddingUseCol2im() {
         check(3, 5, 9, 8, 6, ConvParams.square(3, 2, 1));
         check(2, 6, 11, 10, 6, ConvParams.square(3, 2, 1).withGroups(6));
