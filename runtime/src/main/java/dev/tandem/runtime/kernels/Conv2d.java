@@ -140,9 +140,9 @@ public final class Conv2d {
      * The smallest {@code C·K / (C + K)} for F(4×4, 3×3) (16: 32→32 channels), which saves 4× the products where
      * F(2×2) saves 2.25× for the same transform work per output, on planes of at least
      * {@link #WINOGRAD4_NARROW_MIN_TILES} 4×4 tiles. Measured (2 threads, {@code WinogradVsDirect -Dtile=4}, time
-     * against direct convolution, 2026-11-27): 32→32 at 28×28 0.79 (batch 1), 0.72 (batch 8), 0.86 (batch 128,
-     * FashionNet's training step); at 56×56 0.60; 16→16 at 28×28 0.88 (left direct: below 32 channels). System
-     * property {@code tandem.conv.winograd4MinHarmonic}; 20 turns this off.
+     * against direct convolution, 2026-11-27): 32→32 at 28×28 0.79 (batch 1), 0.72 (batch 8), 0.83–1.06 (batch
+     * 128, FashionNet's training step, three runs); at 56×56 0.60; 16→16 at 28×28 0.88 (left direct: below 32
+     * channels). System property {@code tandem.conv.winograd4MinHarmonic}; 20 turns this off.
      */
     static final int WINOGRAD4_MIN_HARMONIC = Integer.getInteger("tandem.conv.winograd4MinHarmonic", 16);
     static final int WINOGRAD4_NARROW_MIN_TILES = 49;
