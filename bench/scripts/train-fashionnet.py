@@ -66,11 +66,12 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--epoch", action="store_true", help="also train one epoch and report test accuracy")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the weights, the order and the flips")
     ap.add_argument("--epoch-steps", type=int, default=0, help="cut the epoch to this many steps (a quick check)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(1)
-    gen = torch.Generator().manual_seed(1)
+    torch.manual_seed(a.seed)
+    gen = torch.Generator().manual_seed(a.seed)
     xtr, ytr = load(a.data, "train")
     model = fashionnet()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
@@ -99,7 +100,7 @@ def main():
               "cpu_ms_per_step": round(cpu * 1000 / a.steps, 1), "loss": round(loss.item(), 4)}
 
     if a.epoch:
-        torch.manual_seed(1)
+        torch.manual_seed(a.seed)
         model = fashionnet()
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
         steps = len(xtr) // a.batch

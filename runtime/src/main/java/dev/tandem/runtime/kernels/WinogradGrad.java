@@ -67,13 +67,14 @@ final class WinogradGrad {
             float[] xt = new float[(h + 3) * (w + 3) * c];   // one image, channels last, zero border
             float[] yt = new float[(h + 1) * (w + 1) * m];   // one image's dY, channels last, zero border
             float[] du = new float[16 * m * c];
+            int[] xDest = destinations(h, w, 1, w + 3, c), yDest = destinations(h, w, 0, w + 1, m);
             for (int gi = t; gi < groups; gi += tasks) {
                 int b0 = gi * group, b1 = Math.min(n, b0 + group);
                 int count = (b1 - b0) * tiles;
                 for (int b = b0; b < b1; b++) {
                     int t0 = (b - b0) * tiles;
-                    channelsLast(x.segment(), x.offset() + (long) b * c * h * w, c, h, w, xt, 1, w + 3);
-                    channelsLast(dy.segment(), dy.offset() + (long) b * m * h * w, m, h, w, yt, 0, w + 1);
+                    Transpose.channelsLast(x.segment(), x.offset() + (long) b * c * h * w, c, h * w, xDest, xt);
+                    Transpose.channelsLast(dy.segment(), dy.offset() + (long) b * m * h * w, m, h * w, yDest, yt);
                     transformInput(xt, c, th, tw, w + 3, v, t0, maxT);
                     transformGrad(yt, m, th, tw, w + 1, z, t0, maxT);
                 }
@@ -280,21 +281,17 @@ final class WinogradGrad {
     }
 
     /**
-     * One image's planes {@code [ch][h][w]} into {@code out[(row + border)·rowLen + col + border][ch]} (channels
-     * last, a zero frame of {@code border} before the first row and column; what lies beyond stays zero).
+     * Where each position of an {@code h × w} plane goes in a channels-last copy with a zero frame of {@code border}
+     * before the first row and column and rows of {@code rowLen} positions: the index of its first channel.
      */
-    private static void channelsLast(MemorySegment src, long off, int ch, int h, int w, float[] out, int border,
-                                     int rowLen) {
-        for (int k = 0; k < ch; k++) {
-            long plane = off + (long) k * h * w;
-            for (int r = 0; r < h; r++) {
-                int to = ((r + border) * rowLen + border) * ch + k;
-                long from = plane + (long) r * w;
-                for (int col = 0; col < w; col++) {
-                    out[to + col * ch] = src.getAtIndex(F, from + col);
-                }
+    private static int[] destinations(int h, int w, int border, int rowLen, int ch) {
+        int[] dest = new int[h * w];
+        for (int r = 0; r < h; r++) {
+            for (int col = 0; col < w; col++) {
+                dest[r * w + col] = ((r + border) * rowLen + col + border) * ch;
             }
         }
+        return dest;
     }
 
     /**
