@@ -60,6 +60,7 @@ public final class Conv2d {
     private final boolean winogradAllowed;     // 3×3 stride 1, one group, channels enough, not switched off
     private volatile Winograd3x3 winograd2;    // F(2×2, 3×3), built from the packed weights on first use
     private volatile Winograd3x3 winograd4;    // F(4×4, 3×3), likewise
+    private final SingleChannel3x3 single;     // one input channel, 3×3 stride 1: the direct kernel, or null
 
     private Conv2d(ConvParams p, int outChannels, int inChannels, Activation act, Path path, Sgemm.PackedA[] packed,
                    float[][] groupBias, float[] dwWeights, float[] bias) {
@@ -74,6 +75,19 @@ public final class Conv2d {
         this.bias = bias;
         this.dwChannels = path == Path.DEPTHWISE ? new DepthwiseChannels(p, outChannels, dwWeights, bias, act) : null;
         this.winogradAllowed = path == Path.IMPLICIT_GEMM && winogradAllowed(p, inChannels, outChannels);
+        this.single = path == Path.IMPLICIT_GEMM && SingleChannel3x3.supports(p, inChannels)
+                ? new SingleChannel3x3(p, outChannels, singleWeights(packed[0], outChannels), bias, act) : null;
+    }
+
+    /** The [out][9] weights of a one-channel 3×3 convolution back from their packed form. */
+    private static float[] singleWeights(Sgemm.PackedA a, int outChannels) {
+        float[] w = new float[outChannels * 9];
+        for (int o = 0; o < outChannels; o++) {
+            for (int t = 0; t < 9; t++) {
+                w[o * 9 + t] = a.get(o, t);
+            }
+        }
+        return w;
     }
 
     /** A convolution that only runs by Winograd: no direct-path weights ({@link #prepareFor}). */
@@ -90,6 +104,7 @@ public final class Conv2d {
         this.bias = bias;
         this.dwChannels = null;
         this.winogradAllowed = true;
+        this.single = null;
         if (tile == 2) {
             this.winograd2 = wg;
         } else {
@@ -120,6 +135,7 @@ public final class Conv2d {
         this.bias = c.bias;
         this.dwChannels = c.dwChannels;
         this.winogradAllowed = winogradAllowed && c.winogradAllowed;
+        this.single = c.single;
     }
 
     /**
@@ -321,7 +337,13 @@ public final class Conv2d {
             b += 4L * dwWeights.length + (dwChannels == null ? 0 : dwChannels.weightBytes());
         }
         Winograd3x3 w2 = winograd2, w4 = winograd4;
+        b += single == null ? 0 : single.weightBytes();
         return b + (w2 == null ? 0 : w2.weightBytes()) + (w4 == null ? 0 : w4.weightBytes());
+    }
+
+    /** Whether float runs take {@link SingleChannel3x3} (one input channel, 3×3 stride 1). */
+    boolean singleChannel() {
+        return single != null;
     }
 
     /** The geometry. */
@@ -489,6 +511,8 @@ public final class Conv2d {
                 int tile = inFmt == null && o == null ? winogradTile(h, w) : 0;
                 if (tile != 0) {
                     winograd(tile).forward(gemm.pool(), in, inOff, n, h, w, out, outOff, beta != 0f);
+                } else if (single != null && inFmt == null && o == null) {
+                    single.forward(gemm.pool(), in, inOff, n, h, w, out, outOff, beta != 0f);
                 } else if (packed == null) {
                     throw new IllegalStateException("A convolution prepared for Winograd only cannot run 8-bit data");
                 } else {

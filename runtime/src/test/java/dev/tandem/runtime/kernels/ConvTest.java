@@ -127,6 +127,15 @@ class ConvTest extends PooledKernelTest {
         out.add(new Case(1, 33, 64, 17, 16, new ConvParams(3, 3, 1, 1, 0, 1, 2, 0, 1, 1, 1), false, acts[2],
                 Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 64, 32, 28, 28, ConvParams.square(3, 1, 1), true, acts[0], Conv2d.Path.IMPLICIT_GEMM));
+        // one input channel, 3x3 stride 1 (SingleChannel3x3; see singleChannelKernelWhereItApplies): FashionNet's
+        // first layer on one image (split into row bands), a batch with rows wider than two vectors and an odd row
+        // count, asymmetric padding with a non-clamp activation, a one-row image, no padding
+        out.add(new Case(1, 1, 32, 28, 28, ConvParams.square(3, 1, 1), false, acts[0], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(9, 1, 5, 13, 37, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 1, 3, 7, 5, new ConvParams(3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1), true, acts[3],
+                Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(2, 1, 4, 1, 20, ConvParams.square(3, 1, 1), true, acts[2], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 1, 6, 5, 3, ConvParams.square(3, 1, 0), false, acts[4], Conv2d.Path.IMPLICIT_GEMM));
         // depth multiplier 2 is a grouped conv, not depthwise
         out.add(new Case(1, 4, 8, 10, 10, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
                 Conv2d.Path.IMPLICIT_GEMM));
@@ -261,6 +270,21 @@ class ConvTest extends PooledKernelTest {
             assertThat(Elements.toLongs(out8)).isEqualTo(want);
             conv.forward(gemm, in8.segment(), in8.offset(), fx, c.n, c.h, c.w, out.segment(), out.offset(), null);
             assertThat(out.toFloatArray()).isEqualTo(acc);
+        }
+    }
+
+    @Test
+    void singleChannelKernelWhereItApplies() {
+        try (Tensor w1 = Tensor.ofFloats(Shape.of(8, 1, 3, 3), new float[72]);
+             Tensor w2 = Tensor.ofFloats(Shape.of(8, 2, 3, 3), new float[144])) {
+            assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 1, w1, null, Activation.NONE).singleChannel())
+                    .isEqualTo(SingleChannel3x3.ENABLED).isTrue();
+            assertThat(Conv2d.prepare(ConvParams.square(3, 2, 1), 1, w1, null, Activation.NONE).singleChannel())
+                    .isFalse();
+            assertThat(Conv2d.prepare(new ConvParams(3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1), 1, w1, null,
+                    Activation.NONE).singleChannel()).isFalse();
+            assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 2, w2, null, Activation.NONE).singleChannel())
+                    .isFalse();
         }
     }
 
