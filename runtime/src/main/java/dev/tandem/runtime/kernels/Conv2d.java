@@ -61,6 +61,7 @@ public final class Conv2d {
     private volatile Winograd3x3 winograd2;    // F(2×2, 3×3), built from the packed weights on first use
     private volatile Winograd3x3 winograd4;    // F(4×4, 3×3), likewise
     private final SingleChannel3x3 single;     // one input channel, 3×3 stride 1: the direct kernel, or null
+    private final StemConv3x3s2 stem;          // 1–4 input channels, 3×3 stride 2: the direct kernel, or null
 
     private Conv2d(ConvParams p, int outChannels, int inChannels, Activation act, Path path, Sgemm.PackedA[] packed,
                    float[][] groupBias, float[] dwWeights, float[] bias) {
@@ -76,15 +77,18 @@ public final class Conv2d {
         this.dwChannels = path == Path.DEPTHWISE ? new DepthwiseChannels(p, outChannels, dwWeights, bias, act) : null;
         this.winogradAllowed = path == Path.IMPLICIT_GEMM && winogradAllowed(p, inChannels, outChannels);
         this.single = path == Path.IMPLICIT_GEMM && SingleChannel3x3.supports(p, inChannels)
-                ? new SingleChannel3x3(p, outChannels, singleWeights(packed[0], outChannels), bias, act) : null;
+                ? new SingleChannel3x3(p, outChannels, unpacked(packed[0], outChannels, 9), bias, act) : null;
+        this.stem = path == Path.IMPLICIT_GEMM && StemConv3x3s2.supports(p, inChannels)
+                ? new StemConv3x3s2(p, inChannels, outChannels, unpacked(packed[0], outChannels, 9 * inChannels), bias,
+                        act) : null;
     }
 
-    /** The [out][9] weights of a one-channel 3×3 convolution back from their packed form. */
-    private static float[] singleWeights(Sgemm.PackedA a, int outChannels) {
-        float[] w = new float[outChannels * 9];
-        for (int o = 0; o < outChannels; o++) {
-            for (int t = 0; t < 9; t++) {
-                w[o * 9 + t] = a.get(o, t);
+    /** A small weight matrix [rows][cols] back from its packed form (for the direct kernels). */
+    private static float[] unpacked(Sgemm.PackedA a, int rows, int cols) {
+        float[] w = new float[rows * cols];
+        for (int o = 0; o < rows; o++) {
+            for (int t = 0; t < cols; t++) {
+                w[o * cols + t] = a.get(o, t);
             }
         }
         return w;
@@ -105,6 +109,7 @@ public final class Conv2d {
         this.dwChannels = null;
         this.winogradAllowed = true;
         this.single = null;
+        this.stem = null;
         if (tile == 2) {
             this.winograd2 = wg;
         } else {
@@ -136,6 +141,7 @@ public final class Conv2d {
         this.dwChannels = c.dwChannels;
         this.winogradAllowed = winogradAllowed && c.winogradAllowed;
         this.single = c.single;
+        this.stem = c.stem;
     }
 
     /**
@@ -338,12 +344,18 @@ public final class Conv2d {
         }
         Winograd3x3 w2 = winograd2, w4 = winograd4;
         b += single == null ? 0 : single.weightBytes();
+        b += stem == null ? 0 : stem.weightBytes();
         return b + (w2 == null ? 0 : w2.weightBytes()) + (w4 == null ? 0 : w4.weightBytes());
     }
 
     /** Whether float runs take {@link SingleChannel3x3} (one input channel, 3×3 stride 1). */
     boolean singleChannel() {
         return single != null;
+    }
+
+    /** Whether float runs take {@link StemConv3x3s2} (1 to 4 input channels, 3×3 stride 2). */
+    boolean stem() {
+        return stem != null;
     }
 
     /** The geometry. */
@@ -513,6 +525,8 @@ public final class Conv2d {
                     winograd(tile).forward(gemm.pool(), in, inOff, n, h, w, out, outOff, beta != 0f);
                 } else if (single != null && inFmt == null && o == null) {
                     single.forward(gemm.pool(), in, inOff, n, h, w, out, outOff, beta != 0f);
+                } else if (stem != null && inFmt == null && o == null) {
+                    stem.forward(gemm.pool(), in, inOff, n, h, w, out, outOff, beta != 0f);
                 } else if (packed == null) {
                     throw new IllegalStateException("A convolution prepared for Winograd only cannot run 8-bit data");
                 } else {

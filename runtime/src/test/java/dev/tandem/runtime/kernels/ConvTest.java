@@ -136,6 +136,15 @@ class ConvTest extends PooledKernelTest {
                 Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(2, 1, 4, 1, 20, ConvParams.square(3, 1, 1), true, acts[2], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 1, 6, 5, 3, ConvParams.square(3, 1, 0), false, acts[4], Conv2d.Path.IMPLICIT_GEMM));
+        // 1 to 4 input channels, 3x3 stride 2 (StemConv3x3s2): MobileNetV2's stem on a smaller image (row bands),
+        // a batch with odd sizes and several column-vector pairs, asymmetric (SAME-style) padding with a non-clamp
+        // activation and an output-channel count that is not a multiple of four, one channel, no padding
+        out.add(new Case(1, 3, 32, 40, 40, ConvParams.square(3, 2, 1), true, acts[2], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(5, 3, 8, 27, 75, ConvParams.square(3, 2, 1), false, acts[1], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 4, 7, 9, 12, new ConvParams(3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 1), true, acts[3],
+                Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(2, 1, 5, 8, 3, ConvParams.square(3, 2, 1), true, acts[0], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(1, 2, 6, 7, 9, ConvParams.square(3, 2, 0), true, acts[4], Conv2d.Path.IMPLICIT_GEMM));
         // depth multiplier 2 is a grouped conv, not depthwise
         out.add(new Case(1, 4, 8, 10, 10, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
                 Conv2d.Path.IMPLICIT_GEMM));
@@ -274,7 +283,7 @@ class ConvTest extends PooledKernelTest {
     }
 
     @Test
-    void singleChannelKernelWhereItApplies() {
+    void directKernelsForFewInputChannelsWhereTheyApply() {
         try (Tensor w1 = Tensor.ofFloats(Shape.of(8, 1, 3, 3), new float[72]);
              Tensor w2 = Tensor.ofFloats(Shape.of(8, 2, 3, 3), new float[144])) {
             assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 1, w1, null, Activation.NONE).singleChannel())
@@ -285,6 +294,9 @@ class ConvTest extends PooledKernelTest {
                     Activation.NONE).singleChannel()).isFalse();
             assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 2, w2, null, Activation.NONE).singleChannel())
                     .isFalse();
+            assertThat(Conv2d.prepare(ConvParams.square(3, 2, 1), 2, w2, null, Activation.NONE).stem())
+                    .isEqualTo(StemConv3x3s2.ENABLED).isTrue();
+            assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1), 2, w2, null, Activation.NONE).stem()).isFalse();
         }
     }
 
