@@ -8,20 +8,24 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The weight gradient of a 3×3, stride-1, pad-1, undilated, one-group convolution by Winograd's F(2×2, 3×3), as
- * cuDNN's wgrad does: 16 multiply-adds per 2×2 output tile and channel pair instead of 36.
+ * The weight gradient of a 3×3, stride-1, pad-1, undilated, one-group convolution by Winograd's F(2×2, 3×3) or
+ * F(4×4, 3×3) ({@link #tile}), as cuDNN's wgrad does: 16 multiply-adds per 2×2 output tile and channel pair instead
+ * of 36, or 36 per 4×4 tile instead of 144.
  *
  * <p>With {@code U = G·g·Gᵀ} and {@code V = Bᵀ·d·B} the forward pass computes a tile as {@code Y = Aᵀ·(U ⊙ V)·A},
  * so {@code ∂L/∂U = (A·dY·Aᵀ) ⊙ V} per tile and {@code ∂L/∂g = Gᵀ·(Σ_tiles ∂L/∂U)·G}. Per group of images each
  * thread transposes the input and dY to channels-last, transforms every tile ({@code V} per input channel, {@code
- * Z = A·dY·Aᵀ} per output channel, SIMD across channels) into sixteen tile-major matrices, and accumulates the
- * sixteen products {@code dU_ξ += Z_ξᵀ·V_ξ} (reductions over the tiles, in 12×2-vector register tiles read straight
+ * Z = A·dY·Aᵀ} per output channel, SIMD across channels) into sixteen (F(4×4): 36) tile-major matrices, and
+ * accumulates the products {@code dU_ξ += Z_ξᵀ·V_ξ} (reductions over the tiles, in 12×2-vector register tiles read straight
  * from those matrices: no packing); the threads' accumulators are added in task order and transformed back once.
  * Groups are dealt out statically, so results do not depend on thread timing. Tested against the float64 reference
  * by {@code ConvBackwardTest}.
  *
  * <p>Measured (2 threads, batch 128, FashionNet's layers, against {@link ShiftedDot}, 2026-11-27): 32→32 at 28×28
- * 11.6–14.4 → 9.3–9.7 ms; 64→64 at 14×14 11.9–13.1 → 7.7–8.2 ms; 32→64 at 14×14 6.2–6.4 → 4.6–5.6 ms.
+ * 11.6–14.4 → 9.3–9.7 ms; 64→64 at 14×14 11.9–13.1 → 7.7–8.2 ms; 32→64 at 14×14 6.2–6.4 → 4.6–5.6 ms. Since
+ * (ninth session): register transposes for the channels-last copies (32→32 at 28×28 → 7.5–7.6 ms), F(4×4) where it
+ * pays (→ 4.8–4.9 ms). F(4×4)'s rounding error is a few times F(2×2)'s (its transforms scale by up to 8 and 1/24):
+ * within {@code 1e-6·Σ|dy·x|} per weight in the tests.
  */
 final class WinogradGrad {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
@@ -51,23 +55,57 @@ final class WinogradGrad {
     /** System property {@code tandem.conv.winogradGrad} (default true; false leaves these gradients to ShiftedDot). */
     static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("tandem.conv.winogradGrad"));
 
+    /**
+     * System property {@code tandem.conv.winogradGradTile}: {@code 2} or {@code 4} forces F(2×2) or F(4×4); unset,
+     * {@link #tile} chooses.
+     */
+    static final int FORCED_TILE = Integer.getInteger("tandem.conv.winogradGradTile", 0);
+
+    /**
+     * The output tile side for h×w images: F(4×4, 3×3) (a quarter of direct's products instead of 4/9) where its
+     * 4×4 tiles cover no more padding than F(2×2)'s 2×2 tiles, i.e. {@code 4·tiles₄ ≤ tiles₂}; else F(2×2).
+     * Measured (2 threads, batch 128, F(2×2) → F(4×4), ms): 32→32 at 28×28 7.61 → 4.8–4.9, 32→32 at 56×56 31.8 →
+     * 19.8–20.4, 64→128 at 16×16 16.5–17.9 → 11.8–12.1, 64→64 at 7×7 2.63–2.66 → 2.31–2.41; but at 14×14, where
+     * 4×4 tiles cover 16×16, 64→64 6.62–6.71 → 6.50–6.57 and 32→64 3.60–3.73 → 3.77–4.09.
+     */
+    static int tile(int h, int w) {
+        if (FORCED_TILE == 2 || FORCED_TILE == 4) {
+            return FORCED_TILE;
+        }
+        long t2 = (long) ((h + 1) / 2) * ((w + 1) / 2), t4 = (long) ((h + 3) / 4) * ((w + 3) / 4);
+        return 4 * t4 <= t2 ? 4 : 2;
+    }
+
     /** {@code dw [m, c, 3, 3]} from {@code dy [n, m, h, w]} and {@code x [n, c, h, w]}, all contiguous. */
     static void weight(ThreadPool pool, Tensor dy, Tensor x, Tensor dw) {
+        weight(pool, dy, x, dw, tile(x.shape().dim(2), x.shape().dim(3)));
+    }
+
+    /** {@link #weight(ThreadPool, Tensor, Tensor, Tensor)} with output tiles of side {@code tile} (2 or 4). */
+    static void weight(ThreadPool pool, Tensor dy, Tensor x, Tensor dw, int tile) {
+        if (tile != 2 && tile != 4) {
+            throw new IllegalArgumentException("Winograd weight gradient tiles are 2 or 4, not " + tile);
+        }
         int n = x.shape().dim(0), c = x.shape().dim(1), h = x.shape().dim(2), w = x.shape().dim(3);
         int m = dw.shape().dim(0);
-        int th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw;
-        int group = Math.max(1, Math.min(n, Math.round((float) TARGET_TILES / tiles)));
+        int alpha = tile + 2, xis = alpha * alpha;
+        int th = (h + tile - 1) / tile, tw = (w + tile - 1) / tile, tiles = th * tw;
+        // input rows: a zero row and column before, and enough after for the last tile's alpha columns
+        int xRow = tile * tw + 2, yRow = tile * tw;
+        // as many transformed values per group as TARGET_TILES tiles of F(2×2) make
+        int group = Math.max(1, Math.min(n, Math.round((float) TARGET_TILES * 16 / xis / tiles)));
         int groups = (n + group - 1) / group;
         int tasks = Math.min(pool.threads(), groups);
         float[][] partial = new float[tasks][];
         pool.parallelFor(tasks, t -> {
             int maxT = group * tiles;
-            float[] v = new float[16 * maxT * c];        // V_ξ: [ξ][tile][c]
-            float[] z = new float[16 * maxT * m];        // Z_ξ: [ξ][tile][m]
-            float[] xt = new float[(h + 3) * (w + 3) * c];   // one image, channels last, zero border
-            float[] yt = new float[(h + 1) * (w + 1) * m];   // one image's dY, channels last, zero border
-            float[] du = new float[16 * m * c];
-            int[] xDest = destinations(h, w, 1, w + 3, c), yDest = destinations(h, w, 0, w + 1, m);
+            float[] v = new float[xis * maxT * c];        // V_ξ: [ξ][tile][c]
+            float[] z = new float[xis * maxT * m];        // Z_ξ: [ξ][tile][m]
+            float[] xt = new float[(tile * th + 2) * xRow * c];   // one image, channels last, zero border
+            float[] yt = new float[tile * th * yRow * m];         // one image's dY, channels last, zeros after
+            float[] du = new float[xis * m * c];
+            float[] tmp = new float[xis * VL];
+            int[] xDest = destinations(h, w, 1, xRow, c), yDest = destinations(h, w, 0, yRow, m);
             for (int gi = t; gi < groups; gi += tasks) {
                 int b0 = gi * group, b1 = Math.min(n, b0 + group);
                 int count = (b1 - b0) * tiles;
@@ -75,10 +113,15 @@ final class WinogradGrad {
                     int t0 = (b - b0) * tiles;
                     Transpose.channelsLast(x.segment(), x.offset() + (long) b * c * h * w, c, h * w, xDest, xt);
                     Transpose.channelsLast(dy.segment(), dy.offset() + (long) b * m * h * w, m, h * w, yDest, yt);
-                    transformInput(xt, c, th, tw, w + 3, v, t0, maxT);
-                    transformGrad(yt, m, th, tw, w + 1, z, t0, maxT);
+                    if (tile == 2) {
+                        transformInput(xt, c, th, tw, xRow, v, t0, maxT);
+                        transformGrad(yt, m, th, tw, yRow, z, t0, maxT);
+                    } else {
+                        transformInput4(xt, c, th, tw, xRow, v, t0, maxT, tmp);
+                        transformGrad4(yt, m, th, tw, yRow, z, t0, maxT, tmp);
+                    }
                 }
-                for (int e = 0; e < 16; e++) {
+                for (int e = 0; e < xis; e++) {
                     // dU_ξ [m × c] += Z_ξᵀ · V_ξ, both stored tile-major: rows of Z_ξ are what a GEMM would pack
                     accumulate(z, e * maxT * m, m, v, e * maxT * c, c, count, du, e * m * c);
                 }
@@ -92,16 +135,131 @@ final class WinogradGrad {
             }
         }
         float[] g = new float[m * c * 9];
-        float[] u = new float[16];
+        float[] u = new float[xis];
         for (int o = 0; o < m; o++) {
             for (int ch = 0; ch < c; ch++) {
-                for (int e = 0; e < 16; e++) {
+                for (int e = 0; e < xis; e++) {
                     u[e] = du[(e * m + o) * c + ch];
                 }
-                filterGrad(u, g, (o * c + ch) * 9);
+                if (tile == 2) {
+                    filterGrad(u, g, (o * c + ch) * 9);
+                } else {
+                    filterGrad4(u, g, (o * c + ch) * 9);
+                }
             }
         }
         MemorySegment.copy(g, 0, dw.segment(), F, dw.offset() * 4, g.length);
+    }
+
+    /**
+     * {@code V = Bᵀ·d·B} for every 6×6 input tile (F(4×4, 3×3), tiles 4 apart) of the image in {@code xt}
+     * (channels last, one zero row and column before, row length {@code rowLen}), written to
+     * {@code v[ξ][t0 + tile][c]}. Bᵀ's rows: (4,0,-5,0,1,0), (0,-4,-4,1,1,0), (0,4,-4,-1,1,0), (0,-2,-1,2,1,0),
+     * (0,2,-1,-2,1,0), (0,4,0,-5,0,1). Columns first into {@code tmp} (six vectors per column), then rows.
+     */
+    private static void transformInput4(float[] xt, int c, int th, int tw, int rowLen, float[] v, int t0, int maxT,
+                                        float[] tmp) {
+        int plane = maxT * c, rs = rowLen * c;
+        for (int ti = 0; ti < th; ti++) {
+            for (int tj = 0; tj < tw; tj++) {
+                int tile = t0 + ti * tw + tj;
+                int base = (4 * ti * rowLen + 4 * tj) * c;
+                for (int k = 0; k < c; k += VL) {
+                    for (int j = 0; j < 6; j++) {
+                        int q = base + j * c + k;
+                        bt6(FloatVector.fromArray(S, xt, q), FloatVector.fromArray(S, xt, q + rs),
+                                FloatVector.fromArray(S, xt, q + 2 * rs), FloatVector.fromArray(S, xt, q + 3 * rs),
+                                FloatVector.fromArray(S, xt, q + 4 * rs), FloatVector.fromArray(S, xt, q + 5 * rs),
+                                tmp, j * VL, 6 * VL);
+                    }
+                    int o = tile * c + k;
+                    for (int i = 0; i < 6; i++) {
+                        int r = i * 6 * VL;
+                        bt6(FloatVector.fromArray(S, tmp, r), FloatVector.fromArray(S, tmp, r + VL),
+                                FloatVector.fromArray(S, tmp, r + 2 * VL), FloatVector.fromArray(S, tmp, r + 3 * VL),
+                                FloatVector.fromArray(S, tmp, r + 4 * VL), FloatVector.fromArray(S, tmp, r + 5 * VL),
+                                v, 6 * i * plane + o, plane);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Bᵀ applied to six vectors: results to {@code out[at + i·stride]}, i = 0..5. */
+    private static void bt6(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, FloatVector d4,
+                            FloatVector d5, float[] out, int at, int stride) {
+        FloatVector s34 = d3.add(d4), s12 = d1.add(d2), e43 = d4.sub(d3), e12 = d1.sub(d2);
+        FloatVector e42 = d4.sub(d2), e31 = d3.sub(d1);
+        d0.mul(4f).sub(d2.mul(5f)).add(d4).intoArray(out, at);
+        s34.sub(s12.mul(4f)).intoArray(out, at + stride);
+        e43.add(e12.mul(4f)).intoArray(out, at + 2 * stride);
+        e42.add(e31.mul(2f)).intoArray(out, at + 3 * stride);
+        e42.sub(e31.mul(2f)).intoArray(out, at + 4 * stride);
+        d1.mul(4f).sub(d3.mul(5f)).add(d5).intoArray(out, at + 5 * stride);
+    }
+
+    /**
+     * {@code Z = A·dY·Aᵀ} for every 4×4 tile of dY in {@code yt} (channels last, no border, zeros past the last row
+     * and column), written to {@code z[ξ][t0 + tile][m]}. A's rows: (1,0,0,0), (1,1,1,1), (1,-1,1,-1), (1,2,4,8),
+     * (1,-2,4,-8), (0,0,0,1). Columns first into {@code tmp}, then rows.
+     */
+    private static void transformGrad4(float[] yt, int m, int th, int tw, int rowLen, float[] z, int t0, int maxT,
+                                       float[] tmp) {
+        int plane = maxT * m, rs = rowLen * m;
+        for (int ti = 0; ti < th; ti++) {
+            for (int tj = 0; tj < tw; tj++) {
+                int tile = t0 + ti * tw + tj;
+                int base = (4 * ti * rowLen + 4 * tj) * m;
+                for (int k = 0; k < m; k += VL) {
+                    for (int j = 0; j < 4; j++) {
+                        int q = base + j * m + k;
+                        a6(FloatVector.fromArray(S, yt, q), FloatVector.fromArray(S, yt, q + rs),
+                                FloatVector.fromArray(S, yt, q + 2 * rs), FloatVector.fromArray(S, yt, q + 3 * rs),
+                                tmp, j * VL, 4 * VL);
+                    }
+                    int o = tile * m + k;
+                    for (int i = 0; i < 6; i++) {
+                        int r = i * 4 * VL;
+                        a6(FloatVector.fromArray(S, tmp, r), FloatVector.fromArray(S, tmp, r + VL),
+                                FloatVector.fromArray(S, tmp, r + 2 * VL), FloatVector.fromArray(S, tmp, r + 3 * VL),
+                                z, 6 * i * plane + o, plane);
+                    }
+                }
+            }
+        }
+    }
+
+    /** A applied to four vectors: six results to {@code out[at + i·stride]}. */
+    private static void a6(FloatVector y0, FloatVector y1, FloatVector y2, FloatVector y3, float[] out, int at,
+                           int stride) {
+        FloatVector s02 = y0.add(y2), s13 = y1.add(y3), f02 = y0.add(y2.mul(4f)), f13 = y1.mul(2f).add(y3.mul(8f));
+        y0.intoArray(out, at);
+        s02.add(s13).intoArray(out, at + stride);
+        s02.sub(s13).intoArray(out, at + 2 * stride);
+        f02.add(f13).intoArray(out, at + 3 * stride);
+        f02.sub(f13).intoArray(out, at + 4 * stride);
+        y3.intoArray(out, at + 5 * stride);
+    }
+
+    /**
+     * {@code g = Gᵀ·u·G} (3×3 from 6×6), in double: Gᵀ's rows (1/4, -1/6, -1/6, 1/24, 1/24, 0),
+     * (0, -1/6, 1/6, 1/12, -1/12, 0), (0, -1/6, -1/6, 1/6, 1/6, 1).
+     */
+    private static void filterGrad4(float[] u, float[] g, int off) {
+        double[] r = new double[18];        // Gᵀ·u, 3×6
+        for (int j = 0; j < 6; j++) {
+            double u0 = u[j], u1 = u[6 + j], u2 = u[12 + j], u3 = u[18 + j], u4 = u[24 + j], u5 = u[30 + j];
+            r[j] = u0 / 4 - (u1 + u2) / 6 + (u3 + u4) / 24;
+            r[6 + j] = (u2 - u1) / 6 + (u3 - u4) / 12;
+            r[12 + j] = (u3 + u4 - u1 - u2) / 6 + u5;
+        }
+        for (int i = 0; i < 3; i++) {
+            double a0 = r[6 * i], a1 = r[6 * i + 1], a2 = r[6 * i + 2], a3 = r[6 * i + 3], a4 = r[6 * i + 4];
+            double a5 = r[6 * i + 5];
+            g[off + 3 * i] = (float) (a0 / 4 - (a1 + a2) / 6 + (a3 + a4) / 24);
+            g[off + 3 * i + 1] = (float) ((a2 - a1) / 6 + (a3 - a4) / 12);
+            g[off + 3 * i + 2] = (float) ((a3 + a4 - a1 - a2) / 6 + a5);
+        }
     }
 
     /**

@@ -38,6 +38,14 @@ class ConvBackwardTest {
         return v;
     }
 
+    private static double[] absDoubles(float[] f) {
+        double[] d = doubles(f);
+        for (int i = 0; i < d.length; i++) {
+            d[i] = Math.abs(d[i]);
+        }
+        return d;
+    }
+
     private static double[] doubles(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) {
@@ -52,6 +60,9 @@ class ConvBackwardTest {
         float[] x = random(n * c * h * w), wt = random(m * cg * p.kernelH() * p.kernelW()), dy = random(n * m * oh * ow);
         double[] dxRef = ReferenceConvGrad.input(doubles(dy), doubles(wt), n, c, h, w, m, p);
         double[] dwRef = ReferenceConvGrad.weight(doubles(dy), doubles(x), n, c, h, w, m, p);
+        // Σ|dy|·|x| per weight: the scale of the rounding error, which the result's own size (after cancellation)
+        // can understate (Winograd F(4×4)'s transforms multiply by up to 8 and divide by 24)
+        double[] dwBound = ReferenceConvGrad.weight(absDoubles(dy), absDoubles(x), n, c, h, w, m, p);
         try (Tensor xt = Tensor.ofFloats(Shape.of(n, c, h, w), x);
              Tensor wtt = Tensor.ofFloats(Shape.of(m, cg, p.kernelH(), p.kernelW()), wt);
              Tensor dyt = Tensor.ofFloats(Shape.of(n, m, oh, ow), dy);
@@ -66,7 +77,7 @@ class ConvBackwardTest {
             }
             for (int i = 0; i < dwv.length; i++) {
                 assertThat((double) dwv[i]).as("%s dW[%d]", p, i).isCloseTo(dwRef[i], org.assertj.core.data.Offset.offset(
-                        1e-4 * (1 + Math.abs(dwRef[i]))));
+                        1e-4 * (1 + Math.abs(dwRef[i])) + 1e-6 * dwBound[i]));
             }
         }
     }
@@ -109,6 +120,49 @@ class ConvBackwardTest {
         check(2, 64, 13, 11, 48, p);
         check(40, 32, 7, 7, 64, p);
         check(1, 32, 1, 1, 32, p);
+    }
+
+    @Test
+    void winogradWeightGradientsAgreeWithTheReferenceForBothTileSizes() {
+        // F(2×2) and F(4×4) explicitly, whatever the default: sizes that leave partial tiles of both, one image and
+        // many (several groups per thread), 32/48/64 output channels (every register-tile height)
+        ConvParams p = ConvParams.square(3, 1, 1);
+        for (int tile : new int[] {2, 4}) {
+            checkWinograd(tile, 3, 32, 28, 28, 32);
+            checkWinograd(tile, 2, 64, 13, 11, 48);
+            checkWinograd(tile, 40, 32, 7, 7, 64);
+            checkWinograd(tile, 1, 32, 1, 1, 32);
+            checkWinograd(tile, 5, 32, 14, 14, 64);
+        }
+    }
+
+    @Test
+    void winogradWeightGradientTakesFourByFourTilesWhereTheyCoverNoMorePadding() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(WinogradGrad.FORCED_TILE == 0, "tile forced by a property");
+        assertThat(WinogradGrad.tile(28, 28)).isEqualTo(4);
+        assertThat(WinogradGrad.tile(56, 56)).isEqualTo(4);
+        assertThat(WinogradGrad.tile(7, 7)).isEqualTo(4);
+        assertThat(WinogradGrad.tile(14, 14)).isEqualTo(2);
+        assertThat(WinogradGrad.tile(28, 14)).isEqualTo(2);
+        assertThat(WinogradGrad.tile(1, 1)).isEqualTo(2);
+    }
+
+    private void checkWinograd(int tile, int n, int c, int h, int w, int m) {
+        ConvParams p = ConvParams.square(3, 1, 1);
+        float[] x = random(n * c * h * w), dy = random(n * m * h * w);
+        double[] dwRef = ReferenceConvGrad.weight(doubles(dy), doubles(x), n, c, h, w, m, p);
+        double[] dwBound = ReferenceConvGrad.weight(absDoubles(dy), absDoubles(x), n, c, h, w, m, p);
+        try (Tensor xt = Tensor.ofFloats(Shape.of(n, c, h, w), x);
+             Tensor dyt = Tensor.ofFloats(Shape.of(n, m, h, w), dy);
+             Tensor dw = Tensor.allocate(dev.tandem.runtime.tensor.DType.FLOAT32, Shape.of(m, c, 3, 3))) {
+            WinogradGrad.weight(gemm.pool(), dyt, xt, dw, tile);
+            float[] dwv = dw.toFloatArray();
+            for (int i = 0; i < dwv.length; i++) {
+                assertThat((double) dwv[i]).as("F(%dx%d) n=%d c=%d %dx%d m=%d dW[%d]", tile, tile, n, c, h, w, m, i)
+                        .isCloseTo(dwRef[i], org.assertj.core.data.Offset.offset(
+                                1e-4 * (1 + Math.abs(dwRef[i])) + 1e-6 * dwBound[i]));
+            }
+        }
     }
 
     @Test
