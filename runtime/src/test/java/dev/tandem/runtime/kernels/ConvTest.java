@@ -127,9 +127,9 @@ class ConvTest extends PooledKernelTest {
         out.add(new Case(1, 33, 64, 17, 16, new ConvParams(3, 3, 1, 1, 0, 1, 2, 0, 1, 1, 1), false, acts[2],
                 Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 64, 32, 28, 28, ConvParams.square(3, 1, 1), true, acts[0], Conv2d.Path.IMPLICIT_GEMM));
-        // one input channel, 3x3 stride 1 (SingleChannel3x3; see singleChannelKernelWhereItApplies): FashionNet's
-        // first layer on one image (split into row bands), a batch with rows wider than two vectors and an odd row
-        // count, asymmetric padding with a non-clamp activation, a one-row image, no padding
+        // one input channel, 3x3 stride 1 (SingleChannel3x3; see directKernelsForFewInputChannelsWhereTheyApply):
+        // FashionNet's first layer on one image (split into row bands), a batch with rows wider than two vectors and
+        // an odd row count, asymmetric padding with a non-clamp activation, a one-row image, no padding
         out.add(new Case(1, 1, 32, 28, 28, ConvParams.square(3, 1, 1), false, acts[0], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(9, 1, 5, 13, 37, ConvParams.square(3, 1, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 1, 3, 7, 5, new ConvParams(3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1), true, acts[3],
