@@ -19,7 +19,7 @@ import java.util.List;
  * Benchmark main (not a test): the training-step throughput of FashionNet (batch 128, SGD Nesterov momentum 0.9,
  * weight decay 5e-4, label smoothing 0.1, BN, dropout) on a pool of {@code threads} threads, as in
  * {@code docs/benchmarks.md} "Training throughput". The batches are loaded and transformed before the clock starts
- * (32 distinct batches, cycled), so this times the step graph alone. Prints the images/s of each repetition, their
+ * (32 distinct batches, cycled; {@code -Dbatches=469} for a whole epoch's), so this times the step graph alone. Prints the images/s of each repetition, their
  * median, the process CPU time per step (a figure less hurt by other work on a shared machine; spinning pool threads
  * count), the per-op profile of one more repetition, and a JSON line.
  *
@@ -39,7 +39,7 @@ public final class TrainThroughput {
                 .workers(1).transforms(new RandomHorizontalFlip(0.5),
                         new Normalize(new float[] {0.2860f}, new float[] {0.3530f})).build();
              var ep = dl.epoch(0)) {
-            while (ep.hasNext() && images.size() < 32) {
+            while (ep.hasNext() && images.size() < Integer.getInteger("batches", 32)) {
                 Batch b = ep.next();
                 images.add(b.data().clone());
                 labels.add(b.labels().clone());
