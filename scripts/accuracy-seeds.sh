@@ -16,7 +16,14 @@ WHICH=${2:-both}
 THREADS=${THREADS:-2}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 EPOCHS=${EPOCHS:-1}
-case "$WHICH" in tandem|pytorch|both) ;; *) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;; esac
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
+case "$WHICH" in tandem|pytorch|both) ;; *) usage ;; esac
+case "$SEEDS" in ''|*[!0-9]*|0) echo "SEEDS must be a positive whole number; got '$SEEDS'" >&2; usage ;; esac
+[ -d "$DATA" ] || { echo "No Fashion-MNIST folder at $DATA (apt-get install dataset-fashion-mnist, or DATA=...)" >&2; exit 1; }
+if [ "$WHICH" != tandem ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "PyTorch is not importable by /usr/bin/python3 (apt-get install python3-torch), or run with 'tandem'" >&2
+  exit 1
+fi
 if [ "$WHICH" != tandem ] && [ "$EPOCHS" != 1 ]; then
   echo "PyTorch's script trains one epoch only; use EPOCHS=1 or 'tandem'" >&2
   exit 2

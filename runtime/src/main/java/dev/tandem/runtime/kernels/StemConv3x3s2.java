@@ -36,6 +36,8 @@ final class StemConv3x3s2 {
     private static final class Work {
         private float[] buf = new float[0];
         private float[] stage = new float[0];
+        /** The accumulators of one pass: four output channels × two column vectors. */
+        final float[] tile = new float[8 * VL];
 
         /** A zeroed buffer of at least {@code n} floats (the zero frame around the image is read). */
         float[] buf(int n) {
@@ -102,8 +104,8 @@ final class StemConv3x3s2 {
         int bands = n >= 2 * threads ? 1 : Math.max(1, Math.min(oh, 4 * threads / n));
         int rowsPerBand = (oh + bands - 1) / bands;
         int perImage = (oh + rowsPerBand - 1) / rowsPerBand;
-        // a phase row: ow + 1 columns read (even: j and j + 1), whole-vector loads past them, two vectors per pass
-        // a padded row staged in whole pairs of vectors (what the even/odd split reads), half of it per phase row
+        // A phase row holds the ow + 1 columns read (even: j and j + 1) and two vectors of slack for the loads past
+        // them; a padded row is staged in whole pairs of vectors (what the even/odd split reads), half per phase row.
         int stageLen = (p.padLeft() + w + 2 * VL - 1) / (2 * VL) * 2 * VL;
         int half = Math.max(ow + 1 + 2 * VL, stageLen / 2);
         pool.parallelFor(n * perImage, task -> {
@@ -114,7 +116,7 @@ final class StemConv3x3s2 {
             float[] stage = work.stage(stageLen);
             fill(in, inOff + (long) b * inChannels * h * w, h, w, r0, rows, half, buf, stage);
             band(buf, rows, half, r0, r1, ow, out, outOff + (long) b * outChannels * oh * ow, (long) oh * ow,
-                    accumulate);
+                    accumulate, work.tile);
         });
     }
 
@@ -140,12 +142,11 @@ final class StemConv3x3s2 {
     }
 
     private void band(float[] buf, int rows, int half, int r0, int r1, int ow, MemorySegment out, long outOff,
-                      long plane, boolean accumulate) {
+                      long plane, boolean accumulate, float[] tile) {
         boolean clamp = act.kind() != Activation.Kind.NONE && act.isClamp();
         boolean other = !act.isClamp();
         FloatVector vlo = FloatVector.broadcast(S, act.clampLow()), vhi = FloatVector.broadcast(S, act.clampHigh());
         int taps = inChannels * 9;
-        float[] tile = new float[8 * VL];
         for (int r = r0; r < r1; r++) {
             int rowBase = 2 * (r - r0);
             for (int j = 0; j < ow; j += 2 * VL) {
