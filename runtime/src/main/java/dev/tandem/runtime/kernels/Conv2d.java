@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -835,7 +836,8 @@ public final class Conv2d {
                             for (; x + VL <= valid; x += VL) {
                                 FloatVector v = FloatVector.fromArray(S, stage, src + x)
                                         .add(FloatVector.fromMemorySegment(S, seg, (dst + x) * 4, LE));
-                                Simd.clamp(v, lo, hi).intoMemorySegment(seg, (dst + x) * 4, LE);
+                                v = v.blend(lo, v.compare(VectorOperators.LT, lo));   // Simd.clamp, written out
+                                v.blend(hi, v.compare(VectorOperators.GT, hi)).intoMemorySegment(seg, (dst + x) * 4, LE);
                             }
                             for (; x < valid; x++) {
                                 float v = stage[src + x] + seg.getAtIndex(FL, dst + x);

@@ -752,22 +752,38 @@ public final class Sgemm {
         }
         long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
         FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
-        c00.max(vlo).min(vhi).intoMemorySegment(c, o, LE);
-        c01.max(vlo).min(vhi).intoMemorySegment(c, o + v, LE);
-        c02.max(vlo).min(vhi).intoMemorySegment(c, o + ld, LE);
-        c03.max(vlo).min(vhi).intoMemorySegment(c, o + ld + v, LE);
-        c04.max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld, LE);
-        c05.max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld + v, LE);
-        c06.max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld, LE);
-        c07.max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld + v, LE);
-        c08.max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld, LE);
-        c09.max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld + v, LE);
-        c10.max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld, LE);
-        c11.max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld + v, LE);
-        c12.max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld, LE);
-        c13.max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld + v, LE);
-        c14.max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld, LE);
-        c15.max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld + v, LE);
+        c00 = c00.blend(vlo, c00.compare(VectorOperators.LT, vlo));
+        c00.blend(vhi, c00.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o, LE);
+        c01 = c01.blend(vlo, c01.compare(VectorOperators.LT, vlo));
+        c01.blend(vhi, c01.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + v, LE);
+        c02 = c02.blend(vlo, c02.compare(VectorOperators.LT, vlo));
+        c02.blend(vhi, c02.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld, LE);
+        c03 = c03.blend(vlo, c03.compare(VectorOperators.LT, vlo));
+        c03.blend(vhi, c03.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld + v, LE);
+        c04 = c04.blend(vlo, c04.compare(VectorOperators.LT, vlo));
+        c04.blend(vhi, c04.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld, LE);
+        c05 = c05.blend(vlo, c05.compare(VectorOperators.LT, vlo));
+        c05.blend(vhi, c05.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld + v, LE);
+        c06 = c06.blend(vlo, c06.compare(VectorOperators.LT, vlo));
+        c06.blend(vhi, c06.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld, LE);
+        c07 = c07.blend(vlo, c07.compare(VectorOperators.LT, vlo));
+        c07.blend(vhi, c07.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld + v, LE);
+        c08 = c08.blend(vlo, c08.compare(VectorOperators.LT, vlo));
+        c08.blend(vhi, c08.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld, LE);
+        c09 = c09.blend(vlo, c09.compare(VectorOperators.LT, vlo));
+        c09.blend(vhi, c09.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld + v, LE);
+        c10 = c10.blend(vlo, c10.compare(VectorOperators.LT, vlo));
+        c10.blend(vhi, c10.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld, LE);
+        c11 = c11.blend(vlo, c11.compare(VectorOperators.LT, vlo));
+        c11.blend(vhi, c11.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld + v, LE);
+        c12 = c12.blend(vlo, c12.compare(VectorOperators.LT, vlo));
+        c12.blend(vhi, c12.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld, LE);
+        c13 = c13.blend(vlo, c13.compare(VectorOperators.LT, vlo));
+        c13.blend(vhi, c13.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld + v, LE);
+        c14 = c14.blend(vlo, c14.compare(VectorOperators.LT, vlo));
+        c14.blend(vhi, c14.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld, LE);
+        c15 = c15.blend(vlo, c15.compare(VectorOperators.LT, vlo));
+        c15.blend(vhi, c15.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld + v, LE);
     }
 
     /**
@@ -849,30 +865,54 @@ public final class Sgemm {
         }
         long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
         FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
-        c00.max(vlo).min(vhi).intoMemorySegment(c, o, LE);
-        c01.max(vlo).min(vhi).intoMemorySegment(c, o + v, LE);
-        c02.max(vlo).min(vhi).intoMemorySegment(c, o + ld, LE);
-        c03.max(vlo).min(vhi).intoMemorySegment(c, o + ld + v, LE);
-        c04.max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld, LE);
-        c05.max(vlo).min(vhi).intoMemorySegment(c, o + 2 * ld + v, LE);
-        c06.max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld, LE);
-        c07.max(vlo).min(vhi).intoMemorySegment(c, o + 3 * ld + v, LE);
-        c08.max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld, LE);
-        c09.max(vlo).min(vhi).intoMemorySegment(c, o + 4 * ld + v, LE);
-        c10.max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld, LE);
-        c11.max(vlo).min(vhi).intoMemorySegment(c, o + 5 * ld + v, LE);
-        c12.max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld, LE);
-        c13.max(vlo).min(vhi).intoMemorySegment(c, o + 6 * ld + v, LE);
-        c14.max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld, LE);
-        c15.max(vlo).min(vhi).intoMemorySegment(c, o + 7 * ld + v, LE);
-        c16.max(vlo).min(vhi).intoMemorySegment(c, o + 8 * ld, LE);
-        c17.max(vlo).min(vhi).intoMemorySegment(c, o + 8 * ld + v, LE);
-        c18.max(vlo).min(vhi).intoMemorySegment(c, o + 9 * ld, LE);
-        c19.max(vlo).min(vhi).intoMemorySegment(c, o + 9 * ld + v, LE);
-        c20.max(vlo).min(vhi).intoMemorySegment(c, o + 10 * ld, LE);
-        c21.max(vlo).min(vhi).intoMemorySegment(c, o + 10 * ld + v, LE);
-        c22.max(vlo).min(vhi).intoMemorySegment(c, o + 11 * ld, LE);
-        c23.max(vlo).min(vhi).intoMemorySegment(c, o + 11 * ld + v, LE);
+        c00 = c00.blend(vlo, c00.compare(VectorOperators.LT, vlo));
+        c00.blend(vhi, c00.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o, LE);
+        c01 = c01.blend(vlo, c01.compare(VectorOperators.LT, vlo));
+        c01.blend(vhi, c01.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + v, LE);
+        c02 = c02.blend(vlo, c02.compare(VectorOperators.LT, vlo));
+        c02.blend(vhi, c02.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld, LE);
+        c03 = c03.blend(vlo, c03.compare(VectorOperators.LT, vlo));
+        c03.blend(vhi, c03.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld + v, LE);
+        c04 = c04.blend(vlo, c04.compare(VectorOperators.LT, vlo));
+        c04.blend(vhi, c04.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld, LE);
+        c05 = c05.blend(vlo, c05.compare(VectorOperators.LT, vlo));
+        c05.blend(vhi, c05.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld + v, LE);
+        c06 = c06.blend(vlo, c06.compare(VectorOperators.LT, vlo));
+        c06.blend(vhi, c06.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld, LE);
+        c07 = c07.blend(vlo, c07.compare(VectorOperators.LT, vlo));
+        c07.blend(vhi, c07.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld + v, LE);
+        c08 = c08.blend(vlo, c08.compare(VectorOperators.LT, vlo));
+        c08.blend(vhi, c08.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld, LE);
+        c09 = c09.blend(vlo, c09.compare(VectorOperators.LT, vlo));
+        c09.blend(vhi, c09.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld + v, LE);
+        c10 = c10.blend(vlo, c10.compare(VectorOperators.LT, vlo));
+        c10.blend(vhi, c10.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld, LE);
+        c11 = c11.blend(vlo, c11.compare(VectorOperators.LT, vlo));
+        c11.blend(vhi, c11.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld + v, LE);
+        c12 = c12.blend(vlo, c12.compare(VectorOperators.LT, vlo));
+        c12.blend(vhi, c12.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld, LE);
+        c13 = c13.blend(vlo, c13.compare(VectorOperators.LT, vlo));
+        c13.blend(vhi, c13.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld + v, LE);
+        c14 = c14.blend(vlo, c14.compare(VectorOperators.LT, vlo));
+        c14.blend(vhi, c14.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld, LE);
+        c15 = c15.blend(vlo, c15.compare(VectorOperators.LT, vlo));
+        c15.blend(vhi, c15.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld + v, LE);
+        c16 = c16.blend(vlo, c16.compare(VectorOperators.LT, vlo));
+        c16.blend(vhi, c16.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 8 * ld, LE);
+        c17 = c17.blend(vlo, c17.compare(VectorOperators.LT, vlo));
+        c17.blend(vhi, c17.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 8 * ld + v, LE);
+        c18 = c18.blend(vlo, c18.compare(VectorOperators.LT, vlo));
+        c18.blend(vhi, c18.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 9 * ld, LE);
+        c19 = c19.blend(vlo, c19.compare(VectorOperators.LT, vlo));
+        c19.blend(vhi, c19.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 9 * ld + v, LE);
+        c20 = c20.blend(vlo, c20.compare(VectorOperators.LT, vlo));
+        c20.blend(vhi, c20.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 10 * ld, LE);
+        c21 = c21.blend(vlo, c21.compare(VectorOperators.LT, vlo));
+        c21.blend(vhi, c21.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 10 * ld + v, LE);
+        c22 = c22.blend(vlo, c22.compare(VectorOperators.LT, vlo));
+        c22.blend(vhi, c22.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 11 * ld, LE);
+        c23 = c23.blend(vlo, c23.compare(VectorOperators.LT, vlo));
+        c23.blend(vhi, c23.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 11 * ld + v, LE);
     }
 
     /**
@@ -909,8 +949,11 @@ public final class Sgemm {
             FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
             int j = tileOff;
             for (; j + VL <= end; j += VL) {
-                Simd.clamp(FloatVector.fromArray(S, tile, j).add(bias), lov, hiv)
-                        .intoMemorySegment(c, (off + j - tileOff) * 4, LE);
+                // The clamp written out, not Simd.clamp: called from here C2 did not always inline it, and each
+                // vector then went through a heap box (about 0.4 MB of garbage per EfficientNet-B0 run).
+                FloatVector v = FloatVector.fromArray(S, tile, j).add(bias);
+                v = v.blend(lov, v.compare(VectorOperators.LT, lov));
+                v.blend(hiv, v.compare(VectorOperators.GT, hiv)).intoMemorySegment(c, (off + j - tileOff) * 4, LE);
             }
             if (j < end) {
                 for (int t = j; t < end; t++) {

@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -660,13 +661,15 @@ public final class Winograd3x3 {
                     if (accumulate) {
                         y = y.add(FloatVector.fromMemorySegment(S, out, byteOff, NATIVE));
                     }
-                    Simd.clamp(y, lov, hiv).intoMemorySegment(out, byteOff, NATIVE);
+                    y = y.blend(lov, y.compare(VectorOperators.LT, lov));     // Simd.clamp, written out (see Sgemm)
+                    y.blend(hiv, y.compare(VectorOperators.GT, hiv)).intoMemorySegment(out, byteOff, NATIVE);
                 } else {
                     VectorMask<Float> mask = S.indexInRange(j, cnt);
                     if (accumulate) {
                         y = y.add(FloatVector.fromMemorySegment(S, out, byteOff, NATIVE, mask));
                     }
-                    Simd.clamp(y, lov, hiv).intoMemorySegment(out, byteOff, NATIVE, mask);
+                    y = y.blend(lov, y.compare(VectorOperators.LT, lov));
+                    y.blend(hiv, y.compare(VectorOperators.GT, hiv)).intoMemorySegment(out, byteOff, NATIVE, mask);
                 }
             }
             return;
