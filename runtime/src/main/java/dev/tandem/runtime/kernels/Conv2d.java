@@ -36,11 +36,15 @@ public final class Conv2d {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
     private static final int VL = Simd.F;
     /**
-     * The depthwise kernels' vectors: at most 256 bits. Their loads start at every column offset, and 512-bit
-     * loads that cross a cache line cost more than they gain: 256-bit ran the 56×56 depthwise layer 1.4 times
-     * faster on this project's AVX-512 machine (see docs/benchmarks.md).
+     * The depthwise kernels' vectors: the same species as every other kernel. They were 256-bit on AVX-512 machines
+     * (their loads start at every column offset, and 512-bit loads that cross a cache line cost more; 1.4 times
+     * faster on one layer in the third session), but two float species in one JVM share the type profiles of
+     * {@code FloatVector}'s own methods ({@code fma}, {@code intoArray}, ...), and C2, meeting a profile with two
+     * vector classes, sometimes kept vectors boxed: in about one process in three EfficientNet-B0 made 10–80 MB of
+     * garbage per run in kernels of either width. With one species: none, and the models as fast (MobileNetV2's
+     * expand + depthwise blocks 3.63–3.75 against 3.71–4.12 ms; EfficientNet-B0's 2% slower; docs/benchmarks.md).
      */
-    private static final VectorSpecies<Float> DS = Simd.bits() > 256 ? FloatVector.SPECIES_256 : Simd.FLOAT;
+    private static final VectorSpecies<Float> DS = Simd.FLOAT;
     private static final int DVL = DS.length();
     private static final ByteOrder LE = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;

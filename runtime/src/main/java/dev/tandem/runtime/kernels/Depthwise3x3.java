@@ -24,8 +24,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Stateless; {@link #plane} may run on many threads at once, each with its own {@link Work}.
  */
 final class Depthwise3x3 {
-    /** 256-bit vectors on AVX-512 machines, as the other depthwise row kernels (unaligned 512-bit loads split). */
-    private static final VectorSpecies<Float> S = Simd.bits() > 256 ? FloatVector.SPECIES_256 : Simd.FLOAT;
+    /** The one float species of the runtime: why not 256-bit on AVX-512 machines, see {@code Conv2d.DS}. */
+    private static final VectorSpecies<Float> S = Simd.FLOAT;
     private static final int VL = S.length();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final float[] EVEN = new float[VL];
