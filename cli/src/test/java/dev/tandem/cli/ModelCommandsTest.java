@@ -175,6 +175,8 @@ class ModelCommandsTest {
         assertThat(j.get("iters").asInt()).isEqualTo(5);
         assertThat(j.get("threads").asInt()).isEqualTo(1);
         assertThat(j.get("p90_ms").asDouble()).isGreaterThanOrEqualTo(j.get("p50_ms").asDouble());
+        // HotSpot counts allocation per thread; whatever the JIT did, a run allocates a non-negative amount
+        assertThat(j.get("alloc_bytes_per_run").asLong()).isNotNegative();
         Result s = run("bench", "--model", model.toString(), "--iters", "2", "--input-shape", "x=4x3x8x8");
         assertThat(s.exitCode()).as(s.err()).isZero();
         Result bad = run("bench", "--model", model.toString(), "--input-shape", "q=1x2");
