@@ -83,6 +83,12 @@ class ConvTest extends PooledKernelTest {
                 Conv2d.Path.DEPTHWISE));
         out.add(new Case(1, 3, 3, 2, 3, new ConvParams(3, 3, 1, 1, 3, 3, 3, 3, 1, 1, 3), true, acts[0],
                 Conv2d.Path.DEPTHWISE));
+        // whole channel blocks on narrow planes (DepthwiseChannels' register transposes), with a partial block after
+        // them, stride 2, a batch, and a 5x5 kernel with SAME-style padding
+        out.add(new Case(2, 40, 40, 13, 11, ConvParams.square(3, 2, 1).withGroups(40), true, acts[1],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 32, 32, 14, 14, new ConvParams(5, 5, 2, 2, 1, 1, 2, 2, 1, 1, 32), true, acts[2],
+                Conv2d.Path.DEPTHWISE));
         // the padded fast path: 5x5 stride 2 (EfficientNet), asymmetric SAME-style padding, odd and tiny widths
         out.add(new Case(1, 6, 6, 17, 23, new ConvParams(5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 6), true, acts[1],
                 Conv2d.Path.DEPTHWISE));
