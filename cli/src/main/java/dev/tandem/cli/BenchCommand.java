@@ -27,8 +27,9 @@ import picocli.CommandLine.Spec;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = {"Time a model on random inputs of its declared shapes (batch dimension set to --batch).",
-            "Prints one JSON object: load_ms, first_run_ms, p50_ms, p90_ms, mean_ms, alloc_bytes_per_run (Java",
-            "heap per timed run), arena_bytes, weight_bytes, memory_bytes (their sum), threads, batch, iters."})
+            "Prints one JSON object: load_ms, first_run_ms, warmup_runs, p50_ms, p90_ms, mean_ms,",
+            "alloc_bytes_per_run (Java heap per timed run), arena_bytes, weight_bytes, memory_bytes (their sum),",
+            "threads, batch, iters."})
 public final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -46,8 +47,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--iters", paramLabel = "N", description = "Timed runs (default: ${DEFAULT-VALUE}).")
     int iters = 20;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "Untimed runs after the first (default: ${DEFAULT-VALUE}).")
-    int warmup = 3;
+    @Option(names = "--warmup", paramLabel = "N", description = "Untimed runs after the first (default: until the "
+            + "JIT has finished no compilation for 1 s, at most 60 s: the kernels' times before that are the "
+            + "compiler's, not the model's).")
+    int warmup = -1;
 
     @Option(names = "--profile", description = "Also time every step over the timed runs and report the time per "
             + "op type and the slowest nodes.")
@@ -114,7 +117,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (threads < 0 || batch < 1 || iters < 1 || warmup < 0 || profileTop < 0) {
+        if (threads < 0 || batch < 1 || iters < 1 || warmup < -1 || profileTop < 0) {
             throw new ParameterException(spec.commandLine(),
                     "--threads, --batch and --iters must be >= 1, --warmup and --profile-top >= 0");
         }
@@ -155,6 +158,7 @@ public final class BenchCommand implements Callable<Integer> {
                 long r0 = System.nanoTime();
                 runOnce(m, feed);
                 double firstMs = ms(System.nanoTime() - r0);
+                int warmupRuns = warmup >= 0 ? warmup : warmUntilCompiled(m, feed);
                 for (int i = 0; i < warmup; i++) {
                     runOnce(m, feed);
                 }
@@ -172,6 +176,7 @@ public final class BenchCommand implements Callable<Integer> {
                 o.put("model", model.toString());
                 o.put("load_ms", round(loadMs));
                 o.put("first_run_ms", round(firstMs));
+                o.put("warmup_runs", warmupRuns);
                 o.put("p50_ms", round(percentile(sorted, 50)));
                 o.put("p90_ms", round(percentile(sorted, 90)));
                 o.put("mean_ms", round(Arrays.stream(times).average().orElse(0)));
@@ -195,6 +200,37 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * Runs the model until the JIT has completed no compilation for a second (at most 60 s); returns the runs made.
+     * Why: on two cores, C2 compiling the kernels' large methods takes one of them for seconds after the first
+     * hundreds of runs, and a median timed then was up to 1.5 times the settled one (MobileNetV2 10.4 ms after 200
+     * warm-up runs, 6.7–7.0 after 1000; docs/benchmarks.md). Where the JVM gives no compilation time, 100 runs.
+     */
+    private static int warmUntilCompiled(Model m, Map<String, Tensor> feed) {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+            for (int i = 0; i < 100; i++) {
+                runOnce(m, feed);
+            }
+            return 100;
+        }
+        long start = System.nanoTime(), quietSince = start;
+        long compiled = jit.getTotalCompilationTime();
+        int runs = 0;
+        while (System.nanoTime() - start < 60_000_000_000L) {
+            runOnce(m, feed);
+            runs++;
+            long now = System.nanoTime(), c = jit.getTotalCompilationTime();
+            if (c != compiled) {
+                compiled = c;
+                quietSince = now;
+            } else if (now - quietSince >= 1_000_000_000L) {
+                break;
+            }
+        }
+        return runs;
     }
 
     /** Bytes allocated on the Java heap by all threads so far, or -1 where the JVM does not count them. */

@@ -177,8 +177,11 @@ class ModelCommandsTest {
         assertThat(j.get("p90_ms").asDouble()).isGreaterThanOrEqualTo(j.get("p50_ms").asDouble());
         // HotSpot counts allocation per thread; whatever the JIT did, a run allocates a non-negative amount
         assertThat(j.get("alloc_bytes_per_run").asLong()).isNotNegative();
+        assertThat(j.get("warmup_runs").asInt()).isEqualTo(1);
+        // no --warmup: runs until the JIT has been quiet for a second (bounded at 60 s)
         Result s = run("bench", "--model", model.toString(), "--iters", "2", "--input-shape", "x=4x3x8x8");
         assertThat(s.exitCode()).as(s.err()).isZero();
+        assertThat(new ObjectMapper().readTree(s.out()).get("warmup_runs").asInt()).isPositive();
         Result bad = run("bench", "--model", model.toString(), "--input-shape", "q=1x2");
         assertThat(bad.exitCode()).isEqualTo(2);
         assertThat(bad.err()).contains("no input 'q'");
