@@ -42,13 +42,14 @@ import java.util.stream.Stream;
  * <pre>
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *      -cp bench/target/benchmarks.jar dev.tandem.bench.SideBySide --model M.onnx|DIR \
- *      [--threads 2] [--batch 1] [--iters 50] [--warmup 10] [--input X.npy] [--markdown]
+ *      [--threads 2] [--batch 1] [--iters 50] [--warmup auto|N] [--input X.npy] [--markdown]
  *      [--only tandem|ort] [--ort-spin 0|1]
  * </pre>
  *
  * <p><b>Method.</b> Both runtimes load the model (timed), run it once (the first run, timed: Tandem plans its
- * memory then, ONNX Runtime allocates), then run alternately, Tandem then ORT, for {@code warmup} untimed and
- * {@code iters} timed rounds, so that machine noise falls on both alike. A run's time is the call that returns
+ * memory then, ONNX Runtime allocates), then run alternately, Tandem then ORT, for {@code warmup} untimed rounds
+ * (by default until the JIT has been quiet for a second, see {@link #warmUntilCompiled}) and {@code iters} timed
+ * rounds, so that machine noise falls on both alike. A run's time is the call that returns
  * the outputs plus freeing them; the input tensors are made once beforehand.
  *
  * <p><b>Input.</b> {@code --input X.npy}, else {@code M.input.npy} next to {@code M.onnx} when present (as
@@ -126,6 +127,7 @@ public final class SideBySide {
         long weightBytes = -1;
         long arenaBytes = -1;
         long foldedBytes = -1;
+        int warmupRounds;
         double maxAbs = Double.NaN;
         double scaled = Double.NaN;
         double maxRel = Double.NaN;
@@ -142,9 +144,9 @@ public final class SideBySide {
     public static void main(String[] args) throws Exception {
         Settings s = parse(args);
         Locale.setDefault(Locale.ROOT);
-        System.out.printf("SideBySide %s: %d CPUs, %s, Java %s, %d-bit vectors; %d thread(s), batch %d, %d warm-up + "
+        System.out.printf("SideBySide %s: %d CPUs, %s, Java %s, %d-bit vectors; %d thread(s), batch %d, %s warm-up + "
                         + "%d timed rounds, %s%n", LocalDate.now(), Runtime.getRuntime().availableProcessors(),
-                System.getProperty("os.arch"), Runtime.version(), Simd.bits(), s.threads(), s.batch(), s.warmup(),
+                System.getProperty("os.arch"), Runtime.version(), Simd.bits(), s.threads(), s.batch(), warmupText(s),
                 s.iters(), s.only() == null ? "alternating Tandem and ONNX Runtime in one process"
                         : "only " + s.only() + " in this process");
         // Start both runtimes once, untimed: ONNX Runtime unpacks and loads its native library here, Tandem
@@ -179,7 +181,7 @@ public final class SideBySide {
         int threads = 2;
         int batch = 1;
         int iters = 50;
-        int warmup = 10;
+        int warmup = -1;                   // auto
         Path input = null;
         boolean markdown = false;
         String only = null;
@@ -192,7 +194,10 @@ public final class SideBySide {
                 case "--threads" -> threads = positive(value(args, ++i, a), a);
                 case "--batch" -> batch = positive(value(args, ++i, a), a);
                 case "--iters" -> iters = positive(value(args, ++i, a), a);
-                case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, a));
+                case "--warmup" -> {
+                    String v = value(args, ++i, a);
+                    warmup = v.equals("auto") ? -1 : Integer.parseInt(v);
+                }
                 case "--input" -> input = Path.of(value(args, ++i, a));
                 case "--markdown" -> markdown = true;
                 case "--only" -> {
@@ -212,8 +217,8 @@ public final class SideBySide {
         if (model == null) {
             usage("--model is required");
         }
-        if (warmup < 0) {
-            usage("--warmup must be 0 or more");
+        if (warmup < -1) {
+            usage("--warmup must be auto or 0 or more");
         }
         List<Path> models;
         if (Files.isDirectory(model)) {
@@ -261,7 +266,7 @@ public final class SideBySide {
         if (error != null) {
             System.err.println(error);
         }
-        System.err.println("Usage: SideBySide --model M.onnx|DIR [--threads 2] [--batch 1] [--iters 50] [--warmup 10]"
+        System.err.println("Usage: SideBySide --model M.onnx|DIR [--threads 2] [--batch 1] [--iters 50] [--warmup auto|N]"
                 + " [--input X.npy] [--markdown] [--only tandem|ort] [--ort-spin 0|1] [--seed 42]");
         System.exit(error == null ? 0 : 2);
     }
@@ -403,34 +408,24 @@ public final class SideBySide {
                 }
             }
 
-            // Alternating rounds.
-            int rounds = s.warmup() + s.iters();
+            // Alternating rounds: warm-up (a count, or until the JIT is quiet), then the timed ones.
             long[] tS = new long[s.iters()];
             long[] oS = new long[s.iters()];
-            for (int i = 0; i < rounds; i++) {
-                boolean keep = i == rounds - 1;
-                if (model != null) {
-                    long t0 = System.nanoTime();
-                    float[][] out = runTandem(model, tFeed, keep);
-                    long dt = System.nanoTime() - t0;
-                    if (i >= s.warmup()) {
-                        tS[i - s.warmup()] = dt;
-                    }
-                    if (keep) {
-                        r.tandem.last = out;
-                    }
+            long[] pair = new long[2];
+            if (s.warmup() >= 0) {
+                for (int i = 0; i < s.warmup(); i++) {
+                    alternate(r, model, tFeed, session, oFeed, false, pair);
                 }
-                if (session != null) {
-                    long t0 = System.nanoTime();
-                    float[][] out = runOrt(session, oFeed, keep);
-                    long dt = System.nanoTime() - t0;
-                    if (i >= s.warmup()) {
-                        oS[i - s.warmup()] = dt;
-                    }
-                    if (keep) {
-                        r.ort.last = out;
-                    }
-                }
+                r.warmupRounds = s.warmup();
+            } else {
+                Model m = model;
+                OrtSession os = session;
+                r.warmupRounds = warmUntilCompiled(() -> alternate(r, m, tFeed, os, oFeed, false, pair), m != null);
+            }
+            for (int i = 0; i < s.iters(); i++) {
+                alternate(r, model, tFeed, session, oFeed, i == s.iters() - 1, pair);
+                tS[i] = pair[0];
+                oS[i] = pair[1];
             }
             if (model != null) {
                 r.tandem.samples = tS;
@@ -479,6 +474,61 @@ public final class SideBySide {
             r.hwmEnd = procStatus("VmHWM");
         }
         return r;
+    }
+
+    /** One round: Tandem, then ONNX Runtime (whichever is loaded); their times to {@code nanos[0..1]}. */
+    private static void alternate(Result r, Model model, Map<String, Tensor> tFeed, OrtSession session,
+                                  Map<String, OnnxTensor> oFeed, boolean keep, long[] nanos) {
+        if (model != null) {
+            long t0 = System.nanoTime();
+            float[][] out = runTandem(model, tFeed, keep);
+            nanos[0] = System.nanoTime() - t0;
+            if (keep) {
+                r.tandem.last = out;
+            }
+        }
+        if (session != null) {
+            try {
+                long t0 = System.nanoTime();
+                float[][] out = runOrt(session, oFeed, keep);
+                nanos[1] = System.nanoTime() - t0;
+                if (keep) {
+                    r.ort.last = out;
+                }
+            } catch (OrtException e) {
+                throw new IllegalStateException("ONNX Runtime run failed: " + oneLine(e), e);
+            }
+        }
+    }
+
+    /**
+     * {@code --warmup auto}: rounds until the JIT has completed no compilation for a second (at most 60 s; 10
+     * rounds when Tandem is not in this process, since ONNX Runtime needs no JIT). C2 compiles Tandem's kernels for
+     * seconds after the first hundreds of runs and takes a core meanwhile: medians timed before that were up to 1.5
+     * times the settled ones on two cores (docs/benchmarks.md, "Tenth session").
+     */
+    private static int warmUntilCompiled(Runnable round, boolean tandem) {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (!tandem || jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+            for (int i = 0; i < 10; i++) {
+                round.run();
+            }
+            return 10;
+        }
+        long start = System.nanoTime(), quietSince = start, compiled = jit.getTotalCompilationTime();
+        int rounds = 0;
+        while (System.nanoTime() - start < 60_000_000_000L) {
+            round.run();
+            rounds++;
+            long now = System.nanoTime(), c = jit.getTotalCompilationTime();
+            if (c != compiled) {
+                compiled = c;
+                quietSince = now;
+            } else if (now - quietSince >= 1_000_000_000L) {
+                break;
+            }
+        }
+        return rounds;
     }
 
     private static float[][] runTandem(Model model, Map<String, Tensor> feed, boolean copy) {
@@ -635,9 +685,9 @@ public final class SideBySide {
             if (side.timed()) {
                 long[] sorted = side.samples.clone();
                 Arrays.sort(sorted);
-                System.out.printf("%-7s median %.2f ms, p90 %.2f ms, min %.2f ms, mean %.2f ms over %d runs%n",
-                        side.name, ms(median(sorted)), ms(p90(sorted)), ms(sorted[0]), mean(sorted) / 1e6,
-                        sorted.length);
+                System.out.printf("%-7s median %.2f ms, p90 %.2f ms, min %.2f ms, mean %.2f ms over %d runs after %d "
+                                + "warm-up%n", side.name, ms(median(sorted)), ms(p90(sorted)), ms(sorted[0]),
+                        mean(sorted) / 1e6, sorted.length, r.warmupRounds);
             }
         }
         if (r.tandem.timed() && r.ort.timed()) {
@@ -697,10 +747,14 @@ public final class SideBySide {
                 + " | " + err + " | " + agree + " | " + mem + " | " + rss + " |";
     }
 
+    private static String warmupText(Settings s) {
+        return s.warmup() >= 0 ? Integer.toString(s.warmup()) : "auto (until the JIT is quiet)";
+    }
+
     private static String markdownNotes(Settings s) {
-        return String.format("%d thread(s), batch %d, median and p90 of %d timed runs after %d warm-up, "
+        return String.format("%d thread(s), batch %d, median and p90 of %d timed runs after %s warm-up, "
                 + "%s; scaled error = max |Tandem − ORT| / max |ORT| over the outputs, PASS at ≤ 1e-4.%s",
-                s.threads(), s.batch(), s.iters(), s.warmup(),
+                s.threads(), s.batch(), s.iters(), warmupText(s),
                 s.only() == null ? "Tandem and ONNX Runtime alternating in one JVM"
                         : "only " + s.only() + " in the process",
                 s.only() == null ? " RSS growth is over load and first run, both runtimes in one process:"
