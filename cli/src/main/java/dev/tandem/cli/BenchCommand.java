@@ -158,6 +158,12 @@ public final class BenchCommand implements Callable<Integer> {
                 long r0 = System.nanoTime();
                 runOnce(m, feed);
                 double firstMs = ms(System.nanoTime() - r0);
+                if (warmup < 0) {
+                    PrintWriter err = spec.commandLine().getErr();
+                    err.println("bench: warming up until the JIT has compiled the kernels (up to 60 s; --warmup N "
+                            + "sets a count)");
+                    err.flush();
+                }
                 int warmupRuns = warmup >= 0 ? warmup : warmUntilCompiled(m, feed);
                 for (int i = 0; i < warmup; i++) {
                     runOnce(m, feed);
