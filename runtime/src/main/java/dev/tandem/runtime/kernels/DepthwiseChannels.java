@@ -113,31 +113,34 @@ final class DepthwiseChannels {
         }
 
         private int[] tin = new int[0], tout = new int[0];
-        private long tinKey = -1, toutKey = -1;
+        private int tinH = -1, tinW, tinWp, tinPt, tinPl, toutN = -1;
 
         /** Where {@link Transpose#channelsLast} puts input pixel {@code y·w + x}: its place in the padded region. */
         int[] transposeIn(int h, int w, int wp, int pt, int pl) {
-            long key = (((long) h * 4099 + w) * 4099 + wp) * 4099 * 4099 + (long) pt * 4099 + pl;
-            if (key != tinKey) {
+            if (h != tinH || w != tinW || wp != tinWp || pt != tinPt || pl != tinPl) {
                 tin = new int[h * w];
                 for (int y = 0; y < h; y++) {
                     for (int x = 0; x < w; x++) {
                         tin[y * w + x] = ((y + pt) * wp + x + pl) * VL;
                     }
                 }
-                tinKey = key;
+                tinH = h;
+                tinW = w;
+                tinWp = wp;
+                tinPt = pt;
+                tinPl = pl;
             }
             return tin;
         }
 
         /** Where the transpose back puts channel j of a pixel: plane j of {@code n} pixels. */
         int[] transposeOut(int n) {
-            if (n != toutKey) {
+            if (n != toutN) {
                 tout = new int[VL];
                 for (int j = 0; j < VL; j++) {
                     tout[j] = j * n;
                 }
-                toutKey = n;
+                toutN = n;
             }
             return tout;
         }
@@ -169,31 +172,29 @@ final class DepthwiseChannels {
         int y1 = Math.min(h, hp - pt), x1 = Math.min(w, wp - pl);
         boolean gather = warm();
         // A whole block of float channels: register transposes of 16 × 16 (8 × 8) blocks straight from the planes
-        // (Transpose): the 14×14 and 7×7 layers of MobileNetV2 10–20% faster than with gathers. Otherwise the block's planes, which are contiguous, are
-        // copied once and gathered pixel by pixel (lane j from plane j; the lanes of a partial block's missing
-        // channels read channel 0 and are never written back).
+        // (Transpose; the 14×14 and 7×7 layers of MobileNetV2 10–20% faster than with gathers). Otherwise the
+        // block's planes, which are contiguous, are copied once and gathered pixel by pixel (lane j from plane j;
+        // the lanes of a partial block's missing channels read channel 0 and are never written back).
         boolean transpose = gather && TRANSPOSE && inFmt == null && cn == VL && y1 == h && x1 == w;
         if (transpose) {
             Transpose.channelsLast(in, io + (long) c0 * hw, VL, hw, wk.transposeIn(h, w, wp, pt, pl), pin);
         } else {
             Int8Io.read(in, io + (long) c0 * hw, inFmt, stage, 0, cn * hw);
-        }
-        if (transpose) {
-            // done above
-        } else if (gather) {
-            int[] gin = wk.gatherIn(hw, cn);
-            for (int y = 0; y < y1; y++) {
-                int d = ((y + pt) * wp + pl) * VL, src = y * w;
-                for (int x = 0; x < x1; x++, d += VL) {
-                    FloatVector.fromArray(S, stage, src + x, gin, 0).intoArray(pin, d);
-                }
-            }
-        } else {
-            for (int j = 0; j < cn; j++) {
+            if (gather) {
+                int[] gin = wk.gatherIn(hw, cn);
                 for (int y = 0; y < y1; y++) {
-                    int d = ((y + pt) * wp + pl) * VL + j, src = j * hw + y * w;
+                    int d = ((y + pt) * wp + pl) * VL, src = y * w;
                     for (int x = 0; x < x1; x++, d += VL) {
-                        pin[d] = stage[src + x];
+                        FloatVector.fromArray(S, stage, src + x, gin, 0).intoArray(pin, d);
+                    }
+                }
+            } else {
+                for (int j = 0; j < cn; j++) {
+                    for (int y = 0; y < y1; y++) {
+                        int d = ((y + pt) * wp + pl) * VL + j, src = j * hw + y * w;
+                        for (int x = 0; x < x1; x++, d += VL) {
+                            pin[d] = stage[src + x];
+                        }
                     }
                 }
             }
