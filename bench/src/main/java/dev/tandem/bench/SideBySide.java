@@ -9,6 +9,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.UnsupportedModelException;
+import dev.tandem.runtime.exec.JitSettle;
 import dev.tandem.runtime.graph.TensorType;
 import dev.tandem.runtime.kernels.Simd;
 import dev.tandem.runtime.ops.OpRegistry;
@@ -266,8 +267,8 @@ public final class SideBySide {
         if (error != null) {
             System.err.println(error);
         }
-        System.err.println("Usage: SideBySide --model M.onnx|DIR [--threads 2] [--batch 1] [--iters 50] [--warmup auto|N]"
-                + " [--input X.npy] [--markdown] [--only tandem|ort] [--ort-spin 0|1] [--seed 42]");
+        System.err.println("Usage: SideBySide --model M.onnx|DIR [--threads 2] [--batch 1] [--iters 50]"
+                + " [--warmup auto|N] [--input X.npy] [--markdown] [--only tandem|ort] [--ort-spin 0|1] [--seed 42]");
         System.exit(error == null ? 0 : 2);
     }
 
@@ -515,20 +516,7 @@ public final class SideBySide {
             }
             return 10;
         }
-        long start = System.nanoTime(), quietSince = start, compiled = jit.getTotalCompilationTime();
-        int rounds = 0;
-        while (System.nanoTime() - start < 60_000_000_000L) {
-            round.run();
-            rounds++;
-            long now = System.nanoTime(), c = jit.getTotalCompilationTime();
-            if (c != compiled) {
-                compiled = c;
-                quietSince = now;
-            } else if (now - quietSince >= 1_000_000_000L) {
-                break;
-            }
-        }
-        return rounds;
+        return JitSettle.runUntilQuiet(round, jit::getTotalCompilationTime, 1_000_000_000L, 60_000_000_000L);
     }
 
     private static float[][] runTandem(Model model, Map<String, Tensor> feed, boolean copy) {

@@ -3,6 +3,7 @@ package dev.tandem.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.runtime.Model;
+import dev.tandem.runtime.exec.JitSettle;
 import dev.tandem.runtime.graph.TensorType;
 import dev.tandem.runtime.ops.Elements;
 import dev.tandem.runtime.tensor.DType;
@@ -50,7 +51,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", paramLabel = "N", description = "Untimed runs after the first (default: until the "
             + "JIT has finished no compilation for 1 s, at most 60 s: the kernels' times before that are the "
             + "compiler's, not the model's).")
-    int warmup = -1;
+    Integer warmup;
 
     @Option(names = "--profile", description = "Also time every step over the timed runs and report the time per "
             + "op type and the slowest nodes.")
@@ -117,9 +118,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (threads < 0 || batch < 1 || iters < 1 || warmup < -1 || profileTop < 0) {
+        if (threads < 0 || batch < 1 || iters < 1 || warmup != null && warmup < 0 || profileTop < 0) {
             throw new ParameterException(spec.commandLine(),
-                    "--threads, --batch and --iters must be >= 1, --warmup and --profile-top >= 0");
+                    "--threads, --batch and --iters must be >= 1, --warmup and --profile-top >= 0 (leave --warmup out "
+                            + "to warm up until the JIT settles)");
         }
         Map<String, Shape> given = new LinkedHashMap<>();
         for (String s : inputShapes) {
@@ -158,14 +160,14 @@ public final class BenchCommand implements Callable<Integer> {
                 long r0 = System.nanoTime();
                 runOnce(m, feed);
                 double firstMs = ms(System.nanoTime() - r0);
-                if (warmup < 0) {
+                if (warmup == null) {
                     PrintWriter err = spec.commandLine().getErr();
                     err.println("bench: warming up until the JIT has compiled the kernels (up to 60 s; --warmup N "
                             + "sets a count)");
                     err.flush();
                 }
-                int warmupRuns = warmup >= 0 ? warmup : warmUntilCompiled(m, feed);
-                for (int i = 0; i < warmup; i++) {
+                int warmupRuns = warmup != null ? warmup : warmUntilCompiled(m, feed);
+                for (int i = 0; warmup != null && i < warmup; i++) {
                     runOnce(m, feed);
                 }
                 double[] times = new double[iters];
@@ -222,21 +224,8 @@ public final class BenchCommand implements Callable<Integer> {
             }
             return 100;
         }
-        long start = System.nanoTime(), quietSince = start;
-        long compiled = jit.getTotalCompilationTime();
-        int runs = 0;
-        while (System.nanoTime() - start < 60_000_000_000L) {
-            runOnce(m, feed);
-            runs++;
-            long now = System.nanoTime(), c = jit.getTotalCompilationTime();
-            if (c != compiled) {
-                compiled = c;
-                quietSince = now;
-            } else if (now - quietSince >= 1_000_000_000L) {
-                break;
-            }
-        }
-        return runs;
+        return JitSettle.runUntilQuiet(() -> runOnce(m, feed), jit::getTotalCompilationTime, 1_000_000_000L,
+                60_000_000_000L);
     }
 
     /** Bytes allocated on the Java heap by all threads so far, or -1 where the JVM does not count them. */

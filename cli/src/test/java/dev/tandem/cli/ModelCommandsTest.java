@@ -182,6 +182,9 @@ class ModelCommandsTest {
         Result s = run("bench", "--model", model.toString(), "--iters", "2", "--input-shape", "x=4x3x8x8");
         assertThat(s.exitCode()).as(s.err()).isZero();
         assertThat(new ObjectMapper().readTree(s.out()).get("warmup_runs").asInt()).isPositive();
+        Result negative = run("bench", "--model", model.toString(), "--warmup", "-1");
+        assertThat(negative.exitCode()).isEqualTo(2);
+        assertThat(negative.err()).contains("--warmup", ">= 0");
         Result bad = run("bench", "--model", model.toString(), "--input-shape", "q=1x2");
         assertThat(bad.exitCode()).isEqualTo(2);
         assertThat(bad.err()).contains("no input 'q'");

@@ -841,7 +841,8 @@ public final class Conv2d {
                                 FloatVector v = FloatVector.fromArray(S, stage, src + x)
                                         .add(FloatVector.fromMemorySegment(S, seg, (dst + x) * 4, LE));
                                 v = v.blend(lo, v.compare(VectorOperators.LT, lo));   // Simd.clamp, written out
-                                v.blend(hi, v.compare(VectorOperators.GT, hi)).intoMemorySegment(seg, (dst + x) * 4, LE);
+                                v = v.blend(hi, v.compare(VectorOperators.GT, hi));
+                                v.intoMemorySegment(seg, (dst + x) * 4, LE);
                             }
                             for (; x < valid; x++) {
                                 float v = stage[src + x] + seg.getAtIndex(FL, dst + x);
