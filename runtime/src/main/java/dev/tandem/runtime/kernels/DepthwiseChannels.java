@@ -207,7 +207,20 @@ final class DepthwiseChannels {
         FloatVector lov = FloatVector.broadcast(S, clampHere ? act.clampLow() : Float.NEGATIVE_INFINITY);
         FloatVector hiv = FloatVector.broadcast(S, clampHere ? act.clampHigh() : Float.POSITIVE_INFINITY);
         int step = sw * VL, dstep = dw * VL;
-        for (int oy = 0; oy < oh; oy++) {
+        if (THREE && kh == 3 && kw == 3 && dh == 1 && dw == 1 && sh == sw && (sh == 1 || sh == 2)) {
+            float lo = clampHere ? act.clampLow() : Float.NEGATIVE_INFINITY;
+            float hi = clampHere ? act.clampHigh() : Float.POSITIVE_INFINITY;
+            for (int oy = 0; oy < oh; oy++) {
+                int r0 = oy * sh * wp * VL, o = oy * ow * VL;
+                if (sh == 1) {
+                    row3s1(pin, r0, wp * VL, ow, weights, wb, bias, blk * VL, lo, hi, pout, o);
+                } else {
+                    row3s2(pin, r0, wp * VL, ow, weights, wb, bias, blk * VL, lo, hi, pout, o);
+                }
+            }
+        }
+        for (int oy = THREE && kh == 3 && kw == 3 && dh == 1 && dw == 1 && sh == sw && (sh == 1 || sh == 2) ? oh : 0;
+             oy < oh; oy++) {
             int ox = 0;
             // four output pixels at a time: four independent chains share each weight load
             for (; ox + 4 <= ow; ox += 4) {
@@ -270,6 +283,185 @@ final class DepthwiseChannels {
             for (int j = 0; j < cn; j++) {
                 Int8Io.write(stage, j * n, q, c0 + j, out, oo + (long) (c0 + j) * n, n);
             }
+        }
+    }
+
+    /** {@code -Dtandem.dw.three=false}: 3×3 layers through the general loop (for measurements). */
+    private static final boolean THREE = !"false".equals(System.getProperty("tandem.dw.three"));
+
+    /**
+     * One output row of a 3×3 stride-1 block: four output pixels at a time from six input vectors per kernel row
+     * (each loaded once and used by up to three outputs), the nine weight vectors in registers. {@code r0}: the
+     * first padded input row's offset in {@code pin}, {@code rs} floats per padded row; {@code o}: the output
+     * row's offset in {@code pout}. Clamped to [lo, hi]. Small on purpose (C2 inlines every vector call).
+     */
+    private static void row3s1(float[] pin, int r0, int rs, int ow, float[] wt, int wb, float[] bias, int bo,
+                               float lo, float hi, float[] pout, int o) {
+        FloatVector k0 = FloatVector.fromArray(S, wt, wb), k1 = FloatVector.fromArray(S, wt, wb + VL);
+        FloatVector k2 = FloatVector.fromArray(S, wt, wb + 2 * VL), k3 = FloatVector.fromArray(S, wt, wb + 3 * VL);
+        FloatVector k4 = FloatVector.fromArray(S, wt, wb + 4 * VL), k5 = FloatVector.fromArray(S, wt, wb + 5 * VL);
+        FloatVector k6 = FloatVector.fromArray(S, wt, wb + 6 * VL), k7 = FloatVector.fromArray(S, wt, wb + 7 * VL);
+        FloatVector k8 = FloatVector.fromArray(S, wt, wb + 8 * VL);
+        FloatVector b = FloatVector.fromArray(S, bias, bo);
+        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
+        int ox = 0;
+        for (; ox + 4 <= ow; ox += 4) {
+            int c = r0 + ox * VL;
+            FloatVector a0 = b, a1 = b, a2 = b, a3 = b;
+            FloatVector x0, x1, x2, x3, x4, x5;
+            x0 = FloatVector.fromArray(S, pin, c);
+            x1 = FloatVector.fromArray(S, pin, c + VL);
+            x2 = FloatVector.fromArray(S, pin, c + 2 * VL);
+            x3 = FloatVector.fromArray(S, pin, c + 3 * VL);
+            a0 = x2.fma(k2, x1.fma(k1, x0.fma(k0, a0)));
+            a1 = x1.fma(k0, a1);
+            a2 = x2.fma(k0, a2);
+            a3 = x3.fma(k0, a3);
+            x4 = FloatVector.fromArray(S, pin, c + 4 * VL);
+            a1 = x3.fma(k2, x2.fma(k1, a1));
+            a2 = x4.fma(k2, x3.fma(k1, a2));
+            x5 = FloatVector.fromArray(S, pin, c + 5 * VL);
+            a3 = x5.fma(k2, x4.fma(k1, a3));
+            x0 = FloatVector.fromArray(S, pin, c + rs);
+            x1 = FloatVector.fromArray(S, pin, c + rs + VL);
+            x2 = FloatVector.fromArray(S, pin, c + rs + 2 * VL);
+            x3 = FloatVector.fromArray(S, pin, c + rs + 3 * VL);
+            a0 = x2.fma(k5, x1.fma(k4, x0.fma(k3, a0)));
+            a1 = x1.fma(k3, a1);
+            a2 = x2.fma(k3, a2);
+            a3 = x3.fma(k3, a3);
+            x4 = FloatVector.fromArray(S, pin, c + rs + 4 * VL);
+            a1 = x3.fma(k5, x2.fma(k4, a1));
+            a2 = x4.fma(k5, x3.fma(k4, a2));
+            x5 = FloatVector.fromArray(S, pin, c + rs + 5 * VL);
+            a3 = x5.fma(k5, x4.fma(k4, a3));
+            x0 = FloatVector.fromArray(S, pin, c + 2 * rs);
+            x1 = FloatVector.fromArray(S, pin, c + 2 * rs + VL);
+            x2 = FloatVector.fromArray(S, pin, c + 2 * rs + 2 * VL);
+            x3 = FloatVector.fromArray(S, pin, c + 2 * rs + 3 * VL);
+            a0 = x2.fma(k8, x1.fma(k7, x0.fma(k6, a0)));
+            a1 = x1.fma(k6, a1);
+            a2 = x2.fma(k6, a2);
+            a3 = x3.fma(k6, a3);
+            x4 = FloatVector.fromArray(S, pin, c + 2 * rs + 4 * VL);
+            a1 = x3.fma(k8, x2.fma(k7, a1));
+            a2 = x4.fma(k8, x3.fma(k7, a2));
+            x5 = FloatVector.fromArray(S, pin, c + 2 * rs + 5 * VL);
+            a3 = x5.fma(k8, x4.fma(k7, a3));
+            int d = o + ox * VL;
+            a0 = a0.blend(lov, a0.compare(VectorOperators.LT, lov));
+            a1 = a1.blend(lov, a1.compare(VectorOperators.LT, lov));
+            a2 = a2.blend(lov, a2.compare(VectorOperators.LT, lov));
+            a3 = a3.blend(lov, a3.compare(VectorOperators.LT, lov));
+            a0.blend(hiv, a0.compare(VectorOperators.GT, hiv)).intoArray(pout, d);
+            a1.blend(hiv, a1.compare(VectorOperators.GT, hiv)).intoArray(pout, d + VL);
+            a2.blend(hiv, a2.compare(VectorOperators.GT, hiv)).intoArray(pout, d + 2 * VL);
+            a3.blend(hiv, a3.compare(VectorOperators.GT, hiv)).intoArray(pout, d + 3 * VL);
+        }
+        for (; ox < ow; ox++) {
+            int c = r0 + ox * VL;
+            FloatVector a = b;
+            a = FloatVector.fromArray(S, pin, c).fma(k0, a);
+            a = FloatVector.fromArray(S, pin, c + VL).fma(k1, a);
+            a = FloatVector.fromArray(S, pin, c + 2 * VL).fma(k2, a);
+            a = FloatVector.fromArray(S, pin, c + rs).fma(k3, a);
+            a = FloatVector.fromArray(S, pin, c + rs + VL).fma(k4, a);
+            a = FloatVector.fromArray(S, pin, c + rs + 2 * VL).fma(k5, a);
+            a = FloatVector.fromArray(S, pin, c + 2 * rs).fma(k6, a);
+            a = FloatVector.fromArray(S, pin, c + 2 * rs + VL).fma(k7, a);
+            a = FloatVector.fromArray(S, pin, c + 2 * rs + 2 * VL).fma(k8, a);
+            a = a.blend(lov, a.compare(VectorOperators.LT, lov));
+            a.blend(hiv, a.compare(VectorOperators.GT, hiv)).intoArray(pout, o + ox * VL);
+        }
+    }
+
+    /** {@link #row3s1} at stride 2: four output pixels from nine input vectors per kernel row. */
+    private static void row3s2(float[] pin, int r0, int rs, int ow, float[] wt, int wb, float[] bias, int bo,
+                               float lo, float hi, float[] pout, int o) {
+        FloatVector k0 = FloatVector.fromArray(S, wt, wb), k1 = FloatVector.fromArray(S, wt, wb + VL);
+        FloatVector k2 = FloatVector.fromArray(S, wt, wb + 2 * VL), k3 = FloatVector.fromArray(S, wt, wb + 3 * VL);
+        FloatVector k4 = FloatVector.fromArray(S, wt, wb + 4 * VL), k5 = FloatVector.fromArray(S, wt, wb + 5 * VL);
+        FloatVector k6 = FloatVector.fromArray(S, wt, wb + 6 * VL), k7 = FloatVector.fromArray(S, wt, wb + 7 * VL);
+        FloatVector k8 = FloatVector.fromArray(S, wt, wb + 8 * VL);
+        FloatVector b = FloatVector.fromArray(S, bias, bo);
+        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
+        int ox = 0;
+        for (; ox + 4 <= ow; ox += 4) {
+            int c = r0 + 2 * ox * VL;
+            FloatVector a0 = b, a1 = b, a2 = b, a3 = b;
+            FloatVector x0, x1, x2, x3, x4, x5, x6, x7, x8;
+            x0 = FloatVector.fromArray(S, pin, c);
+            x1 = FloatVector.fromArray(S, pin, c + VL);
+            x2 = FloatVector.fromArray(S, pin, c + 2 * VL);
+            a0 = x2.fma(k2, x1.fma(k1, x0.fma(k0, a0)));
+            a1 = x2.fma(k0, a1);
+            x3 = FloatVector.fromArray(S, pin, c + 3 * VL);
+            x4 = FloatVector.fromArray(S, pin, c + 4 * VL);
+            a1 = x4.fma(k2, x3.fma(k1, a1));
+            a2 = x4.fma(k0, a2);
+            x5 = FloatVector.fromArray(S, pin, c + 5 * VL);
+            x6 = FloatVector.fromArray(S, pin, c + 6 * VL);
+            a2 = x6.fma(k2, x5.fma(k1, a2));
+            a3 = x6.fma(k0, a3);
+            x7 = FloatVector.fromArray(S, pin, c + 7 * VL);
+            x8 = FloatVector.fromArray(S, pin, c + 8 * VL);
+            a3 = x8.fma(k2, x7.fma(k1, a3));
+            x0 = FloatVector.fromArray(S, pin, c + rs);
+            x1 = FloatVector.fromArray(S, pin, c + rs + VL);
+            x2 = FloatVector.fromArray(S, pin, c + rs + 2 * VL);
+            a0 = x2.fma(k5, x1.fma(k4, x0.fma(k3, a0)));
+            a1 = x2.fma(k3, a1);
+            x3 = FloatVector.fromArray(S, pin, c + rs + 3 * VL);
+            x4 = FloatVector.fromArray(S, pin, c + rs + 4 * VL);
+            a1 = x4.fma(k5, x3.fma(k4, a1));
+            a2 = x4.fma(k3, a2);
+            x5 = FloatVector.fromArray(S, pin, c + rs + 5 * VL);
+            x6 = FloatVector.fromArray(S, pin, c + rs + 6 * VL);
+            a2 = x6.fma(k5, x5.fma(k4, a2));
+            a3 = x6.fma(k3, a3);
+            x7 = FloatVector.fromArray(S, pin, c + rs + 7 * VL);
+            x8 = FloatVector.fromArray(S, pin, c + rs + 8 * VL);
+            a3 = x8.fma(k5, x7.fma(k4, a3));
+            x0 = FloatVector.fromArray(S, pin, c + 2 * rs);
+            x1 = FloatVector.fromArray(S, pin, c + 2 * rs + VL);
+            x2 = FloatVector.fromArray(S, pin, c + 2 * rs + 2 * VL);
+            a0 = x2.fma(k8, x1.fma(k7, x0.fma(k6, a0)));
+            a1 = x2.fma(k6, a1);
+            x3 = FloatVector.fromArray(S, pin, c + 2 * rs + 3 * VL);
+            x4 = FloatVector.fromArray(S, pin, c + 2 * rs + 4 * VL);
+            a1 = x4.fma(k8, x3.fma(k7, a1));
+            a2 = x4.fma(k6, a2);
+            x5 = FloatVector.fromArray(S, pin, c + 2 * rs + 5 * VL);
+            x6 = FloatVector.fromArray(S, pin, c + 2 * rs + 6 * VL);
+            a2 = x6.fma(k8, x5.fma(k7, a2));
+            a3 = x6.fma(k6, a3);
+            x7 = FloatVector.fromArray(S, pin, c + 2 * rs + 7 * VL);
+            x8 = FloatVector.fromArray(S, pin, c + 2 * rs + 8 * VL);
+            a3 = x8.fma(k8, x7.fma(k7, a3));
+            int d = o + ox * VL;
+            a0 = a0.blend(lov, a0.compare(VectorOperators.LT, lov));
+            a1 = a1.blend(lov, a1.compare(VectorOperators.LT, lov));
+            a2 = a2.blend(lov, a2.compare(VectorOperators.LT, lov));
+            a3 = a3.blend(lov, a3.compare(VectorOperators.LT, lov));
+            a0.blend(hiv, a0.compare(VectorOperators.GT, hiv)).intoArray(pout, d);
+            a1.blend(hiv, a1.compare(VectorOperators.GT, hiv)).intoArray(pout, d + VL);
+            a2.blend(hiv, a2.compare(VectorOperators.GT, hiv)).intoArray(pout, d + 2 * VL);
+            a3.blend(hiv, a3.compare(VectorOperators.GT, hiv)).intoArray(pout, d + 3 * VL);
+        }
+        for (; ox < ow; ox++) {
+            int c = r0 + 2 * ox * VL;
+            FloatVector a = b;
+            a = FloatVector.fromArray(S, pin, c).fma(k0, a);
+            a = FloatVector.fromArray(S, pin, c + VL).fma(k1, a);
+            a = FloatVector.fromArray(S, pin, c + 2 * VL).fma(k2, a);
+            a = FloatVector.fromArray(S, pin, c + rs).fma(k3, a);
+            a = FloatVector.fromArray(S, pin, c + rs + VL).fma(k4, a);
+            a = FloatVector.fromArray(S, pin, c + rs + 2 * VL).fma(k5, a);
+            a = FloatVector.fromArray(S, pin, c + 2 * rs).fma(k6, a);
+            a = FloatVector.fromArray(S, pin, c + 2 * rs + VL).fma(k7, a);
+            a = FloatVector.fromArray(S, pin, c + 2 * rs + 2 * VL).fma(k8, a);
+            a = a.blend(lov, a.compare(VectorOperators.LT, lov));
+            a.blend(hiv, a.compare(VectorOperators.GT, hiv)).intoArray(pout, o + ox * VL);
         }
     }
 }

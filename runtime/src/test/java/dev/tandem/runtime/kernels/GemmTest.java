@@ -204,6 +204,46 @@ class GemmTest extends PooledKernelTest {
         }
     }
 
+    /**
+     * B at least {@code Sgemm.IN_PLACE_MIN_WIDTH} wide in native memory, alpha 1, beta 0 or 1, a clamp: the store
+     * kernels read B where it lies (12- and 8-row panels, whole column tiles; a partial last tile packed). Row
+     * counts with 6-row or short panels fall back to packing; k past the depth block (1200) takes a second block
+     * with beta 1. Element offsets and padded rows check the addressing.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({
+        "12, 512, 7, 0", "24, 530, 33, 0", "16, 600, 20, 1", "32, 1000, 70, 1", "20, 515, 9, 0", "64, 544, 96, 1",
+        "18, 520, 15, 0", "13, 640, 40, 1", "24, 520, 1300, 0", "8, 700, 5, 1"})
+    void wideBReadInPlaceMatchesReference(int m, int n, int k, float beta) {
+        Random r = new Random(m * 31 + n + k);
+        int ldb = n + 3, ldc = n + 2;
+        float[] a = random(r, m * k), b = random(r, k * ldb), c0 = random(r, m * ldc), bias = random(r, m);
+        double[] want = toDouble(c0);
+        ReferenceGemm.gemm(false, false, m, n, k, 1f, a, k, b, ldb, beta, want, ldc);
+        double[] bound = new double[want.length];
+        ReferenceGemm.gemm(false, false, m, n, k, 1f, abs(a), k, abs(b), ldb, 0, bound, ldc);
+        Activation act = Activation.clip(-0.5f, 0.75f);
+        try (Arena arena = Arena.ofShared()) {
+            Sgemm.PackedA packed = Sgemm.packA(false, m, k, segment(arena, a, 0), 0, k);
+            MemorySegment bs = segment(arena, b, 5), cs = segment(arena, c0, 1);
+            new Sgemm(pool).gemm(packed, false, n, 1f, bs, 5, ldb, beta, cs, 1, ldc, bias, act);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < ldc; j++) {
+                    int x = i * ldc + j;
+                    float got = cs.getAtIndex(ValueLayout.JAVA_FLOAT, 1L + x);
+                    if (j >= n) {
+                        assertThat(got).as("padding column must stay untouched").isEqualTo(c0[x]);
+                        continue;
+                    }
+                    double expect = ReferenceActivation.apply(act, want[x] + bias[i]);
+                    double tol = 1e-5 * (bound[x] + Math.abs(beta * c0[x]) + 1) + 1e-6;
+                    assertThat((double) got).as("C[%d,%d] m=%d n=%d k=%d beta=%s", i, j, m, n, k, beta)
+                            .isCloseTo(expect, org.assertj.core.data.Offset.offset(tol));
+                }
+            }
+        }
+    }
+
     static List<Activation> activations() {
         return List.of(Activation.NONE, Activation.RELU, Activation.RELU6, Activation.clip(-0.5f, 0.25f),
                 Activation.SIGMOID, Activation.SILU, Activation.HARDSWISH);
