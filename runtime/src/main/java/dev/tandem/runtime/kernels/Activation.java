@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -138,7 +139,14 @@ public record Activation(Kind kind, float min, float max) {
             FloatVector sg = x.broadcast(1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
             (timesX ? x.mul(sg) : sg).intoArray(a, i);
         }
-        scalarTail(a, i, end);
+        if (i < end) {
+            // the tail as one masked vector: scalar Math.exp per element made the tails of short rows (a 56-wide
+            // depthwise output: 8 of 56) 4.5% of EfficientNet-B0's time
+            VectorMask<Float> m = S.indexInRange(i, end);
+            FloatVector x = FloatVector.fromArray(S, a, i, m);
+            FloatVector sg = x.broadcast(1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+            (timesX ? x.mul(sg) : sg).intoArray(a, i, m);
+        }
     }
 
     private void hardSwishArray(float[] a, int off, int len) {
@@ -167,7 +175,12 @@ public record Activation(Kind kind, float min, float max) {
             FloatVector sg = x.broadcast(1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
             (timesX ? x.mul(sg) : sg).intoMemorySegment(seg, i * 4, LE);
         }
-        scalarTail(seg, i, end);
+        if (i < end) {
+            VectorMask<Float> m = S.indexInRange(i, end);
+            FloatVector x = FloatVector.fromMemorySegment(S, seg, i * 4, LE, m);
+            FloatVector sg = x.broadcast(1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+            (timesX ? x.mul(sg) : sg).intoMemorySegment(seg, i * 4, LE, m);
+        }
     }
 
     private void hardSwishSegment(MemorySegment seg, long off, long len) {
