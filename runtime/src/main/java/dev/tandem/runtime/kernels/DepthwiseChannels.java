@@ -359,19 +359,7 @@ final class DepthwiseChannels {
             a3.blend(hiv, a3.compare(VectorOperators.GT, hiv)).intoArray(pout, d + 3 * VL);
         }
         for (; ox < ow; ox++) {
-            int c = r0 + ox * VL;
-            FloatVector a = b;
-            a = FloatVector.fromArray(S, pin, c).fma(k0, a);
-            a = FloatVector.fromArray(S, pin, c + VL).fma(k1, a);
-            a = FloatVector.fromArray(S, pin, c + 2 * VL).fma(k2, a);
-            a = FloatVector.fromArray(S, pin, c + rs).fma(k3, a);
-            a = FloatVector.fromArray(S, pin, c + rs + VL).fma(k4, a);
-            a = FloatVector.fromArray(S, pin, c + rs + 2 * VL).fma(k5, a);
-            a = FloatVector.fromArray(S, pin, c + 2 * rs).fma(k6, a);
-            a = FloatVector.fromArray(S, pin, c + 2 * rs + VL).fma(k7, a);
-            a = FloatVector.fromArray(S, pin, c + 2 * rs + 2 * VL).fma(k8, a);
-            a = a.blend(lov, a.compare(VectorOperators.LT, lov));
-            a.blend(hiv, a.compare(VectorOperators.GT, hiv)).intoArray(pout, o + ox * VL);
+            pixel3(pin, r0 + ox * VL, rs, wt, wb, bias, bo, lo, hi, pout, o + ox * VL);
         }
     }
 
@@ -449,19 +437,22 @@ final class DepthwiseChannels {
             a3.blend(hiv, a3.compare(VectorOperators.GT, hiv)).intoArray(pout, d + 3 * VL);
         }
         for (; ox < ow; ox++) {
-            int c = r0 + 2 * ox * VL;
-            FloatVector a = b;
-            a = FloatVector.fromArray(S, pin, c).fma(k0, a);
-            a = FloatVector.fromArray(S, pin, c + VL).fma(k1, a);
-            a = FloatVector.fromArray(S, pin, c + 2 * VL).fma(k2, a);
-            a = FloatVector.fromArray(S, pin, c + rs).fma(k3, a);
-            a = FloatVector.fromArray(S, pin, c + rs + VL).fma(k4, a);
-            a = FloatVector.fromArray(S, pin, c + rs + 2 * VL).fma(k5, a);
-            a = FloatVector.fromArray(S, pin, c + 2 * rs).fma(k6, a);
-            a = FloatVector.fromArray(S, pin, c + 2 * rs + VL).fma(k7, a);
-            a = FloatVector.fromArray(S, pin, c + 2 * rs + 2 * VL).fma(k8, a);
-            a = a.blend(lov, a.compare(VectorOperators.LT, lov));
-            a.blend(hiv, a.compare(VectorOperators.GT, hiv)).intoArray(pout, o + ox * VL);
+            pixel3(pin, r0 + 2 * ox * VL, rs, wt, wb, bias, bo, lo, hi, pout, o + ox * VL);
         }
+    }
+
+    /** One output pixel of a 3×3 block (the rows' last pixels): input pixel at {@code c}, rows {@code rs} apart. */
+    private static void pixel3(float[] pin, int c, int rs, float[] wt, int wb, float[] bias, int bo, float lo,
+                               float hi, float[] pout, int d) {
+        FloatVector a = FloatVector.fromArray(S, bias, bo);
+        for (int r = 0; r < 3; r++) {
+            int at = c + r * rs, t = wb + 3 * r * VL;
+            a = FloatVector.fromArray(S, pin, at).fma(FloatVector.fromArray(S, wt, t), a);
+            a = FloatVector.fromArray(S, pin, at + VL).fma(FloatVector.fromArray(S, wt, t + VL), a);
+            a = FloatVector.fromArray(S, pin, at + 2 * VL).fma(FloatVector.fromArray(S, wt, t + 2 * VL), a);
+        }
+        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
+        a = a.blend(lov, a.compare(VectorOperators.LT, lov));
+        a.blend(hiv, a.compare(VectorOperators.GT, hiv)).intoArray(pout, d);
     }
 }
