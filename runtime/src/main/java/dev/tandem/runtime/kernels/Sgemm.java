@@ -59,8 +59,6 @@ public final class Sgemm {
     static final int IN_PLACE_MIN_WIDTH = 512;
     /** {@code -Dtandem.gemm.directB=false}: B always packed (for measurements). */
     private static final boolean DIRECT_B = !"false".equals(System.getProperty("tandem.gemm.directB"));
-    /** {@code -Dtandem.gemm.directAdd=false}: beta-1 tiles through the tile buffer (for measurements). */
-    private static final boolean DIRECT_ADD = !"false".equals(System.getProperty("tandem.gemm.directAdd"));
 
     private final ThreadPool pool;
     private final int kcMax;
@@ -492,9 +490,6 @@ public final class Sgemm {
                 // float output only: an 8-bit C (mc.q) is requantized by its own writer
                 MatrixC plain = c instanceof MatrixC mc && mc.q == null && betaHere == 0f && alpha == 1f ? mc : null;
                 MatrixC direct = plain != null && actHere.isClamp() && WIDE_REGISTER_FILE ? plain : null;
-                // beta 1 (a residual already in C, or a later depth block): the kernel adds C's tile itself
-                MatrixC directAdd = DIRECT_ADD && direct == null && c instanceof MatrixC ma && ma.q == null
-                        && betaHere == 1f && alpha == 1f && actHere.isClamp() && WIDE_REGISTER_FILE ? ma : null;
                 Activation.Kind sig = actHere.kind();
                 MatrixC sigmoidOut = plain != null && (sig == Activation.Kind.SILU || sig == Activation.Kind.SIGMOID)
                         ? plain : null;
@@ -540,19 +535,6 @@ public final class Sgemm {
                             kernel8Store(kc, ap, ao, bp, bo, direct.seg, direct.off + (long) row * direct.ld + jc + jr,
                                     direct.ld, biasHere == null ? ZERO_BIAS : biasHere, biasHere == null ? 0 : row,
                                     actHere.clampLow(), actHere.clampHigh());
-                            continue;
-                        }
-                        if (!small && directAdd != null && jr + NR <= nc && (mr == MR || mid && mr == MR_MID)) {
-                            long at = directAdd.off + (long) row * directAdd.ld + jc + jr;
-                            float[] bs = biasHere == null ? ZERO_BIAS : biasHere;
-                            int bOff = biasHere == null ? 0 : row;
-                            if (mid) {
-                                kernel8StoreAdd(kc, ap, ao, bp, bo, directAdd.seg, at, directAdd.ld, bs, bOff,
-                                        actHere.clampLow(), actHere.clampHigh());
-                            } else {
-                                kernel12StoreAdd(kc, ap, ao, bp, bo, directAdd.seg, at, directAdd.ld, bs, bOff,
-                                        actHere.clampLow(), actHere.clampHigh());
-                            }
                             continue;
                         }
                         if (small) {
@@ -867,8 +849,8 @@ public final class Sgemm {
     }
 
     /**
-     * {@link #kernel8StoreAdd} with B read in place: row k of the tile's two B vectors at byte {@code bo + k·ldb} of a
-     * native segment (a plain row-major matrix, no packing).
+     * {@link #kernel8StoreB} for beta 1: the accumulators start at C's tile plus the bias, so
+     * C = act(C + A·B + bias) in one pass (a residual already in C, or a depth block after the first).
      */
     private static void kernel8StoreAddB(int kc, float[] a, int ao, MemorySegment b, long bo, long ldb,
                                          MemorySegment c, long cOff, long ldc, float[] bias, int biasOff,
@@ -1091,8 +1073,8 @@ public final class Sgemm {
     }
 
     /**
-     * {@link #kernel12StoreAdd} with B read in place: row k of the tile's two B vectors at byte
-     * {@code bo + k·ldb} of a native segment (a plain row-major matrix, no packing).
+     * {@link #kernel12StoreB} for beta 1: the accumulators start at C's tile plus the bias, so
+     * C = act(C + A·B + bias) in one pass (a residual already in C, or a depth block after the first).
      */
     private static void kernel12StoreAddB(int kc, float[] a, int ao, MemorySegment b, long bo, long ldb,
                                           MemorySegment c, long cOff, long ldc, float[] bias, int biasOff,
@@ -1316,104 +1298,6 @@ public final class Sgemm {
     }
 
     /**
-     * {@link #kernel8Store} for beta 1: the accumulators start at C's tile plus the bias, so
-     * C = act(C + A·B + bias) in one pass (no tile round trip). For residual convolutions (the residual already
-     * in C) and depth blocks after the first.
-     */
-    private static void kernel8StoreAdd(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, long cOff,
-                                        long ldc, float[] bias, int biasOff, float lo, float hi) {
-        int q = biasOff;
-        long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
-        FloatVector b00 = FloatVector.broadcast(S, bias[q]);
-        FloatVector c00 = FloatVector.fromMemorySegment(S, c, o, LE).add(b00);
-        FloatVector c01 = FloatVector.fromMemorySegment(S, c, o + v, LE).add(b00);
-        FloatVector b01 = FloatVector.broadcast(S, bias[q + 1]);
-        FloatVector c02 = FloatVector.fromMemorySegment(S, c, o + ld, LE).add(b01);
-        FloatVector c03 = FloatVector.fromMemorySegment(S, c, o + ld + v, LE).add(b01);
-        FloatVector b02 = FloatVector.broadcast(S, bias[q + 2]);
-        FloatVector c04 = FloatVector.fromMemorySegment(S, c, o + 2 * ld, LE).add(b02);
-        FloatVector c05 = FloatVector.fromMemorySegment(S, c, o + 2 * ld + v, LE).add(b02);
-        FloatVector b03 = FloatVector.broadcast(S, bias[q + 3]);
-        FloatVector c06 = FloatVector.fromMemorySegment(S, c, o + 3 * ld, LE).add(b03);
-        FloatVector c07 = FloatVector.fromMemorySegment(S, c, o + 3 * ld + v, LE).add(b03);
-        FloatVector b04 = FloatVector.broadcast(S, bias[q + 4]);
-        FloatVector c08 = FloatVector.fromMemorySegment(S, c, o + 4 * ld, LE).add(b04);
-        FloatVector c09 = FloatVector.fromMemorySegment(S, c, o + 4 * ld + v, LE).add(b04);
-        FloatVector b05 = FloatVector.broadcast(S, bias[q + 5]);
-        FloatVector c10 = FloatVector.fromMemorySegment(S, c, o + 5 * ld, LE).add(b05);
-        FloatVector c11 = FloatVector.fromMemorySegment(S, c, o + 5 * ld + v, LE).add(b05);
-        FloatVector b06 = FloatVector.broadcast(S, bias[q + 6]);
-        FloatVector c12 = FloatVector.fromMemorySegment(S, c, o + 6 * ld, LE).add(b06);
-        FloatVector c13 = FloatVector.fromMemorySegment(S, c, o + 6 * ld + v, LE).add(b06);
-        FloatVector b07 = FloatVector.broadcast(S, bias[q + 7]);
-        FloatVector c14 = FloatVector.fromMemorySegment(S, c, o + 7 * ld, LE).add(b07);
-        FloatVector c15 = FloatVector.fromMemorySegment(S, c, o + 7 * ld + v, LE).add(b07);
-        for (int k = 0; k < kc; k++) {
-            int ai = ao + k * MR_MID;
-            int bi = bo + k * NR;
-            FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
-            FloatVector av = FloatVector.broadcast(S, a[ai]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, a[ai + 1]);
-            c02 = av.fma(b0, c02);
-            c03 = av.fma(b1, c03);
-            av = FloatVector.broadcast(S, a[ai + 2]);
-            c04 = av.fma(b0, c04);
-            c05 = av.fma(b1, c05);
-            av = FloatVector.broadcast(S, a[ai + 3]);
-            c06 = av.fma(b0, c06);
-            c07 = av.fma(b1, c07);
-            av = FloatVector.broadcast(S, a[ai + 4]);
-            c08 = av.fma(b0, c08);
-            c09 = av.fma(b1, c09);
-            av = FloatVector.broadcast(S, a[ai + 5]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, a[ai + 6]);
-            c12 = av.fma(b0, c12);
-            c13 = av.fma(b1, c13);
-            av = FloatVector.broadcast(S, a[ai + 7]);
-            c14 = av.fma(b0, c14);
-            c15 = av.fma(b1, c15);
-        }
-        FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
-        c00 = c00.blend(vlo, c00.compare(VectorOperators.LT, vlo));
-        c00.blend(vhi, c00.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o, LE);
-        c01 = c01.blend(vlo, c01.compare(VectorOperators.LT, vlo));
-        c01.blend(vhi, c01.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + v, LE);
-        c02 = c02.blend(vlo, c02.compare(VectorOperators.LT, vlo));
-        c02.blend(vhi, c02.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld, LE);
-        c03 = c03.blend(vlo, c03.compare(VectorOperators.LT, vlo));
-        c03.blend(vhi, c03.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld + v, LE);
-        c04 = c04.blend(vlo, c04.compare(VectorOperators.LT, vlo));
-        c04.blend(vhi, c04.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld, LE);
-        c05 = c05.blend(vlo, c05.compare(VectorOperators.LT, vlo));
-        c05.blend(vhi, c05.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld + v, LE);
-        c06 = c06.blend(vlo, c06.compare(VectorOperators.LT, vlo));
-        c06.blend(vhi, c06.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld, LE);
-        c07 = c07.blend(vlo, c07.compare(VectorOperators.LT, vlo));
-        c07.blend(vhi, c07.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld + v, LE);
-        c08 = c08.blend(vlo, c08.compare(VectorOperators.LT, vlo));
-        c08.blend(vhi, c08.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld, LE);
-        c09 = c09.blend(vlo, c09.compare(VectorOperators.LT, vlo));
-        c09.blend(vhi, c09.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld + v, LE);
-        c10 = c10.blend(vlo, c10.compare(VectorOperators.LT, vlo));
-        c10.blend(vhi, c10.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld, LE);
-        c11 = c11.blend(vlo, c11.compare(VectorOperators.LT, vlo));
-        c11.blend(vhi, c11.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld + v, LE);
-        c12 = c12.blend(vlo, c12.compare(VectorOperators.LT, vlo));
-        c12.blend(vhi, c12.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld, LE);
-        c13 = c13.blend(vlo, c13.compare(VectorOperators.LT, vlo));
-        c13.blend(vhi, c13.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld + v, LE);
-        c14 = c14.blend(vlo, c14.compare(VectorOperators.LT, vlo));
-        c14.blend(vhi, c14.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld, LE);
-        c15 = c15.blend(vlo, c15.compare(VectorOperators.LT, vlo));
-        c15.blend(vhi, c15.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld + v, LE);
-    }
-
-    /**
      * {@link #kernel12} with the epilogue of a whole tile in registers: row r of the product plus
      * {@code bias[biasOff + r]}, clamped to [lo, hi], stored to C at {@code cOff + r·ldc} (elements). For beta 0,
      * alpha 1 and clamp activations only. All vectors stay in this method (see {@link Activation#applyInPlace}).
@@ -1491,144 +1375,6 @@ public final class Sgemm {
             c23 = av.fma(b1, c23);
         }
         long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
-        FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
-        c00 = c00.blend(vlo, c00.compare(VectorOperators.LT, vlo));
-        c00.blend(vhi, c00.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o, LE);
-        c01 = c01.blend(vlo, c01.compare(VectorOperators.LT, vlo));
-        c01.blend(vhi, c01.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + v, LE);
-        c02 = c02.blend(vlo, c02.compare(VectorOperators.LT, vlo));
-        c02.blend(vhi, c02.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld, LE);
-        c03 = c03.blend(vlo, c03.compare(VectorOperators.LT, vlo));
-        c03.blend(vhi, c03.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld + v, LE);
-        c04 = c04.blend(vlo, c04.compare(VectorOperators.LT, vlo));
-        c04.blend(vhi, c04.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld, LE);
-        c05 = c05.blend(vlo, c05.compare(VectorOperators.LT, vlo));
-        c05.blend(vhi, c05.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld + v, LE);
-        c06 = c06.blend(vlo, c06.compare(VectorOperators.LT, vlo));
-        c06.blend(vhi, c06.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld, LE);
-        c07 = c07.blend(vlo, c07.compare(VectorOperators.LT, vlo));
-        c07.blend(vhi, c07.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld + v, LE);
-        c08 = c08.blend(vlo, c08.compare(VectorOperators.LT, vlo));
-        c08.blend(vhi, c08.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld, LE);
-        c09 = c09.blend(vlo, c09.compare(VectorOperators.LT, vlo));
-        c09.blend(vhi, c09.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld + v, LE);
-        c10 = c10.blend(vlo, c10.compare(VectorOperators.LT, vlo));
-        c10.blend(vhi, c10.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld, LE);
-        c11 = c11.blend(vlo, c11.compare(VectorOperators.LT, vlo));
-        c11.blend(vhi, c11.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld + v, LE);
-        c12 = c12.blend(vlo, c12.compare(VectorOperators.LT, vlo));
-        c12.blend(vhi, c12.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld, LE);
-        c13 = c13.blend(vlo, c13.compare(VectorOperators.LT, vlo));
-        c13.blend(vhi, c13.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld + v, LE);
-        c14 = c14.blend(vlo, c14.compare(VectorOperators.LT, vlo));
-        c14.blend(vhi, c14.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld, LE);
-        c15 = c15.blend(vlo, c15.compare(VectorOperators.LT, vlo));
-        c15.blend(vhi, c15.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld + v, LE);
-        c16 = c16.blend(vlo, c16.compare(VectorOperators.LT, vlo));
-        c16.blend(vhi, c16.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 8 * ld, LE);
-        c17 = c17.blend(vlo, c17.compare(VectorOperators.LT, vlo));
-        c17.blend(vhi, c17.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 8 * ld + v, LE);
-        c18 = c18.blend(vlo, c18.compare(VectorOperators.LT, vlo));
-        c18.blend(vhi, c18.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 9 * ld, LE);
-        c19 = c19.blend(vlo, c19.compare(VectorOperators.LT, vlo));
-        c19.blend(vhi, c19.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 9 * ld + v, LE);
-        c20 = c20.blend(vlo, c20.compare(VectorOperators.LT, vlo));
-        c20.blend(vhi, c20.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 10 * ld, LE);
-        c21 = c21.blend(vlo, c21.compare(VectorOperators.LT, vlo));
-        c21.blend(vhi, c21.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 10 * ld + v, LE);
-        c22 = c22.blend(vlo, c22.compare(VectorOperators.LT, vlo));
-        c22.blend(vhi, c22.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 11 * ld, LE);
-        c23 = c23.blend(vlo, c23.compare(VectorOperators.LT, vlo));
-        c23.blend(vhi, c23.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 11 * ld + v, LE);
-    }
-
-    /**
-     * {@link #kernel12Store} for beta 1: the accumulators start at C's tile plus the bias, so
-     * C = act(C + A·B + bias) in one pass (no tile round trip). For residual convolutions (the residual already
-     * in C) and depth blocks after the first.
-     */
-    private static void kernel12StoreAdd(int kc, float[] a, int ao, float[] b, int bo, MemorySegment c, long cOff,
-                                         long ldc, float[] bias, int biasOff, float lo, float hi) {
-        int q = biasOff;
-        long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
-        FloatVector b00 = FloatVector.broadcast(S, bias[q]);
-        FloatVector c00 = FloatVector.fromMemorySegment(S, c, o, LE).add(b00);
-        FloatVector c01 = FloatVector.fromMemorySegment(S, c, o + v, LE).add(b00);
-        FloatVector b01 = FloatVector.broadcast(S, bias[q + 1]);
-        FloatVector c02 = FloatVector.fromMemorySegment(S, c, o + ld, LE).add(b01);
-        FloatVector c03 = FloatVector.fromMemorySegment(S, c, o + ld + v, LE).add(b01);
-        FloatVector b02 = FloatVector.broadcast(S, bias[q + 2]);
-        FloatVector c04 = FloatVector.fromMemorySegment(S, c, o + 2 * ld, LE).add(b02);
-        FloatVector c05 = FloatVector.fromMemorySegment(S, c, o + 2 * ld + v, LE).add(b02);
-        FloatVector b03 = FloatVector.broadcast(S, bias[q + 3]);
-        FloatVector c06 = FloatVector.fromMemorySegment(S, c, o + 3 * ld, LE).add(b03);
-        FloatVector c07 = FloatVector.fromMemorySegment(S, c, o + 3 * ld + v, LE).add(b03);
-        FloatVector b04 = FloatVector.broadcast(S, bias[q + 4]);
-        FloatVector c08 = FloatVector.fromMemorySegment(S, c, o + 4 * ld, LE).add(b04);
-        FloatVector c09 = FloatVector.fromMemorySegment(S, c, o + 4 * ld + v, LE).add(b04);
-        FloatVector b05 = FloatVector.broadcast(S, bias[q + 5]);
-        FloatVector c10 = FloatVector.fromMemorySegment(S, c, o + 5 * ld, LE).add(b05);
-        FloatVector c11 = FloatVector.fromMemorySegment(S, c, o + 5 * ld + v, LE).add(b05);
-        FloatVector b06 = FloatVector.broadcast(S, bias[q + 6]);
-        FloatVector c12 = FloatVector.fromMemorySegment(S, c, o + 6 * ld, LE).add(b06);
-        FloatVector c13 = FloatVector.fromMemorySegment(S, c, o + 6 * ld + v, LE).add(b06);
-        FloatVector b07 = FloatVector.broadcast(S, bias[q + 7]);
-        FloatVector c14 = FloatVector.fromMemorySegment(S, c, o + 7 * ld, LE).add(b07);
-        FloatVector c15 = FloatVector.fromMemorySegment(S, c, o + 7 * ld + v, LE).add(b07);
-        FloatVector b08 = FloatVector.broadcast(S, bias[q + 8]);
-        FloatVector c16 = FloatVector.fromMemorySegment(S, c, o + 8 * ld, LE).add(b08);
-        FloatVector c17 = FloatVector.fromMemorySegment(S, c, o + 8 * ld + v, LE).add(b08);
-        FloatVector b09 = FloatVector.broadcast(S, bias[q + 9]);
-        FloatVector c18 = FloatVector.fromMemorySegment(S, c, o + 9 * ld, LE).add(b09);
-        FloatVector c19 = FloatVector.fromMemorySegment(S, c, o + 9 * ld + v, LE).add(b09);
-        FloatVector b10 = FloatVector.broadcast(S, bias[q + 10]);
-        FloatVector c20 = FloatVector.fromMemorySegment(S, c, o + 10 * ld, LE).add(b10);
-        FloatVector c21 = FloatVector.fromMemorySegment(S, c, o + 10 * ld + v, LE).add(b10);
-        FloatVector b11 = FloatVector.broadcast(S, bias[q + 11]);
-        FloatVector c22 = FloatVector.fromMemorySegment(S, c, o + 11 * ld, LE).add(b11);
-        FloatVector c23 = FloatVector.fromMemorySegment(S, c, o + 11 * ld + v, LE).add(b11);
-        for (int k = 0; k < kc; k++) {
-            int ai = ao + k * 12;
-            int bi = bo + k * NR;
-            FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
-            FloatVector av = FloatVector.broadcast(S, a[ai]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, a[ai + 1]);
-            c02 = av.fma(b0, c02);
-            c03 = av.fma(b1, c03);
-            av = FloatVector.broadcast(S, a[ai + 2]);
-            c04 = av.fma(b0, c04);
-            c05 = av.fma(b1, c05);
-            av = FloatVector.broadcast(S, a[ai + 3]);
-            c06 = av.fma(b0, c06);
-            c07 = av.fma(b1, c07);
-            av = FloatVector.broadcast(S, a[ai + 4]);
-            c08 = av.fma(b0, c08);
-            c09 = av.fma(b1, c09);
-            av = FloatVector.broadcast(S, a[ai + 5]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, a[ai + 6]);
-            c12 = av.fma(b0, c12);
-            c13 = av.fma(b1, c13);
-            av = FloatVector.broadcast(S, a[ai + 7]);
-            c14 = av.fma(b0, c14);
-            c15 = av.fma(b1, c15);
-            av = FloatVector.broadcast(S, a[ai + 8]);
-            c16 = av.fma(b0, c16);
-            c17 = av.fma(b1, c17);
-            av = FloatVector.broadcast(S, a[ai + 9]);
-            c18 = av.fma(b0, c18);
-            c19 = av.fma(b1, c19);
-            av = FloatVector.broadcast(S, a[ai + 10]);
-            c20 = av.fma(b0, c20);
-            c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, a[ai + 11]);
-            c22 = av.fma(b0, c22);
-            c23 = av.fma(b1, c23);
-        }
         FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
         c00 = c00.blend(vlo, c00.compare(VectorOperators.LT, vlo));
         c00.blend(vhi, c00.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o, LE);
