@@ -948,7 +948,9 @@ public final class Sgemm {
 
     /**
      * {@link #kernel12Store} with B read in place: row k of the tile's two B vectors at byte {@code bo + k·ldb} of a
-     * native segment (a plain row-major matrix, no packing).
+     * native segment (a plain row-major matrix, no packing). A method of its own, not {@code kernel12Store} reading
+     * packed B through a heap segment: one load site that sees both heap and native segments ran the 12×32 tile 17%
+     * slower (94 against 113 GFLOP/s, docs/benchmarks.md), so these kernels take native memory only.
      */
     private static void kernel12StoreB(int kc, float[] a, int ao, MemorySegment b, long bo, long ldb,
                                        MemorySegment c, long cOff, long ldc, float[] bias, int biasOff,
