@@ -15,6 +15,9 @@ import onnx.utils
 
 src = sys.argv[1] if len(sys.argv) > 1 else 'models/mobilenet_v2.onnx'
 out = sys.argv[2] if len(sys.argv) > 2 else 'models/blocks'
+if not os.path.isfile(src):
+    sys.exit('%s: no such model (export it first: /usr/bin/python3 scripts/export-models.py --only mobilenet_v2)'
+             % src)
 os.makedirs(out, exist_ok=True)
 final = onnx.load(src).graph.output[0].name
 

@@ -207,7 +207,8 @@ final class DepthwiseChannels {
         FloatVector lov = FloatVector.broadcast(S, clampHere ? act.clampLow() : Float.NEGATIVE_INFINITY);
         FloatVector hiv = FloatVector.broadcast(S, clampHere ? act.clampHigh() : Float.POSITIVE_INFINITY);
         int step = sw * VL, dstep = dw * VL;
-        if (THREE && kh == 3 && kw == 3 && dh == 1 && dw == 1 && sh == sw && (sh == 1 || sh == 2)) {
+        boolean three = THREE && kh == 3 && kw == 3 && dh == 1 && dw == 1 && sh == sw && (sh == 1 || sh == 2);
+        if (three) {
             float lo = clampHere ? act.clampLow() : Float.NEGATIVE_INFINITY;
             float hi = clampHere ? act.clampHigh() : Float.POSITIVE_INFINITY;
             for (int oy = 0; oy < oh; oy++) {
@@ -219,8 +220,8 @@ final class DepthwiseChannels {
                 }
             }
         }
-        for (int oy = THREE && kh == 3 && kw == 3 && dh == 1 && dw == 1 && sh == sw && (sh == 1 || sh == 2) ? oh : 0;
-             oy < oh; oy++) {
+        // any other kernel: the general loop (none of its rows when the 3×3 rows above took them all)
+        for (int oy = three ? oh : 0; oy < oh; oy++) {
             int ox = 0;
             // four output pixels at a time: four independent chains share each weight load
             for (; ox + 4 <= ow; ox += 4) {

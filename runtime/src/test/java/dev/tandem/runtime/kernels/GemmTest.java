@@ -215,6 +215,8 @@ class GemmTest extends PooledKernelTest {
         "12, 512, 7, 0", "24, 530, 33, 0", "16, 600, 20, 1", "32, 1000, 70, 1", "20, 515, 9, 0", "64, 544, 96, 1",
         "18, 520, 15, 0", "13, 640, 40, 1", "24, 520, 1300, 0", "8, 700, 5, 1"})
     void wideBReadInPlaceMatchesReference(int m, int n, int k, float beta) {
+        // these shapes cover the in-place path only while they are at least as wide as its threshold
+        assertThat(n).isGreaterThanOrEqualTo(Sgemm.IN_PLACE_MIN_WIDTH);
         Random r = new Random(m * 31 + n + k);
         int ldb = n + 3, ldc = n + 2;
         float[] a = random(r, m * k), b = random(r, k * ldb), c0 = random(r, m * ldc), bias = random(r, m);
