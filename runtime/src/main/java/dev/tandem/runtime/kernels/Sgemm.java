@@ -60,6 +60,9 @@ public final class Sgemm {
     /** {@code -Dtandem.gemm.directB=false}: B always packed (for measurements). */
     private static final boolean DIRECT_B = !"false".equals(System.getProperty("tandem.gemm.directB"));
 
+    private static final float NO_LOW = Float.NEGATIVE_INFINITY;
+    private static final float NO_HIGH = Float.POSITIVE_INFINITY;
+
     private final ThreadPool pool;
     private final int kcMax;
     private final int ncMax;
@@ -515,10 +518,15 @@ public final class Sgemm {
                                 kernel8StoreB(kc, ap, ao, bm, bAt, ldb, cm, at, mc.ld, bs, bOff, lo, hi);
                             } else if (betaHere == 0f) {
                                 kernel12StoreB(kc, ap, ao, bm, bAt, ldb, cm, at, mc.ld, bs, bOff, lo, hi);
-                            } else if (mid) {
-                                kernel8StoreAddB(kc, ap, ao, bm, bAt, ldb, cm, at, mc.ld, bs, bOff, lo, hi);
                             } else {
-                                kernel12StoreAddB(kc, ap, ao, bm, bAt, ldb, cm, at, mc.ld, bs, bOff, lo, hi);
+                                // beta 1: A·B + bias into this thread's tile, then added onto C and clamped
+                                MemorySegment t = s.nativeTile();
+                                if (mid) {
+                                    kernel8StoreB(kc, ap, ao, bm, bAt, ldb, t, 0, NR, bs, bOff, NO_LOW, NO_HIGH);
+                                } else {
+                                    kernel12StoreB(kc, ap, ao, bm, bAt, ldb, t, 0, NR, bs, bOff, NO_LOW, NO_HIGH);
+                                }
+                                addTile(t, cm, 4 * at, 4L * mc.ld, mr, lo, hi);
                             }
                             continue;
                         }
@@ -849,104 +857,6 @@ public final class Sgemm {
     }
 
     /**
-     * {@link #kernel8StoreB} for beta 1: the accumulators start at C's tile plus the bias, so
-     * C = act(C + A·B + bias) in one pass (a residual already in C, or a depth block after the first).
-     */
-    private static void kernel8StoreAddB(int kc, float[] a, int ao, MemorySegment b, long bo, long ldb,
-                                         MemorySegment c, long cOff, long ldc, float[] bias, int biasOff,
-                                         float lo, float hi) {
-        int q = biasOff;
-        long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
-        FloatVector b00 = FloatVector.broadcast(S, bias[q]);
-        FloatVector c00 = FloatVector.fromMemorySegment(S, c, o, LE).add(b00);
-        FloatVector c01 = FloatVector.fromMemorySegment(S, c, o + v, LE).add(b00);
-        FloatVector b01 = FloatVector.broadcast(S, bias[q + 1]);
-        FloatVector c02 = FloatVector.fromMemorySegment(S, c, o + ld, LE).add(b01);
-        FloatVector c03 = FloatVector.fromMemorySegment(S, c, o + ld + v, LE).add(b01);
-        FloatVector b02 = FloatVector.broadcast(S, bias[q + 2]);
-        FloatVector c04 = FloatVector.fromMemorySegment(S, c, o + 2 * ld, LE).add(b02);
-        FloatVector c05 = FloatVector.fromMemorySegment(S, c, o + 2 * ld + v, LE).add(b02);
-        FloatVector b03 = FloatVector.broadcast(S, bias[q + 3]);
-        FloatVector c06 = FloatVector.fromMemorySegment(S, c, o + 3 * ld, LE).add(b03);
-        FloatVector c07 = FloatVector.fromMemorySegment(S, c, o + 3 * ld + v, LE).add(b03);
-        FloatVector b04 = FloatVector.broadcast(S, bias[q + 4]);
-        FloatVector c08 = FloatVector.fromMemorySegment(S, c, o + 4 * ld, LE).add(b04);
-        FloatVector c09 = FloatVector.fromMemorySegment(S, c, o + 4 * ld + v, LE).add(b04);
-        FloatVector b05 = FloatVector.broadcast(S, bias[q + 5]);
-        FloatVector c10 = FloatVector.fromMemorySegment(S, c, o + 5 * ld, LE).add(b05);
-        FloatVector c11 = FloatVector.fromMemorySegment(S, c, o + 5 * ld + v, LE).add(b05);
-        FloatVector b06 = FloatVector.broadcast(S, bias[q + 6]);
-        FloatVector c12 = FloatVector.fromMemorySegment(S, c, o + 6 * ld, LE).add(b06);
-        FloatVector c13 = FloatVector.fromMemorySegment(S, c, o + 6 * ld + v, LE).add(b06);
-        FloatVector b07 = FloatVector.broadcast(S, bias[q + 7]);
-        FloatVector c14 = FloatVector.fromMemorySegment(S, c, o + 7 * ld, LE).add(b07);
-        FloatVector c15 = FloatVector.fromMemorySegment(S, c, o + 7 * ld + v, LE).add(b07);
-        for (int k = 0; k < kc; k++) {
-            int ai = ao + k * MR_MID;
-            long bi = bo + k * ldb;
-            FloatVector b0 = FloatVector.fromMemorySegment(S, b, bi, LE);
-            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bi + 4L * VL, LE);
-            FloatVector av = FloatVector.broadcast(S, a[ai]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, a[ai + 1]);
-            c02 = av.fma(b0, c02);
-            c03 = av.fma(b1, c03);
-            av = FloatVector.broadcast(S, a[ai + 2]);
-            c04 = av.fma(b0, c04);
-            c05 = av.fma(b1, c05);
-            av = FloatVector.broadcast(S, a[ai + 3]);
-            c06 = av.fma(b0, c06);
-            c07 = av.fma(b1, c07);
-            av = FloatVector.broadcast(S, a[ai + 4]);
-            c08 = av.fma(b0, c08);
-            c09 = av.fma(b1, c09);
-            av = FloatVector.broadcast(S, a[ai + 5]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, a[ai + 6]);
-            c12 = av.fma(b0, c12);
-            c13 = av.fma(b1, c13);
-            av = FloatVector.broadcast(S, a[ai + 7]);
-            c14 = av.fma(b0, c14);
-            c15 = av.fma(b1, c15);
-        }
-        FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
-        c00 = c00.blend(vlo, c00.compare(VectorOperators.LT, vlo));
-        c00.blend(vhi, c00.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o, LE);
-        c01 = c01.blend(vlo, c01.compare(VectorOperators.LT, vlo));
-        c01.blend(vhi, c01.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + v, LE);
-        c02 = c02.blend(vlo, c02.compare(VectorOperators.LT, vlo));
-        c02.blend(vhi, c02.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld, LE);
-        c03 = c03.blend(vlo, c03.compare(VectorOperators.LT, vlo));
-        c03.blend(vhi, c03.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld + v, LE);
-        c04 = c04.blend(vlo, c04.compare(VectorOperators.LT, vlo));
-        c04.blend(vhi, c04.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld, LE);
-        c05 = c05.blend(vlo, c05.compare(VectorOperators.LT, vlo));
-        c05.blend(vhi, c05.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld + v, LE);
-        c06 = c06.blend(vlo, c06.compare(VectorOperators.LT, vlo));
-        c06.blend(vhi, c06.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld, LE);
-        c07 = c07.blend(vlo, c07.compare(VectorOperators.LT, vlo));
-        c07.blend(vhi, c07.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld + v, LE);
-        c08 = c08.blend(vlo, c08.compare(VectorOperators.LT, vlo));
-        c08.blend(vhi, c08.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld, LE);
-        c09 = c09.blend(vlo, c09.compare(VectorOperators.LT, vlo));
-        c09.blend(vhi, c09.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld + v, LE);
-        c10 = c10.blend(vlo, c10.compare(VectorOperators.LT, vlo));
-        c10.blend(vhi, c10.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld, LE);
-        c11 = c11.blend(vlo, c11.compare(VectorOperators.LT, vlo));
-        c11.blend(vhi, c11.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld + v, LE);
-        c12 = c12.blend(vlo, c12.compare(VectorOperators.LT, vlo));
-        c12.blend(vhi, c12.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld, LE);
-        c13 = c13.blend(vlo, c13.compare(VectorOperators.LT, vlo));
-        c13.blend(vhi, c13.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld + v, LE);
-        c14 = c14.blend(vlo, c14.compare(VectorOperators.LT, vlo));
-        c14.blend(vhi, c14.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld, LE);
-        c15 = c15.blend(vlo, c15.compare(VectorOperators.LT, vlo));
-        c15.blend(vhi, c15.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld + v, LE);
-    }
-
-    /**
      * {@link #kernel12Store} with B read in place: row k of the tile's two B vectors at byte {@code bo + k·ldb} of a
      * native segment (a plain row-major matrix, no packing). A method of its own, not {@code kernel12Store} reading
      * packed B through a heap segment: one load site that sees both heap and native segments ran the 12×32 tile 17%
@@ -1023,144 +933,6 @@ public final class Sgemm {
             c23 = av.fma(b1, c23);
         }
         long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
-        FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
-        c00 = c00.blend(vlo, c00.compare(VectorOperators.LT, vlo));
-        c00.blend(vhi, c00.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o, LE);
-        c01 = c01.blend(vlo, c01.compare(VectorOperators.LT, vlo));
-        c01.blend(vhi, c01.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + v, LE);
-        c02 = c02.blend(vlo, c02.compare(VectorOperators.LT, vlo));
-        c02.blend(vhi, c02.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld, LE);
-        c03 = c03.blend(vlo, c03.compare(VectorOperators.LT, vlo));
-        c03.blend(vhi, c03.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + ld + v, LE);
-        c04 = c04.blend(vlo, c04.compare(VectorOperators.LT, vlo));
-        c04.blend(vhi, c04.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld, LE);
-        c05 = c05.blend(vlo, c05.compare(VectorOperators.LT, vlo));
-        c05.blend(vhi, c05.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 2 * ld + v, LE);
-        c06 = c06.blend(vlo, c06.compare(VectorOperators.LT, vlo));
-        c06.blend(vhi, c06.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld, LE);
-        c07 = c07.blend(vlo, c07.compare(VectorOperators.LT, vlo));
-        c07.blend(vhi, c07.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 3 * ld + v, LE);
-        c08 = c08.blend(vlo, c08.compare(VectorOperators.LT, vlo));
-        c08.blend(vhi, c08.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld, LE);
-        c09 = c09.blend(vlo, c09.compare(VectorOperators.LT, vlo));
-        c09.blend(vhi, c09.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 4 * ld + v, LE);
-        c10 = c10.blend(vlo, c10.compare(VectorOperators.LT, vlo));
-        c10.blend(vhi, c10.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld, LE);
-        c11 = c11.blend(vlo, c11.compare(VectorOperators.LT, vlo));
-        c11.blend(vhi, c11.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 5 * ld + v, LE);
-        c12 = c12.blend(vlo, c12.compare(VectorOperators.LT, vlo));
-        c12.blend(vhi, c12.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld, LE);
-        c13 = c13.blend(vlo, c13.compare(VectorOperators.LT, vlo));
-        c13.blend(vhi, c13.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 6 * ld + v, LE);
-        c14 = c14.blend(vlo, c14.compare(VectorOperators.LT, vlo));
-        c14.blend(vhi, c14.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld, LE);
-        c15 = c15.blend(vlo, c15.compare(VectorOperators.LT, vlo));
-        c15.blend(vhi, c15.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 7 * ld + v, LE);
-        c16 = c16.blend(vlo, c16.compare(VectorOperators.LT, vlo));
-        c16.blend(vhi, c16.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 8 * ld, LE);
-        c17 = c17.blend(vlo, c17.compare(VectorOperators.LT, vlo));
-        c17.blend(vhi, c17.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 8 * ld + v, LE);
-        c18 = c18.blend(vlo, c18.compare(VectorOperators.LT, vlo));
-        c18.blend(vhi, c18.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 9 * ld, LE);
-        c19 = c19.blend(vlo, c19.compare(VectorOperators.LT, vlo));
-        c19.blend(vhi, c19.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 9 * ld + v, LE);
-        c20 = c20.blend(vlo, c20.compare(VectorOperators.LT, vlo));
-        c20.blend(vhi, c20.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 10 * ld, LE);
-        c21 = c21.blend(vlo, c21.compare(VectorOperators.LT, vlo));
-        c21.blend(vhi, c21.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 10 * ld + v, LE);
-        c22 = c22.blend(vlo, c22.compare(VectorOperators.LT, vlo));
-        c22.blend(vhi, c22.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 11 * ld, LE);
-        c23 = c23.blend(vlo, c23.compare(VectorOperators.LT, vlo));
-        c23.blend(vhi, c23.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o + 11 * ld + v, LE);
-    }
-
-    /**
-     * {@link #kernel12StoreB} for beta 1: the accumulators start at C's tile plus the bias, so
-     * C = act(C + A·B + bias) in one pass (a residual already in C, or a depth block after the first).
-     */
-    private static void kernel12StoreAddB(int kc, float[] a, int ao, MemorySegment b, long bo, long ldb,
-                                          MemorySegment c, long cOff, long ldc, float[] bias, int biasOff,
-                                          float lo, float hi) {
-        int q = biasOff;
-        long o = cOff * 4, ld = ldc * 4, v = 4L * VL;
-        FloatVector b00 = FloatVector.broadcast(S, bias[q]);
-        FloatVector c00 = FloatVector.fromMemorySegment(S, c, o, LE).add(b00);
-        FloatVector c01 = FloatVector.fromMemorySegment(S, c, o + v, LE).add(b00);
-        FloatVector b01 = FloatVector.broadcast(S, bias[q + 1]);
-        FloatVector c02 = FloatVector.fromMemorySegment(S, c, o + ld, LE).add(b01);
-        FloatVector c03 = FloatVector.fromMemorySegment(S, c, o + ld + v, LE).add(b01);
-        FloatVector b02 = FloatVector.broadcast(S, bias[q + 2]);
-        FloatVector c04 = FloatVector.fromMemorySegment(S, c, o + 2 * ld, LE).add(b02);
-        FloatVector c05 = FloatVector.fromMemorySegment(S, c, o + 2 * ld + v, LE).add(b02);
-        FloatVector b03 = FloatVector.broadcast(S, bias[q + 3]);
-        FloatVector c06 = FloatVector.fromMemorySegment(S, c, o + 3 * ld, LE).add(b03);
-        FloatVector c07 = FloatVector.fromMemorySegment(S, c, o + 3 * ld + v, LE).add(b03);
-        FloatVector b04 = FloatVector.broadcast(S, bias[q + 4]);
-        FloatVector c08 = FloatVector.fromMemorySegment(S, c, o + 4 * ld, LE).add(b04);
-        FloatVector c09 = FloatVector.fromMemorySegment(S, c, o + 4 * ld + v, LE).add(b04);
-        FloatVector b05 = FloatVector.broadcast(S, bias[q + 5]);
-        FloatVector c10 = FloatVector.fromMemorySegment(S, c, o + 5 * ld, LE).add(b05);
-        FloatVector c11 = FloatVector.fromMemorySegment(S, c, o + 5 * ld + v, LE).add(b05);
-        FloatVector b06 = FloatVector.broadcast(S, bias[q + 6]);
-        FloatVector c12 = FloatVector.fromMemorySegment(S, c, o + 6 * ld, LE).add(b06);
-        FloatVector c13 = FloatVector.fromMemorySegment(S, c, o + 6 * ld + v, LE).add(b06);
-        FloatVector b07 = FloatVector.broadcast(S, bias[q + 7]);
-        FloatVector c14 = FloatVector.fromMemorySegment(S, c, o + 7 * ld, LE).add(b07);
-        FloatVector c15 = FloatVector.fromMemorySegment(S, c, o + 7 * ld + v, LE).add(b07);
-        FloatVector b08 = FloatVector.broadcast(S, bias[q + 8]);
-        FloatVector c16 = FloatVector.fromMemorySegment(S, c, o + 8 * ld, LE).add(b08);
-        FloatVector c17 = FloatVector.fromMemorySegment(S, c, o + 8 * ld + v, LE).add(b08);
-        FloatVector b09 = FloatVector.broadcast(S, bias[q + 9]);
-        FloatVector c18 = FloatVector.fromMemorySegment(S, c, o + 9 * ld, LE).add(b09);
-        FloatVector c19 = FloatVector.fromMemorySegment(S, c, o + 9 * ld + v, LE).add(b09);
-        FloatVector b10 = FloatVector.broadcast(S, bias[q + 10]);
-        FloatVector c20 = FloatVector.fromMemorySegment(S, c, o + 10 * ld, LE).add(b10);
-        FloatVector c21 = FloatVector.fromMemorySegment(S, c, o + 10 * ld + v, LE).add(b10);
-        FloatVector b11 = FloatVector.broadcast(S, bias[q + 11]);
-        FloatVector c22 = FloatVector.fromMemorySegment(S, c, o + 11 * ld, LE).add(b11);
-        FloatVector c23 = FloatVector.fromMemorySegment(S, c, o + 11 * ld + v, LE).add(b11);
-        for (int k = 0; k < kc; k++) {
-            int ai = ao + k * 12;
-            long bi = bo + k * ldb;
-            FloatVector b0 = FloatVector.fromMemorySegment(S, b, bi, LE);
-            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bi + 4L * VL, LE);
-            FloatVector av = FloatVector.broadcast(S, a[ai]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, a[ai + 1]);
-            c02 = av.fma(b0, c02);
-            c03 = av.fma(b1, c03);
-            av = FloatVector.broadcast(S, a[ai + 2]);
-            c04 = av.fma(b0, c04);
-            c05 = av.fma(b1, c05);
-            av = FloatVector.broadcast(S, a[ai + 3]);
-            c06 = av.fma(b0, c06);
-            c07 = av.fma(b1, c07);
-            av = FloatVector.broadcast(S, a[ai + 4]);
-            c08 = av.fma(b0, c08);
-            c09 = av.fma(b1, c09);
-            av = FloatVector.broadcast(S, a[ai + 5]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, a[ai + 6]);
-            c12 = av.fma(b0, c12);
-            c13 = av.fma(b1, c13);
-            av = FloatVector.broadcast(S, a[ai + 7]);
-            c14 = av.fma(b0, c14);
-            c15 = av.fma(b1, c15);
-            av = FloatVector.broadcast(S, a[ai + 8]);
-            c16 = av.fma(b0, c16);
-            c17 = av.fma(b1, c17);
-            av = FloatVector.broadcast(S, a[ai + 9]);
-            c18 = av.fma(b0, c18);
-            c19 = av.fma(b1, c19);
-            av = FloatVector.broadcast(S, a[ai + 10]);
-            c20 = av.fma(b0, c20);
-            c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, a[ai + 11]);
-            c22 = av.fma(b0, c22);
-            c23 = av.fma(b1, c23);
-        }
         FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
         c00 = c00.blend(vlo, c00.compare(VectorOperators.LT, vlo));
         c00.blend(vhi, c00.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, o, LE);
@@ -1429,6 +1201,27 @@ public final class Sgemm {
     }
 
     /**
+     * C's tile += {@code tile} (rows of {@link #NR} floats, contiguous), clamped to [lo, hi]: the beta-1 half of the
+     * in-place-B path, {@code rows} rows of C from byte {@code o}, row stride {@code ld} bytes. Why not a beta-1
+     * micro-kernel that starts its accumulators from C: with C's 24 loads in it, C1 (the JIT's first tier) could not
+     * compile that kernel ("out of virtual registers"), and a kernel C1 refuses after C1's quick first tier has
+     * compiled it can stay in that tier for good, every vector boxed: 70 times slower for the rest of the process
+     * (2 of 3 runs of a benchmark of this GEMM alone). The extra pass costs a tile's loads and stores in L1.
+     */
+    private static void addTile(MemorySegment tile, MemorySegment c, long o, long ld, int rows, float lo, float hi) {
+        FloatVector vlo = FloatVector.broadcast(S, lo), vhi = FloatVector.broadcast(S, hi);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < NR; j += VL) {
+                long at = o + r * ld + 4L * j;
+                FloatVector x = FloatVector.fromMemorySegment(S, tile, 4L * (r * NR + j), LE)
+                        .add(FloatVector.fromMemorySegment(S, c, at, LE));
+                x = x.blend(vlo, x.compare(VectorOperators.LT, vlo));
+                x.blend(vhi, x.compare(VectorOperators.GT, vhi)).intoMemorySegment(c, at, LE);
+            }
+        }
+    }
+
+    /**
      * The epilogue of a whole-width tile for sigmoid and SiLU, in one pass: row r of the tile plus
      * {@code bias[biasOff + r]}, then {@code σ(v)} or {@code v·σ(v)}, stored to C at {@code cOff + r·ldc}. The
      * general epilogue makes three passes and a call per row; with SiLU after a 1×1 convolution over few channels
@@ -1553,6 +1346,8 @@ public final class Sgemm {
     private static final class Scratch {
         final float[] b;
         final float[] tile = new float[MR * NR];
+        /** A tile in native memory, for the in-place-B kernels (their stores take native memory only). */
+        private MemorySegment nativeTile;
         float[] work = new float[0];
         float[] stage = new float[0];
         float[] packedA = new float[0];
@@ -1560,6 +1355,13 @@ public final class Sgemm {
 
         Scratch(int kc, int nc) {
             b = new float[nc * kc];
+        }
+
+        MemorySegment nativeTile() {
+            if (nativeTile == null) {
+                nativeTile = java.lang.foreign.Arena.ofAuto().allocate(4L * MR * NR, 64);
+            }
+            return nativeTile;
         }
 
         float[] packedA(int size) {
