@@ -40,6 +40,7 @@ class FirstTierCompileTest {
         assertThat(out).as("the workload ran to its end").contains(Workload.DONE);
         List<String> compiled = out.lines().filter(l -> l.contains("dev.tandem.runtime.kernels.")).toList();
         assertThat(compiled).as("C1 compiled the kernels").anyMatch(l -> l.contains("Sgemm::kernel6 "))
+                .anyMatch(l -> l.contains("Sgemm::columnPanel"))
                 .anyMatch(l -> l.contains("Depthwise3x3::row"));
         if (Sgemm.MR == 12) {
             // 32 vector registers: the 12-row kernels, the in-place-B ones among them
@@ -60,8 +61,9 @@ class FirstTierCompileTest {
                 Sgemm gemm = new Sgemm(pool);
                 KernelWarmup.ensure(gemm, 1);
                 int wide = Sgemm.IN_PLACE_MIN_WIDTH + 32;
-                // 12-, 8- and 12+8-row panels; B wide enough to be read in place, and narrow (packed)
-                int[][] shapes = {{12, 8, wide}, {8, 8, wide}, {20, 8, wide}, {12, 8, 40}, {8, 8, 40}, {6, 8, 40}};
+                // 12-, 8- and 12+8-row panels; B wide enough to be read in place, narrow (packed), one column
+                int[][] shapes = {{12, 8, wide}, {8, 8, wide}, {20, 8, wide}, {12, 8, 40}, {8, 8, 40}, {6, 8, 40},
+                    {26, 8, 1}};
                 for (int[] s : shapes) {
                     int m = s[0], k = s[1], n = s[2];
                     MemorySegment a = arena.allocate(4L * m * k, 64), b = arena.allocate(4L * k * n, 64);

@@ -179,6 +179,73 @@ class GemmTest extends PooledKernelTest {
         }
     }
 
+    /**
+     * B of one column (a 1×1 convolution of a 1×1 image): the one-column product, every panel height (12, 8, 6 and
+     * short), B stored plain or transposed with padded rows, k past the depth block, beta 0 and 1, bias and
+     * activation, alpha not 1; packed and unpacked A.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({
+        "48, 1152, false, 0, 1", "20, 5, true, 1, 1", "13, 1300, false, 1, 0.5", "1, 3, true, 0, 1",
+        "28, 64, false, 0, 2", "6, 7, true, 1, 1", "160, 2500, false, 0, 1"})
+    void oneColumnMatchesReference(int m, int k, boolean transB, float beta, float alpha) {
+        Random r = new Random(m * 7 + k);
+        int ldb = transB ? k + 2 : 3;   // B stored k×1 with row stride 3, or 1×k (padded)
+        int ldc = k % 2 == 0 ? 1 : 2;   // C a contiguous column, or every second element
+        float[] a = random(r, m * k), b = random(r, transB ? ldb : k * ldb), bias = random(r, m);
+        float[] c0 = random(r, m * ldc);
+        float[] bCol = new float[k];
+        for (int i = 0; i < k; i++) {
+            bCol[i] = transB ? b[i] : b[i * ldb];
+        }
+        double[] want = new double[m];
+        for (int i = 0; i < m; i++) {
+            want[i] = c0[i * ldc];
+        }
+        ReferenceGemm.gemm(false, false, m, 1, k, alpha, a, k, bCol, 1, beta, want, 1);
+        double[] bound = new double[m];
+        ReferenceGemm.gemm(false, false, m, 1, k, Math.abs(alpha), abs(a), k, abs(bCol), 1, 0, bound, 1);
+        for (Activation act : List.of(Activation.NONE, Activation.RELU6, Activation.SILU)) {
+            for (int how = 0; how < 3; how++) {
+                boolean prepacked = how > 0;
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment as = segment(arena, a, 0), bs = segment(arena, b, 2), cs = segment(arena, c0, 0);
+                    Sgemm g = new Sgemm(pool);
+                    if (how == 2) {
+                        // a packer of its own (as a convolution's): the column through BPacker's default, in blocks
+                        Sgemm.BPacker packer = (p0, kc, j0, nc, dst, off) -> {
+                            for (int kk = 0; kk < kc; kk++) {
+                                java.util.Arrays.fill(dst, off + kk * Sgemm.NR, off + (kk + 1) * Sgemm.NR, 0f);
+                                dst[off + kk * Sgemm.NR] = bCol[p0 + kk];
+                            }
+                        };
+                        g.gemm(Sgemm.packA(false, m, k, as, 0, k), packer, 1, beta, new Sgemm.MatrixC(cs, 0, ldc),
+                                bias, act);
+                        if (alpha != 1f) {
+                            continue;   // this entry point has no alpha
+                        }
+                    } else if (prepacked) {
+                        g.gemm(Sgemm.packA(false, m, k, as, 0, k), transB, 1, alpha, bs, 2, ldb, beta, cs, 0, ldc,
+                                bias, act);
+                    } else {
+                        g.gemm(false, transB, m, 1, k, alpha, as, 0, k, bs, 2, ldb, beta, cs, 0, ldc, bias, act);
+                    }
+                    for (int i = 0; i < m; i++) {
+                        double expect = ReferenceActivation.apply(act, want[i] + bias[i]);
+                        double tol = 1e-5 * (bound[i] + Math.abs(beta * c0[i * ldc]) + 1) + 1e-6;
+                        if (ldc == 2) {
+                            assertThat(cs.getAtIndex(ValueLayout.JAVA_FLOAT, 2L * i + 1)).as("between the rows")
+                                    .isEqualTo(c0[2 * i + 1]);
+                        }
+                        assertThat((double) cs.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * ldc))
+                                .as("%s C[%d] m=%d k=%d transB=%s prepacked=%s", act, i, m, k, transB, prepacked)
+                                .isCloseTo(expect, org.assertj.core.data.Offset.offset(tol));
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("activations")
     void packedWeightsWithBiasAndActivation(Activation act) {
