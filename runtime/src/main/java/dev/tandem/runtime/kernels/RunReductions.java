@@ -34,7 +34,14 @@ final class RunReductions {
             comp = t.sub(acc).sub(y);
             acc = t;
         }
-        double s = (double) acc.reduceLanes(VectorOperators.ADD) - (double) comp.reduceLanes(VectorOperators.ADD);
+        // The lanes in a fixed order, in double: reduceLanes(ADD) leaves its order to the implementation, and C2's
+        // tree and the interpreter's loop round differently, so a sum computed before and after the JIT compiled
+        // this method differed in the last bit (ReduceTest's one-thread against pool comparison failed once in a
+        // full build).
+        double s = 0;
+        for (int j = 0; j < F; j++) {
+            s += (double) acc.lane(j) - (double) comp.lane(j);
+        }
         for (int i = up; i < n; i++) {
             s += seg.getAtIndex(FL, off + i);
         }
