@@ -1430,17 +1430,16 @@ public final class Sgemm {
         }
 
         float[] columnOut(int m) {
-            if (columnOut.length < m) {
-                columnOut = new float[m];
-            }
-            return columnOut;
+            return columnOut = grow(columnOut, m);
         }
 
         float[] column(int k) {
-            if (column.length < k) {
-                column = new float[k];
-            }
-            return column;
+            return column = grow(column, k);
+        }
+
+        /** {@code a} when it holds at least {@code size} floats, else a new array of that size. */
+        private static float[] grow(float[] a, int size) {
+            return a.length >= size ? a : new float[size];
         }
 
         MemorySegment nativeTile() {
@@ -1451,24 +1450,15 @@ public final class Sgemm {
         }
 
         float[] packedA(int size) {
-            if (packedA.length < size) {
-                packedA = new float[size];
-            }
-            return packedA;
+            return packedA = grow(packedA, size);
         }
 
         float[] packedB(int size) {
-            if (packedB.length < size) {
-                packedB = new float[size];
-            }
-            return packedB;
+            return packedB = grow(packedB, size);
         }
 
         float[] stage(int size) {
-            if (stage.length < size) {
-                stage = new float[size];
-            }
-            return stage;
+            return stage = grow(stage, size);
         }
     }
 
