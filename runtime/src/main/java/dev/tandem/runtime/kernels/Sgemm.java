@@ -55,6 +55,12 @@ public final class Sgemm {
     private static final int PARTS_PER_THREAD = 3;
     /** Below this many multiply-adds a call runs on one thread: handing off costs more than it saves. */
     private static final long PARALLEL_MIN_MACS = 1L << 17;
+    /**
+     * Below this many multiply-adds a one-column product runs on one thread (it does one per element of A: an SE
+     * block's 55 thousand take about 5 µs, less than two hand-offs; a 1280 → 1000 classifier as a 1×1 convolution,
+     * 1.3 million, is bound by reading its 5 MB of weights, which two cores do faster).
+     */
+    private static final long COLUMN_PARALLEL_MACS = 1L << 20;
     /** Narrowest B (columns, its row stride) read in place by the store kernels. */
     static final int IN_PLACE_MIN_WIDTH = 512;
     /** {@code -Dtandem.gemm.directB=false}: B always packed (for measurements). */
@@ -409,16 +415,21 @@ public final class Sgemm {
         Scratch s = scratch.get();
         float[] x = s.column(k);
         b.column(k, x, s.b);
-        float[] tile = s.tile, acc = s.lanes;
-        if (c instanceof MatrixC mc && mc.q == null) {
-            // a float column: all of it first, then one pass of bias, beta and activation (a writer call per row
-            // cost more than the products: 48 µs for 1152 rows with a sigmoid)
-            float[] y = s.columnOut(m);
-            for (int panel = 0, panels = panels(m); panel < panels; panel++) {
+        // the whole column first (panels over the pool when A is large: the product is bound by reading A)
+        float[] y = s.columnOut(m);
+        int panels = panels(m);
+        int parts = (long) m * k < COLUMN_PARALLEL_MACS ? 1 : Math.min(panels, pool.threads() * PARTS_PER_THREAD);
+        pool.parallelFor(parts, t -> {
+            float[] acc = scratch.get().lanes;
+            for (int panel = panels * t / parts, p1 = panels * (t + 1) / parts; panel < p1; panel++) {
                 int row = panelStart(m, panel), mr = panelRows(m, panel);
                 columnPanel(a.data, row * k, panelStride(mr), k, x, acc);
                 System.arraycopy(acc, 0, y, row, mr);
             }
+        });
+        if (c instanceof MatrixC mc && mc.q == null) {
+            // a float column: one pass of bias, beta and activation, one store (a writer call per row cost more
+            // than the products: 48 µs for 1152 rows with a sigmoid)
             for (int i = 0; i < m; i++) {
                 float v = alpha * y[i] + (bias == null ? 0f : bias[i]);
                 y[i] = beta == 0f ? v : v + beta * mc.seg.getAtIndex(FL, mc.off + (long) i * mc.ld);
@@ -433,11 +444,12 @@ public final class Sgemm {
             }
             return;
         }
-        for (int panel = 0, panels = panels(m); panel < panels; panel++) {
+        // other writers (8-bit output): a panel at a time through the tile
+        float[] tile = s.tile;
+        for (int panel = 0; panel < panels; panel++) {
             int row = panelStart(m, panel), mr = panelRows(m, panel);
-            columnPanel(a.data, row * k, panelStride(mr), k, x, acc);
             for (int r = 0; r < mr; r++) {
-                tile[r * NR] = acc[r];
+                tile[r * NR] = y[row + r];
             }
             c.write(tile, row, mr, 0, 1, alpha, beta, bias, act);
         }

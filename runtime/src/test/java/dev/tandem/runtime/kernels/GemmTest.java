@@ -187,7 +187,7 @@ class GemmTest extends PooledKernelTest {
     @ParameterizedTest
     @org.junit.jupiter.params.provider.CsvSource({
         "48, 1152, false, 0, 1", "20, 5, true, 1, 1", "13, 1300, false, 1, 0.5", "1, 3, true, 0, 1",
-        "28, 64, false, 0, 2", "6, 7, true, 1, 1", "160, 2500, false, 0, 1"})
+        "28, 64, false, 0, 2", "6, 7, true, 1, 1", "160, 2500, false, 0, 1", "1000, 1280, true, 1, 1"})
     void oneColumnMatchesReference(int m, int k, boolean transB, float beta, float alpha) {
         Random r = new Random(m * 7 + k);
         int ldb = transB ? k + 2 : 3;   // B stored k×1 with row stride 3, or 1×k (padded)

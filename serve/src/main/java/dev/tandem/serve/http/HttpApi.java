@@ -653,12 +653,19 @@ public final class HttpApi {
     private byte[] body(ServerRequest req) {
         long max = config.maxRequestBytes();
         var declared = req.headers().contentLength();
-        try (InputStream in = req.content().inputStream()) {
-            if (declared.isPresent() && declared.getAsLong() > max) {
-                drain(in);
-                throw new ServeException(413, "The request body of " + declared.getAsLong()
-                        + " bytes exceeds the limit of " + max + " bytes");
+        if (declared.isPresent() && declared.getAsLong() > max) {
+            // a client waiting for "100 Continue" has sent nothing yet: opening the body would invite the upload
+            if (!req.headers().contains(HeaderNames.EXPECT)) {
+                try (InputStream in = req.content().inputStream()) {
+                    drain(in);
+                } catch (IOException | RuntimeException e) {
+                    // the 413 is still the answer
+                }
             }
+            throw new ServeException(413, "The request body of " + declared.getAsLong() + " bytes exceeds the limit of "
+                    + max + " bytes");
+        }
+        try (InputStream in = req.content().inputStream()) {
             byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
             if (b.length > max) {
                 drain(in);
