@@ -1,5 +1,6 @@
 package dev.tandem.runtime.kernels;
 
+import dev.tandem.runtime.tensor.SegmentTypes;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -24,6 +25,11 @@ public final class Simd {
     public static final VectorSpecies<Float> FLOAT = chooseFloat();
     /** Lanes of {@link #FLOAT}. */
     public static final int F = FLOAT.length();
+
+    static {
+        // Before any kernel compiles, so that C2 never has to revise them (see SegmentTypes).
+        SegmentTypes.load();
+    }
 
     private Simd() {
     }

@@ -31,6 +31,10 @@ public final class Tensor implements AutoCloseable {
     private final Arena owned;
     private boolean closed;
 
+    static {
+        SegmentTypes.load();
+    }
+
     private Tensor(DType dtype, Shape shape, long[] strides, long offset, MemorySegment segment, Arena owned) {
         this.dtype = dtype;
         this.shape = shape;
