@@ -158,9 +158,8 @@ final class StemConv3x3s2 {
     private void band(float[] buf, int rows, int half, int r0, int r1, int ow, int owr, MemorySegment out,
                       long outOff, long plane, boolean accumulate, float[] rowBuf) {
         boolean other = !act.isClamp();
-        FloatVector vlo = FloatVector.broadcast(S, other ? Float.NEGATIVE_INFINITY : act.clampLow());
-        FloatVector vhi = FloatVector.broadcast(S, other ? Float.POSITIVE_INFINITY : act.clampHigh());
-        int taps = inChannels * 9;
+        float lo = other ? Float.NEGATIVE_INFINITY : act.clampLow();
+        float hi = other ? Float.POSITIVE_INFINITY : act.clampHigh();
         for (int r = r0; r < r1; r++) {
             int rowBase = 2 * (r - r0);
             for (int k = 0; k < outChannels; k += 4) {
@@ -172,86 +171,7 @@ final class StemConv3x3s2 {
                                 q * owr, ow);
                     }
                 }
-                for (int j = 0; j < ow; j += 2 * VL) {
-                    FloatVector a0 = FloatVector.broadcast(S, bias[k]), b0 = a0;
-                    FloatVector a1 = FloatVector.broadcast(S, bias[k + 1]), b1 = a1;
-                    FloatVector a2 = FloatVector.broadcast(S, bias[k + 2]), b2 = a2;
-                    FloatVector a3 = FloatVector.broadcast(S, bias[k + 3]), b3 = a3;
-                    int w0 = k * taps;
-                    for (int ci = 0; ci < inChannels; ci++) {
-                        for (int ky = 0; ky < 3; ky++) {
-                            int e = ((ci * rows + rowBase + ky) * 2) * half + j, o = e + half;
-                            int t = w0 + ci * 9 + ky * 3;
-                            FloatVector x0 = FloatVector.fromArray(S, buf, e);
-                            FloatVector y0 = FloatVector.fromArray(S, buf, e + VL);
-                            FloatVector x1 = FloatVector.fromArray(S, buf, o);
-                            FloatVector y1 = FloatVector.fromArray(S, buf, o + VL);
-                            FloatVector x2 = FloatVector.fromArray(S, buf, e + 1);
-                            FloatVector y2 = FloatVector.fromArray(S, buf, e + 1 + VL);
-                            FloatVector wv = FloatVector.broadcast(S, weights[t]);
-                            a0 = x0.fma(wv, a0);
-                            b0 = y0.fma(wv, b0);
-                            wv = FloatVector.broadcast(S, weights[t + 1]);
-                            a0 = x1.fma(wv, a0);
-                            b0 = y1.fma(wv, b0);
-                            wv = FloatVector.broadcast(S, weights[t + 2]);
-                            a0 = x2.fma(wv, a0);
-                            b0 = y2.fma(wv, b0);
-                            wv = FloatVector.broadcast(S, weights[t + taps]);
-                            a1 = x0.fma(wv, a1);
-                            b1 = y0.fma(wv, b1);
-                            wv = FloatVector.broadcast(S, weights[t + taps + 1]);
-                            a1 = x1.fma(wv, a1);
-                            b1 = y1.fma(wv, b1);
-                            wv = FloatVector.broadcast(S, weights[t + taps + 2]);
-                            a1 = x2.fma(wv, a1);
-                            b1 = y2.fma(wv, b1);
-                            wv = FloatVector.broadcast(S, weights[t + 2 * taps]);
-                            a2 = x0.fma(wv, a2);
-                            b2 = y0.fma(wv, b2);
-                            wv = FloatVector.broadcast(S, weights[t + 2 * taps + 1]);
-                            a2 = x1.fma(wv, a2);
-                            b2 = y1.fma(wv, b2);
-                            wv = FloatVector.broadcast(S, weights[t + 2 * taps + 2]);
-                            a2 = x2.fma(wv, a2);
-                            b2 = y2.fma(wv, b2);
-                            wv = FloatVector.broadcast(S, weights[t + 3 * taps]);
-                            a3 = x0.fma(wv, a3);
-                            b3 = y0.fma(wv, b3);
-                            wv = FloatVector.broadcast(S, weights[t + 3 * taps + 1]);
-                            a3 = x1.fma(wv, a3);
-                            b3 = y1.fma(wv, b3);
-                            wv = FloatVector.broadcast(S, weights[t + 3 * taps + 2]);
-                            a3 = x2.fma(wv, a3);
-                            b3 = y2.fma(wv, b3);
-                        }
-                    }
-                    // the epilogue written out here: handed to a helper, the accumulators were boxed (not inlined)
-                    a0 = a0.add(FloatVector.fromArray(S, rowBuf, j));
-                    b0 = b0.add(FloatVector.fromArray(S, rowBuf, j + VL));
-                    a1 = a1.add(FloatVector.fromArray(S, rowBuf, owr + j));
-                    b1 = b1.add(FloatVector.fromArray(S, rowBuf, owr + j + VL));
-                    a2 = a2.add(FloatVector.fromArray(S, rowBuf, 2 * owr + j));
-                    b2 = b2.add(FloatVector.fromArray(S, rowBuf, 2 * owr + j + VL));
-                    a3 = a3.add(FloatVector.fromArray(S, rowBuf, 3 * owr + j));
-                    b3 = b3.add(FloatVector.fromArray(S, rowBuf, 3 * owr + j + VL));
-                    a0 = a0.blend(vlo, a0.compare(VectorOperators.LT, vlo));
-                    b0 = b0.blend(vlo, b0.compare(VectorOperators.LT, vlo));
-                    a1 = a1.blend(vlo, a1.compare(VectorOperators.LT, vlo));
-                    b1 = b1.blend(vlo, b1.compare(VectorOperators.LT, vlo));
-                    a2 = a2.blend(vlo, a2.compare(VectorOperators.LT, vlo));
-                    b2 = b2.blend(vlo, b2.compare(VectorOperators.LT, vlo));
-                    a3 = a3.blend(vlo, a3.compare(VectorOperators.LT, vlo));
-                    b3 = b3.blend(vlo, b3.compare(VectorOperators.LT, vlo));
-                    a0.blend(vhi, a0.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, j);
-                    b0.blend(vhi, b0.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, j + VL);
-                    a1.blend(vhi, a1.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, owr + j);
-                    b1.blend(vhi, b1.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, owr + j + VL);
-                    a2.blend(vhi, a2.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 2 * owr + j);
-                    b2.blend(vhi, b2.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 2 * owr + j + VL);
-                    a3.blend(vhi, a3.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 3 * owr + j);
-                    b3.blend(vhi, b3.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 3 * owr + j + VL);
-                }
+                rowGroup(buf, rows, half, rowBase, k, ow, owr, lo, hi, rowBuf);
                 for (int q = 0; q < count; q++) {
                     long at = (outOff + (long) (k + q) * plane + (long) r * ow) * 4;
                     MemorySegment.copy(rowBuf, q * owr, out, FL, at, ow);
@@ -262,6 +182,102 @@ final class StemConv3x3s2 {
                     act.applyInPlace(out, outOff + k * plane + (long) r * ow, ow);
                 }
             }
+        }
+    }
+
+    /**
+     * One output row of output channels {@code k..k+4} into {@code rowBuf} (four rows of {@code owr} floats,
+     * added to what they hold, clamped to [lo, hi]), from the padded rows at {@code rowBase} of {@code buf}. A
+     * method of its own, called once per row and channel group, so that C2 compiles it once on its call count:
+     * as the body of {@link #band}'s row loop it was compiled three times (on-stack replacements of a loop that
+     * runs for a whole band, then the method), 430 ms of C2's time in a model's first seconds (docs/benchmarks.md,
+     * "Thirteenth session"). No vector crosses its boundary: passed to or from a method C2 does not inline, they are
+     * boxed.
+     */
+    private void rowGroup(float[] buf, int rows, int half, int rowBase, int k, int ow, int owr, float lo, float hi,
+                          float[] rowBuf) {
+        FloatVector vlo = FloatVector.broadcast(S, lo);
+        FloatVector vhi = FloatVector.broadcast(S, hi);
+        int taps = inChannels * 9;
+        for (int j = 0; j < ow; j += 2 * VL) {
+            FloatVector a0 = FloatVector.broadcast(S, bias[k]), b0 = a0;
+            FloatVector a1 = FloatVector.broadcast(S, bias[k + 1]), b1 = a1;
+            FloatVector a2 = FloatVector.broadcast(S, bias[k + 2]), b2 = a2;
+            FloatVector a3 = FloatVector.broadcast(S, bias[k + 3]), b3 = a3;
+            int w0 = k * taps;
+            for (int ci = 0; ci < inChannels; ci++) {
+                for (int ky = 0; ky < 3; ky++) {
+                    int e = ((ci * rows + rowBase + ky) * 2) * half + j, o = e + half;
+                    int t = w0 + ci * 9 + ky * 3;
+                    FloatVector x0 = FloatVector.fromArray(S, buf, e);
+                    FloatVector y0 = FloatVector.fromArray(S, buf, e + VL);
+                    FloatVector x1 = FloatVector.fromArray(S, buf, o);
+                    FloatVector y1 = FloatVector.fromArray(S, buf, o + VL);
+                    FloatVector x2 = FloatVector.fromArray(S, buf, e + 1);
+                    FloatVector y2 = FloatVector.fromArray(S, buf, e + 1 + VL);
+                    FloatVector wv = FloatVector.broadcast(S, weights[t]);
+                    a0 = x0.fma(wv, a0);
+                    b0 = y0.fma(wv, b0);
+                    wv = FloatVector.broadcast(S, weights[t + 1]);
+                    a0 = x1.fma(wv, a0);
+                    b0 = y1.fma(wv, b0);
+                    wv = FloatVector.broadcast(S, weights[t + 2]);
+                    a0 = x2.fma(wv, a0);
+                    b0 = y2.fma(wv, b0);
+                    wv = FloatVector.broadcast(S, weights[t + taps]);
+                    a1 = x0.fma(wv, a1);
+                    b1 = y0.fma(wv, b1);
+                    wv = FloatVector.broadcast(S, weights[t + taps + 1]);
+                    a1 = x1.fma(wv, a1);
+                    b1 = y1.fma(wv, b1);
+                    wv = FloatVector.broadcast(S, weights[t + taps + 2]);
+                    a1 = x2.fma(wv, a1);
+                    b1 = y2.fma(wv, b1);
+                    wv = FloatVector.broadcast(S, weights[t + 2 * taps]);
+                    a2 = x0.fma(wv, a2);
+                    b2 = y0.fma(wv, b2);
+                    wv = FloatVector.broadcast(S, weights[t + 2 * taps + 1]);
+                    a2 = x1.fma(wv, a2);
+                    b2 = y1.fma(wv, b2);
+                    wv = FloatVector.broadcast(S, weights[t + 2 * taps + 2]);
+                    a2 = x2.fma(wv, a2);
+                    b2 = y2.fma(wv, b2);
+                    wv = FloatVector.broadcast(S, weights[t + 3 * taps]);
+                    a3 = x0.fma(wv, a3);
+                    b3 = y0.fma(wv, b3);
+                    wv = FloatVector.broadcast(S, weights[t + 3 * taps + 1]);
+                    a3 = x1.fma(wv, a3);
+                    b3 = y1.fma(wv, b3);
+                    wv = FloatVector.broadcast(S, weights[t + 3 * taps + 2]);
+                    a3 = x2.fma(wv, a3);
+                    b3 = y2.fma(wv, b3);
+                }
+            }
+            // the epilogue written out here: handed to a helper, the accumulators were boxed (not inlined)
+            a0 = a0.add(FloatVector.fromArray(S, rowBuf, j));
+            b0 = b0.add(FloatVector.fromArray(S, rowBuf, j + VL));
+            a1 = a1.add(FloatVector.fromArray(S, rowBuf, owr + j));
+            b1 = b1.add(FloatVector.fromArray(S, rowBuf, owr + j + VL));
+            a2 = a2.add(FloatVector.fromArray(S, rowBuf, 2 * owr + j));
+            b2 = b2.add(FloatVector.fromArray(S, rowBuf, 2 * owr + j + VL));
+            a3 = a3.add(FloatVector.fromArray(S, rowBuf, 3 * owr + j));
+            b3 = b3.add(FloatVector.fromArray(S, rowBuf, 3 * owr + j + VL));
+            a0 = a0.blend(vlo, a0.compare(VectorOperators.LT, vlo));
+            b0 = b0.blend(vlo, b0.compare(VectorOperators.LT, vlo));
+            a1 = a1.blend(vlo, a1.compare(VectorOperators.LT, vlo));
+            b1 = b1.blend(vlo, b1.compare(VectorOperators.LT, vlo));
+            a2 = a2.blend(vlo, a2.compare(VectorOperators.LT, vlo));
+            b2 = b2.blend(vlo, b2.compare(VectorOperators.LT, vlo));
+            a3 = a3.blend(vlo, a3.compare(VectorOperators.LT, vlo));
+            b3 = b3.blend(vlo, b3.compare(VectorOperators.LT, vlo));
+            a0.blend(vhi, a0.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, j);
+            b0.blend(vhi, b0.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, j + VL);
+            a1.blend(vhi, a1.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, owr + j);
+            b1.blend(vhi, b1.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, owr + j + VL);
+            a2.blend(vhi, a2.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 2 * owr + j);
+            b2.blend(vhi, b2.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 2 * owr + j + VL);
+            a3.blend(vhi, a3.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 3 * owr + j);
+            b3.blend(vhi, b3.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 3 * owr + j + VL);
         }
     }
 }
