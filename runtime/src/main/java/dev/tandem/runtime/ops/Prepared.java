@@ -10,8 +10,14 @@ import java.util.List;
  * 0 is input {@link #aliasOf()} with a new shape, sharing its memory, with no kernel run.
  *
  * @param multiplyAdds the multiply-adds one run performs (for {@code tandem inspect}), 0 when negligible
+ * @param reuses       an input whose memory output 0 may take when this node is that input's last reader (same
+ *                     type and shape; the kernel computes correctly when the two are the same memory), or -1
  */
-public record Prepared(List<Output> outputs, Kernel kernel, int aliasOf, long multiplyAdds) {
+public record Prepared(List<Output> outputs, Kernel kernel, int aliasOf, long multiplyAdds, int reuses) {
+    public Prepared(List<Output> outputs, Kernel kernel, int aliasOf, long multiplyAdds) {
+        this(outputs, kernel, aliasOf, multiplyAdds, -1);
+    }
+
     /** One output's type and shape. */
     public record Output(DType dtype, Shape shape) {
     }
@@ -31,6 +37,19 @@ public record Prepared(List<Output> outputs, Kernel kernel, int aliasOf, long mu
     /** Output 0 is input {@code input} viewed with {@code shape} (same element count, same type). */
     public static Prepared alias(int input, DType dtype, Shape shape) {
         return new Prepared(List.of(new Output(dtype, shape)), null, input, 0);
+    }
+
+    /**
+     * This node with output 0 allowed to take input {@code input}'s memory where the plan finds that input read by no
+     * later node (see {@link #reuses()}). Why: a convolution with a fused residual (ResNet's and MobileNetV2's
+     * skip connections) otherwise copies the residual into its output on the calling thread before accumulating
+     * onto it; written over the residual in place, it copies nothing, and the arena holds one buffer less.
+     */
+    public Prepared reusing(int input) {
+        if (input < 0 || isAlias() || outputs.isEmpty()) {
+            throw new IllegalArgumentException("reusing(" + input + ") needs a kernel node and an input index");
+        }
+        return new Prepared(outputs, kernel, aliasOf, multiplyAdds, input);
     }
 
     public boolean isAlias() {

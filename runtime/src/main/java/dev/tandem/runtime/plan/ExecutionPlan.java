@@ -63,7 +63,8 @@ public final class ExecutionPlan implements AutoCloseable {
     public record PlannedStep(Node node, int[] inputs, int[] outputs) {
     }
 
-    private record Step(Node node, Kernel kernel, int[] in, int[] out, int aliasSource, long multiplyAdds) {
+    private record Step(Node node, Kernel kernel, int[] in, int[] out, int aliasSource, long multiplyAdds,
+                        int reuses) {
     }
 
     private final List<PlannedValue> slots;
@@ -206,10 +207,36 @@ public final class ExecutionPlan implements AutoCloseable {
                 int r = root(o);
                 last[r] = steps.size();
             }
+            // Outputs written over an input that dies at their step share its buffer (Prepared.reuses): the pair is
+            // one buffer alive from the input's first step to the output's last.
+            int[] shares = new int[n];
+            for (int s = 0; s < n; s++) {
+                shares[s] = s;
+            }
+            for (int si = 0; si < steps.size(); si++) {
+                Step st = steps.get(si);
+                if (st.reuses < 0 || st.kernel == null) {
+                    continue;
+                }
+                int r = shares[root(st.reuses)], o = st.out[0];
+                // the step must read that buffer only as the input it may write over (not also as, say, the
+                // convolution's own input, which it reads while it writes)
+                int reads = 0;
+                for (int in : st.in) {
+                    reads += in >= 0 && shares[root(in)] == r ? 1 : 0;
+                }
+                PlannedValue rs = slots.get(r), os = slots.get(o);
+                if (reads == 1 && rs.placement() == Placement.ARENA && os.placement() == Placement.ARENA
+                        && last[r] == si && first[o] == si && rs.dtype == os.dtype
+                        && rs.shape.size() == os.shape.size()) {
+                    shares[o] = r;
+                    last[r] = Math.max(last[r], last[o]);
+                }
+            }
             List<BufferRequest> requests = new ArrayList<>();
             List<Integer> requestSlots = new ArrayList<>();
             for (int s = 0; s < n; s++) {
-                if (slots.get(s).placement() == Placement.ARENA) {
+                if (slots.get(s).placement() == Placement.ARENA && shares[s] == s) {
                     PlannedValue sl = slots.get(s);
                     long bytes = sl.shape.size() * sl.dtype.byteSize();
                     requests.add(new BufferRequest(bytes, Math.max(first[s], 0), Math.max(last[s], first[s])));
@@ -217,10 +244,17 @@ public final class ExecutionPlan implements AutoCloseable {
                 }
             }
             long[] offsets = planner.place(requests, ALIGNMENT);
+            long[] offsetOf = new long[n];
             for (int i = 0; i < offsets.length; i++) {
-                int s = requestSlots.get(i);
+                offsetOf[requestSlots.get(i)] = offsets[i];
+            }
+            for (int s = 0; s < n; s++) {
                 PlannedValue sl = slots.get(s);
-                slots.set(s, new PlannedValue(Placement.ARENA, sl.dtype, sl.shape, -1, null, offsets[i], -1));
+                if (sl.placement() == Placement.ARENA) {
+                    // a sharing output's representative comes first in step order, so it is already placed
+                    slots.set(s, new PlannedValue(Placement.ARENA, sl.dtype, sl.shape, -1, null, offsetOf[shares[s]],
+                            -1));
+                }
             }
             long arena = MemoryPlanner.arenaBytes(requests, offsets);
             return new ExecutionPlan(List.copyOf(slots), List.copyOf(steps), outs, arena, folded, macs,
@@ -318,7 +352,8 @@ public final class ExecutionPlan implements AutoCloseable {
                 out[o] = slots.size() - 1;
                 slotOf.put(node.output(o), out[o]);
             }
-            steps.add(new Step(node, p.kernel(), in, out, p.isAlias() ? in[p.aliasOf()] : -1, p.multiplyAdds()));
+            steps.add(new Step(node, p.kernel(), in, out, p.isAlias() ? in[p.aliasOf()] : -1, p.multiplyAdds(),
+                    p.reuses() >= 0 && p.reuses() < in.length ? in[p.reuses()] : -1));
         }
 
         Tensor constantOf(int s) {

@@ -144,7 +144,9 @@ final class ConvSupport {
                 }
             };
         }
-        return Prepared.of(DType.FLOAT32, outShape, macs, kernel4);
+        Prepared prepared = Prepared.of(DType.FLOAT32, outShape, macs, kernel4);
+        // Z has the output's shape here (a broadcasting Z took the path above): the output may be written over it
+        return hasZ ? prepared.reusing(residual) : prepared;
     }
 
     /** A convolution's packed weights are the same for every plan with the same node, geometry and activation. */
