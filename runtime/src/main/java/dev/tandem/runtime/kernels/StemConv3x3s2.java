@@ -37,6 +37,7 @@ final class StemConv3x3s2 {
         private float[] buf = new float[0];
         private float[] stage = new float[0];
         private float[] rows = new float[0];
+        private float[] zeros = new float[0];
 
         /** Room for four output rows of {@code n} floats each. */
         float[] rows(int n) {
@@ -44,6 +45,14 @@ final class StemConv3x3s2 {
                 rows = new float[4 * n];
             }
             return rows;
+        }
+
+        /** Four rows of {@code n} zeros, never written: what a pass adds to when it does not accumulate. */
+        float[] zeros(int n) {
+            if (zeros.length < 4 * n) {
+                zeros = new float[4 * n];
+            }
+            return zeros;
         }
 
         /** A zeroed buffer of at least {@code n} floats (the zero frame around the image is read). */
@@ -124,7 +133,7 @@ final class StemConv3x3s2 {
             fill(in, inOff + (long) b * inChannels * h * w, h, w, r0, rows, half, buf, stage);
             int owr = (ow + 2 * VL - 1) / (2 * VL) * 2 * VL;
             band(buf, rows, half, r0, r1, ow, owr, out, outOff + (long) b * outChannels * oh * ow, (long) oh * ow,
-                    accumulate, work.rows(owr));
+                    accumulate, work.rows(owr), work.zeros(owr));
         });
     }
 
@@ -156,7 +165,7 @@ final class StemConv3x3s2 {
      * check (23% of this kernel's time) and the last vector of a row a masked store.
      */
     private void band(float[] buf, int rows, int half, int r0, int r1, int ow, int owr, MemorySegment out,
-                      long outOff, long plane, boolean accumulate, float[] rowBuf) {
+                      long outOff, long plane, boolean accumulate, float[] rowBuf, float[] zeros) {
         boolean other = !act.isClamp();
         float lo = other ? Float.NEGATIVE_INFINITY : act.clampLow();
         float hi = other ? Float.POSITIVE_INFINITY : act.clampHigh();
@@ -164,14 +173,16 @@ final class StemConv3x3s2 {
             int rowBase = 2 * (r - r0);
             for (int k = 0; k < outChannels; k += 4) {
                 int count = Math.min(4, outChannels - k);
-                java.util.Arrays.fill(rowBuf, 0, 4 * owr, 0f);
                 if (accumulate) {
+                    java.util.Arrays.fill(rowBuf, 0, 4 * owr, 0f);
                     for (int q = 0; q < count; q++) {
                         MemorySegment.copy(out, FL, (outOff + (long) (k + q) * plane + (long) r * ow) * 4, rowBuf,
                                 q * owr, ow);
                     }
                 }
-                rowGroup(buf, rows, half, rowBase, k, ow, owr, lo, hi, rowBuf);
+                // Without accumulation the pass adds a buffer of zeros nothing writes: zero-filling the row buffer
+                // before every pass, then loading it back, stalled each load on the fill's narrower stores.
+                rowGroup(buf, rows, half, rowBase, k, ow, owr, lo, hi, accumulate ? rowBuf : zeros, rowBuf);
                 for (int q = 0; q < count; q++) {
                     long at = (outOff + (long) (k + q) * plane + (long) r * ow) * 4;
                     MemorySegment.copy(rowBuf, q * owr, out, FL, at, ow);
@@ -186,8 +197,8 @@ final class StemConv3x3s2 {
     }
 
     /**
-     * One output row of output channels {@code k..k+4} into {@code rowBuf} (four rows of {@code owr} floats,
-     * added to what they hold, clamped to [lo, hi]), from the padded rows at {@code rowBase} of {@code buf}. A
+     * One output row of output channels {@code k..k+4} into {@code rowBuf} (four rows of {@code owr} floats: the
+     * sums plus what {@code add} holds at the same place, clamped to [lo, hi]; {@code add} may be {@code rowBuf}), from the padded rows at {@code rowBase} of {@code buf}. A
      * method of its own, called once per row and channel group, so that C2 compiles it once on its call count:
      * as the body of {@link #band}'s row loop it was compiled three times (on-stack replacements of a loop that
      * runs for a whole band, then the method), 430 ms of C2's time in a model's first seconds (docs/benchmarks.md,
@@ -195,7 +206,7 @@ final class StemConv3x3s2 {
      * boxed.
      */
     private void rowGroup(float[] buf, int rows, int half, int rowBase, int k, int ow, int owr, float lo, float hi,
-                          float[] rowBuf) {
+                          float[] add, float[] rowBuf) {
         FloatVector vlo = FloatVector.broadcast(S, lo);
         FloatVector vhi = FloatVector.broadcast(S, hi);
         int taps = inChannels * 9;
@@ -254,14 +265,14 @@ final class StemConv3x3s2 {
                 }
             }
             // the epilogue written out here: handed to a helper, the accumulators were boxed (not inlined)
-            a0 = a0.add(FloatVector.fromArray(S, rowBuf, j));
-            b0 = b0.add(FloatVector.fromArray(S, rowBuf, j + VL));
-            a1 = a1.add(FloatVector.fromArray(S, rowBuf, owr + j));
-            b1 = b1.add(FloatVector.fromArray(S, rowBuf, owr + j + VL));
-            a2 = a2.add(FloatVector.fromArray(S, rowBuf, 2 * owr + j));
-            b2 = b2.add(FloatVector.fromArray(S, rowBuf, 2 * owr + j + VL));
-            a3 = a3.add(FloatVector.fromArray(S, rowBuf, 3 * owr + j));
-            b3 = b3.add(FloatVector.fromArray(S, rowBuf, 3 * owr + j + VL));
+            a0 = a0.add(FloatVector.fromArray(S, add, j));
+            b0 = b0.add(FloatVector.fromArray(S, add, j + VL));
+            a1 = a1.add(FloatVector.fromArray(S, add, owr + j));
+            b1 = b1.add(FloatVector.fromArray(S, add, owr + j + VL));
+            a2 = a2.add(FloatVector.fromArray(S, add, 2 * owr + j));
+            b2 = b2.add(FloatVector.fromArray(S, add, 2 * owr + j + VL));
+            a3 = a3.add(FloatVector.fromArray(S, add, 3 * owr + j));
+            b3 = b3.add(FloatVector.fromArray(S, add, 3 * owr + j + VL));
             a0 = a0.blend(vlo, a0.compare(VectorOperators.LT, vlo));
             b0 = b0.blend(vlo, b0.compare(VectorOperators.LT, vlo));
             a1 = a1.blend(vlo, a1.compare(VectorOperators.LT, vlo));
