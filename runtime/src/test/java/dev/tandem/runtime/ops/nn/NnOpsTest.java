@@ -150,7 +150,8 @@ class NnOpsTest {
 
     @Test
     void gemmShapesMatchReference() {
-        int[][] mnk = {{1, 10, 7}, {3, 5, 9}, {17, 33, 20}, {1, 200, 64}, {2, 1000, 70}};
+        // batch 1 to 4 with a constant B: Gemv, its column panels one or two at a time (odd panel counts too)
+        int[][] mnk = {{1, 10, 7}, {3, 5, 9}, {17, 33, 20}, {1, 200, 64}, {2, 1000, 70}, {1, 150, 33}, {3, 450, 40}};
         int[][] cShapes = {null, {}, {-2}, {-1, 1}, {-1, -2}, {1, -2}};
         for (int[] d : mnk) {
             for (boolean ta : new boolean[] {false, true}) {
