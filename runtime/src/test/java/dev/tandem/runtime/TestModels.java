@@ -62,6 +62,18 @@ public final class TestModels {
         return model(g, 13);
     }
 
+    /** A float initializer {@code name} of shape {@code dims}: Gaussian values from {@code r}, times {@code scale}. */
+    public static TensorProto gaussian(String name, java.util.Random r, float scale, int... dims) {
+        dev.tandem.runtime.tensor.Shape s = dev.tandem.runtime.tensor.Shape.of(dims);
+        float[] v = new float[(int) s.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian() * scale;
+        }
+        try (dev.tandem.runtime.tensor.Tensor t = dev.tandem.runtime.tensor.Tensor.ofFloats(s, v)) {
+            return dev.tandem.runtime.onnx.TensorCodec.encode(name, t);
+        }
+    }
+
     public static ModelProto model(GraphProto g, int opset) {
         return ModelProto.newBuilder().setIrVersion(8).setProducerName("tandem-test")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset)).setGraph(g).build();

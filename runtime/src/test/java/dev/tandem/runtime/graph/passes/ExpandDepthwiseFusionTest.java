@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.TestModels;
-import dev.tandem.runtime.onnx.TensorCodec;
 import dev.tandem.runtime.onnx.proto.Onnx.AttributeProto;
 import dev.tandem.runtime.onnx.proto.Onnx.GraphProto;
 import dev.tandem.runtime.onnx.proto.Onnx.ModelProto;
@@ -25,14 +24,7 @@ import org.junit.jupiter.api.Test;
  */
 class ExpandDepthwiseFusionTest {
     private static TensorProto constant(String name, Random r, int... dims) {
-        Shape s = Shape.of(dims);
-        float[] v = new float[(int) s.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) r.nextGaussian() * 0.5f;
-        }
-        try (Tensor t = Tensor.ofFloats(s, v)) {
-            return TensorCodec.encode(name, t);
-        }
+        return TestModels.gaussian(name, r, 0.5f, dims);
     }
 
     private static TensorProto scalar(String name, float v) {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.TestModels;
-import dev.tandem.runtime.onnx.TensorCodec;
 import dev.tandem.runtime.onnx.proto.Onnx.GraphProto;
 import dev.tandem.runtime.onnx.proto.Onnx.ModelProto;
 import dev.tandem.runtime.onnx.proto.Onnx.NodeProto;
@@ -17,14 +16,7 @@ import org.junit.jupiter.api.Test;
 /** Fusions must give the unoptimized graph's results on the edge cases that made them refuse or fail once. */
 class FusionEdgeCasesTest {
     private static TensorProto constant(String name, Random r, int... dims) {
-        Shape s = Shape.of(dims);
-        float[] v = new float[(int) s.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) r.nextGaussian();
-        }
-        try (Tensor t = Tensor.ofFloats(s, v)) {
-            return TensorCodec.encode(name, t);
-        }
+        return TestModels.gaussian(name, r, 1f, dims);
     }
 
     private static float[][] runBoth(ModelProto m, int... inputDims) {
