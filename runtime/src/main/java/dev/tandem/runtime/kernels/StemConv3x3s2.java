@@ -160,7 +160,8 @@ final class StemConv3x3s2 {
 
     /**
      * Output rows r0..r1 of every channel. Four channels' rows at a time are built in {@code rowBuf} (four rows of
-     * {@code owr} floats: the accumulators of each pass added to what the row holds, clamped, stored whole) and
+     * {@code owr} floats: the accumulators of each pass plus the output's values when accumulating, clamped, stored
+     * whole; see {@link #rowGroup}) and
      * copied out in bulk: stored vector by vector into the tensor's memory, each store paid a segment liveness
      * check (23% of this kernel's time) and the last vector of a row a masked store.
      */
@@ -180,8 +181,8 @@ final class StemConv3x3s2 {
                                 q * owr, ow);
                     }
                 }
-                // Without accumulation the pass adds a buffer of zeros nothing writes: zero-filling the row buffer
-                // before every pass, then loading it back, stalled each load on the fill's narrower stores.
+                // Without accumulation the pass adds a buffer of zeros nothing writes, instead of zero-filling the
+                // row buffer before every pass only to load the zeros back.
                 rowGroup(buf, rows, half, rowBase, k, ow, owr, lo, hi, accumulate ? rowBuf : zeros, rowBuf);
                 for (int q = 0; q < count; q++) {
                     long at = (outOff + (long) (k + q) * plane + (long) r * ow) * 4;

@@ -251,7 +251,7 @@ public final class ExecutionPlan implements AutoCloseable {
             for (int s = 0; s < n; s++) {
                 PlannedValue sl = slots.get(s);
                 if (sl.placement() == Placement.ARENA) {
-                    // a sharing output's representative comes first in step order, so it is already placed
+                    // an output merged into an input's buffer takes that buffer's offset
                     slots.set(s, new PlannedValue(Placement.ARENA, sl.dtype, sl.shape, -1, null, offsetOf[shares[s]],
                             -1));
                 }

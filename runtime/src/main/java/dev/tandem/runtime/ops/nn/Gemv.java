@@ -75,16 +75,16 @@ final class Gemv {
         pool.parallelFor(chunks, t -> {
             int p0 = (int) ((long) panels * t / chunks), p1 = (int) ((long) panels * (t + 1) / chunks);
             float[] acc = new float[2 * PW];
-            for (int p = p0; p < p1; p += 2) {
+            for (int p = p0, count; p < p1; p += count) {
                 // two panels at once where there are two: two streams from memory instead of one
-                boolean two = PAIRS && p + 1 < p1;
+                count = PAIRS && p + 1 < p1 ? 2 : 1;
                 for (int i = 0; i < m; i++) {
-                    if (two) {
+                    if (count == 2) {
                         panels2(a, i * k, p * PW * k, acc);
                     } else {
                         panel(a, i * k, p * PW * k, acc);
                     }
-                    for (int q = 0; q < (two ? 2 : 1); q++) {
+                    for (int q = 0; q < count; q++) {
                         int cols = Math.min(PW, n - (p + q) * PW);
                         long o = outOff + (long) i * n + (long) (p + q) * PW;
                         for (int j = 0; j < cols; j++) {
@@ -95,9 +95,6 @@ final class Gemv {
                             out.setAtIndex(FL, o + j, v);
                         }
                     }
-                }
-                if (!two) {
-                    p--;
                 }
             }
         });
