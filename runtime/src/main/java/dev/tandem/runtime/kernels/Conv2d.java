@@ -861,6 +861,25 @@ public final class Conv2d {
         int planes = n * outChannels;
         int chunks = Math.min(planes, gemm.pool().threads() * 8);
         boolean fast = p.dilationH() == 1 && p.dilationW() == 1 && p.strideW() <= 2;
+        boolean flat1 = DepthwiseFlat.supports(p), flat2 = DepthwiseFlat.supportsStride2(p, h, w);
+        if (beta == 0f && inFmt == null && o == null && FLAT && ow > FLAT_MIN_WIDTH && (flat1 || flat2)) {
+            gemm.pool().parallelFor(chunks, t -> {
+                int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
+                DepthwiseFlat.Work work = DW_FLAT_WORK.get();
+                for (int pi = p0; pi < p1; pi++) {
+                    int c = pi % outChannels;
+                    float b = bias == null ? 0f : bias[c];
+                    if (flat1) {
+                        DepthwiseFlat.plane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow,
+                                dwWeights, c * 9, b, act, work);
+                    } else {
+                        DepthwiseFlat.planeStride2(in, inOff + (long) pi * h * w, h, w, out,
+                                outOff + (long) pi * oh * ow, dwWeights, c * 9, b, act, work);
+                    }
+                }
+            });
+            return;
+        }
         if (beta == 0f && ow <= CHANNELS_MAX_WIDTH) {
             int blocks = dwChannels.blocks();
             gemm.pool().parallelFor(n * blocks, t -> {
@@ -935,6 +954,14 @@ public final class Conv2d {
 
     private static final ThreadLocal<DwScratch> DW_SCRATCH = ThreadLocal.withInitial(DwScratch::new);
     private static final ThreadLocal<Depthwise3x3.Work> DW3_WORK = ThreadLocal.withInitial(Depthwise3x3.Work::new);
+    private static final ThreadLocal<DepthwiseFlat.Work> DW_FLAT_WORK = ThreadLocal.withInitial(DepthwiseFlat.Work::new);
+    /** {@code -Dtandem.dw.flat=false}: 3×3 depthwise planes by rows or channels again (for measurements). */
+    private static final boolean FLAT = !"false".equals(System.getProperty("tandem.dw.flat"));
+    /**
+     * 3×3 depthwise outputs wider than this run flat ({@link DepthwiseFlat}); 7×7 outputs (four vectors and a
+     * plane's fixed costs) ran no faster (stride 1) or slower (stride 2) than with the vector across channels.
+     */
+    static final int FLAT_MIN_WIDTH = 8;
     private static final ThreadLocal<DepthwiseChannels.Work> DW_CHANNELS_WORK =
             ThreadLocal.withInitial(DepthwiseChannels.Work::new);
     /**

@@ -42,6 +42,16 @@ public final class KernelWarmup {
                 conv(ConvParams.square(5, 1, 2).withGroups(c), c, c, c, Activation.SILU, arena),
             };
             Conv2d stem = conv(ConvParams.square(7, 2, 3), 3, c, 1, Activation.RELU, arena);
+            // a plane large enough for the flat depthwise kernel to read its inner rows in place, the flat kernel at
+            // stride 2, and a stride-2 depthwise convolution of an odd-sized plane (Depthwise3x3)
+            Conv2d wideDepthwise = conv(ConvParams.square(3, 1, 1).withGroups(3), 3, 3, 3, Activation.clip(0, 6),
+                    arena);
+            Conv2d wideStrided = conv(ConvParams.square(3, 2, 1).withGroups(3), 3, 3, 3, Activation.clip(0, 6),
+                    arena);
+            Tensor wideOut = Tensor.allocate(arena, DType.FLOAT32, Shape.of(1, 3, 2 * hw, 2 * hw));
+            Tensor wideStridedOut = Tensor.allocate(arena, DType.FLOAT32, Shape.of(1, 3, hw, hw));
+            Tensor odd = Tensor.allocate(arena, DType.FLOAT32, Shape.of(1, 3, 2 * hw + 1, 2 * hw + 1));
+            Tensor oddOut = Tensor.allocate(arena, DType.FLOAT32, Shape.of(1, 3, hw + 1, hw + 1));
             Tensor[] outs = new Tensor[convs.length];
             for (int i = 0; i < convs.length; i++) {
                 ConvParams p = convs[i].params();
@@ -58,6 +68,9 @@ public final class KernelWarmup {
                     convs[i].forward(gemm, x, outs[i]);
                 }
                 stem.forward(gemm, x3, stemOut);
+                wideDepthwise.forward(gemm, x3, wideOut);
+                wideStrided.forward(gemm, x3, wideStridedOut);
+                wideStrided.forward(gemm, odd, oddOut);
                 Pooling.maxPool(gemm.pool(), x, pooled, ConvParams.square(3, 2, 1), false);
                 Pooling.globalAveragePool(gemm.pool(), x, global);
                 Elementwise.binary(gemm.pool(), Elementwise.BinaryOp.ADD, x, outs[0], sum);

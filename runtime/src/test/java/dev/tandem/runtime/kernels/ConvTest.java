@@ -112,6 +112,32 @@ class ConvTest extends PooledKernelTest {
                 Conv2d.Path.DEPTHWISE));
         out.add(new Case(2, 3, 3, 18, 36, ConvParams.square(3, 2, 1).withGroups(3), true, acts[2],
                 Conv2d.Path.DEPTHWISE));
+        // 3x3 stride 1 with pads of 1 over planes wider than 8 (DepthwiseFlat): planes whose size is not a whole
+        // number of vectors, planes of at least DIRECT_MIN values (inner rows read in place) with two images and a
+        // clamp, the same with non-clamp activations (the padded copy only), one-row and one-column-past-8 planes
+        out.add(new Case(1, 5, 5, 9, 9, ConvParams.square(3, 1, 1).withGroups(5), true, acts[2],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(2, 3, 3, 33, 40, ConvParams.square(3, 1, 1).withGroups(3), true, acts[2],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 2, 2, 37, 31, ConvParams.square(3, 1, 1).withGroups(2), false, acts[0],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 3, 3, 32, 35, ConvParams.square(3, 1, 1).withGroups(3), true, acts[3],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(2, 4, 4, 3, 64, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 6, 6, 28, 28, ConvParams.square(3, 1, 1).withGroups(6), true, acts[4],
+                Conv2d.Path.DEPTHWISE));
+        // 3x3 stride 2 with pads of 1 over even-sized inputs with outputs wider than 8 (DepthwiseFlat's phase
+        // planes): rows that are not a whole number of vector pairs, two images, a non-clamp activation, a last row
+        // split from the copy; odd sizes take the row kernel (cases above)
+        out.add(new Case(1, 5, 5, 20, 18, ConvParams.square(3, 2, 1).withGroups(5), true, acts[2],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(2, 3, 3, 40, 36, ConvParams.square(3, 2, 1).withGroups(3), true, acts[1],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 2, 2, 18, 34, ConvParams.square(3, 2, 1).withGroups(2), false, acts[3],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 3, 3, 2, 64, ConvParams.square(3, 2, 1).withGroups(3), true, acts[0],
+                Conv2d.Path.DEPTHWISE));
         // small planes run with the vector across channels: channel counts that leave a partial block, two images,
         // dilation, stride 2 with odd sizes, every activation kind
         out.add(new Case(2, 20, 20, 7, 7, ConvParams.square(3, 1, 1).withGroups(20), true, acts[3],
@@ -395,6 +421,45 @@ class ConvTest extends PooledKernelTest {
         }
         assertThatThrownBy(() -> new Requantization(f, new float[1], new float[1], -1, 10))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("within [0.0, 255.0]");
+    }
+
+    /**
+     * The flat depthwise kernel reads a row's last column as the left neighbour of the next row's first: that lane
+     * is masked, not multiplied by zero, so an infinite value there leaves the next row's first output finite. Both
+     * its paths: a plane read through the padded copy, and one large enough to be read in place.
+     */
+    @Test
+    void flatDepthwiseKeepsAnInfiniteValueOutOfTheNextRow() {
+        for (int stride : new int[] {1, 2}) {
+            for (int size : new int[] {20, 40}) {
+                int c = 2, out = size / stride;
+                ConvParams p = ConvParams.square(3, stride, 1).withGroups(c);
+                Random r = new Random(size);
+                float[] x = KernelTestSupport.random(r, c * size * size);
+                x[5 * size + size - 1] = Float.POSITIVE_INFINITY;                        // channel 0, row 5, last column
+                x[size * size + size / 2 * size + size - 1] = Float.NEGATIVE_INFINITY;  // channel 1, a middle row
+                x[2 * size * size - 1] = Float.NEGATIVE_INFINITY;                       // channel 1, its last value
+                float[] wt = KernelTestSupport.random(r, c * 9);
+                double[] want = ReferenceConv.conv2d(x, 1, c, size, size, wt, c, null, p, Activation.NONE);
+                try (Tensor in = Tensor.ofFloats(Shape.of(1, c, size, size), x);
+                     Tensor w = Tensor.ofFloats(Shape.of(c, 1, 3, 3), wt);
+                     Tensor o = Tensor.allocate(DType.FLOAT32, Shape.of(1, c, out, out))) {
+                    Conv2d.prepare(p, c, w, null, Activation.RELU6).forward(gemm, in, o);
+                    float[] got = o.toFloatArray();
+                    for (int i = 0; i < got.length; i++) {
+                        double clamped = Double.isNaN(want[i]) ? Double.NaN : Math.min(6, Math.max(0, want[i]));
+                        if (Double.isNaN(clamped)) {
+                            assertThat(got[i]).as("stride %d size %d element %d", stride, size, i).isNaN();
+                        } else {
+                            assertThat((double) got[i]).as("stride %d size %d element %d", stride, size, i)
+                                    .isCloseTo(clamped, Offset.offset(1e-4));
+                        }
+                    }
+                    int nextRow = (5 / stride + 1) * out;
+                    assertThat(got[nextRow]).as("stride %d: the next output row's first value", stride).isNotNaN();
+                }
+            }
+        }
     }
 
     @Test

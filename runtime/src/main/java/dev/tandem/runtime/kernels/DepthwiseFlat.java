@@ -1,0 +1,353 @@
+package dev.tandem.runtime.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * 3×3 depthwise convolution at stride 1 with one row and column of zero padding on every side (the output as large
+ * as the input), computed over the plane as one flat run of {@code h·w} values: output {@code i} is the sum of the
+ * nine taps at {@code i + dy·w + dx}. Every vector holds 16 outputs whatever the plane's width (a 7×7 plane is
+ * four vectors, not seven rows of one masked vector each), with no per-row work at all.
+ *
+ * <p>The plane is copied once into a buffer with a zero margin of more than a row before and after it, so the taps
+ * above the first row and below the last read zeros. A tap left of column 0 (or right of column w−1) would read the
+ * neighbouring row's end (or start): the left and right taps of each vector are summed apart from the centre ones
+ * and added to them only in the lanes not in the first (last) column; the masks depend only on the
+ * plane's width and are built once per width.
+ *
+ * <p>Why: the row kernel ({@link Depthwise3x3}) pays a padded-row copy, an output-row copy and a call per output row,
+ * and rounds every row up to whole vectors; at MobileNetV2's 56- and 28-wide planes that per-row work cost more
+ * than the arithmetic (144 channels of 56×56 ran at 18 GFLOP/s on one core; 192 of 28×28 at 13).
+ *
+ * <p>Stateless; {@link #plane} may run on many threads at once, each with its own {@link Work}.
+ */
+final class DepthwiseFlat {
+    private static final VectorSpecies<Float> S = Simd.FLOAT;
+    private static final int VL = S.length();
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final java.nio.ByteOrder LE = java.nio.ByteOrder.nativeOrder();
+    private static final float[] EVEN = new float[VL];
+    private static final float[] ODD = new float[VL];
+
+    static {
+        for (int i = 0; i < VL; i++) {
+            EVEN[i] = 2 * i;
+            ODD[i] = 2 * i + 1;
+        }
+    }
+
+    /** Planes of at least this many values read their inner rows in place (measured: 28×28 and smaller lose). */
+    static final int DIRECT_MIN = 1024;
+
+    private DepthwiseFlat() {
+    }
+
+    /** Whether this kernel computes convolutions with these parameters (3×3, stride 1, dilation 1, pads of 1). */
+    static boolean supports(ConvParams p) {
+        return p.kernelH() == 3 && p.kernelW() == 3 && p.dilationH() == 1 && p.dilationW() == 1
+                && p.strideH() == 1 && p.strideW() == 1 && p.padTop() == 1 && p.padLeft() == 1
+                && p.padBottom() == 1 && p.padRight() == 1;
+    }
+
+    /**
+     * Whether {@link #planeStride2} computes convolutions with these parameters (3×3, stride 2, dilation 1, pads of 1)
+     * over an h × w input: both even, so the output is exactly (h/2) × (w/2) and every tap lands inside the input
+     * or the zero padding above and to the left.
+     */
+    static boolean supportsStride2(ConvParams p, int h, int w) {
+        return p.kernelH() == 3 && p.kernelW() == 3 && p.dilationH() == 1 && p.dilationW() == 1
+                && p.strideH() == 2 && p.strideW() == 2 && p.padTop() == 1 && p.padLeft() == 1
+                && p.padBottom() == 1 && p.padRight() == 1 && h % 2 == 0 && w % 2 == 0 && h > 0 && w > 0;
+    }
+
+    /** Per-thread buffers: the padded plane, the output plane, and the column masks of the last width seen. */
+    static final class Work {
+        float[] in = new float[0];
+        float[] out = new float[0];
+        float[] src = new float[0];
+        float[] left = new float[0];
+        float[] right = new float[0];
+        int maskW = -1;
+        int maskN = -1;
+
+        void prepare(int h, int w) {
+            int vecs = (h * w + VL - 1) / VL;
+            in = atLeast(in, margin(w) + vecs * VL + w + 1);
+            out = atLeast(out, vecs * VL);
+            masks(w, vecs);
+        }
+
+        /** The column masks of a plane w wide, over its first {@code vecs} vectors. */
+        void masks(int w, int vecs) {
+            if (maskW != w || maskN < vecs * VL) {
+                left = new float[vecs * VL];
+                right = new float[vecs * VL];
+                for (int i = 0; i < vecs * VL; i++) {
+                    int x = i % w;
+                    left[i] = x == 0 ? 0f : 1f;
+                    right[i] = x == w - 1 ? 0f : 1f;
+                }
+                maskW = w;
+                maskN = vecs * VL;
+            }
+        }
+
+        private static float[] atLeast(float[] a, int size) {
+            return a.length >= size ? a : new float[size];
+        }
+    }
+
+    /** Floats of zeros before the plane: at least a row and one more value, rounded to whole vectors. */
+    private static int margin(int w) {
+        return (w + 1 + VL - 1) / VL * VL;
+    }
+
+    /**
+     * One plane: {@code out[oo..] = act(conv(in[io..]) + bias)}, offsets in floats, the plane h × w in and out.
+     * {@code k} holds the nine weights at {@code k[kOff..kOff+9)}.
+     */
+    static void plane(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, float[] k, int kOff,
+                      float bias, Activation act, Work work) {
+        int n = h * w;
+        int vecs = (n + VL - 1) / VL;
+        work.prepare(h, w);
+        float[] buf = work.in, res = work.out;
+        int m = margin(w);
+        int end = m + vecs * VL + w + 1;
+        boolean clamp = act.isClamp();
+        float lo = clamp ? act.clampLow() : Float.NEGATIVE_INFINITY;
+        float hi = clamp ? act.clampHigh() : Float.POSITIVE_INFINITY;
+        int whole = clamp ? n / VL : 0;           // vectors stored straight into the output
+        // In a large plane, vectors [d0, d1) have all nine taps inside it and read it in place; the rest (all of a
+        // small plane's, where the extra calls cost more than the copy) read the padded copy.
+        int d0 = n >= DIRECT_MIN ? Math.min(whole, (w + 1 + VL - 1) / VL) : 0;
+        int d1 = n >= DIRECT_MIN ? Math.max(d0, Math.min(whole, (n - VL - w - 1) / VL + 1)) : 0;
+        java.util.Arrays.fill(buf, 0, m, 0f);
+        if (d1 > d0) {
+            int head = Math.min(n, d0 * VL + w + 1), tail = Math.max(head, d1 * VL - w - 1);
+            MemorySegment.copy(in, FL, io * 4, buf, m, head);
+            MemorySegment.copy(in, FL, (io + tail) * 4, buf, m + tail, n - tail);
+        } else {
+            MemorySegment.copy(in, FL, io * 4, buf, m, n);
+        }
+        java.util.Arrays.fill(buf, m + n, end, 0f);
+        if (d0 > 0) {
+            runInto(buf, m, w, 0, d0, work.left, work.right, k, kOff, bias, lo, hi, out, oo * 4);
+        }
+        if (d1 > d0) {
+            runDirect(in, io * 4, w, d0, d1, work.left, work.right, k, kOff, bias, lo, hi, out, oo * 4);
+        }
+        if (whole > d1) {
+            runInto(buf, m, w, d1, whole, work.left, work.right, k, kOff, bias, lo, hi, out, oo * 4);
+        }
+        run(buf, m, w, whole, vecs, work.left, work.right, k, kOff, bias, lo, hi, res);
+        if (!clamp) {
+            act.applyInPlace(res, 0, n);
+        }
+        MemorySegment.copy(res, whole * VL, out, FL, (oo + whole * VL) * 4, n - whole * VL);
+    }
+
+    /**
+     * {@code res[0..vecs·VL)} = the plane's outputs, clamped to [lo, hi]: the plane at {@code buf[m..]}, w wide.
+     * Small on purpose, so that C2 inlines every Vector API call and keeps the vectors in registers.
+     */
+    static void run(float[] buf, int m, int w, int v0, int v1, float[] left, float[] right, float[] k, int kOff,
+                    float bias, float lo, float hi, float[] res) {
+        FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
+        FloatVector w2 = FloatVector.broadcast(S, k[kOff + 2]), w3 = FloatVector.broadcast(S, k[kOff + 3]);
+        FloatVector w4 = FloatVector.broadcast(S, k[kOff + 4]), w5 = FloatVector.broadcast(S, k[kOff + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, k[kOff + 6]), w7 = FloatVector.broadcast(S, k[kOff + 7]);
+        FloatVector w8 = FloatVector.broadcast(S, k[kOff + 8]);
+        FloatVector b = FloatVector.broadcast(S, bias);
+        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
+        for (int i = v0 * VL, at = m + i; i < v1 * VL; i += VL, at += VL) {
+            int up = at - w, down = at + w;
+            FloatVector c = FloatVector.fromArray(S, buf, up).fma(w1, b);
+            c = FloatVector.fromArray(S, buf, at).fma(w4, c);
+            c = FloatVector.fromArray(S, buf, down).fma(w7, c);
+            FloatVector l = FloatVector.fromArray(S, buf, up - 1).mul(w0);
+            l = FloatVector.fromArray(S, buf, at - 1).fma(w3, l);
+            l = FloatVector.fromArray(S, buf, down - 1).fma(w6, l);
+            FloatVector r = FloatVector.fromArray(S, buf, up + 1).mul(w2);
+            r = FloatVector.fromArray(S, buf, at + 1).fma(w5, r);
+            r = FloatVector.fromArray(S, buf, down + 1).fma(w8, r);
+            // masked adds, not a multiply by the 0/1 mask: an infinite value in the neighbouring row must not
+            // turn the cleared lanes into NaN
+            FloatVector acc = c.add(l, FloatVector.fromArray(S, left, i).compare(VectorOperators.NE, 0f));
+            acc = acc.add(r, FloatVector.fromArray(S, right, i).compare(VectorOperators.NE, 0f));
+            acc = acc.blend(lov, acc.compare(VectorOperators.LT, lov));
+            acc.blend(hiv, acc.compare(VectorOperators.GT, hiv)).intoArray(res, i);
+        }
+    }
+
+    /** {@link #run}, storing straight into {@code out} at byte offset {@code ob}. */
+    static void runInto(float[] buf, int m, int w, int v0, int v1, float[] left, float[] right, float[] k, int kOff,
+                    float bias, float lo, float hi, MemorySegment out, long ob) {
+        FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
+        FloatVector w2 = FloatVector.broadcast(S, k[kOff + 2]), w3 = FloatVector.broadcast(S, k[kOff + 3]);
+        FloatVector w4 = FloatVector.broadcast(S, k[kOff + 4]), w5 = FloatVector.broadcast(S, k[kOff + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, k[kOff + 6]), w7 = FloatVector.broadcast(S, k[kOff + 7]);
+        FloatVector w8 = FloatVector.broadcast(S, k[kOff + 8]);
+        FloatVector b = FloatVector.broadcast(S, bias);
+        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
+        for (int i = v0 * VL, at = m + i; i < v1 * VL; i += VL, at += VL) {
+            int up = at - w, down = at + w;
+            FloatVector c = FloatVector.fromArray(S, buf, up).fma(w1, b);
+            c = FloatVector.fromArray(S, buf, at).fma(w4, c);
+            c = FloatVector.fromArray(S, buf, down).fma(w7, c);
+            FloatVector l = FloatVector.fromArray(S, buf, up - 1).mul(w0);
+            l = FloatVector.fromArray(S, buf, at - 1).fma(w3, l);
+            l = FloatVector.fromArray(S, buf, down - 1).fma(w6, l);
+            FloatVector r = FloatVector.fromArray(S, buf, up + 1).mul(w2);
+            r = FloatVector.fromArray(S, buf, at + 1).fma(w5, r);
+            r = FloatVector.fromArray(S, buf, down + 1).fma(w8, r);
+            // masked adds, not a multiply by the 0/1 mask: an infinite value in the neighbouring row must not
+            // turn the cleared lanes into NaN
+            FloatVector acc = c.add(l, FloatVector.fromArray(S, left, i).compare(VectorOperators.NE, 0f));
+            acc = acc.add(r, FloatVector.fromArray(S, right, i).compare(VectorOperators.NE, 0f));
+            acc = acc.blend(lov, acc.compare(VectorOperators.LT, lov));
+            acc.blend(hiv, acc.compare(VectorOperators.GT, hiv)).intoMemorySegment(out, ob + 4L * i, LE);
+        }
+    }
+
+    /** {@link #runInto}, reading the plane in place at byte offset {@code ib} (every tap inside it). */
+    static void runDirect(MemorySegment in, long ib, int w, int v0, int v1, float[] left, float[] right, float[] k, int kOff,
+                    float bias, float lo, float hi, MemorySegment out, long ob) {
+        FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
+        FloatVector w2 = FloatVector.broadcast(S, k[kOff + 2]), w3 = FloatVector.broadcast(S, k[kOff + 3]);
+        FloatVector w4 = FloatVector.broadcast(S, k[kOff + 4]), w5 = FloatVector.broadcast(S, k[kOff + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, k[kOff + 6]), w7 = FloatVector.broadcast(S, k[kOff + 7]);
+        FloatVector w8 = FloatVector.broadcast(S, k[kOff + 8]);
+        FloatVector b = FloatVector.broadcast(S, bias);
+        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
+        for (int i = v0 * VL; i < v1 * VL; i += VL) {
+            long up = ib + 4L * (i - w), mid = ib + 4L * i, down = ib + 4L * (i + w);
+            FloatVector c = FloatVector.fromMemorySegment(S, in, up, LE).fma(w1, b);
+            c = FloatVector.fromMemorySegment(S, in, mid, LE).fma(w4, c);
+            c = FloatVector.fromMemorySegment(S, in, down, LE).fma(w7, c);
+            FloatVector l = FloatVector.fromMemorySegment(S, in, up - 4, LE).mul(w0);
+            l = FloatVector.fromMemorySegment(S, in, mid - 4, LE).fma(w3, l);
+            l = FloatVector.fromMemorySegment(S, in, down - 4, LE).fma(w6, l);
+            FloatVector r = FloatVector.fromMemorySegment(S, in, up + 4, LE).mul(w2);
+            r = FloatVector.fromMemorySegment(S, in, mid + 4, LE).fma(w5, r);
+            r = FloatVector.fromMemorySegment(S, in, down + 4, LE).fma(w8, r);
+            // masked adds, not a multiply by the 0/1 mask: an infinite value in the neighbouring row must not
+            // turn the cleared lanes into NaN
+            FloatVector acc = c.add(l, FloatVector.fromArray(S, left, i).compare(VectorOperators.NE, 0f));
+            acc = acc.add(r, FloatVector.fromArray(S, right, i).compare(VectorOperators.NE, 0f));
+            acc = acc.blend(lov, acc.compare(VectorOperators.LT, lov));
+            acc.blend(hiv, acc.compare(VectorOperators.GT, hiv)).intoMemorySegment(out, ob + 4L * i, LE);
+        }
+    }
+
+    /**
+     * One plane at stride 2: {@code out[oo..] = act(conv(in[io..]) + bias)}, offsets in floats, the input h × w (both
+     * even), the output (h/2) × (w/2). The input is split once into its four phases (even or odd row, even or odd
+     * column), each an output-sized plane; then every tap of output {@code i} is phase plane value {@code i},
+     * {@code i − 1}, {@code i − ow} or {@code i − ow − 1}, and the output runs flat as at stride 1. Only the left
+     * taps need a column mask (the rows above the first read the zero margin before each phase plane).
+     */
+    static void planeStride2(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, float[] k,
+                             int kOff, float bias, Activation act, Work work) {
+        int oh = h / 2, ow = w / 2, n = oh * ow;
+        int vecs = (n + VL - 1) / VL;
+        int m = margin(ow);
+        int ps = m + vecs * VL + 2 * VL;          // a phase plane, its zero margin before it, room for row spill
+        work.src = Work.atLeast(work.src, h * w + 2 * VL);
+        work.in = Work.atLeast(work.in, m + 4 * ps);
+        work.out = Work.atLeast(work.out, vecs * VL);
+        work.masks(ow, vecs);
+        float[] src = work.src, buf = work.in, res = work.out;
+        // rows whose last vector pair stays inside the plane are split in place; the rest from a copy
+        int direct = Math.max(0, Math.min(h, (h * w - roundUp(w, 2 * VL)) / w + 1));
+        for (int y = 0; y < direct; y++) {
+            int phase = m + (y & 1) * 2 * ps + (y >> 1) * ow;
+            splitDirect(in, (io + (long) y * w) * 4, w, buf, phase, phase + ps);
+        }
+        if (direct < h) {
+            MemorySegment.copy(in, FL, (io + (long) direct * w) * 4, src, 0, (h - direct) * w);
+            for (int y = direct; y < h; y++) {
+                int phase = m + (y & 1) * 2 * ps + (y >> 1) * ow;
+                split(src, (y - direct) * w, w, buf, phase, phase + ps);
+            }
+        }
+        java.util.Arrays.fill(buf, 0, m, 0f);
+        for (int j = 0; j < 4; j++) {             // what the last rows spilled, and the next plane's margin
+            java.util.Arrays.fill(buf, m + j * ps + n, m + (j + 1) * ps, 0f);
+        }
+        boolean clamp = act.isClamp();
+        float lo = clamp ? act.clampLow() : Float.NEGATIVE_INFINITY;
+        float hi = clamp ? act.clampHigh() : Float.POSITIVE_INFINITY;
+        runStride2(buf, m, ps, ow, vecs, work.left, k, kOff, bias, lo, hi, res);
+        if (!clamp) {
+            act.applyInPlace(res, 0, n);
+        }
+        MemorySegment.copy(res, 0, out, FL, oo * 4, n);
+    }
+
+    /**
+     * One input row's even columns to {@code dst[even..]}, odd ones to {@code dst[odd..]}, a two-vector permute per
+     * output vector; the last vector may read past the row and write past the phase row (overwritten by the next
+     * row of that phase, or cleared after the last).
+     */
+    private static void split(float[] src, int s, int w, float[] dst, int even, int odd) {
+        FloatVector ev = FloatVector.fromArray(S, EVEN, 0);
+        FloatVector od = FloatVector.fromArray(S, ODD, 0);
+        for (int x = 0, j = 0; x < w; x += 2 * VL, j += VL) {
+            FloatVector a = FloatVector.fromArray(S, src, s + x);
+            FloatVector b = FloatVector.fromArray(S, src, s + x + VL);
+            ev.selectFrom(a, b).intoArray(dst, even + j);
+            od.selectFrom(a, b).intoArray(dst, odd + j);
+        }
+    }
+
+    /** {@link #split} reading the row in place at byte offset {@code s}. */
+    private static void splitDirect(MemorySegment src, long s, int w, float[] dst, int even, int odd) {
+        FloatVector ev = FloatVector.fromArray(S, EVEN, 0);
+        FloatVector od = FloatVector.fromArray(S, ODD, 0);
+        for (int x = 0, j = 0; x < w; x += 2 * VL, j += VL) {
+            FloatVector a = FloatVector.fromMemorySegment(S, src, s + 4L * x, LE);
+            FloatVector b = FloatVector.fromMemorySegment(S, src, s + 4L * (x + VL), LE);
+            ev.selectFrom(a, b).intoArray(dst, even + j);
+            od.selectFrom(a, b).intoArray(dst, odd + j);
+        }
+    }
+
+    private static int roundUp(int x, int to) {
+        return (x + to - 1) / to * to;
+    }
+
+    /**
+     * {@code res[0..vecs·VL)} = the stride-2 outputs, clamped to [lo, hi], from the four phase planes at
+     * {@code buf[m + j·ps..]} (j = 2·row phase + column phase), each ow wide.
+     */
+    static void runStride2(float[] buf, int m, int ps, int ow, int vecs, float[] left, float[] k, int kOff,
+                           float bias, float lo, float hi, float[] res) {
+        FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
+        FloatVector w2 = FloatVector.broadcast(S, k[kOff + 2]), w3 = FloatVector.broadcast(S, k[kOff + 3]);
+        FloatVector w4 = FloatVector.broadcast(S, k[kOff + 4]), w5 = FloatVector.broadcast(S, k[kOff + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, k[kOff + 6]), w7 = FloatVector.broadcast(S, k[kOff + 7]);
+        FloatVector w8 = FloatVector.broadcast(S, k[kOff + 8]);
+        FloatVector b = FloatVector.broadcast(S, bias);
+        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
+        int p00 = m, p01 = m + ps, p10 = m + 2 * ps, p11 = m + 3 * ps;
+        for (int i = 0; i < vecs * VL; i += VL) {
+            // row above (odd phase, one row up), this row (even phase), row below (odd phase, this row)
+            FloatVector c = FloatVector.fromArray(S, buf, p10 + i - ow).fma(w1, b);
+            c = FloatVector.fromArray(S, buf, p11 + i - ow).fma(w2, c);
+            c = FloatVector.fromArray(S, buf, p00 + i).fma(w4, c);
+            c = FloatVector.fromArray(S, buf, p01 + i).fma(w5, c);
+            c = FloatVector.fromArray(S, buf, p10 + i).fma(w7, c);
+            c = FloatVector.fromArray(S, buf, p11 + i).fma(w8, c);
+            FloatVector l = FloatVector.fromArray(S, buf, p11 + i - ow - 1).mul(w0);
+            l = FloatVector.fromArray(S, buf, p01 + i - 1).fma(w3, l);
+            l = FloatVector.fromArray(S, buf, p11 + i - 1).fma(w6, l);
+            FloatVector acc = c.add(l, FloatVector.fromArray(S, left, i).compare(VectorOperators.NE, 0f));
+            acc = acc.blend(lov, acc.compare(VectorOperators.LT, lov));
+            acc.blend(hiv, acc.compare(VectorOperators.GT, hiv)).intoArray(res, i);
+        }
+    }
+}
