@@ -22,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * and rounds every row up to whole vectors; at MobileNetV2's 56- and 28-wide planes that per-row work cost more
  * than the arithmetic (144 channels of 56×56 ran at 18 GFLOP/s on one core; 192 of 28×28 at 13).
  *
- * <p>Stateless; {@link #plane} may run on many threads at once, each with its own {@link Work}.
+ * <p>Stateless; {@link #plane} may run on many threads at once, each with its own {@link Work}, sharing one
+ * {@link Masks}.
  */
 final class DepthwiseFlat {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
@@ -63,40 +64,44 @@ final class DepthwiseFlat {
                 && p.padBottom() == 1 && p.padRight() == 1 && h % 2 == 0 && w % 2 == 0 && h > 0 && w > 0;
     }
 
-    /** Per-thread buffers: the padded plane, the output plane, and the column masks of the last width seen. */
+    /** Per-thread buffers: the padded plane (or the phase planes), the output plane, a copy of the input's last rows. */
     static final class Work {
         float[] in = new float[0];
         float[] out = new float[0];
         float[] src = new float[0];
-        float[] left = new float[0];
-        float[] right = new float[0];
-        int maskW = -1;
-        int maskN = -1;
-
-        void prepare(int h, int w) {
-            int vecs = (h * w + VL - 1) / VL;
-            in = atLeast(in, margin(w) + vecs * VL + w + 1);
-            out = atLeast(out, vecs * VL);
-            masks(w, vecs);
-        }
-
-        /** The column masks of a plane w wide, over its first {@code vecs} vectors. */
-        void masks(int w, int vecs) {
-            if (maskW != w || maskN < vecs * VL) {
-                left = new float[vecs * VL];
-                right = new float[vecs * VL];
-                for (int i = 0; i < vecs * VL; i++) {
-                    int x = i % w;
-                    left[i] = x == 0 ? 0f : 1f;
-                    right[i] = x == w - 1 ? 0f : 1f;
-                }
-                maskW = w;
-                maskN = vecs * VL;
-            }
-        }
 
         private static float[] atLeast(float[] a, int size) {
             return a.length >= size ? a : new float[size];
+        }
+    }
+
+    /**
+     * The column masks of an output plane {@code w} wide over its first {@code vecs} vectors: 0 where a lane is in
+     * the first (left) or last (right) column, 1 elsewhere. Immutable; a layer builds them once for its size
+     * ({@link #of}) and shares them between its threads.
+     */
+    static final class Masks {
+        final int w;
+        final int vecs;
+        final float[] left;
+        final float[] right;
+
+        private Masks(int w, int vecs) {
+            this.w = w;
+            this.vecs = vecs;
+            left = new float[vecs * VL];
+            right = new float[vecs * VL];
+            for (int i = 0; i < vecs * VL; i++) {
+                int x = i % w;
+                left[i] = x == 0 ? 0f : 1f;
+                right[i] = x == w - 1 ? 0f : 1f;
+            }
+        }
+
+        /** {@code have} if it covers an oh × ow output, else new masks that do. */
+        static Masks of(Masks have, int oh, int ow) {
+            int vecs = (oh * ow + VL - 1) / VL;
+            return have != null && have.w == ow && have.vecs >= vecs ? have : new Masks(ow, vecs);
         }
     }
 
@@ -110,10 +115,11 @@ final class DepthwiseFlat {
      * {@code k} holds the nine weights at {@code k[kOff..kOff+9)}.
      */
     static void plane(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, float[] k, int kOff,
-                      float bias, Activation act, Work work) {
+                      float bias, Activation act, Masks masks, Work work) {
         int n = h * w;
         int vecs = (n + VL - 1) / VL;
-        work.prepare(h, w);
+        work.in = Work.atLeast(work.in, margin(w) + vecs * VL + w + 1);
+        work.out = Work.atLeast(work.out, vecs * VL);
         float[] buf = work.in, res = work.out;
         int m = margin(w);
         int end = m + vecs * VL + w + 1;
@@ -135,15 +141,15 @@ final class DepthwiseFlat {
         }
         java.util.Arrays.fill(buf, m + n, end, 0f);
         if (d0 > 0) {
-            runInto(buf, m, w, 0, d0, work.left, work.right, k, kOff, bias, lo, hi, out, oo * 4);
+            runInto(buf, m, w, 0, d0, masks.left, masks.right, k, kOff, bias, lo, hi, out, oo * 4);
         }
         if (d1 > d0) {
-            runDirect(in, io * 4, w, d0, d1, work.left, work.right, k, kOff, bias, lo, hi, out, oo * 4);
+            runDirect(in, io * 4, w, d0, d1, masks.left, masks.right, k, kOff, bias, lo, hi, out, oo * 4);
         }
         if (whole > d1) {
-            runInto(buf, m, w, d1, whole, work.left, work.right, k, kOff, bias, lo, hi, out, oo * 4);
+            runInto(buf, m, w, d1, whole, masks.left, masks.right, k, kOff, bias, lo, hi, out, oo * 4);
         }
-        run(buf, m, w, whole, vecs, work.left, work.right, k, kOff, bias, lo, hi, res);
+        run(buf, m, w, whole, vecs, masks.left, masks.right, k, kOff, bias, lo, hi, res);
         if (!clamp) {
             act.applyInPlace(res, 0, n);
         }
@@ -251,7 +257,7 @@ final class DepthwiseFlat {
      * taps need a column mask (the rows above the first read the zero margin before each phase plane).
      */
     static void planeStride2(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, float[] k,
-                             int kOff, float bias, Activation act, Work work) {
+                             int kOff, float bias, Activation act, Masks masks, Work work) {
         int oh = h / 2, ow = w / 2, n = oh * ow;
         int vecs = (n + VL - 1) / VL;
         int m = margin(ow);
@@ -259,7 +265,6 @@ final class DepthwiseFlat {
         work.src = Work.atLeast(work.src, h * w + 2 * VL);
         work.in = Work.atLeast(work.in, m + 4 * ps);
         work.out = Work.atLeast(work.out, vecs * VL);
-        work.masks(ow, vecs);
         float[] src = work.src, buf = work.in, res = work.out;
         // rows whose last vector pair stays inside the plane are split in place; the rest from a copy
         int direct = Math.max(0, Math.min(h, (h * w - roundUp(w, 2 * VL)) / w + 1));
@@ -281,7 +286,7 @@ final class DepthwiseFlat {
         boolean clamp = act.isClamp();
         float lo = clamp ? act.clampLow() : Float.NEGATIVE_INFINITY;
         float hi = clamp ? act.clampHigh() : Float.POSITIVE_INFINITY;
-        runStride2(buf, m, ps, ow, vecs, work.left, k, kOff, bias, lo, hi, res);
+        runStride2(buf, m, ps, ow, vecs, masks.left, k, kOff, bias, lo, hi, res);
         if (!clamp) {
             act.applyInPlace(res, 0, n);
         }

@@ -65,6 +65,13 @@ public final class Sgemm {
     static final int IN_PLACE_MIN_WIDTH = 512;
     /** {@code -Dtandem.gemm.directB=false}: B always packed (for measurements). */
     private static final boolean DIRECT_B = !"false".equals(System.getProperty("tandem.gemm.directB"));
+    /**
+     * Last column tiles of at most {@link #VL} + 1 columns take the narrow 12-row kernels (12 registers of A times
+     * one vector of B, and for 17 columns one more column); {@code -Dtandem.gemm.narrow=false} turns them off
+     * (measurements). Only with 12-row panels and vectors of at least 12 lanes.
+     */
+    private static final boolean NARROW_TILES = !"false".equals(System.getProperty("tandem.gemm.narrow"))
+            && WIDE_REGISTER_FILE && VL >= 12 && NR == 2 * VL;
 
     private static final float NO_LOW = Float.NEGATIVE_INFINITY;
     private static final float NO_HIGH = Float.POSITIVE_INFINITY;
@@ -625,10 +632,15 @@ public final class Sgemm {
                                     actHere.clampLow(), actHere.clampHigh());
                             continue;
                         }
+                        int cols = Math.min(NR, nc - jr);
                         if (small) {
                             kernel6(kc, ap, ao, bp, bo, NR, s.tile, 0, NR);
                         } else if (mid) {
                             kernel8(kc, ap, ao, bp, bo, NR, s.tile, 0, NR);
+                        } else if (NARROW_TILES && cols <= VL) {
+                            kernel12x16(kc, ap, ao, bp, bo, NR, s.tile, 0, NR);
+                        } else if (NARROW_TILES && cols == VL + 1 && ao + kc * 12 + VL - 12 <= ap.length) {
+                            kernel12x17(kc, ap, ao, bp, bo, NR, s.tile, 0, NR);
                         } else {
                             kernel12(kc, ap, ao, bp, bo, NR, s.tile, 0, NR);
                         }
@@ -843,6 +855,118 @@ public final class Sgemm {
         c22.intoArray(tile, to + 11 * ldt);
         c23.intoArray(tile, to + 11 * ldt + VL);
     }
+
+    /**
+     * The 12-row micro-kernel for a last column tile at most one vector wide: the tile's first {@link #VL} columns
+     * only (12 accumulators), half the multiply-adds of {@link #kernel12}. Why: a 14×14 convolution output has 196
+     * columns, 6 whole tiles and 4 columns that cost a whole 32-column tile.
+     */
+    private static void kernel12x16(int kc, float[] a, int ao, float[] b, int bo, int ldb, float[] tile, int to,
+                                    int ldt) {
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector c00 = zero;
+        FloatVector c01 = zero;
+        FloatVector c02 = zero;
+        FloatVector c03 = zero;
+        FloatVector c04 = zero;
+        FloatVector c05 = zero;
+        FloatVector c06 = zero;
+        FloatVector c07 = zero;
+        FloatVector c08 = zero;
+        FloatVector c09 = zero;
+        FloatVector c10 = zero;
+        FloatVector c11 = zero;
+        for (int k = 0; k < kc; k++) {
+            int ai = ao + k * 12;
+            FloatVector b0 = FloatVector.fromArray(S, b, bo + k * ldb);
+            c00 = FloatVector.broadcast(S, a[ai]).fma(b0, c00);
+            c01 = FloatVector.broadcast(S, a[ai + 1]).fma(b0, c01);
+            c02 = FloatVector.broadcast(S, a[ai + 2]).fma(b0, c02);
+            c03 = FloatVector.broadcast(S, a[ai + 3]).fma(b0, c03);
+            c04 = FloatVector.broadcast(S, a[ai + 4]).fma(b0, c04);
+            c05 = FloatVector.broadcast(S, a[ai + 5]).fma(b0, c05);
+            c06 = FloatVector.broadcast(S, a[ai + 6]).fma(b0, c06);
+            c07 = FloatVector.broadcast(S, a[ai + 7]).fma(b0, c07);
+            c08 = FloatVector.broadcast(S, a[ai + 8]).fma(b0, c08);
+            c09 = FloatVector.broadcast(S, a[ai + 9]).fma(b0, c09);
+            c10 = FloatVector.broadcast(S, a[ai + 10]).fma(b0, c10);
+            c11 = FloatVector.broadcast(S, a[ai + 11]).fma(b0, c11);
+        }
+        c00.intoArray(tile, to);
+        c01.intoArray(tile, to + ldt);
+        c02.intoArray(tile, to + 2 * ldt);
+        c03.intoArray(tile, to + 3 * ldt);
+        c04.intoArray(tile, to + 4 * ldt);
+        c05.intoArray(tile, to + 5 * ldt);
+        c06.intoArray(tile, to + 6 * ldt);
+        c07.intoArray(tile, to + 7 * ldt);
+        c08.intoArray(tile, to + 8 * ldt);
+        c09.intoArray(tile, to + 9 * ldt);
+        c10.intoArray(tile, to + 10 * ldt);
+        c11.intoArray(tile, to + 11 * ldt);
+    }
+
+    /**
+     * {@link #kernel12x16} and one more column (the tile's column {@link #VL}): its 12 values accumulate in one
+     * vector, the A panel's 12 values of each k (a vector load, {@code a} must hold {@link #VL} − 12 floats past the
+     * panel) times that column's B value. Why: a 7×7 convolution output has 49 columns, a whole tile and 17 columns,
+     * which {@link #kernel12} computed as 32: 64 columns of work for 49.
+     */
+    private static void kernel12x17(int kc, float[] a, int ao, float[] b, int bo, int ldb, float[] tile, int to,
+                                    int ldt) {
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector c00 = zero;
+        FloatVector c01 = zero;
+        FloatVector c02 = zero;
+        FloatVector c03 = zero;
+        FloatVector c04 = zero;
+        FloatVector c05 = zero;
+        FloatVector c06 = zero;
+        FloatVector c07 = zero;
+        FloatVector c08 = zero;
+        FloatVector c09 = zero;
+        FloatVector c10 = zero;
+        FloatVector c11 = zero;
+        FloatVector col = zero;
+        for (int k = 0; k < kc; k++) {
+            int ai = ao + k * 12;
+            int bi = bo + k * ldb;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            col = FloatVector.fromArray(S, a, ai).fma(FloatVector.broadcast(S, b[bi + VL]), col);
+            c00 = FloatVector.broadcast(S, a[ai]).fma(b0, c00);
+            c01 = FloatVector.broadcast(S, a[ai + 1]).fma(b0, c01);
+            c02 = FloatVector.broadcast(S, a[ai + 2]).fma(b0, c02);
+            c03 = FloatVector.broadcast(S, a[ai + 3]).fma(b0, c03);
+            c04 = FloatVector.broadcast(S, a[ai + 4]).fma(b0, c04);
+            c05 = FloatVector.broadcast(S, a[ai + 5]).fma(b0, c05);
+            c06 = FloatVector.broadcast(S, a[ai + 6]).fma(b0, c06);
+            c07 = FloatVector.broadcast(S, a[ai + 7]).fma(b0, c07);
+            c08 = FloatVector.broadcast(S, a[ai + 8]).fma(b0, c08);
+            c09 = FloatVector.broadcast(S, a[ai + 9]).fma(b0, c09);
+            c10 = FloatVector.broadcast(S, a[ai + 10]).fma(b0, c10);
+            c11 = FloatVector.broadcast(S, a[ai + 11]).fma(b0, c11);
+        }
+        c00.intoArray(tile, to);
+        c01.intoArray(tile, to + ldt);
+        c02.intoArray(tile, to + 2 * ldt);
+        c03.intoArray(tile, to + 3 * ldt);
+        c04.intoArray(tile, to + 4 * ldt);
+        c05.intoArray(tile, to + 5 * ldt);
+        c06.intoArray(tile, to + 6 * ldt);
+        c07.intoArray(tile, to + 7 * ldt);
+        c08.intoArray(tile, to + 8 * ldt);
+        c09.intoArray(tile, to + 9 * ldt);
+        c10.intoArray(tile, to + 10 * ldt);
+        c11.intoArray(tile, to + 11 * ldt);
+        float[] last = COLUMN.get();
+        col.intoArray(last, 0);
+        for (int r = 0; r < 12; r++) {
+            tile[to + r * ldt + VL] = last[r];
+        }
+    }
+
+    /** Per-thread landing place of {@link #kernel12x17}'s extra column. */
+    private static final ThreadLocal<float[]> COLUMN = ThreadLocal.withInitial(() -> new float[VL]);
 
     private static final float[] ZERO_BIAS = new float[MR];
 

@@ -51,6 +51,11 @@ class FirstTierCompileTest {
             // 32 vector registers: the 12-row kernels, the in-place-B ones among them
             assertThat(compiled).anyMatch(l -> l.contains("Sgemm::kernel12StoreB"))
                     .anyMatch(l -> l.contains("Sgemm::kernel12Store "));
+            if (Simd.F >= 12) {
+                // narrow last column tiles (40 = 32 + 8 and 49 = 32 + 17 columns)
+                assertThat(compiled).anyMatch(l -> l.contains("Sgemm::kernel12x16"))
+                        .anyMatch(l -> l.contains("Sgemm::kernel12x17"));
+            }
         }
         // a compile skipped for a passing reason (a class loaded meanwhile) is retried; any other is not
         assertThat(compiled.stream().filter(l -> l.contains("COMPILE SKIPPED"))
@@ -66,9 +71,10 @@ class FirstTierCompileTest {
                 Sgemm gemm = new Sgemm(pool);
                 KernelWarmup.ensure(gemm, 1);
                 int wide = Sgemm.IN_PLACE_MIN_WIDTH + 32;
-                // 12-, 8- and 12+8-row panels; B wide enough to be read in place, narrow (packed), one column
+                // 12-, 8- and 12+8-row panels; B wide enough to be read in place, narrow (packed), one column, a
+            // 7x7 output's 49
                 int[][] shapes = {{12, 8, wide}, {8, 8, wide}, {20, 8, wide}, {12, 8, 40}, {8, 8, 40}, {6, 8, 40},
-                    {26, 8, 1}};
+                    {26, 8, 1}, {24, 8, 49}};
                 for (int[] s : shapes) {
                     int m = s[0], k = s[1], n = s[2];
                     MemorySegment a = arena.allocate(4L * m * k, 64), b = arena.allocate(4L * k * n, 64);

@@ -36,7 +36,10 @@ class GemmTest extends PooledKernelTest {
             {13, 97, 64}, {97, 13, 257}, {31, 31, 255}, {64, 64, 256}, {2, 300, 7}, {300, 2, 7},
             {101, 149, 300}, {12, 2 * nr, 513}, {1, 1000, 17}, {18, 40, 20}, {19, 33, 9}, {25, 65, 70},
             // remainders of 4, 7 and 8 rows (8-row panels; 12 + 4 rows become 8 + 8), and a lone 8-row panel
-            {16, 50, 30}, {20, 70, 40}, {8, 33, 19}, {40, 90, 65}, {128, 64, 100}, {64, 200, 576}
+            {16, 50, 30}, {20, 70, 40}, {8, 33, 19}, {40, 90, 65}, {128, 64, 100}, {64, 200, 576},
+            // last column tiles of one vector and one vector plus a column (narrow 12-row kernels, 7x7 and 14x14
+            // convolution outputs), with A ending on a whole 12-row panel (its last panel takes the wide kernel)
+            {24, 49, 96}, {26, 81, 50}, {36, nr / 2 + 1, 40}, {48, 196, 33}, {12, nr / 2, 7}
         };
         List<Case> out = new ArrayList<>();
         Random r = new Random(42);
