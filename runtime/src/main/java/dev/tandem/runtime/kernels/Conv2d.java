@@ -62,7 +62,7 @@ public final class Conv2d {
     private final float[] dwWeights;        // depthwise: [channel][kh*kw]
     private final float[] bias;             // may be null
     private final DepthwiseChannels dwChannels; // depthwise: the small-plane kernel
-    private volatile DepthwiseFlat.Masks flatMasks; // depthwise: DepthwiseFlat's column masks for the last size
+    private volatile DepthwiseFlat.Layer flatLayer; // depthwise: DepthwiseFlat's masks for the last output size
     private final boolean winogradAllowed;     // 3×3 stride 1, one group, channels enough, not switched off
     private volatile Winograd3x3 winograd2;    // F(2×2, 3×3), built from the packed weights on first use
     private volatile Winograd3x3 winograd4;    // F(4×4, 3×3), likewise
@@ -864,7 +864,7 @@ public final class Conv2d {
         boolean fast = p.dilationH() == 1 && p.dilationW() == 1 && p.strideW() <= 2;
         boolean flat1 = DepthwiseFlat.supports(p), flat2 = DepthwiseFlat.supportsStride2(p, h, w);
         if (beta == 0f && inFmt == null && o == null && FLAT && ow > FLAT_MIN_WIDTH && (flat1 || flat2)) {
-            DepthwiseFlat.Masks masks = flatMasks = DepthwiseFlat.Masks.of(flatMasks, oh, ow);
+            DepthwiseFlat.Layer layer = flatLayer = DepthwiseFlat.Layer.of(flatLayer, oh, ow, act);
             gemm.pool().parallelFor(chunks, t -> {
                 int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
                 DepthwiseFlat.Work work = DW_FLAT_WORK.get();
@@ -873,10 +873,10 @@ public final class Conv2d {
                     float b = bias == null ? 0f : bias[c];
                     if (flat1) {
                         DepthwiseFlat.plane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow,
-                                dwWeights, c * 9, b, act, masks, work);
+                                dwWeights, c * 9, b, layer, work);
                     } else {
                         DepthwiseFlat.planeStride2(in, inOff + (long) pi * h * w, h, w, out,
-                                outOff + (long) pi * oh * ow, dwWeights, c * 9, b, act, masks, work);
+                                outOff + (long) pi * oh * ow, dwWeights, c * 9, b, layer, work);
                     }
                 }
             });

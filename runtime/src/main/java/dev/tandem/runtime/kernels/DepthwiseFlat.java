@@ -23,7 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
  * than the arithmetic (144 channels of 56×56 ran at 18 GFLOP/s on one core; 192 of 28×28 at 13).
  *
  * <p>Stateless; {@link #plane} may run on many threads at once, each with its own {@link Work}, sharing one
- * {@link Masks}.
+ * {@link Layer}.
  */
 final class DepthwiseFlat {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
@@ -76,19 +76,24 @@ final class DepthwiseFlat {
     }
 
     /**
-     * The column masks of an output plane {@code w} wide over its first {@code vecs} vectors: 0 where a lane is in
-     * the first (left) or last (right) column, 1 elsewhere. Immutable; a layer builds them once for its size
-     * ({@link #of}) and shares them between its threads.
+     * What a layer's planes share: the column masks of its output plane ({@code w} wide, over its first {@code vecs}
+     * vectors: 0 where a lane is in the first (left) or last (right) column, 1 elsewhere) and its activation's clamp
+     * bounds. Immutable; a layer builds one for its output size ({@link #of}) and shares it between its threads.
      */
-    static final class Masks {
+    static final class Layer {
         final int w;
         final int vecs;
         final float[] left;
         final float[] right;
+        final Activation act;
+        final boolean clamp;
+        final float lo;
+        final float hi;
 
-        private Masks(int w, int vecs) {
+        private Layer(int w, int vecs, Activation act) {
             this.w = w;
             this.vecs = vecs;
+            this.act = act;
             left = new float[vecs * VL];
             right = new float[vecs * VL];
             for (int i = 0; i < vecs * VL; i++) {
@@ -96,12 +101,16 @@ final class DepthwiseFlat {
                 left[i] = x == 0 ? 0f : 1f;
                 right[i] = x == w - 1 ? 0f : 1f;
             }
+            clamp = act.isClamp();
+            lo = clamp ? act.clampLow() : Float.NEGATIVE_INFINITY;
+            hi = clamp ? act.clampHigh() : Float.POSITIVE_INFINITY;
         }
 
-        /** {@code have} if it covers an oh × ow output, else new masks that do. */
-        static Masks of(Masks have, int oh, int ow) {
+        /** {@code have} if it covers an oh × ow output with {@code act}, else one that does. */
+        static Layer of(Layer have, int oh, int ow, Activation act) {
             int vecs = (oh * ow + VL - 1) / VL;
-            return have != null && have.w == ow && have.vecs >= vecs ? have : new Masks(ow, vecs);
+            return have != null && have.w == ow && have.vecs >= vecs && have.act.equals(act) ? have
+                    : new Layer(ow, vecs, act);
         }
     }
 
@@ -115,7 +124,7 @@ final class DepthwiseFlat {
      * {@code k} holds the nine weights at {@code k[kOff..kOff+9)}.
      */
     static void plane(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, float[] k, int kOff,
-                      float bias, Activation act, Masks masks, Work work) {
+                      float bias, Layer layer, Work work) {
         int n = h * w;
         int vecs = (n + VL - 1) / VL;
         work.in = Work.atLeast(work.in, margin(w) + vecs * VL + w + 1);
@@ -123,9 +132,8 @@ final class DepthwiseFlat {
         float[] buf = work.in, res = work.out;
         int m = margin(w);
         int end = m + vecs * VL + w + 1;
-        boolean clamp = act.isClamp();
-        float lo = clamp ? act.clampLow() : Float.NEGATIVE_INFINITY;
-        float hi = clamp ? act.clampHigh() : Float.POSITIVE_INFINITY;
+        boolean clamp = layer.clamp;
+        float lo = layer.lo, hi = layer.hi;
         int whole = clamp ? n / VL : 0;           // vectors stored straight into the output
         // In a large plane, vectors [d0, d1) have all nine taps inside it and read it in place; the rest (all of a
         // small plane's, where the extra calls cost more than the copy) read the padded copy.
@@ -141,17 +149,17 @@ final class DepthwiseFlat {
         }
         java.util.Arrays.fill(buf, m + n, end, 0f);
         if (d0 > 0) {
-            runInto(buf, m, w, 0, d0, masks.left, masks.right, k, kOff, bias, lo, hi, out, oo * 4);
+            runInto(buf, m, w, 0, d0, layer.left, layer.right, k, kOff, bias, lo, hi, out, oo * 4);
         }
         if (d1 > d0) {
-            runDirect(in, io * 4, w, d0, d1, masks.left, masks.right, k, kOff, bias, lo, hi, out, oo * 4);
+            runDirect(in, io * 4, w, d0, d1, layer.left, layer.right, k, kOff, bias, lo, hi, out, oo * 4);
         }
         if (whole > d1) {
-            runInto(buf, m, w, d1, whole, masks.left, masks.right, k, kOff, bias, lo, hi, out, oo * 4);
+            runInto(buf, m, w, d1, whole, layer.left, layer.right, k, kOff, bias, lo, hi, out, oo * 4);
         }
-        run(buf, m, w, whole, vecs, masks.left, masks.right, k, kOff, bias, lo, hi, res);
+        run(buf, m, w, whole, vecs, layer.left, layer.right, k, kOff, bias, lo, hi, res);
         if (!clamp) {
-            act.applyInPlace(res, 0, n);
+            layer.act.applyInPlace(res, 0, n);
         }
         MemorySegment.copy(res, whole * VL, out, FL, (oo + whole * VL) * 4, n - whole * VL);
     }
@@ -257,7 +265,7 @@ final class DepthwiseFlat {
      * taps need a column mask (the rows above the first read the zero margin before each phase plane).
      */
     static void planeStride2(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, float[] k,
-                             int kOff, float bias, Activation act, Masks masks, Work work) {
+                             int kOff, float bias, Layer layer, Work work) {
         int oh = h / 2, ow = w / 2, n = oh * ow;
         int vecs = (n + VL - 1) / VL;
         int m = margin(ow);
@@ -283,12 +291,11 @@ final class DepthwiseFlat {
         for (int j = 0; j < 4; j++) {             // what the last rows spilled, and the next plane's margin
             java.util.Arrays.fill(buf, m + j * ps + n, m + (j + 1) * ps, 0f);
         }
-        boolean clamp = act.isClamp();
-        float lo = clamp ? act.clampLow() : Float.NEGATIVE_INFINITY;
-        float hi = clamp ? act.clampHigh() : Float.POSITIVE_INFINITY;
-        runStride2(buf, m, ps, ow, vecs, masks.left, k, kOff, bias, lo, hi, res);
+        boolean clamp = layer.clamp;
+        float lo = layer.lo, hi = layer.hi;
+        runStride2(buf, m, ps, ow, vecs, layer.left, k, kOff, bias, lo, hi, res);
         if (!clamp) {
-            act.applyInPlace(res, 0, n);
+            layer.act.applyInPlace(res, 0, n);
         }
         MemorySegment.copy(res, 0, out, FL, oo * 4, n);
     }
