@@ -30,15 +30,7 @@ final class DepthwiseFlat {
     private static final int VL = S.length();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final java.nio.ByteOrder LE = java.nio.ByteOrder.nativeOrder();
-    private static final float[] EVEN = new float[VL];
-    private static final float[] ODD = new float[VL];
 
-    static {
-        for (int i = 0; i < VL; i++) {
-            EVEN[i] = 2 * i;
-            ODD[i] = 2 * i + 1;
-        }
-    }
 
     /** Planes of at least this many values read their inner rows in place (measured: 28×28 and smaller lose). */
     static final int DIRECT_MIN = 1024;
@@ -138,7 +130,7 @@ final class DepthwiseFlat {
         // In a large plane, vectors [d0, d1) have all nine taps inside it and read it in place; the rest (all of a
         // small plane's, where the extra calls cost more than the copy) read the padded copy.
         int d0 = n >= DIRECT_MIN ? Math.min(whole, (w + 1 + VL - 1) / VL) : 0;
-        int d1 = n >= DIRECT_MIN ? Math.max(d0, Math.min(whole, (n - VL - w - 1) / VL + 1)) : 0;
+        int d1 = n >= DIRECT_MIN ? Math.max(d0, Math.min(whole, Math.floorDiv(n - VL - w - 1, VL) + 1)) : 0;
         java.util.Arrays.fill(buf, 0, m, 0f);
         if (d1 > d0) {
             int head = Math.min(n, d0 * VL + w + 1), tail = Math.max(head, d1 * VL - w - 1);
@@ -274,17 +266,19 @@ final class DepthwiseFlat {
         work.in = Work.atLeast(work.in, m + 4 * ps);
         work.out = Work.atLeast(work.out, vecs * VL);
         float[] src = work.src, buf = work.in, res = work.out;
-        // rows whose last vector pair stays inside the plane are split in place; the rest from a copy
-        int direct = Math.max(0, Math.min(h, (h * w - roundUp(w, 2 * VL)) / w + 1));
+        // Each input row's even and odd columns go to its phase planes (two-vector permutes; the last pair may read
+        // past the row and write past the phase row, overwritten by that phase's next row or cleared below). Rows
+        // whose last pair stays inside the plane are split in place, the rest from a copy.
+        int direct = Math.max(0, Math.min(h, Math.floorDiv(h * w - roundUp(w, 2 * VL), w) + 1));
         for (int y = 0; y < direct; y++) {
             int phase = m + (y & 1) * 2 * ps + (y >> 1) * ow;
-            splitDirect(in, (io + (long) y * w) * 4, w, buf, phase, phase + ps);
+            Simd.splitEvenOdd(in, (io + (long) y * w) * 4, roundUp(w, 2 * VL), buf, phase, buf, phase + ps);
         }
         if (direct < h) {
             MemorySegment.copy(in, FL, (io + (long) direct * w) * 4, src, 0, (h - direct) * w);
             for (int y = direct; y < h; y++) {
                 int phase = m + (y & 1) * 2 * ps + (y >> 1) * ow;
-                split(src, (y - direct) * w, w, buf, phase, phase + ps);
+                Simd.splitEvenOdd(src, (y - direct) * w, roundUp(w, 2 * VL), buf, phase, buf, phase + ps);
             }
         }
         java.util.Arrays.fill(buf, 0, m, 0f);
@@ -298,34 +292,6 @@ final class DepthwiseFlat {
             layer.act.applyInPlace(res, 0, n);
         }
         MemorySegment.copy(res, 0, out, FL, oo * 4, n);
-    }
-
-    /**
-     * One input row's even columns to {@code dst[even..]}, odd ones to {@code dst[odd..]}, a two-vector permute per
-     * output vector; the last vector may read past the row and write past the phase row (overwritten by the next
-     * row of that phase, or cleared after the last).
-     */
-    private static void split(float[] src, int s, int w, float[] dst, int even, int odd) {
-        FloatVector ev = FloatVector.fromArray(S, EVEN, 0);
-        FloatVector od = FloatVector.fromArray(S, ODD, 0);
-        for (int x = 0, j = 0; x < w; x += 2 * VL, j += VL) {
-            FloatVector a = FloatVector.fromArray(S, src, s + x);
-            FloatVector b = FloatVector.fromArray(S, src, s + x + VL);
-            ev.selectFrom(a, b).intoArray(dst, even + j);
-            od.selectFrom(a, b).intoArray(dst, odd + j);
-        }
-    }
-
-    /** {@link #split} reading the row in place at byte offset {@code s}. */
-    private static void splitDirect(MemorySegment src, long s, int w, float[] dst, int even, int odd) {
-        FloatVector ev = FloatVector.fromArray(S, EVEN, 0);
-        FloatVector od = FloatVector.fromArray(S, ODD, 0);
-        for (int x = 0, j = 0; x < w; x += 2 * VL, j += VL) {
-            FloatVector a = FloatVector.fromMemorySegment(S, src, s + 4L * x, LE);
-            FloatVector b = FloatVector.fromMemorySegment(S, src, s + 4L * (x + VL), LE);
-            ev.selectFrom(a, b).intoArray(dst, even + j);
-            od.selectFrom(a, b).intoArray(dst, odd + j);
-        }
     }
 
     private static int roundUp(int x, int to) {

@@ -1,5 +1,8 @@
 package dev.tandem.runtime.kernels;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
 import dev.tandem.runtime.tensor.SegmentTypes;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -112,6 +115,22 @@ public final class Simd {
         for (int x = srcOff, j = 0; x < srcOff + length; x += 2 * F, j += F) {
             FloatVector a = FloatVector.fromArray(FLOAT, src, x);
             FloatVector b = FloatVector.fromArray(FLOAT, src, x + F);
+            even.selectFrom(a, b).intoArray(evens, eOff + j);
+            odd.selectFrom(a, b).intoArray(odds, oOff + j);
+        }
+    }
+
+    /**
+     * {@link #splitEvenOdd(float[], int, int, float[], int, float[], int)} reading {@code length} floats of a memory
+     * segment from byte offset {@code at} (all of them must lie inside it).
+     */
+    static void splitEvenOdd(MemorySegment src, long at, int length, float[] evens, int eOff, float[] odds,
+                             int oOff) {
+        FloatVector even = FloatVector.fromArray(FLOAT, EVEN_LANES, 0);
+        FloatVector odd = FloatVector.fromArray(FLOAT, ODD_LANES, 0);
+        for (int x = 0, j = 0; x < length; x += 2 * F, j += F) {
+            FloatVector a = FloatVector.fromMemorySegment(FLOAT, src, at + 4L * x, ByteOrder.nativeOrder());
+            FloatVector b = FloatVector.fromMemorySegment(FLOAT, src, at + 4L * (x + F), ByteOrder.nativeOrder());
             even.selectFrom(a, b).intoArray(evens, eOff + j);
             odd.selectFrom(a, b).intoArray(odds, oOff + j);
         }

@@ -1,0 +1,87 @@
+package dev.tandem.runtime.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.runtime.kernels.reference.ReferenceConv;
+import dev.tandem.runtime.tensor.DType;
+import dev.tandem.runtime.tensor.Shape;
+import dev.tandem.runtime.tensor.Tensor;
+import java.util.Random;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link DepthwiseFlat} called directly, on plane sizes {@code Conv2d} never gives it (it takes outputs wider than
+ * 8 only): one-value and one-row planes, planes smaller than a vector, planes just below and above the size read in
+ * place. Every plane of a tensor is computed, so the last one ends at the end of its memory segment: a read past a
+ * plane's end would throw there.
+ */
+@Tag("simd")
+class DepthwiseFlatTest {
+
+    @Test
+    void strideOneMatchesTheReferenceOnEveryPlaneSize() {
+        int[][] sizes = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 17}, {17, 1}, {4, 5}, {7, 7}, {5, 16}, {16, 16},
+            {31, 33}, {32, 32}, {33, 31}, {1, 1100}, {2, 600}, {40, 40}};
+        for (int[] s : sizes) {
+            check(1, s[0], s[1], Activation.RELU6);
+            check(1, s[0], s[1], Activation.SILU);
+        }
+    }
+
+    @Test
+    void strideTwoMatchesTheReferenceOnEveryEvenPlaneSize() {
+        int[][] sizes = {{2, 2}, {2, 4}, {4, 2}, {2, 12}, {6, 14}, {2, 32}, {2, 34}, {10, 64}, {64, 10}, {18, 34},
+            {40, 40}};
+        for (int[] s : sizes) {
+            check(2, s[0], s[1], Activation.RELU);
+            check(2, s[0], s[1], Activation.HARDSWISH);
+        }
+    }
+
+    @Test
+    void supportsOnlyWhatItComputes() {
+        assertThat(DepthwiseFlat.supports(ConvParams.square(3, 1, 1))).isTrue();
+        assertThat(DepthwiseFlat.supports(ConvParams.square(3, 1, 0))).isFalse();
+        assertThat(DepthwiseFlat.supports(ConvParams.square(5, 1, 2))).isFalse();
+        assertThat(DepthwiseFlat.supports(new ConvParams(3, 3, 1, 1, 1, 1, 1, 1, 2, 2, 1))).isFalse();
+        assertThat(DepthwiseFlat.supportsStride2(ConvParams.square(3, 2, 1), 8, 8)).isTrue();
+        assertThat(DepthwiseFlat.supportsStride2(ConvParams.square(3, 2, 1), 7, 8)).isFalse();
+        assertThat(DepthwiseFlat.supportsStride2(ConvParams.square(3, 2, 1), 8, 9)).isFalse();
+        assertThat(DepthwiseFlat.supportsStride2(new ConvParams(3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 1), 8, 8)).isFalse();
+    }
+
+    private static void check(int stride, int h, int w, Activation act) {
+        int c = 3;
+        ConvParams p = ConvParams.square(3, stride, 1).withGroups(c);
+        int oh = p.outH(h), ow = p.outW(w);
+        Random r = new Random(31L * h + w + stride);
+        float[] x = KernelTestSupport.random(r, c * h * w);
+        float[] k = KernelTestSupport.random(r, c * 9);
+        float[] bias = KernelTestSupport.random(r, c);
+        double[] want = ReferenceConv.conv2d(x, 1, c, h, w, k, c, bias, p, act);
+        double[] bound = ReferenceConv.conv2d(KernelTestSupport.abs(x), 1, c, h, w, KernelTestSupport.abs(k), c,
+                KernelTestSupport.abs(bias), p, Activation.NONE);
+        DepthwiseFlat.Layer layer = DepthwiseFlat.Layer.of(null, oh, ow, act);
+        DepthwiseFlat.Work work = new DepthwiseFlat.Work();
+        try (Tensor in = Tensor.ofFloats(Shape.of(1, c, h, w), x);
+             Tensor out = Tensor.allocate(DType.FLOAT32, Shape.of(1, c, oh, ow))) {
+            long io = in.offset() / 4, oo = out.offset() / 4;
+            for (int ch = 0; ch < c; ch++) {
+                if (stride == 1) {
+                    DepthwiseFlat.plane(in.segment(), io + (long) ch * h * w, h, w, out.segment(),
+                            oo + (long) ch * oh * ow, k, ch * 9, bias[ch], layer, work);
+                } else {
+                    DepthwiseFlat.planeStride2(in.segment(), io + (long) ch * h * w, h, w, out.segment(),
+                            oo + (long) ch * oh * ow, k, ch * 9, bias[ch], layer, work);
+                }
+            }
+            float[] got = out.toFloatArray();
+            for (int i = 0; i < got.length; i++) {
+                assertThat((double) got[i]).as("stride %d, %dx%d, %s, element %d", stride, h, w, act, i)
+                        .isCloseTo(want[i], Offset.offset(1e-5 * bound[i] + 1e-6));
+            }
+        }
+    }
+}
