@@ -864,7 +864,10 @@ public final class Conv2d {
         boolean fast = p.dilationH() == 1 && p.dilationW() == 1 && p.strideW() <= 2;
         boolean flat1 = DepthwiseFlat.supports(p), flat2 = DepthwiseFlat.supportsStride2(p, h, w);
         if (beta == 0f && inFmt == null && o == null && FLAT && ow > FLAT_MIN_WIDTH && (flat1 || flat2)) {
-            DepthwiseFlat.Layer layer = flatLayer = DepthwiseFlat.Layer.of(flatLayer, oh, ow, act);
+            DepthwiseFlat.Layer have = flatLayer, layer = DepthwiseFlat.Layer.of(have, oh, ow, act);
+            if (layer != have) {
+                flatLayer = layer;
+            }
             gemm.pool().parallelFor(chunks, t -> {
                 int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
                 DepthwiseFlat.Work work = DW_FLAT_WORK.get();
@@ -956,7 +959,8 @@ public final class Conv2d {
 
     private static final ThreadLocal<DwScratch> DW_SCRATCH = ThreadLocal.withInitial(DwScratch::new);
     private static final ThreadLocal<Depthwise3x3.Work> DW3_WORK = ThreadLocal.withInitial(Depthwise3x3.Work::new);
-    private static final ThreadLocal<DepthwiseFlat.Work> DW_FLAT_WORK = ThreadLocal.withInitial(DepthwiseFlat.Work::new);
+    private static final ThreadLocal<DepthwiseFlat.Work> DW_FLAT_WORK =
+            ThreadLocal.withInitial(DepthwiseFlat.Work::new);
     /** {@code -Dtandem.dw.flat=false}: 3×3 depthwise planes by rows or channels again (for measurements). */
     private static final boolean FLAT = !"false".equals(System.getProperty("tandem.dw.flat"));
     /**

@@ -2,35 +2,36 @@ package dev.tandem.runtime.kernels;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * 3×3 depthwise convolution at stride 1 with one row and column of zero padding on every side (the output as large
- * as the input), computed over the plane as one flat run of {@code h·w} values: output {@code i} is the sum of the
- * nine taps at {@code i + dy·w + dx}. Every vector holds 16 outputs whatever the plane's width (a 7×7 plane is
- * four vectors, not seven rows of one masked vector each), with no per-row work at all.
+ * 3×3 depthwise convolution with one row and column of zero padding on every side, computed over a plane as one
+ * flat run of values. At stride 1 (the output as large as the input), output {@code i} is the sum of the nine taps
+ * at {@code i + dy·w + dx}: every vector holds 16 outputs whatever the plane's width (a 14×14 plane is 13 vectors,
+ * not 14 rows of one vector each), with no per-row work at all. At stride 2 ({@link #planeStride2}) the input is
+ * first split into its four phase planes, and the output runs flat over them the same way.
  *
- * <p>The plane is copied once into a buffer with a zero margin of more than a row before and after it, so the taps
- * above the first row and below the last read zeros. A tap left of column 0 (or right of column w−1) would read the
- * neighbouring row's end (or start): the left and right taps of each vector are summed apart from the centre ones
- * and added to them only in the lanes not in the first (last) column; the masks depend only on the
- * plane's width and are built once per width.
+ * <p>The plane is copied into a buffer with a zero margin of more than a row before and after it, so the taps
+ * above the first row and below the last read zeros (a large plane reads its inner rows in place). A tap left of
+ * column 0 (or right of column w−1) would read the neighbouring row's end (or start): the left and right taps of
+ * each vector are summed apart from the centre ones and added to them only in the lanes not in the first (last)
+ * column; the masks depend only on the output's width and are built once per layer ({@link Layer}).
  *
  * <p>Why: the row kernel ({@link Depthwise3x3}) pays a padded-row copy, an output-row copy and a call per output row,
  * and rounds every row up to whole vectors; at MobileNetV2's 56- and 28-wide planes that per-row work cost more
  * than the arithmetic (144 channels of 56×56 ran at 18 GFLOP/s on one core; 192 of 28×28 at 13).
  *
- * <p>Stateless; {@link #plane} may run on many threads at once, each with its own {@link Work}, sharing one
- * {@link Layer}.
+ * <p>Stateless; {@link #plane} and {@link #planeStride2} may run on many threads at once, each with its own
+ * {@link Work}, sharing one {@link Layer}.
  */
 final class DepthwiseFlat {
     private static final VectorSpecies<Float> S = Simd.FLOAT;
     private static final int VL = S.length();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final java.nio.ByteOrder LE = java.nio.ByteOrder.nativeOrder();
-
+    private static final ByteOrder LE = ByteOrder.nativeOrder();
 
     /** Planes of at least this many values read their inner rows in place (measured: 28×28 and smaller lose). */
     static final int DIRECT_MIN = 1024;
@@ -56,7 +57,7 @@ final class DepthwiseFlat {
                 && p.padBottom() == 1 && p.padRight() == 1 && h % 2 == 0 && w % 2 == 0 && h > 0 && w > 0;
     }
 
-    /** Per-thread buffers: the padded plane (or the phase planes), the output plane, a copy of the input's last rows. */
+    /** Per-thread buffers: the padded plane (or phase planes), the output plane, a copy of the input's last rows. */
     static final class Work {
         float[] in = new float[0];
         float[] out = new float[0];
@@ -191,7 +192,7 @@ final class DepthwiseFlat {
 
     /** {@link #run}, storing straight into {@code out} at byte offset {@code ob}. */
     static void runInto(float[] buf, int m, int w, int v0, int v1, float[] left, float[] right, float[] k, int kOff,
-                    float bias, float lo, float hi, MemorySegment out, long ob) {
+                        float bias, float lo, float hi, MemorySegment out, long ob) {
         FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
         FloatVector w2 = FloatVector.broadcast(S, k[kOff + 2]), w3 = FloatVector.broadcast(S, k[kOff + 3]);
         FloatVector w4 = FloatVector.broadcast(S, k[kOff + 4]), w5 = FloatVector.broadcast(S, k[kOff + 5]);
@@ -220,8 +221,8 @@ final class DepthwiseFlat {
     }
 
     /** {@link #runInto}, reading the plane in place at byte offset {@code ib} (every tap inside it). */
-    static void runDirect(MemorySegment in, long ib, int w, int v0, int v1, float[] left, float[] right, float[] k, int kOff,
-                    float bias, float lo, float hi, MemorySegment out, long ob) {
+    static void runDirect(MemorySegment in, long ib, int w, int v0, int v1, float[] left, float[] right, float[] k,
+                          int kOff, float bias, float lo, float hi, MemorySegment out, long ob) {
         FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
         FloatVector w2 = FloatVector.broadcast(S, k[kOff + 2]), w3 = FloatVector.broadcast(S, k[kOff + 3]);
         FloatVector w4 = FloatVector.broadcast(S, k[kOff + 4]), w5 = FloatVector.broadcast(S, k[kOff + 5]);
@@ -253,8 +254,8 @@ final class DepthwiseFlat {
      * One plane at stride 2: {@code out[oo..] = act(conv(in[io..]) + bias)}, offsets in floats, the input h × w (both
      * even), the output (h/2) × (w/2). The input is split once into its four phases (even or odd row, even or odd
      * column), each an output-sized plane; then every tap of output {@code i} is phase plane value {@code i},
-     * {@code i − 1}, {@code i − ow} or {@code i − ow − 1}, and the output runs flat as at stride 1. Only the left
-     * taps need a column mask (the rows above the first read the zero margin before each phase plane).
+     * {@code i − 1}, {@code i − ow} or {@code i − ow − 1}, and the output runs flat as at stride 1. Only the
+     * left taps need a column mask (the rows above the first read the zero margin before each phase plane).
      */
     static void planeStride2(MemorySegment in, long io, int h, int w, MemorySegment out, long oo, float[] k,
                              int kOff, float bias, Layer layer, Work work) {

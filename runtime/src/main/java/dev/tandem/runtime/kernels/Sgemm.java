@@ -958,15 +958,14 @@ public final class Sgemm {
         c09.intoArray(tile, to + 9 * ldt);
         c10.intoArray(tile, to + 10 * ldt);
         c11.intoArray(tile, to + 11 * ldt);
-        float[] last = COLUMN.get();
-        col.intoArray(last, 0);
+        // the column's vector lands after the tile's 12 rows (the spare vector of Scratch.tile), then goes to
+        // column VL of each row
+        int spare = to + 12 * ldt;
+        col.intoArray(tile, spare);
         for (int r = 0; r < 12; r++) {
-            tile[to + r * ldt + VL] = last[r];
+            tile[to + r * ldt + VL] = tile[spare + r];
         }
     }
-
-    /** Per-thread landing place of {@link #kernel12x17}'s extra column. */
-    private static final ThreadLocal<float[]> COLUMN = ThreadLocal.withInitial(() -> new float[VL]);
 
     private static final float[] ZERO_BIAS = new float[MR];
 
@@ -1549,7 +1548,7 @@ public final class Sgemm {
     /** Per-thread packing buffers. */
     private static final class Scratch {
         final float[] b;
-        final float[] tile = new float[MR * NR];
+        final float[] tile = new float[MR * NR + VL];     // and one spare vector (kernel12x17)
         /** One vector's lanes (a panel's rows of a one-column product). */
         final float[] lanes = new float[VL];
         private float[] column = new float[0];

@@ -1,9 +1,8 @@
 package dev.tandem.runtime.kernels;
 
+import dev.tandem.runtime.tensor.SegmentTypes;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
-
-import dev.tandem.runtime.tensor.SegmentTypes;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;

@@ -436,7 +436,7 @@ class ConvTest extends PooledKernelTest {
                 ConvParams p = ConvParams.square(3, stride, 1).withGroups(c);
                 Random r = new Random(size);
                 float[] x = KernelTestSupport.random(r, c * size * size);
-                x[5 * size + size - 1] = Float.POSITIVE_INFINITY;                        // channel 0, row 5, last column
+                x[5 * size + size - 1] = Float.POSITIVE_INFINITY;                       // channel 0, row 5, last column
                 x[size * size + size / 2 * size + size - 1] = Float.NEGATIVE_INFINITY;  // channel 1, a middle row
                 x[2 * size * size - 1] = Float.NEGATIVE_INFINITY;                       // channel 1, its last value
                 float[] wt = KernelTestSupport.random(r, c * 9);

@@ -41,7 +41,8 @@ class FirstTierCompileTest {
         List<String> compiled = out.lines().filter(l -> l.contains("dev.tandem.runtime.kernels.")).toList();
         assertThat(compiled).as("C1 compiled the kernels").anyMatch(l -> l.contains("Sgemm::kernel6 "))
                 .anyMatch(l -> l.contains("Depthwise3x3::row"))
-                .anyMatch(l -> l.contains("DepthwiseFlat::runInto")).anyMatch(l -> l.contains("DepthwiseFlat::runDirect"))
+                .anyMatch(l -> l.contains("DepthwiseFlat::runInto"))
+                .anyMatch(l -> l.contains("DepthwiseFlat::runDirect"))
                 .anyMatch(l -> l.contains("DepthwiseFlat::runStride2"));
         if (Sgemm.MR <= Simd.F) {
             // a panel's rows fit one vector: one-column products take the column kernel
