@@ -44,7 +44,7 @@ import java.util.stream.Stream;
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *      -cp bench/target/benchmarks.jar dev.tandem.bench.SideBySide --model M.onnx|DIR \
  *      [--threads 2] [--batch 1] [--iters 50] [--warmup auto|N] [--input X.npy] [--markdown]
- *      [--only tandem|ort] [--ort-spin 0|1]
+ *      [--only tandem|ort] [--ort-spin 0|1] [--reloads N]
  * </pre>
  *
  * <p><b>Method.</b> Both runtimes load the model (timed), run it once (the first run, timed: Tandem plans its
@@ -52,6 +52,13 @@ import java.util.stream.Stream;
  * (by default until the JIT has been quiet for a second, see {@link #warmUntilCompiled}) and {@code iters} timed
  * rounds, so that machine noise falls on both alike. A run's time is the call that returns
  * the outputs plus freeing them; the input tensors are made once beforehand.
+ *
+ * <p><b>Load time.</b> Each runtime's one-time start in the process (ONNX Runtime: the environment, which loads its
+ * native library; Tandem: its op registry) is timed apart from the first model's load and printed once. The first
+ * load in a fresh process still pays for loading the classes it needs and running them interpreted (Tandem: the
+ * protobuf parser and the graph passes), which ONNX Runtime's native code does not; so the fair cold-start figure
+ * is start plus first load, and {@code --reloads N} also loads the model N more times (each closed first) and
+ * prints the median, a load's cost once the runtime is warm.
  *
  * <p><b>Input.</b> {@code --input X.npy}, else {@code M.input.npy} next to {@code M.onnx} when present (as
  * {@code scripts/export-models.py} writes), else seeded standard-normal values in the model's input shape. With
@@ -82,7 +89,7 @@ public final class SideBySide {
 
     /** Command-line settings. */
     record Settings(List<Path> models, int threads, int batch, int iters, int warmup, Path input, boolean markdown,
-                    String only, boolean ortSpin, long seed) {
+                    String only, boolean ortSpin, long seed, int reloads) {
         boolean tandem() {
             return only == null || only.equals("tandem");
         }
@@ -97,7 +104,9 @@ public final class SideBySide {
         final String name;
         String problem;          // null when it ran
         boolean unsupported;     // the problem is "Tandem does not support this"
+        long startNanos = -1;     // the runtime's one-time start, on the process's first model only
         long loadNanos = -1;
+        long[] reloadNanos = new long[0];
         long firstNanos = -1;
         long rssBefore;
         long rssAfterLoad;
@@ -152,15 +161,25 @@ public final class SideBySide {
                         : "only " + s.only() + " in this process");
         // Start both runtimes once, untimed: ONNX Runtime unpacks and loads its native library here, Tandem
         // registers its ops. The first model's load and first run still include class loading and JIT warm-up.
+        long ortStart = -1;
+        long tandemStart = -1;
         if (s.ort()) {
+            long t0 = System.nanoTime();
             OrtEnvironment.getEnvironment();
+            ortStart = System.nanoTime() - t0;
         }
         if (s.tandem()) {
+            long t0 = System.nanoTime();
             OpRegistry.standard();
+            tandemStart = System.nanoTime() - t0;
         }
         List<Result> results = new ArrayList<>();
         for (Path m : s.models()) {
             Result r = runModel(m, s);
+            if (results.isEmpty()) {
+                r.tandem.startNanos = tandemStart;
+                r.ort.startNanos = ortStart;
+            }
             results.add(r);
             printResult(r, s);
         }
@@ -188,6 +207,7 @@ public final class SideBySide {
         String only = null;
         boolean spin = true;
         long seed = 42;
+        int reloads = 0;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -209,6 +229,7 @@ public final class SideBySide {
                 }
                 case "--ort-spin" -> spin = !value(args, ++i, a).equals("0");
                 case "--seed" -> seed = Long.parseLong(value(args, ++i, a));
+                case "--reloads" -> reloads = Integer.parseInt(value(args, ++i, a));
                 case "-h", "--help" -> {
                     usage(null);
                 }
@@ -217,6 +238,9 @@ public final class SideBySide {
         }
         if (model == null) {
             usage("--model is required");
+        }
+        if (reloads < 0) {
+            usage("--reloads must be 0 or more");
         }
         if (warmup < -1) {
             usage("--warmup must be auto or 0 or more");
@@ -240,7 +264,7 @@ public final class SideBySide {
             usage("No such model file or folder: " + model);
             return null;
         }
-        return new Settings(models, threads, batch, iters, warmup, input, markdown, only, spin, seed);
+        return new Settings(models, threads, batch, iters, warmup, input, markdown, only, spin, seed, reloads);
     }
 
     private static int rank(Path model) {
@@ -268,11 +292,23 @@ public final class SideBySide {
             System.err.println(error);
         }
         System.err.println("Usage: SideBySide --model M.onnx|DIR [--threads 2] [--batch 1] [--iters 50]"
-                + " [--warmup auto|N] [--input X.npy] [--markdown] [--only tandem|ort] [--ort-spin 0|1] [--seed 42]");
+                + " [--warmup auto|N] [--input X.npy] [--markdown] [--only tandem|ort] [--ort-spin 0|1] [--seed 42]"
+                + " [--reloads N]");
         System.exit(error == null ? 0 : 2);
     }
 
     // ---- one model
+
+    private static OrtSession ortSession(OrtEnvironment env, Path file, Settings s) throws OrtException {
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            so.setIntraOpNumThreads(s.threads());
+            so.setInterOpNumThreads(1);
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            so.addConfigEntry("session.intra_op.allow_spinning", s.ortSpin() ? "1" : "0");
+            return env.createSession(file.toString(), so);
+        }
+    }
 
     private static Result runModel(Path file, Settings s) throws IOException {
         String stem = file.getFileName().toString().replaceFirst("\\.onnx$", "");
@@ -295,6 +331,14 @@ public final class SideBySide {
                 try {
                     model = Model.load(file, Model.Options.defaults().withThreads(s.threads()));
                     r.tandem.loadNanos = System.nanoTime() - t0;
+                    r.tandem.reloadNanos = new long[s.reloads()];
+                    for (int i = 0; i < s.reloads(); i++) {
+                        model.close();
+                        model = null;
+                        long t1 = System.nanoTime();
+                        model = Model.load(file, Model.Options.defaults().withThreads(s.threads()));
+                        r.tandem.reloadNanos[i] = System.nanoTime() - t1;
+                    }
                     r.weightBytes = model.weightBytes();
                 } catch (UnsupportedModelException e) {
                     r.tandem.unsupported = true;
@@ -313,15 +357,16 @@ public final class SideBySide {
                 long t0 = System.nanoTime();
                 try {
                     env = OrtEnvironment.getEnvironment();
-                    try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-                        so.setIntraOpNumThreads(s.threads());
-                        so.setInterOpNumThreads(1);
-                        so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-                        so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-                        so.addConfigEntry("session.intra_op.allow_spinning", s.ortSpin() ? "1" : "0");
-                        session = env.createSession(file.toString(), so);
-                    }
+                    session = ortSession(env, file, s);
                     r.ort.loadNanos = System.nanoTime() - t0;
+                    r.ort.reloadNanos = new long[s.reloads()];
+                    for (int i = 0; i < s.reloads(); i++) {
+                        session.close();
+                        session = null;
+                        long t1 = System.nanoTime();
+                        session = ortSession(env, file, s);
+                        r.ort.reloadNanos[i] = System.nanoTime() - t1;
+                    }
                 } catch (OrtException | RuntimeException e) {
                     r.ort.problem = "load failed: " + oneLine(e);
                 }
@@ -659,6 +704,15 @@ public final class SideBySide {
 
     private static void printResult(Result r, Settings s) {
         for (Side side : List.of(r.tandem, r.ort)) {
+            if (side.startNanos >= 0) {
+                System.out.printf("%-7s runtime start %.1f ms (once per process, before the first load)%n", side.name,
+                        ms(side.startNanos));
+            }
+            if (side.reloadNanos.length > 0) {
+                System.out.printf("%-7s loaded again %d times: median %.1f ms, min %.1f ms%n", side.name,
+                        side.reloadNanos.length, ms(median(sortedCopy(side.reloadNanos))),
+                        ms(sortedCopy(side.reloadNanos)[0]));
+            }
             if (side.loadNanos >= 0) {
                 System.out.printf("%-7s load %.1f ms, RSS +%.1f MiB%s", side.name, ms(side.loadNanos),
                         mib(side.rssAfterLoad - side.rssBefore), side.firstNanos >= 0 ? "" : "\n");
@@ -759,8 +813,25 @@ public final class SideBySide {
         return String.format("%.2f (%.2f)", ms(median(sorted)), ms(p90(sorted)));
     }
 
+    /** The first load; with the runtime's start before it (first model only) and the reloads' median. */
     private static String loadMs(Side side) {
-        return side.loadNanos >= 0 ? String.format("%.0f", ms(side.loadNanos)) : "–";
+        if (side.loadNanos < 0) {
+            return "–";
+        }
+        String text = String.format("%.0f", ms(side.loadNanos));
+        if (side.startNanos >= 0) {
+            text += String.format(" (+%.0f start)", ms(side.startNanos));
+        }
+        if (side.reloadNanos.length > 0) {
+            text += String.format(", again %.0f", ms(median(sortedCopy(side.reloadNanos))));
+        }
+        return text;
+    }
+
+    private static long[] sortedCopy(long[] values) {
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted;
     }
 
     private static String firstMs(Side side) {

@@ -131,7 +131,8 @@ final class StemConv3x3s2 {
             float[] buf = work.buf(inChannels * rows * 2 * half);
             float[] stage = work.stage(stageLen);
             fill(in, inOff + (long) b * inChannels * h * w, h, w, r0, rows, half, buf, stage);
-            int owr = (ow + 2 * VL - 1) / (2 * VL) * 2 * VL;
+            // rowGroupBuffered's pairs start at a multiple of VL below ow and may end a vector past ow's last one
+            int owr = (ow + VL - 1) / VL * VL + VL;
             band(buf, rows, half, r0, r1, ow, owr, out, outOff + (long) b * outChannels * oh * ow, (long) oh * ow,
                     accumulate, work.rows(owr), work.zeros(owr));
         });
@@ -159,34 +160,44 @@ final class StemConv3x3s2 {
     }
 
     /**
-     * Output rows r0..r1 of every channel. Four channels' rows at a time are built in {@code rowBuf} (four rows of
-     * {@code owr} floats: the accumulators of each pass plus the output's values when accumulating, clamped, stored
-     * whole; see {@link #rowGroup}) and
-     * copied out in bulk: stored vector by vector into the tensor's memory, each store paid a segment liveness
-     * check (23% of this kernel's time) and the last vector of a row a masked store.
+     * Output rows r0..r1 of every channel. A group of four channels' rows is stored straight into the tensor's
+     * memory, whole vectors at a time ({@link #rowGroup}); the columns after the last whole vector, and a last group
+     * of fewer than four channels, are built in {@code rowBuf} (four rows of {@code owr} floats, see
+     * {@link #rowGroupBuffered}) and copied out. Before, every row went through {@code rowBuf} (11% of this kernel's
+     * samples in the copy) and was computed in whole pairs of vectors (MobileNetV2's 112 columns as 128).
      */
     private void band(float[] buf, int rows, int half, int r0, int r1, int ow, int owr, MemorySegment out,
                       long outOff, long plane, boolean accumulate, float[] rowBuf, float[] zeros) {
         boolean other = !act.isClamp();
         float lo = other ? Float.NEGATIVE_INFINITY : act.clampLow();
         float hi = other ? Float.POSITIVE_INFINITY : act.clampHigh();
+        int whole = ow / VL * VL;
         for (int r = r0; r < r1; r++) {
             int rowBase = 2 * (r - r0);
             for (int k = 0; k < outChannels; k += 4) {
                 int count = Math.min(4, outChannels - k);
+                int from = count == 4 ? whole : 0;
+                if (from > 0) {
+                    rowGroup(buf, rows, half, rowBase, k, whole, lo, hi, accumulate, out,
+                            (outOff + (long) k * plane + (long) r * ow) * 4, plane * 4);
+                }
+                if (from == ow) {
+                    continue;
+                }
                 if (accumulate) {
                     java.util.Arrays.fill(rowBuf, 0, 4 * owr, 0f);
                     for (int q = 0; q < count; q++) {
-                        MemorySegment.copy(out, FL, (outOff + (long) (k + q) * plane + (long) r * ow) * 4, rowBuf,
-                                q * owr, ow);
+                        MemorySegment.copy(out, FL, (outOff + (long) (k + q) * plane + (long) r * ow + from) * 4,
+                                rowBuf, q * owr + from, ow - from);
                     }
                 }
                 // Without accumulation the pass adds a buffer of zeros nothing writes, instead of zero-filling the
                 // row buffer before every pass only to load the zeros back.
-                rowGroup(buf, rows, half, rowBase, k, ow, owr, lo, hi, accumulate ? rowBuf : zeros, rowBuf);
+                rowGroupBuffered(buf, rows, half, rowBase, k, from, ow, owr, lo, hi, accumulate ? rowBuf : zeros,
+                        rowBuf);
                 for (int q = 0; q < count; q++) {
-                    long at = (outOff + (long) (k + q) * plane + (long) r * ow) * 4;
-                    MemorySegment.copy(rowBuf, q * owr, out, FL, at, ow);
+                    long at = (outOff + (long) (k + q) * plane + (long) r * ow + from) * 4;
+                    MemorySegment.copy(rowBuf, q * owr + from, out, FL, at, ow - from);
                 }
             }
             if (other) {
@@ -198,20 +209,164 @@ final class StemConv3x3s2 {
     }
 
     /**
-     * One output row of output channels {@code k..k+4} into {@code rowBuf} (four rows of {@code owr} floats: the
-     * sums plus what {@code add} holds at the same place, clamped to [lo, hi]; {@code add} may be {@code rowBuf}), from the padded rows at {@code rowBase} of {@code buf}. A
-     * method of its own, called once per row and channel group, so that C2 compiles it once on its call count:
-     * as the body of {@link #band}'s row loop it was compiled three times (on-stack replacements of a loop that
-     * runs for a whole band, then the method), 430 ms of C2's time in a model's first seconds (docs/benchmarks.md,
-     * "Thirteenth session"). No vector crosses its boundary: passed to or from a method C2 does not inline, they are
-     * boxed.
+     * Columns {@code 0..whole} (a multiple of {@code VL}) of one output row of output channels {@code k..k+4},
+     * stored into {@code out} at byte offset {@code at} (channel k's row) plus {@code q·planeBytes} (channel k+q's):
+     * pairs of vectors (eight accumulators), then one vector (four) where a pair does not fit; with
+     * {@code accumulate}, what {@code out} holds is added; clamped to [lo, hi]. A method of its own, called once per
+     * row and channel group, so that C2 compiles it once on its call count: as the body of {@link #band}'s row loop
+     * it was compiled three times (on-stack replacements of a loop that runs for a whole band, then the method),
+     * 430 ms of C2's time in a model's first seconds (docs/benchmarks.md, "Thirteenth session"). No vector crosses
+     * its boundary: passed to or from a method C2 does not inline, they are boxed.
      */
-    private void rowGroup(float[] buf, int rows, int half, int rowBase, int k, int ow, int owr, float lo, float hi,
-                          float[] add, float[] rowBuf) {
+    private void rowGroup(float[] buf, int rows, int half, int rowBase, int k, int whole, float lo, float hi,
+                          boolean accumulate, MemorySegment out, long at, long planeBytes) {
         FloatVector vlo = FloatVector.broadcast(S, lo);
         FloatVector vhi = FloatVector.broadcast(S, hi);
         int taps = inChannels * 9;
-        for (int j = 0; j < ow; j += 2 * VL) {
+        long at1 = at + planeBytes, at2 = at1 + planeBytes, at3 = at2 + planeBytes;
+        int j = 0;
+        for (; j + 2 * VL <= whole; j += 2 * VL) {
+            FloatVector a0 = FloatVector.broadcast(S, bias[k]), b0 = a0;
+            FloatVector a1 = FloatVector.broadcast(S, bias[k + 1]), b1 = a1;
+            FloatVector a2 = FloatVector.broadcast(S, bias[k + 2]), b2 = a2;
+            FloatVector a3 = FloatVector.broadcast(S, bias[k + 3]), b3 = a3;
+            int w0 = k * taps;
+            for (int ci = 0; ci < inChannels; ci++) {
+                for (int ky = 0; ky < 3; ky++) {
+                    int e = ((ci * rows + rowBase + ky) * 2) * half + j, o = e + half;
+                    int t = w0 + ci * 9 + ky * 3;
+                    FloatVector x0 = FloatVector.fromArray(S, buf, e);
+                    FloatVector y0 = FloatVector.fromArray(S, buf, e + VL);
+                    FloatVector x1 = FloatVector.fromArray(S, buf, o);
+                    FloatVector y1 = FloatVector.fromArray(S, buf, o + VL);
+                    FloatVector x2 = FloatVector.fromArray(S, buf, e + 1);
+                    FloatVector y2 = FloatVector.fromArray(S, buf, e + 1 + VL);
+                    FloatVector wv = FloatVector.broadcast(S, weights[t]);
+                    a0 = x0.fma(wv, a0);
+                    b0 = y0.fma(wv, b0);
+                    wv = FloatVector.broadcast(S, weights[t + 1]);
+                    a0 = x1.fma(wv, a0);
+                    b0 = y1.fma(wv, b0);
+                    wv = FloatVector.broadcast(S, weights[t + 2]);
+                    a0 = x2.fma(wv, a0);
+                    b0 = y2.fma(wv, b0);
+                    wv = FloatVector.broadcast(S, weights[t + taps]);
+                    a1 = x0.fma(wv, a1);
+                    b1 = y0.fma(wv, b1);
+                    wv = FloatVector.broadcast(S, weights[t + taps + 1]);
+                    a1 = x1.fma(wv, a1);
+                    b1 = y1.fma(wv, b1);
+                    wv = FloatVector.broadcast(S, weights[t + taps + 2]);
+                    a1 = x2.fma(wv, a1);
+                    b1 = y2.fma(wv, b1);
+                    wv = FloatVector.broadcast(S, weights[t + 2 * taps]);
+                    a2 = x0.fma(wv, a2);
+                    b2 = y0.fma(wv, b2);
+                    wv = FloatVector.broadcast(S, weights[t + 2 * taps + 1]);
+                    a2 = x1.fma(wv, a2);
+                    b2 = y1.fma(wv, b2);
+                    wv = FloatVector.broadcast(S, weights[t + 2 * taps + 2]);
+                    a2 = x2.fma(wv, a2);
+                    b2 = y2.fma(wv, b2);
+                    wv = FloatVector.broadcast(S, weights[t + 3 * taps]);
+                    a3 = x0.fma(wv, a3);
+                    b3 = y0.fma(wv, b3);
+                    wv = FloatVector.broadcast(S, weights[t + 3 * taps + 1]);
+                    a3 = x1.fma(wv, a3);
+                    b3 = y1.fma(wv, b3);
+                    wv = FloatVector.broadcast(S, weights[t + 3 * taps + 2]);
+                    a3 = x2.fma(wv, a3);
+                    b3 = y2.fma(wv, b3);
+                }
+            }
+            long c = 4L * j, d = c + 4L * VL;
+            // the epilogue written out here: handed to a helper, the accumulators were boxed (not inlined)
+            if (accumulate) {
+                a0 = a0.add(FloatVector.fromMemorySegment(S, out, at + c, LE));
+                b0 = b0.add(FloatVector.fromMemorySegment(S, out, at + d, LE));
+                a1 = a1.add(FloatVector.fromMemorySegment(S, out, at1 + c, LE));
+                b1 = b1.add(FloatVector.fromMemorySegment(S, out, at1 + d, LE));
+                a2 = a2.add(FloatVector.fromMemorySegment(S, out, at2 + c, LE));
+                b2 = b2.add(FloatVector.fromMemorySegment(S, out, at2 + d, LE));
+                a3 = a3.add(FloatVector.fromMemorySegment(S, out, at3 + c, LE));
+                b3 = b3.add(FloatVector.fromMemorySegment(S, out, at3 + d, LE));
+            }
+            a0 = a0.blend(vlo, a0.compare(VectorOperators.LT, vlo));
+            b0 = b0.blend(vlo, b0.compare(VectorOperators.LT, vlo));
+            a1 = a1.blend(vlo, a1.compare(VectorOperators.LT, vlo));
+            b1 = b1.blend(vlo, b1.compare(VectorOperators.LT, vlo));
+            a2 = a2.blend(vlo, a2.compare(VectorOperators.LT, vlo));
+            b2 = b2.blend(vlo, b2.compare(VectorOperators.LT, vlo));
+            a3 = a3.blend(vlo, a3.compare(VectorOperators.LT, vlo));
+            b3 = b3.blend(vlo, b3.compare(VectorOperators.LT, vlo));
+            a0.blend(vhi, a0.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at + c, LE);
+            b0.blend(vhi, b0.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at + d, LE);
+            a1.blend(vhi, a1.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at1 + c, LE);
+            b1.blend(vhi, b1.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at1 + d, LE);
+            a2.blend(vhi, a2.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at2 + c, LE);
+            b2.blend(vhi, b2.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at2 + d, LE);
+            a3.blend(vhi, a3.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at3 + c, LE);
+            b3.blend(vhi, b3.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at3 + d, LE);
+        }
+        if (j < whole) {
+            // one vector left (whole is a multiple of VL): four accumulators, the same taps
+            FloatVector a0 = FloatVector.broadcast(S, bias[k]);
+            FloatVector a1 = FloatVector.broadcast(S, bias[k + 1]);
+            FloatVector a2 = FloatVector.broadcast(S, bias[k + 2]);
+            FloatVector a3 = FloatVector.broadcast(S, bias[k + 3]);
+            int w0 = k * taps;
+            for (int ci = 0; ci < inChannels; ci++) {
+                for (int ky = 0; ky < 3; ky++) {
+                    int e = ((ci * rows + rowBase + ky) * 2) * half + j, o = e + half;
+                    int t = w0 + ci * 9 + ky * 3;
+                    FloatVector x0 = FloatVector.fromArray(S, buf, e);
+                    FloatVector x1 = FloatVector.fromArray(S, buf, o);
+                    FloatVector x2 = FloatVector.fromArray(S, buf, e + 1);
+                    a0 = x0.fma(FloatVector.broadcast(S, weights[t]), a0);
+                    a0 = x1.fma(FloatVector.broadcast(S, weights[t + 1]), a0);
+                    a0 = x2.fma(FloatVector.broadcast(S, weights[t + 2]), a0);
+                    a1 = x0.fma(FloatVector.broadcast(S, weights[t + taps]), a1);
+                    a1 = x1.fma(FloatVector.broadcast(S, weights[t + taps + 1]), a1);
+                    a1 = x2.fma(FloatVector.broadcast(S, weights[t + taps + 2]), a1);
+                    a2 = x0.fma(FloatVector.broadcast(S, weights[t + 2 * taps]), a2);
+                    a2 = x1.fma(FloatVector.broadcast(S, weights[t + 2 * taps + 1]), a2);
+                    a2 = x2.fma(FloatVector.broadcast(S, weights[t + 2 * taps + 2]), a2);
+                    a3 = x0.fma(FloatVector.broadcast(S, weights[t + 3 * taps]), a3);
+                    a3 = x1.fma(FloatVector.broadcast(S, weights[t + 3 * taps + 1]), a3);
+                    a3 = x2.fma(FloatVector.broadcast(S, weights[t + 3 * taps + 2]), a3);
+                }
+            }
+            long c = 4L * j;
+            if (accumulate) {
+                a0 = a0.add(FloatVector.fromMemorySegment(S, out, at + c, LE));
+                a1 = a1.add(FloatVector.fromMemorySegment(S, out, at1 + c, LE));
+                a2 = a2.add(FloatVector.fromMemorySegment(S, out, at2 + c, LE));
+                a3 = a3.add(FloatVector.fromMemorySegment(S, out, at3 + c, LE));
+            }
+            a0 = a0.blend(vlo, a0.compare(VectorOperators.LT, vlo));
+            a1 = a1.blend(vlo, a1.compare(VectorOperators.LT, vlo));
+            a2 = a2.blend(vlo, a2.compare(VectorOperators.LT, vlo));
+            a3 = a3.blend(vlo, a3.compare(VectorOperators.LT, vlo));
+            a0.blend(vhi, a0.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at + c, LE);
+            a1.blend(vhi, a1.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at1 + c, LE);
+            a2.blend(vhi, a2.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at2 + c, LE);
+            a3.blend(vhi, a3.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at3 + c, LE);
+        }
+    }
+
+    /**
+     * Columns {@code from..ow} of one output row of output channels {@code k..k+4} into {@code rowBuf} (four rows
+     * of {@code owr} floats, at the same columns: the sums plus what {@code add} holds at the same place, clamped to
+     * [lo, hi]; {@code add} may be {@code rowBuf}), from the padded rows at {@code rowBase} of {@code buf}, in whole
+     * pairs of vectors: the last columns of a row and a last group of fewer than four channels, which
+     * {@link #rowGroup} cannot store in place. A method of its own for the reason given there.
+     */
+    private void rowGroupBuffered(float[] buf, int rows, int half, int rowBase, int k, int from, int ow, int owr,
+                                  float lo, float hi, float[] add, float[] rowBuf) {
+        FloatVector vlo = FloatVector.broadcast(S, lo);
+        FloatVector vhi = FloatVector.broadcast(S, hi);
+        int taps = inChannels * 9;
+        for (int j = from; j < ow; j += 2 * VL) {
             FloatVector a0 = FloatVector.broadcast(S, bias[k]), b0 = a0;
             FloatVector a1 = FloatVector.broadcast(S, bias[k + 1]), b1 = a1;
             FloatVector a2 = FloatVector.broadcast(S, bias[k + 2]), b2 = a2;

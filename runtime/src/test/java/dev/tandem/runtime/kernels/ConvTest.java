@@ -177,6 +177,11 @@ class ConvTest extends PooledKernelTest {
                 Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(2, 1, 5, 8, 3, ConvParams.square(3, 2, 1), true, acts[0], Conv2d.Path.IMPLICIT_GEMM));
         out.add(new Case(1, 2, 6, 7, 9, ConvParams.square(3, 2, 0), true, acts[4], Conv2d.Path.IMPLICIT_GEMM));
+        // stored in place: whole vector pairs then one vector (48 columns at 16 lanes: MobileNetV2's 112 is 3 pairs
+        // and one), and 21 columns: whole vectors, then a tail through the row buffer, with a last group of two
+        // channels that goes through the buffer whole
+        out.add(new Case(1, 3, 8, 96, 96, ConvParams.square(3, 2, 1), true, acts[2], Conv2d.Path.IMPLICIT_GEMM));
+        out.add(new Case(2, 3, 6, 11, 41, ConvParams.square(3, 2, 1), true, acts[1], Conv2d.Path.IMPLICIT_GEMM));
         // depth multiplier 2 is a grouped conv, not depthwise
         out.add(new Case(1, 4, 8, 10, 10, ConvParams.square(3, 1, 1).withGroups(4), true, acts[1],
                 Conv2d.Path.IMPLICIT_GEMM));
