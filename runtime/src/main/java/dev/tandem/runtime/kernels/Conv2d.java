@@ -456,6 +456,70 @@ public final class Conv2d {
     }
 
     /**
+     * Whether {@link #forwardPhases} computes this depthwise convolution over an h × w input: 3×3, stride 2, pads of
+     * 1, both sizes even, an output wider than {@link #FLAT_MIN_WIDTH} columns, the flat kernels on (they are what
+     * {@link #forward} would use for it).
+     */
+    public boolean takesPhases(int h, int w) {
+        return path == Path.DEPTHWISE && FLAT && DepthwiseFlat.supportsStride2(p, h, w) && p.outW(w) > FLAT_MIN_WIDTH;
+    }
+
+    /** Bytes a buffer of planes in phase order needs after its last plane, for {@link #forwardPhases}. */
+    public static long phasesSlackBytes() {
+        return 4L * DepthwiseFlat.PHASES_SLACK;
+    }
+
+    /**
+     * Splits {@code planes} h × w planes (both even) at {@code in[inOff..]} into phase order at {@code out[outOff..]}
+     * (offsets in floats): each plane's four (h/2) × (w/2) phase planes one after the other (even rows' even and odd
+     * columns, then odd rows' even and odd columns), on the calling thread. A 1×1 convolution of planes so split
+     * gives its output in the same order (it treats every position alike), which {@link #forwardPhases} takes.
+     */
+    public static void splitPhases(MemorySegment in, long inOff, int planes, int h, int w, MemorySegment out,
+                                   long outOff) {
+        long size = (long) h * w;
+        if (h % 2 != 0 || w % 2 != 0 || inOff < 0 || outOff < 0 || (inOff + planes * size) * 4 > in.byteSize()
+                || (outOff + planes * size) * 4 > out.byteSize()) {
+            throw new IllegalArgumentException("Cannot split " + planes + " planes of " + h + "x" + w
+                    + " (sizes must be even and both buffers hold them)");
+        }
+        for (int i = 0; i < planes; i++) {
+            DepthwiseFlat.splitPhases(in, inOff + i * size, h, w, out, outOff + i * size);
+        }
+    }
+
+    /**
+     * {@link #forward} of one image whose input planes are in phase order ({@link #splitPhases}), where
+     * {@link #takesPhases} says so: float32 {@code [outChannels][h/2][w/2]} at {@code out[outOff..]} from
+     * {@code [outChannels]} phase-ordered h × w planes at {@code in[inOff..]}, which must be followed by
+     * {@link #phasesSlackBytes} readable bytes.
+     */
+    public void forwardPhases(Sgemm gemm, MemorySegment in, long inOff, int h, int w, MemorySegment out, long outOff) {
+        if (!takesPhases(h, w)) {
+            throw new IllegalStateException("This convolution does not take phase-ordered planes of " + h + "x" + w);
+        }
+        checkBuffers(in, inOff, 1, h, w, out, outOff);
+        if ((inOff + (long) outChannels * h * w) * 4 + phasesSlackBytes() > in.byteSize()) {
+            throw new IllegalArgumentException("Phase-ordered input needs " + phasesSlackBytes()
+                    + " bytes after its last plane");
+        }
+        int oh = h / 2, ow = w / 2, planes = outChannels;
+        DepthwiseFlat.Layer have = flatLayer, layer = DepthwiseFlat.Layer.of(have, oh, ow, act);
+        if (layer != have) {
+            flatLayer = layer;
+        }
+        int chunks = Math.min(planes, gemm.pool().threads() * 8);
+        gemm.pool().parallelFor(chunks, t -> {
+            int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
+            DepthwiseFlat.Work work = DW_FLAT_WORK.get();
+            for (int c = p0; c < p1; c++) {
+                DepthwiseFlat.planePhases(in, inOff + (long) c * h * w, oh, ow, out, outOff + (long) c * oh * ow,
+                        dwWeights, c * 9, bias == null ? 0f : bias[c], layer, work);
+            }
+        });
+    }
+
+    /**
      * Runs on raw memory whose input, output or both hold 8-bit values: input {@code [n, inChannels, h, w]} at
      * element {@code inOff} (8-bit as {@code inFmt} says, or float32 when it is null), output {@code [n, outChannels,
      * outH(h), outW(w)]} at element {@code outOff} (8-bit requantized as {@code outQ} says, or float32 when it is

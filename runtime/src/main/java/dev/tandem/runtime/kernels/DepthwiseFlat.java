@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -293,6 +294,107 @@ final class DepthwiseFlat {
             layer.act.applyInPlace(res, 0, n);
         }
         MemorySegment.copy(res, 0, out, FL, oo * 4, n);
+    }
+
+    /** Floats a buffer of planes in phase order must have after its last plane: the last vector's loads overrun. */
+    static final int PHASES_SLACK = VL;
+
+    /**
+     * Splits one h × w plane (both even) at {@code in[io..]} into its four phase planes at {@code dst[d..]}, each
+     * (h/2) × (w/2), one after the other: even rows' even columns, even rows' odd columns, odd rows' even columns, odd
+     * rows' odd columns (offsets in floats). Writes nothing outside the 4 · (h/2) · (w/2) = h · w values.
+     */
+    static void splitPhases(MemorySegment in, long io, int h, int w, MemorySegment dst, long d) {
+        int oh = h / 2, ow = w / 2, n = oh * ow;
+        FloatVector even = FloatVector.fromArray(S, Simd.EVEN_LANES, 0);
+        FloatVector odd = FloatVector.fromArray(S, Simd.ODD_LANES, 0);
+        int vecEnd = w / (2 * VL) * (2 * VL);
+        for (int y = 0; y < h; y++) {
+            long src = (io + (long) y * w) * 4;
+            long e = (d + (long) (y & 1) * 2 * n + (long) (y >> 1) * ow) * 4, o = e + 4L * n;
+            for (int x = 0; x < vecEnd; x += 2 * VL) {
+                FloatVector a = FloatVector.fromMemorySegment(S, in, src + 4L * x, LE);
+                FloatVector b = FloatVector.fromMemorySegment(S, in, src + 4L * (x + VL), LE);
+                even.selectFrom(a, b).intoMemorySegment(dst, e + 2L * x, LE);
+                odd.selectFrom(a, b).intoMemorySegment(dst, o + 2L * x, LE);
+            }
+            for (int x = vecEnd; x < w; x += 2) {
+                dst.set(FL, e + 2L * x, in.get(FL, src + 4L * x));
+                dst.set(FL, o + 2L * x, in.get(FL, src + 4L * x + 4));
+            }
+        }
+    }
+
+    /**
+     * One plane at stride 2 from its four phase planes as {@link #splitPhases} lays them out, read in place at
+     * {@code in[io..]} (the buffer must hold {@link #PHASES_SLACK} floats after them): {@code out[oo..] =
+     * act(conv + bias)}, offsets in floats, the output oh × ow. The same sums as {@link #planeStride2}, without its
+     * per-plane split: a 1×1 convolution before this one (a fused expansion) computes straight into phase order when
+     * its input is split (16 channels split instead of 96 in MobileNetV2's second block).
+     */
+    static void planePhases(MemorySegment in, long io, int oh, int ow, MemorySegment out, long oo, float[] k,
+                            int kOff, float bias, Layer layer, Work work) {
+        int n = oh * ow;
+        int vecs = (n + VL - 1) / VL;
+        work.out = Work.atLeast(work.out, vecs * VL);
+        float[] res = work.out;
+        boolean clamp = layer.clamp;
+        int whole = clamp ? n / VL : 0;           // vectors stored straight into the output
+        runPhases(in, io * 4, n, ow, vecs, whole, layer.left, k, kOff, bias, layer.lo, layer.hi, out, oo * 4, res);
+        if (whole < vecs) {
+            if (!clamp) {
+                layer.act.applyInPlace(res, 0, n);
+            }
+            MemorySegment.copy(res, whole * VL, out, FL, (oo + whole * VL) * 4, n - whole * VL);
+        }
+    }
+
+    /**
+     * Vectors {@code [0, vecs)} of a stride-2 output from the phase planes at byte offset {@code ib} (each n values,
+     * ow wide), clamped to [lo, hi]: the first {@code whole} stored into {@code out} at byte offset {@code ob}, the
+     * rest into {@code res} at their index. The taps above the first output row read the previous phase plane's
+     * last row and are added only in the lanes below it; the left taps of column 0 are masked as in
+     * {@link #runStride2}; both masked adds, so a non-finite value read there cannot make a NaN.
+     */
+    static void runPhases(MemorySegment in, long ib, int n, int ow, int vecs, int whole, float[] left, float[] k,
+                          int kOff, float bias, float lo, float hi, MemorySegment out, long ob, float[] res) {
+        FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
+        FloatVector w2 = FloatVector.broadcast(S, k[kOff + 2]), w3 = FloatVector.broadcast(S, k[kOff + 3]);
+        FloatVector w4 = FloatVector.broadcast(S, k[kOff + 4]), w5 = FloatVector.broadcast(S, k[kOff + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, k[kOff + 6]), w7 = FloatVector.broadcast(S, k[kOff + 7]);
+        FloatVector w8 = FloatVector.broadcast(S, k[kOff + 8]);
+        FloatVector b = FloatVector.broadcast(S, bias);
+        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
+        long p00 = ib, p01 = ib + 4L * n, p10 = p01 + 4L * n, p11 = p10 + 4L * n, row = 4L * ow;
+        for (int i = 0; i < vecs * VL; i += VL) {
+            long at = 4L * i;
+            // this row (even phases), the row below (odd phases, this row), the row above (odd phases, a row up)
+            FloatVector c = FloatVector.fromMemorySegment(S, in, p00 + at, LE).fma(w4, b);
+            c = FloatVector.fromMemorySegment(S, in, p01 + at, LE).fma(w5, c);
+            c = FloatVector.fromMemorySegment(S, in, p10 + at, LE).fma(w7, c);
+            c = FloatVector.fromMemorySegment(S, in, p11 + at, LE).fma(w8, c);
+            FloatVector l = FloatVector.fromMemorySegment(S, in, p01 + at - 4, LE).mul(w3);
+            l = FloatVector.fromMemorySegment(S, in, p11 + at - 4, LE).fma(w6, l);
+            FloatVector u = FloatVector.fromMemorySegment(S, in, p10 + at - row, LE).mul(w1);
+            u = FloatVector.fromMemorySegment(S, in, p11 + at - row, LE).fma(w2, u);
+            FloatVector ul = FloatVector.fromMemorySegment(S, in, p11 + at - row - 4, LE).mul(w0);
+            if (i >= ow) {
+                c = c.add(u);
+                l = l.add(ul);
+            } else {
+                VectorMask<Float> below = S.indexInRange(i, ow).not();
+                c = c.add(u, below);
+                l = l.add(ul, below);
+            }
+            FloatVector acc = c.add(l, FloatVector.fromArray(S, left, i).compare(VectorOperators.NE, 0f));
+            acc = acc.blend(lov, acc.compare(VectorOperators.LT, lov));
+            acc = acc.blend(hiv, acc.compare(VectorOperators.GT, hiv));
+            if (i < whole * VL) {
+                acc.intoMemorySegment(out, ob + at, LE);
+            } else {
+                acc.intoArray(res, i);
+            }
+        }
     }
 
     private static int roundUp(int x, int to) {

@@ -339,6 +339,23 @@ class ConvTest extends PooledKernelTest {
     }
 
     @Test
+    void phaseOrderOnlyForTheStrideTwoDepthwiseConvolutionsTheFlatKernelTakes() {
+        try (Tensor dw = Tensor.ofFloats(Shape.of(8, 1, 3, 3), new float[72]);
+             Tensor pw = Tensor.ofFloats(Shape.of(8, 8, 1, 1), new float[64])) {
+            Conv2d s2 = Conv2d.prepare(ConvParams.square(3, 2, 1).withGroups(8), 8, dw, null, Activation.RELU6);
+            assertThat(s2.takesPhases(18, 18)).isEqualTo(!"false".equals(System.getProperty("tandem.dw.flat")));
+            assertThat(s2.takesPhases(16, 16)).as("8 columns out: the channel kernel's").isFalse();
+            assertThat(s2.takesPhases(18, 17)).as("odd width").isFalse();
+            assertThat(Conv2d.prepare(ConvParams.square(3, 1, 1).withGroups(8), 8, dw, null, Activation.RELU6)
+                    .takesPhases(18, 18)).isFalse();
+            assertThat(Conv2d.prepare(ConvParams.square(1, 1, 0), 8, pw, null, Activation.RELU6)
+                    .takesPhases(18, 18)).isFalse();
+            assertThatThrownBy(() -> s2.forwardPhases(null, null, 0, 16, 16, null, 0))
+                    .isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    @Test
     void winogradOnlyWhereItPays() {
         try (Tensor w64 = Tensor.ofFloats(Shape.of(64, 32, 3, 3), new float[64 * 32 * 9]);
              Tensor w16 = Tensor.ofFloats(Shape.of(64, 16, 3, 3), new float[64 * 16 * 9]);

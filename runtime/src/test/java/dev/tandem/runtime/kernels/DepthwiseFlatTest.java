@@ -41,6 +41,28 @@ class DepthwiseFlatTest {
     }
 
     @Test
+    void strideTwoFromPhaseOrderMatchesTheReferenceOnEveryEvenPlaneSize() {
+        int[][] sizes = {{2, 2}, {2, 4}, {4, 2}, {2, 12}, {6, 14}, {2, 32}, {2, 34}, {10, 64}, {64, 10}, {18, 34},
+            {40, 40}, {36, 70}};
+        for (int[] s : sizes) {
+            checkPhases(s[0], s[1], Activation.RELU6, false);
+            checkPhases(s[0], s[1], Activation.SILU, false);
+        }
+    }
+
+    /**
+     * The first output row's taps above it read the previous phase plane's last row (here holding +Inf, from the
+     * input's last even row): they must be left out, not multiplied by zero (that would make NaN).
+     */
+    @Test
+    void phaseOrderKeepsAnInfiniteValueOutOfTheFirstRow() {
+        for (int[] s : new int[][] {{6, 14}, {8, 40}, {12, 64}}) {
+            checkPhases(s[0], s[1], Activation.RELU6, true);
+            checkPhases(s[0], s[1], Activation.NONE, true);
+        }
+    }
+
+    @Test
     void supportsOnlyWhatItComputes() {
         assertThat(DepthwiseFlat.supports(ConvParams.square(3, 1, 1))).isTrue();
         assertThat(DepthwiseFlat.supports(ConvParams.square(3, 1, 0))).isFalse();
@@ -80,6 +102,51 @@ class DepthwiseFlatTest {
             float[] got = out.toFloatArray();
             for (int i = 0; i < got.length; i++) {
                 assertThat((double) got[i]).as("stride %d, %dx%d, %s, element %d", stride, h, w, act, i)
+                        .isCloseTo(want[i], Offset.offset(1e-5 * bound[i] + 1e-6));
+            }
+        }
+    }
+    /**
+     * Every channel split by {@link Conv2d#splitPhases} into a buffer that ends {@link DepthwiseFlat#PHASES_SLACK}
+     * floats after its last plane, then {@link DepthwiseFlat#planePhases} per channel, against the reference. With
+     * {@code infinity}, the input's last even row's odd columns hold +Inf, and only the output rows that do not read
+     * that row (all but the last) are compared.
+     */
+    private static void checkPhases(int h, int w, Activation act, boolean infinity) {
+        int c = 3;
+        ConvParams p = ConvParams.square(3, 2, 1).withGroups(c);
+        int oh = h / 2, ow = w / 2;
+        Random r = new Random(17L * h + w);
+        float[] x = KernelTestSupport.random(r, c * h * w);
+        if (infinity) {
+            for (int ch = 0; ch < c; ch++) {
+                for (int col = 1; col < w; col += 2) {
+                    x[(ch * h + h - 2) * w + col] = Float.POSITIVE_INFINITY;
+                }
+            }
+        }
+        float[] k = KernelTestSupport.random(r, c * 9);
+        float[] bias = KernelTestSupport.random(r, c);
+        double[] want = ReferenceConv.conv2d(x, 1, c, h, w, k, c, bias, p, act);
+        double[] bound = ReferenceConv.conv2d(KernelTestSupport.abs(x), 1, c, h, w, KernelTestSupport.abs(k), c,
+                KernelTestSupport.abs(bias), p, Activation.NONE);
+        DepthwiseFlat.Layer layer = DepthwiseFlat.Layer.of(null, oh, ow, act);
+        DepthwiseFlat.Work work = new DepthwiseFlat.Work();
+        try (Tensor in = Tensor.ofFloats(Shape.of(1, c, h, w), x);
+             Tensor split = Tensor.allocate(DType.FLOAT32, Shape.of(c * h * w + DepthwiseFlat.PHASES_SLACK));
+             Tensor out = Tensor.allocate(DType.FLOAT32, Shape.of(1, c, oh, ow))) {
+            long so = split.offset() / 4;
+            Conv2d.splitPhases(in.segment(), in.offset() / 4, c, h, w, split.segment(), so);
+            for (int ch = 0; ch < c; ch++) {
+                DepthwiseFlat.planePhases(split.segment(), so + (long) ch * h * w, oh, ow, out.segment(),
+                        out.offset() / 4 + (long) ch * oh * ow, k, ch * 9, bias[ch], layer, work);
+            }
+            float[] got = out.toFloatArray();
+            for (int i = 0; i < got.length; i++) {
+                if (infinity && (i % (oh * ow)) / ow == oh - 1) {
+                    continue;
+                }
+                assertThat((double) got[i]).as("phases, %dx%d, %s, element %d", h, w, act, i)
                         .isCloseTo(want[i], Offset.offset(1e-5 * bound[i] + 1e-6));
             }
         }

@@ -99,7 +99,12 @@ public final class FusedExpandDepthwise implements Op {
         Conv2d[] expand = bl.expand, depthwise = bl.depthwise;
         int[] first = bl.first;
         Sgemm gemm = ctx.gemm();
-        Scratch scratch = new Scratch((long) Math.min(mb, m) * plane);
+        // A stride-2 3×3 depthwise convolution the flat kernel takes: the input is split into phase order once per
+        // image (c planes), so that each block's expansion computes its planes already split and the depthwise
+        // kernel reads them in place, instead of splitting every expanded plane (m of them) again.
+        boolean phases = depthwise[0].takesPhases(h, w);
+        Scratch split = phases ? new Scratch((long) n * c * plane) : null;
+        Scratch scratch = new Scratch((long) Math.min(mb, m) * plane + (phases ? Conv2d.phasesSlackBytes() : 0));
         long macs = (long) n * m * h * w * c + outShape.size() * (long) p.kernelH() * p.kernelW();
         int threads = gemm.pool().threads();
         // With at least one block per thread, each task runs one block's expansion and depthwise convolution on
@@ -108,25 +113,43 @@ public final class FusedExpandDepthwise implements Op {
         boolean perBlock = threads > 1 && n * blocks >= threads;
         return Prepared.of(DType.FLOAT32, outShape, macs, (in, out) -> {
             Tensor xc = in[0].contiguous();
+            MemorySegment splitBuf = phases ? split.take() : null;
             try {
                 MemorySegment xs = xc.segment(), o = out[0].segment();
                 long xBase = xc.offset(), oBase = out[0].offset();
+                if (phases) {
+                    MemorySegment from = xs;
+                    long fromOff = xBase;
+                    int planes = n * c, parts = Math.min(planes, threads);
+                    gemm.pool().parallelFor(parts, t -> {
+                        int p0 = planes * t / parts, p1 = planes * (t + 1) / parts;
+                        long at = (long) p0 * h * w;
+                        Conv2d.splitPhases(from, fromOff + at, p1 - p0, h, w, splitBuf, at);
+                    });
+                    xs = splitBuf;
+                    xBase = 0;
+                }
+                MemorySegment src = xs;
+                long xOff = xBase;
                 if (perBlock) {
                     Sgemm serial = gemm.serial();
                     gemm.pool().parallelFor(n * blocks, t -> {
                         int i = t / blocks, b = t % blocks;
-                        block(serial, scratch, expand[b], depthwise[b], xs, xBase + (long) i * c * h * w, h, w, o,
-                                oBase + ((long) i * m + first[b]) * oh * ow);
+                        block(serial, scratch, expand[b], depthwise[b], phases, src, xOff + (long) i * c * h * w,
+                                h, w, o, oBase + ((long) i * m + first[b]) * oh * ow);
                     });
                 } else {
                     for (int i = 0; i < n; i++) {
                         for (int b = 0; b < blocks; b++) {
-                            block(gemm, scratch, expand[b], depthwise[b], xs, xBase + (long) i * c * h * w, h, w, o,
-                                    oBase + ((long) i * m + first[b]) * oh * ow);
+                            block(gemm, scratch, expand[b], depthwise[b], phases, src,
+                                    xOff + (long) i * c * h * w, h, w, o, oBase + ((long) i * m + first[b]) * oh * ow);
                         }
                     }
                 }
             } finally {
+                if (splitBuf != null) {
+                    split.give(splitBuf);
+                }
                 if (xc != in[0]) {
                     xc.close();
                 }
@@ -134,13 +157,20 @@ public final class FusedExpandDepthwise implements Op {
         });
     }
 
-    /** One channel block of one image: expansion into a scratch buffer, then the depthwise convolution from it. */
-    private static void block(Sgemm gemm, Scratch scratch, Conv2d expand, Conv2d depthwise, MemorySegment x, long xo,
-                              int h, int w, MemorySegment o, long oo) {
+    /**
+     * One channel block of one image: expansion into a scratch buffer, then the depthwise convolution from it; with
+     * {@code phases}, the input planes are in phase order and so are the expanded ones.
+     */
+    private static void block(Sgemm gemm, Scratch scratch, Conv2d expand, Conv2d depthwise, boolean phases,
+                              MemorySegment x, long xo, int h, int w, MemorySegment o, long oo) {
         MemorySegment buf = scratch.take();
         try {
             expand.forward(gemm, x, xo, 1, h, w, buf, 0);
-            depthwise.forward(gemm, buf, 0, 1, h, w, o, oo);
+            if (phases) {
+                depthwise.forwardPhases(gemm, buf, 0, h, w, o, oo);
+            } else {
+                depthwise.forward(gemm, buf, 0, 1, h, w, o, oo);
+            }
         } finally {
             scratch.give(buf);
         }

@@ -136,6 +136,20 @@ class ExpandDepthwiseFusionTest {
     }
 
     @Test
+    void strideTwoFromPhaseOrderWithSiluOddOutputsAndABatch() {
+        // the input split into phase order once, the expansion computed in it: 30×30 → 15×15 (the last values not
+        // a whole vector) and 18×18 → 9×9 (the narrowest output that takes it), SiLU (stored, then applied), two
+        // images on three threads and on one
+        for (int hw : new int[] {30, 18}) {
+            for (int threads : new int[] {3, 1}) {
+                Object[] r = runBoth(threads, block(2, 6, 40, hw, 3, 2, true, true, false), 2, 6, hw, hw);
+                assertThat((int) r[2]).isEqualTo(1);
+                assertSame(r);
+            }
+        }
+    }
+
+    @Test
     void fiveByFiveOnSmallPlanes() {
         Object[] r = runBoth(block(1, 6, 24, 14, 5, 1, false, true, false), 1, 6, 14, 14);
         assertThat((int) r[2]).isEqualTo(1);
