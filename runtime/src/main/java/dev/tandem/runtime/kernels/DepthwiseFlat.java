@@ -318,9 +318,14 @@ final class DepthwiseFlat {
                 even.selectFrom(a, b).intoMemorySegment(dst, e + 2L * x, LE);
                 odd.selectFrom(a, b).intoMemorySegment(dst, o + 2L * x, LE);
             }
-            for (int x = vecEnd; x < w; x += 2) {
-                dst.set(FL, e + 2L * x, in.get(FL, src + 4L * x));
-                dst.set(FL, o + 2L * x, in.get(FL, src + 4L * x + 4));
+            if (vecEnd < w) {
+                // the last columns (fewer than two vectors): masked loads and stores, nothing past the row touched
+                VectorMask<Float> first = S.indexInRange(vecEnd, w), second = S.indexInRange(vecEnd + VL, w);
+                VectorMask<Float> half = S.indexInRange(0, (w - vecEnd) / 2);
+                FloatVector a = FloatVector.fromMemorySegment(S, in, src + 4L * vecEnd, LE, first);
+                FloatVector b = FloatVector.fromMemorySegment(S, in, src + 4L * (vecEnd + VL), LE, second);
+                even.selectFrom(a, b).intoMemorySegment(dst, e + 2L * vecEnd, LE, half);
+                odd.selectFrom(a, b).intoMemorySegment(dst, o + 2L * vecEnd, LE, half);
             }
         }
     }
