@@ -927,7 +927,8 @@ public final class Conv2d {
         int chunks = Math.min(planes, gemm.pool().threads() * 8);
         boolean fast = p.dilationH() == 1 && p.dilationW() == 1 && p.strideW() <= 2;
         boolean flat1 = DepthwiseFlat.supports(p), flat2 = DepthwiseFlat.supportsStride2(p, h, w);
-        if (beta == 0f && inFmt == null && o == null && FLAT && ow > FLAT_MIN_WIDTH && (flat1 || flat2)) {
+        boolean flat5 = FLAT5 && DepthwiseFlat.supports5(p) && ow > FLAT5_MIN_WIDTH;
+        if (beta == 0f && inFmt == null && o == null && FLAT && (ow > FLAT_MIN_WIDTH && (flat1 || flat2) || flat5)) {
             DepthwiseFlat.Layer have = flatLayer, layer = DepthwiseFlat.Layer.of(have, oh, ow, act);
             if (layer != have) {
                 flatLayer = layer;
@@ -941,6 +942,9 @@ public final class Conv2d {
                     if (flat1) {
                         DepthwiseFlat.plane(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow,
                                 dwWeights, c * 9, b, layer, work);
+                    } else if (flat5) {
+                        DepthwiseFlat.plane5(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow,
+                                dwWeights, c * 25, b, layer, work);
                     } else {
                         DepthwiseFlat.planeStride2(in, inOff + (long) pi * h * w, h, w, out,
                                 outOff + (long) pi * oh * ow, dwWeights, c * 9, b, layer, work);
@@ -1032,6 +1036,10 @@ public final class Conv2d {
      * plane's fixed costs) ran no faster (stride 1) or slower (stride 2) than with the vector across channels.
      */
     static final int FLAT_MIN_WIDTH = 8;
+    /** {@code -Dtandem.dw.flat5=false}: 5×5 stride-1 planes back on the row and channel kernels (measurements). */
+    private static final boolean FLAT5 = !"false".equals(System.getProperty("tandem.dw.flat5"));
+    /** Outputs at most this wide keep the channel kernel at 5×5 (system property tandem.dw.flat5MinWidth). */
+    static final int FLAT5_MIN_WIDTH = Integer.getInteger("tandem.dw.flat5MinWidth", 8);
     private static final ThreadLocal<DepthwiseChannels.Work> DW_CHANNELS_WORK =
             ThreadLocal.withInitial(DepthwiseChannels.Work::new);
     /**

@@ -40,7 +40,12 @@ public final class KernelWarmup {
                 conv(ConvParams.square(3, 1, 1).withGroups(c), c, c, c, Activation.clip(0, 6), arena),
                 conv(ConvParams.square(3, 2, 1).withGroups(c), c, c, c, Activation.RELU, arena),
                 conv(ConvParams.square(5, 1, 2).withGroups(c), c, c, c, Activation.SILU, arena),
+                conv(ConvParams.square(5, 1, 2).withGroups(c), c, c, c, Activation.clip(0, 6), arena),
             };
+            // the stride-2 depthwise convolution over planes in phase order (a fused expansion's path)
+            Conv2d phased = convs[6];
+            Tensor phases = Tensor.allocate(arena, DType.FLOAT32, Shape.of(c * hw * hw
+                    + (int) (Conv2d.phasesSlackBytes() / 4)));
             Conv2d stem = conv(ConvParams.square(7, 2, 3), 3, c, 1, Activation.RELU, arena);
             // a plane large enough for the flat depthwise kernel to read its inner rows in place, the flat kernel at
             // stride 2, and a stride-2 depthwise convolution of an odd-sized plane (Depthwise3x3)
@@ -71,6 +76,11 @@ public final class KernelWarmup {
                 wideDepthwise.forward(gemm, x3, wideOut);
                 wideStrided.forward(gemm, x3, wideStridedOut);
                 wideStrided.forward(gemm, odd, oddOut);
+                if (phased.takesPhases(hw, hw)) {
+                    Conv2d.splitPhases(x.segment(), x.offset(), c, hw, hw, phases.segment(), phases.offset());
+                    phased.forwardPhases(gemm, phases.segment(), phases.offset(), hw, hw, outs[6].segment(),
+                            outs[6].offset());
+                }
                 Pooling.maxPool(gemm.pool(), x, pooled, ConvParams.square(3, 2, 1), false);
                 Pooling.globalAveragePool(gemm.pool(), x, global);
                 Elementwise.binary(gemm.pool(), Elementwise.BinaryOp.ADD, x, outs[0], sum);

@@ -112,6 +112,19 @@ class ConvTest extends PooledKernelTest {
                 Conv2d.Path.DEPTHWISE));
         out.add(new Case(2, 3, 3, 18, 36, ConvParams.square(3, 2, 1).withGroups(3), true, acts[2],
                 Conv2d.Path.DEPTHWISE));
+        // 5x5 stride 1 with pads of 2 over planes wider than 8 (DepthwiseFlat.plane5): whole vectors stored straight
+        // with a clamp and two images, SiLU (stored, then applied), a plane of 99 values (a partial last vector),
+        // a one-row plane without bias, a larger plane with a sigmoid
+        out.add(new Case(2, 6, 6, 28, 28, ConvParams.square(5, 1, 2).withGroups(6), true, acts[2],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 5, 5, 14, 14, ConvParams.square(5, 1, 2).withGroups(5), true, acts[3],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 3, 3, 11, 9, ConvParams.square(5, 1, 2).withGroups(3), true, acts[4],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 4, 4, 1, 30, ConvParams.square(5, 1, 2).withGroups(4), false, acts[0],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 2, 2, 40, 50, ConvParams.square(5, 1, 2).withGroups(2), true, acts[5],
+                Conv2d.Path.DEPTHWISE));
         // 3x3 stride 1 with pads of 1 over planes wider than 8 (DepthwiseFlat): planes whose size is not a whole
         // number of vectors, planes of at least DIRECT_MIN values (inner rows read in place) with two images and a
         // clamp, the same with non-clamp activations (the padded copy only), one-row and one-column-past-8 planes

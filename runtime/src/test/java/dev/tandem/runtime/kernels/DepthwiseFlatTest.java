@@ -41,6 +41,29 @@ class DepthwiseFlatTest {
     }
 
     @Test
+    void fiveByFiveMatchesTheReferenceOnEveryPlaneSize() {
+        int[][] sizes = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 17}, {17, 1}, {5, 5}, {4, 6}, {7, 7}, {5, 16},
+            {14, 14}, {16, 16}, {28, 28}, {31, 33}, {1, 40}, {3, 100}};
+        for (int[] s : sizes) {
+            check5(s[0], s[1], Activation.RELU6, -1);
+            check5(s[0], s[1], Activation.SILU, -1);
+        }
+    }
+
+    /**
+     * The taps one and two columns past a row's ends read the neighbouring rows' first or last values (here +Inf
+     * in column 0, then in the last column): they must be left out, not multiplied by zero (that would make NaN
+     * in the outputs at the other edge); every output the reference computes finite must come out the same.
+     */
+    @Test
+    void fiveByFiveKeepsAnInfiniteValueOutOfTheNeighbouringRows() {
+        for (int[] s : new int[][] {{8, 9}, {10, 14}, {12, 28}}) {
+            check5(s[0], s[1], Activation.RELU6, 0);
+            check5(s[0], s[1], Activation.NONE, s[1] - 1);
+        }
+    }
+
+    @Test
     void strideTwoFromPhaseOrderMatchesTheReferenceOnEveryEvenPlaneSize() {
         int[][] sizes = {{2, 2}, {2, 4}, {4, 2}, {2, 12}, {6, 14}, {2, 32}, {2, 34}, {10, 64}, {64, 10}, {18, 34},
             {40, 40}, {36, 70}};
@@ -89,7 +112,7 @@ class DepthwiseFlatTest {
         DepthwiseFlat.Work work = new DepthwiseFlat.Work();
         try (Tensor in = Tensor.ofFloats(Shape.of(1, c, h, w), x);
              Tensor out = Tensor.allocate(DType.FLOAT32, Shape.of(1, c, oh, ow))) {
-            long io = in.offset() / 4, oo = out.offset() / 4;
+            long io = in.offset(), oo = out.offset();
             for (int ch = 0; ch < c; ch++) {
                 if (stride == 1) {
                     DepthwiseFlat.plane(in.segment(), io + (long) ch * h * w, h, w, out.segment(),
@@ -135,11 +158,11 @@ class DepthwiseFlatTest {
         try (Tensor in = Tensor.ofFloats(Shape.of(1, c, h, w), x);
              Tensor split = Tensor.allocate(DType.FLOAT32, Shape.of(c * h * w + DepthwiseFlat.PHASES_SLACK));
              Tensor out = Tensor.allocate(DType.FLOAT32, Shape.of(1, c, oh, ow))) {
-            long so = split.offset() / 4;
-            Conv2d.splitPhases(in.segment(), in.offset() / 4, c, h, w, split.segment(), so);
+            long so = split.offset();
+            Conv2d.splitPhases(in.segment(), in.offset(), c, h, w, split.segment(), so);
             for (int ch = 0; ch < c; ch++) {
                 DepthwiseFlat.planePhases(split.segment(), so + (long) ch * h * w, oh, ow, out.segment(),
-                        out.offset() / 4 + (long) ch * oh * ow, k, ch * 9, bias[ch], layer, work);
+                        out.offset() + (long) ch * oh * ow, k, ch * 9, bias[ch], layer, work);
             }
             float[] got = out.toFloatArray();
             for (int i = 0; i < got.length; i++) {
@@ -149,6 +172,46 @@ class DepthwiseFlatTest {
                 assertThat((double) got[i]).as("phases, %dx%d, %s, element %d", h, w, act, i)
                         .isCloseTo(want[i], Offset.offset(1e-5 * bound[i] + 1e-6));
             }
+        }
+    }
+    /**
+     * {@link DepthwiseFlat#plane5} on every channel against the reference; with {@code infColumn >= 0}, that column
+     * of the input's fourth row holds +Inf and only the outputs the reference gives finite are compared.
+     */
+    private static void check5(int h, int w, Activation act, int infColumn) {
+        int c = 3;
+        ConvParams p = ConvParams.square(5, 1, 2).withGroups(c);
+        Random r = new Random(13L * h + w);
+        float[] x = KernelTestSupport.random(r, c * h * w);
+        if (infColumn >= 0) {
+            for (int ch = 0; ch < c; ch++) {
+                x[(ch * h + Math.min(3, h - 1)) * w + infColumn] = Float.POSITIVE_INFINITY;
+            }
+        }
+        float[] k = KernelTestSupport.random(r, c * 25);
+        float[] bias = KernelTestSupport.random(r, c);
+        double[] want = ReferenceConv.conv2d(x, 1, c, h, w, k, c, bias, p, act);
+        double[] bound = ReferenceConv.conv2d(KernelTestSupport.abs(x), 1, c, h, w, KernelTestSupport.abs(k), c,
+                KernelTestSupport.abs(bias), p, Activation.NONE);
+        DepthwiseFlat.Layer layer = DepthwiseFlat.Layer.of(null, h, w, act);
+        DepthwiseFlat.Work work = new DepthwiseFlat.Work();
+        try (Tensor in = Tensor.ofFloats(Shape.of(1, c, h, w), x);
+             Tensor out = Tensor.allocate(DType.FLOAT32, Shape.of(1, c, h, w))) {
+            for (int ch = 0; ch < c; ch++) {
+                DepthwiseFlat.plane5(in.segment(), in.offset() + (long) ch * h * w, h, w, out.segment(),
+                        out.offset() + (long) ch * h * w, k, ch * 25, bias[ch], layer, work);
+            }
+            float[] got = out.toFloatArray();
+            int compared = 0;
+            for (int i = 0; i < got.length; i++) {
+                if (!Double.isFinite(want[i]) || !Double.isFinite(bound[i])) {
+                    continue;
+                }
+                compared++;
+                assertThat((double) got[i]).as("5x5, %dx%d, %s, element %d", h, w, act, i)
+                        .isCloseTo(want[i], Offset.offset(1e-5 * bound[i] + 1e-6));
+            }
+            assertThat(compared).isGreaterThan(got.length / 3);
         }
     }
 }

@@ -43,7 +43,10 @@ class FirstTierCompileTest {
                 .anyMatch(l -> l.contains("Depthwise3x3::row"))
                 .anyMatch(l -> l.contains("DepthwiseFlat::runInto"))
                 .anyMatch(l -> l.contains("DepthwiseFlat::runDirect"))
-                .anyMatch(l -> l.contains("DepthwiseFlat::runStride2"));
+                .anyMatch(l -> l.contains("DepthwiseFlat::runStride2"))
+                .anyMatch(l -> l.contains("DepthwiseFlat::run5"))
+                .anyMatch(l -> l.contains("DepthwiseFlat::runPhases"))
+                .anyMatch(l -> l.contains("DepthwiseFlat::splitPhases"));
         if (Sgemm.MR <= Simd.F) {
             // a panel's rows fit one vector: one-column products take the column kernel
             assertThat(compiled).anyMatch(l -> l.contains("Sgemm::columnPanel"));
