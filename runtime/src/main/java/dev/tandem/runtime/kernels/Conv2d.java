@@ -456,12 +456,13 @@ public final class Conv2d {
     }
 
     /**
-     * Whether {@link #forwardPhases} computes this depthwise convolution over an h × w input: 3×3, stride 2, pads of
-     * 1, both sizes even, an output wider than {@link #FLAT_MIN_WIDTH} columns, the flat kernels on (they are what
-     * {@link #forward} would use for it).
+     * Whether {@link #forwardPhases} computes this depthwise convolution over an h × w input: 3×3 with pads of 1 or
+     * 5×5 with pads of 2, stride 2, both sizes even, an output wider than {@link #FLAT_MIN_WIDTH} (5×5:
+     * {@link #FLAT5_STRIDE2_MIN_WIDTH}) columns, the flat kernels on (they are what {@link #forward} would use).
      */
     public boolean takesPhases(int h, int w) {
-        return path == Path.DEPTHWISE && FLAT && DepthwiseFlat.supportsStride2(p, h, w) && p.outW(w) > FLAT_MIN_WIDTH;
+        return path == Path.DEPTHWISE && FLAT && (DepthwiseFlat.supportsStride2(p, h, w) && p.outW(w) > FLAT_MIN_WIDTH
+                || FLAT5 && DepthwiseFlat.supports5Stride2(p, h, w) && p.outW(w) > FLAT5_STRIDE2_MIN_WIDTH);
     }
 
     /** Bytes a buffer of planes in phase order needs after its last plane, for {@link #forwardPhases}. */
@@ -504,6 +505,7 @@ public final class Conv2d {
                     + " bytes after its last plane");
         }
         int oh = h / 2, ow = w / 2, planes = outChannels;
+        boolean five = p.kernelH() == 5;
         DepthwiseFlat.Layer have = flatLayer, layer = DepthwiseFlat.Layer.of(have, oh, ow, act);
         if (layer != have) {
             flatLayer = layer;
@@ -513,8 +515,13 @@ public final class Conv2d {
             int p0 = (int) ((long) planes * t / chunks), p1 = (int) ((long) planes * (t + 1) / chunks);
             DepthwiseFlat.Work work = DW_FLAT_WORK.get();
             for (int c = p0; c < p1; c++) {
-                DepthwiseFlat.planePhases(in, inOff + (long) c * h * w, oh, ow, out, outOff + (long) c * oh * ow,
-                        dwWeights, c * 9, bias == null ? 0f : bias[c], layer, work);
+                if (five) {
+                    DepthwiseFlat.planePhases5(in, inOff + (long) c * h * w, oh, ow, out, outOff + (long) c * oh * ow,
+                            dwWeights, c * 25, bias == null ? 0f : bias[c], layer, work);
+                } else {
+                    DepthwiseFlat.planePhases(in, inOff + (long) c * h * w, oh, ow, out, outOff + (long) c * oh * ow,
+                            dwWeights, c * 9, bias == null ? 0f : bias[c], layer, work);
+                }
             }
         });
     }
@@ -928,7 +935,9 @@ public final class Conv2d {
         boolean fast = p.dilationH() == 1 && p.dilationW() == 1 && p.strideW() <= 2;
         boolean flat1 = DepthwiseFlat.supports(p), flat2 = DepthwiseFlat.supportsStride2(p, h, w);
         boolean flat5 = FLAT5 && DepthwiseFlat.supports5(p) && ow > FLAT5_MIN_WIDTH;
-        if (beta == 0f && inFmt == null && o == null && FLAT && (ow > FLAT_MIN_WIDTH && (flat1 || flat2) || flat5)) {
+        boolean flat52 = FLAT5 && DepthwiseFlat.supports5Stride2(p, h, w) && ow > FLAT5_STRIDE2_MIN_WIDTH;
+        if (beta == 0f && inFmt == null && o == null && FLAT
+                && (ow > FLAT_MIN_WIDTH && (flat1 || flat2) || flat5 || flat52)) {
             DepthwiseFlat.Layer have = flatLayer, layer = DepthwiseFlat.Layer.of(have, oh, ow, act);
             if (layer != have) {
                 flatLayer = layer;
@@ -945,6 +954,9 @@ public final class Conv2d {
                     } else if (flat5) {
                         DepthwiseFlat.plane5(in, inOff + (long) pi * h * w, h, w, out, outOff + (long) pi * oh * ow,
                                 dwWeights, c * 25, b, layer, work);
+                    } else if (flat52) {
+                        DepthwiseFlat.plane5Stride2(in, inOff + (long) pi * h * w, h, w, out,
+                                outOff + (long) pi * oh * ow, dwWeights, c * 25, b, layer, work);
                     } else {
                         DepthwiseFlat.planeStride2(in, inOff + (long) pi * h * w, h, w, out,
                                 outOff + (long) pi * oh * ow, dwWeights, c * 9, b, layer, work);
@@ -1040,6 +1052,8 @@ public final class Conv2d {
     private static final boolean FLAT5 = !"false".equals(System.getProperty("tandem.dw.flat5"));
     /** Outputs at most this wide keep the channel kernel at 5×5 (system property tandem.dw.flat5MinWidth). */
     static final int FLAT5_MIN_WIDTH = Integer.getInteger("tandem.dw.flat5MinWidth", 8);
+    /** Outputs at most this wide keep the channel kernel at 5×5 stride 2 (tandem.dw.flat5Stride2MinWidth). */
+    static final int FLAT5_STRIDE2_MIN_WIDTH = Integer.getInteger("tandem.dw.flat5Stride2MinWidth", 8);
     private static final ThreadLocal<DepthwiseChannels.Work> DW_CHANNELS_WORK =
             ThreadLocal.withInitial(DepthwiseChannels.Work::new);
     /**

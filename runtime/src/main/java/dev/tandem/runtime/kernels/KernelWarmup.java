@@ -41,6 +41,7 @@ public final class KernelWarmup {
                 conv(ConvParams.square(3, 2, 1).withGroups(c), c, c, c, Activation.RELU, arena),
                 conv(ConvParams.square(5, 1, 2).withGroups(c), c, c, c, Activation.SILU, arena),
                 conv(ConvParams.square(5, 1, 2).withGroups(c), c, c, c, Activation.clip(0, 6), arena),
+                conv(ConvParams.square(5, 2, 2).withGroups(c), c, c, c, Activation.SILU, arena),
             };
             // the stride-2 depthwise convolution over planes in phase order (a fused expansion's path)
             Conv2d phased = convs[6];

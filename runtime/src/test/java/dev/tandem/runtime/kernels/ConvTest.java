@@ -125,6 +125,16 @@ class ConvTest extends PooledKernelTest {
                 Conv2d.Path.DEPTHWISE));
         out.add(new Case(1, 2, 2, 40, 50, ConvParams.square(5, 1, 2).withGroups(2), true, acts[5],
                 Conv2d.Path.DEPTHWISE));
+        // 5x5 stride 2 with pads of 2 over even sizes, outputs wider than 8 (DepthwiseFlat.plane5Stride2): a clamp
+        // with two images, SiLU, an output of 90 values (a partial last vector) with a hard swish, a two-row input
+        out.add(new Case(2, 4, 4, 56, 56, ConvParams.square(5, 2, 2).withGroups(4), true, acts[2],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 3, 3, 28, 28, ConvParams.square(5, 2, 2).withGroups(3), true, acts[3],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 3, 3, 20, 18, ConvParams.square(5, 2, 2).withGroups(3), false, acts[4],
+                Conv2d.Path.DEPTHWISE));
+        out.add(new Case(1, 2, 2, 2, 40, ConvParams.square(5, 2, 2).withGroups(2), true, acts[1],
+                Conv2d.Path.DEPTHWISE));
         // 3x3 stride 1 with pads of 1 over planes wider than 8 (DepthwiseFlat): planes whose size is not a whole
         // number of vectors, planes of at least DIRECT_MIN values (inner rows read in place) with two images and a
         // clamp, the same with non-clamp activations (the padded copy only), one-row and one-column-past-8 planes

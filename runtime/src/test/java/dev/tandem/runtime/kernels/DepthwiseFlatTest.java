@@ -64,6 +64,30 @@ class DepthwiseFlatTest {
     }
 
     @Test
+    void fiveByFiveStrideTwoMatchesTheReferenceOnEveryEvenPlaneSize() {
+        int[][] sizes = {{2, 2}, {2, 4}, {4, 2}, {2, 12}, {6, 14}, {2, 32}, {2, 34}, {10, 64}, {64, 10}, {18, 34},
+            {28, 28}, {56, 56}};
+        for (int[] s : sizes) {
+            for (boolean phases : new boolean[] {false, true}) {
+                check5Stride2(s[0], s[1], Activation.RELU6, phases, false);
+                check5Stride2(s[0], s[1], Activation.SILU, phases, false);
+                check5Stride2(s[0], s[1], Activation.HARDSWISH, phases, false);
+            }
+        }
+    }
+
+    /** As {@link #phaseOrderKeepsAnInfiniteValueOutOfTheFirstRow}, at 5×5 (column 0 of a row holds +Inf). */
+    @Test
+    void fiveByFiveStrideTwoKeepsAnInfiniteValueOutOfTheNeighbouringRows() {
+        for (int[] s : new int[][] {{12, 20}, {16, 40}}) {
+            for (boolean phases : new boolean[] {false, true}) {
+                check5Stride2(s[0], s[1], Activation.RELU6, phases, true);
+                check5Stride2(s[0], s[1], Activation.NONE, phases, true);
+            }
+        }
+    }
+
+    @Test
     void strideTwoFromPhaseOrderMatchesTheReferenceOnEveryEvenPlaneSize() {
         int[][] sizes = {{2, 2}, {2, 4}, {4, 2}, {2, 12}, {6, 14}, {2, 32}, {2, 34}, {10, 64}, {64, 10}, {18, 34},
             {40, 40}, {36, 70}};
@@ -210,6 +234,60 @@ class DepthwiseFlatTest {
                 compared++;
                 assertThat((double) got[i]).as("5x5, %dx%d, %s, element %d", h, w, act, i)
                         .isCloseTo(want[i], Offset.offset(1e-5 * bound[i] + 1e-6));
+            }
+            assertThat(compared).isGreaterThan(got.length / 3);
+        }
+    }
+    /**
+     * {@link DepthwiseFlat#plane5Stride2} (or, with {@code phases}, {@link DepthwiseFlat#planePhases5} on planes split
+     * by {@link Conv2d#splitPhases}) on every channel against the reference; with {@code infinity}, the input's
+     * sixth row holds +Inf in column 0 and in its last column, and only outputs the reference gives finite are
+     * compared.
+     */
+    private static void check5Stride2(int h, int w, Activation act, boolean phases, boolean infinity) {
+        int c = 3;
+        ConvParams p = ConvParams.square(5, 2, 2).withGroups(c);
+        int oh = h / 2, ow = w / 2;
+        Random r = new Random(7L * h + w);
+        float[] x = KernelTestSupport.random(r, c * h * w);
+        if (infinity) {
+            for (int ch = 0; ch < c; ch++) {
+                x[(ch * h + Math.min(5, h - 1)) * w] = Float.POSITIVE_INFINITY;
+                x[(ch * h + Math.min(5, h - 1)) * w + w - 1] = Float.POSITIVE_INFINITY;
+            }
+        }
+        float[] k = KernelTestSupport.random(r, c * 25);
+        float[] bias = KernelTestSupport.random(r, c);
+        double[] want = ReferenceConv.conv2d(x, 1, c, h, w, k, c, bias, p, act);
+        double[] bound = ReferenceConv.conv2d(KernelTestSupport.abs(x), 1, c, h, w, KernelTestSupport.abs(k), c,
+                KernelTestSupport.abs(bias), p, Activation.NONE);
+        DepthwiseFlat.Layer layer = DepthwiseFlat.Layer.of(null, oh, ow, act);
+        DepthwiseFlat.Work work = new DepthwiseFlat.Work();
+        try (Tensor in = Tensor.ofFloats(Shape.of(1, c, h, w), x);
+             Tensor split = Tensor.allocate(DType.FLOAT32, Shape.of(c * h * w));
+             Tensor out = Tensor.allocate(DType.FLOAT32, Shape.of(1, c, oh, ow))) {
+            if (phases) {
+                Conv2d.splitPhases(in.segment(), in.offset(), c, h, w, split.segment(), split.offset());
+            }
+            for (int ch = 0; ch < c; ch++) {
+                long oo = out.offset() + (long) ch * oh * ow;
+                if (phases) {
+                    DepthwiseFlat.planePhases5(split.segment(), split.offset() + (long) ch * h * w, oh, ow,
+                            out.segment(), oo, k, ch * 25, bias[ch], layer, work);
+                } else {
+                    DepthwiseFlat.plane5Stride2(in.segment(), in.offset() + (long) ch * h * w, h, w, out.segment(),
+                            oo, k, ch * 25, bias[ch], layer, work);
+                }
+            }
+            float[] got = out.toFloatArray();
+            int compared = 0;
+            for (int i = 0; i < got.length; i++) {
+                if (!Double.isFinite(want[i]) || !Double.isFinite(bound[i])) {
+                    continue;
+                }
+                compared++;
+                assertThat((double) got[i]).as("5x5 stride 2%s, %dx%d, %s, element %d", phases ? " (phases)" : "", h,
+                        w, act, i).isCloseTo(want[i], Offset.offset(1e-5 * bound[i] + 1e-6));
             }
             assertThat(compared).isGreaterThan(got.length / 3);
         }

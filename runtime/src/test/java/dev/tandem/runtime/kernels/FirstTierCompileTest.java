@@ -44,7 +44,8 @@ class FirstTierCompileTest {
                 .anyMatch(l -> l.contains("DepthwiseFlat::runInto"))
                 .anyMatch(l -> l.contains("DepthwiseFlat::runDirect"))
                 .anyMatch(l -> l.contains("DepthwiseFlat::runStride2"))
-                .anyMatch(l -> l.contains("DepthwiseFlat::run5"))
+                .anyMatch(l -> l.contains("DepthwiseFlat::run5 "))
+                .anyMatch(l -> l.contains("DepthwiseFlat::run5Stride2"))
                 .anyMatch(l -> l.contains("DepthwiseFlat::runPhases"))
                 .anyMatch(l -> l.contains("DepthwiseFlat::splitPhases"));
         if (Sgemm.MR <= Simd.F) {

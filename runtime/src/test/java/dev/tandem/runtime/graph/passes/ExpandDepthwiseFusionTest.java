@@ -150,6 +150,16 @@ class ExpandDepthwiseFusionTest {
     }
 
     @Test
+    void fiveByFiveStrideTwoFromPhaseOrder() {
+        // EfficientNet-B0's 5x5 stride-2 blocks: 40×40 → 20×20 with SiLU, two images on three threads and on one
+        for (int threads : new int[] {3, 1}) {
+            Object[] r = runBoth(threads, block(2, 6, 40, 40, 5, 2, true, true, false), 2, 6, 40, 40);
+            assertThat((int) r[2]).isEqualTo(1);
+            assertSame(r);
+        }
+    }
+
+    @Test
     void fiveByFiveOnSmallPlanes() {
         Object[] r = runBoth(block(1, 6, 24, 14, 5, 1, false, true, false), 1, 6, 14, 14);
         assertThat((int) r[2]).isEqualTo(1);
