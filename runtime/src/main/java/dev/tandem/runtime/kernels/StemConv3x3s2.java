@@ -37,22 +37,20 @@ final class StemConv3x3s2 {
         private float[] buf = new float[0];
         private float[] stage = new float[0];
         private float[] rows = new float[0];
-        private float[] zeros = new float[0];
+        private MemorySegment rowSegment = MemorySegment.ofArray(rows);
 
         /** Room for four output rows of {@code n} floats each. */
         float[] rows(int n) {
             if (rows.length < 4 * n) {
                 rows = new float[4 * n];
+                rowSegment = MemorySegment.ofArray(rows);
             }
             return rows;
         }
 
-        /** Four rows of {@code n} zeros, never written: what a pass adds to when it does not accumulate. */
-        float[] zeros(int n) {
-            if (zeros.length < 4 * n) {
-                zeros = new float[4 * n];
-            }
-            return zeros;
+        /** The rows as a memory segment (what {@link #rowGroup} stores into). */
+        MemorySegment rowSegment() {
+            return rowSegment;
         }
 
         /** A zeroed buffer of at least {@code n} floats (the zero frame around the image is read). */
@@ -131,10 +129,11 @@ final class StemConv3x3s2 {
             float[] buf = work.buf(inChannels * rows * 2 * half);
             float[] stage = work.stage(stageLen);
             fill(in, inOff + (long) b * inChannels * h * w, h, w, r0, rows, half, buf, stage);
-            // rowGroupBuffered's pairs start at a multiple of VL below ow and may end a vector past ow's last one
-            int owr = (ow + VL - 1) / VL * VL + VL;
+            // the buffered columns start at a multiple of VL and end at ow rounded up to whole vectors
+            int owr = (ow + VL - 1) / VL * VL;
+            float[] rowBuf = work.rows(owr);
             band(buf, rows, half, r0, r1, ow, owr, out, outOff + (long) b * outChannels * oh * ow, (long) oh * ow,
-                    accumulate, work.rows(owr), work.zeros(owr));
+                    accumulate, rowBuf, work.rowSegment());
         });
     }
 
@@ -162,12 +161,12 @@ final class StemConv3x3s2 {
     /**
      * Output rows r0..r1 of every channel. A group of four channels' rows is stored straight into the tensor's
      * memory, whole vectors at a time ({@link #rowGroup}); the columns after the last whole vector, and a last group
-     * of fewer than four channels, are built in {@code rowBuf} (four rows of {@code owr} floats, see
-     * {@link #rowGroupBuffered}) and copied out. Before, every row went through {@code rowBuf} (11% of this kernel's
+     * of fewer than four channels, are computed the same way into {@code rowBuf} (four rows of {@code owr} floats,
+     * {@code rowSeg} over them) and copied out. Before, every row went through the buffer (11% of this kernel's
      * samples in the copy) and was computed in whole pairs of vectors (MobileNetV2's 112 columns as 128).
      */
     private void band(float[] buf, int rows, int half, int r0, int r1, int ow, int owr, MemorySegment out,
-                      long outOff, long plane, boolean accumulate, float[] rowBuf, float[] zeros) {
+                      long outOff, long plane, boolean accumulate, float[] rowBuf, MemorySegment rowSeg) {
         boolean other = !act.isClamp();
         float lo = other ? Float.NEGATIVE_INFINITY : act.clampLow();
         float hi = other ? Float.POSITIVE_INFINITY : act.clampHigh();
@@ -178,23 +177,21 @@ final class StemConv3x3s2 {
                 int count = Math.min(4, outChannels - k);
                 int from = count == 4 ? whole : 0;
                 if (from > 0) {
-                    rowGroup(buf, rows, half, rowBase, k, whole, lo, hi, accumulate, out,
+                    rowGroup(buf, rows, half, rowBase, k, 0, whole, lo, hi, accumulate, out,
                             (outOff + (long) k * plane + (long) r * ow) * 4, plane * 4);
                 }
                 if (from == ow) {
                     continue;
                 }
+                // the rest in whole vectors into the buffer (the weights of channels past the last are zeros; the
+                // lanes past ow and the rows past count are computed and dropped)
                 if (accumulate) {
-                    java.util.Arrays.fill(rowBuf, 0, 4 * owr, 0f);
                     for (int q = 0; q < count; q++) {
                         MemorySegment.copy(out, FL, (outOff + (long) (k + q) * plane + (long) r * ow + from) * 4,
                                 rowBuf, q * owr + from, ow - from);
                     }
                 }
-                // Without accumulation the pass adds a buffer of zeros nothing writes, instead of zero-filling the
-                // row buffer before every pass only to load the zeros back.
-                rowGroupBuffered(buf, rows, half, rowBase, k, from, ow, owr, lo, hi, accumulate ? rowBuf : zeros,
-                        rowBuf);
+                rowGroup(buf, rows, half, rowBase, k, from, owr, lo, hi, accumulate, rowSeg, 0, 4L * owr);
                 for (int q = 0; q < count; q++) {
                     long at = (outOff + (long) (k + q) * plane + (long) r * ow + from) * 4;
                     MemorySegment.copy(rowBuf, q * owr + from, out, FL, at, ow - from);
@@ -209,23 +206,23 @@ final class StemConv3x3s2 {
     }
 
     /**
-     * Columns {@code 0..whole} (a multiple of {@code VL}) of one output row of output channels {@code k..k+4},
-     * stored into {@code out} at byte offset {@code at} (channel k's row) plus {@code q·planeBytes} (channel k+q's):
-     * pairs of vectors (eight accumulators), then one vector (four) where a pair does not fit; with
-     * {@code accumulate}, what {@code out} holds is added; clamped to [lo, hi]. A method of its own, called once per
-     * row and channel group, so that C2 compiles it once on its call count: as the body of {@link #band}'s row loop
-     * it was compiled three times (on-stack replacements of a loop that runs for a whole band, then the method),
-     * 430 ms of C2's time in a model's first seconds (docs/benchmarks.md, "Thirteenth session"). No vector crosses
-     * its boundary: passed to or from a method C2 does not inline, they are boxed.
+     * Columns {@code from..to} (both multiples of {@code VL}) of one output row of output channels {@code k..k+4},
+     * stored into {@code out} at byte offset {@code at + 4·j} (channel k's column j) plus {@code q·rowBytes}
+     * (channel k+q's): pairs of vectors (eight accumulators), then one vector (four) where a pair does not fit; with
+     * {@code accumulate}, what {@code out} holds there is added first; clamped to [lo, hi]. A method of its own,
+     * called once per row and channel group, so that C2 compiles it once on its call count: as the body of
+     * {@link #band}'s row loop it was compiled three times (on-stack replacements of a loop that runs for a whole
+     * band, then the method), 430 ms of C2's time in a model's first seconds (docs/benchmarks.md, "Thirteenth
+     * session"). No vector crosses its boundary: passed to or from a method C2 does not inline, they are boxed.
      */
-    private void rowGroup(float[] buf, int rows, int half, int rowBase, int k, int whole, float lo, float hi,
-                          boolean accumulate, MemorySegment out, long at, long planeBytes) {
+    private void rowGroup(float[] buf, int rows, int half, int rowBase, int k, int from, int to, float lo, float hi,
+                          boolean accumulate, MemorySegment out, long at, long rowBytes) {
         FloatVector vlo = FloatVector.broadcast(S, lo);
         FloatVector vhi = FloatVector.broadcast(S, hi);
         int taps = inChannels * 9;
-        long at1 = at + planeBytes, at2 = at1 + planeBytes, at3 = at2 + planeBytes;
-        int j = 0;
-        for (; j + 2 * VL <= whole; j += 2 * VL) {
+        long at1 = at + rowBytes, at2 = at1 + rowBytes, at3 = at2 + rowBytes;
+        int j = from;
+        for (; j + 2 * VL <= to; j += 2 * VL) {
             FloatVector a0 = FloatVector.broadcast(S, bias[k]), b0 = a0;
             FloatVector a1 = FloatVector.broadcast(S, bias[k + 1]), b1 = a1;
             FloatVector a2 = FloatVector.broadcast(S, bias[k + 2]), b2 = a2;
@@ -308,8 +305,8 @@ final class StemConv3x3s2 {
             a3.blend(vhi, a3.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at3 + c, LE);
             b3.blend(vhi, b3.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at3 + d, LE);
         }
-        if (j < whole) {
-            // one vector left (whole is a multiple of VL): four accumulators, the same taps
+        if (j < to) {
+            // one vector left (to − from is a multiple of VL): four accumulators, the same taps
             FloatVector a0 = FloatVector.broadcast(S, bias[k]);
             FloatVector a1 = FloatVector.broadcast(S, bias[k + 1]);
             FloatVector a2 = FloatVector.broadcast(S, bias[k + 2]);
@@ -351,100 +348,6 @@ final class StemConv3x3s2 {
             a1.blend(vhi, a1.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at1 + c, LE);
             a2.blend(vhi, a2.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at2 + c, LE);
             a3.blend(vhi, a3.compare(VectorOperators.GT, vhi)).intoMemorySegment(out, at3 + c, LE);
-        }
-    }
-
-    /**
-     * Columns {@code from..ow} of one output row of output channels {@code k..k+4} into {@code rowBuf} (four rows
-     * of {@code owr} floats, at the same columns: the sums plus what {@code add} holds at the same place, clamped to
-     * [lo, hi]; {@code add} may be {@code rowBuf}), from the padded rows at {@code rowBase} of {@code buf}, in whole
-     * pairs of vectors: the last columns of a row and a last group of fewer than four channels, which
-     * {@link #rowGroup} cannot store in place. A method of its own for the reason given there.
-     */
-    private void rowGroupBuffered(float[] buf, int rows, int half, int rowBase, int k, int from, int ow, int owr,
-                                  float lo, float hi, float[] add, float[] rowBuf) {
-        FloatVector vlo = FloatVector.broadcast(S, lo);
-        FloatVector vhi = FloatVector.broadcast(S, hi);
-        int taps = inChannels * 9;
-        for (int j = from; j < ow; j += 2 * VL) {
-            FloatVector a0 = FloatVector.broadcast(S, bias[k]), b0 = a0;
-            FloatVector a1 = FloatVector.broadcast(S, bias[k + 1]), b1 = a1;
-            FloatVector a2 = FloatVector.broadcast(S, bias[k + 2]), b2 = a2;
-            FloatVector a3 = FloatVector.broadcast(S, bias[k + 3]), b3 = a3;
-            int w0 = k * taps;
-            for (int ci = 0; ci < inChannels; ci++) {
-                for (int ky = 0; ky < 3; ky++) {
-                    int e = ((ci * rows + rowBase + ky) * 2) * half + j, o = e + half;
-                    int t = w0 + ci * 9 + ky * 3;
-                    FloatVector x0 = FloatVector.fromArray(S, buf, e);
-                    FloatVector y0 = FloatVector.fromArray(S, buf, e + VL);
-                    FloatVector x1 = FloatVector.fromArray(S, buf, o);
-                    FloatVector y1 = FloatVector.fromArray(S, buf, o + VL);
-                    FloatVector x2 = FloatVector.fromArray(S, buf, e + 1);
-                    FloatVector y2 = FloatVector.fromArray(S, buf, e + 1 + VL);
-                    FloatVector wv = FloatVector.broadcast(S, weights[t]);
-                    a0 = x0.fma(wv, a0);
-                    b0 = y0.fma(wv, b0);
-                    wv = FloatVector.broadcast(S, weights[t + 1]);
-                    a0 = x1.fma(wv, a0);
-                    b0 = y1.fma(wv, b0);
-                    wv = FloatVector.broadcast(S, weights[t + 2]);
-                    a0 = x2.fma(wv, a0);
-                    b0 = y2.fma(wv, b0);
-                    wv = FloatVector.broadcast(S, weights[t + taps]);
-                    a1 = x0.fma(wv, a1);
-                    b1 = y0.fma(wv, b1);
-                    wv = FloatVector.broadcast(S, weights[t + taps + 1]);
-                    a1 = x1.fma(wv, a1);
-                    b1 = y1.fma(wv, b1);
-                    wv = FloatVector.broadcast(S, weights[t + taps + 2]);
-                    a1 = x2.fma(wv, a1);
-                    b1 = y2.fma(wv, b1);
-                    wv = FloatVector.broadcast(S, weights[t + 2 * taps]);
-                    a2 = x0.fma(wv, a2);
-                    b2 = y0.fma(wv, b2);
-                    wv = FloatVector.broadcast(S, weights[t + 2 * taps + 1]);
-                    a2 = x1.fma(wv, a2);
-                    b2 = y1.fma(wv, b2);
-                    wv = FloatVector.broadcast(S, weights[t + 2 * taps + 2]);
-                    a2 = x2.fma(wv, a2);
-                    b2 = y2.fma(wv, b2);
-                    wv = FloatVector.broadcast(S, weights[t + 3 * taps]);
-                    a3 = x0.fma(wv, a3);
-                    b3 = y0.fma(wv, b3);
-                    wv = FloatVector.broadcast(S, weights[t + 3 * taps + 1]);
-                    a3 = x1.fma(wv, a3);
-                    b3 = y1.fma(wv, b3);
-                    wv = FloatVector.broadcast(S, weights[t + 3 * taps + 2]);
-                    a3 = x2.fma(wv, a3);
-                    b3 = y2.fma(wv, b3);
-                }
-            }
-            // the epilogue written out here: handed to a helper, the accumulators were boxed (not inlined)
-            a0 = a0.add(FloatVector.fromArray(S, add, j));
-            b0 = b0.add(FloatVector.fromArray(S, add, j + VL));
-            a1 = a1.add(FloatVector.fromArray(S, add, owr + j));
-            b1 = b1.add(FloatVector.fromArray(S, add, owr + j + VL));
-            a2 = a2.add(FloatVector.fromArray(S, add, 2 * owr + j));
-            b2 = b2.add(FloatVector.fromArray(S, add, 2 * owr + j + VL));
-            a3 = a3.add(FloatVector.fromArray(S, add, 3 * owr + j));
-            b3 = b3.add(FloatVector.fromArray(S, add, 3 * owr + j + VL));
-            a0 = a0.blend(vlo, a0.compare(VectorOperators.LT, vlo));
-            b0 = b0.blend(vlo, b0.compare(VectorOperators.LT, vlo));
-            a1 = a1.blend(vlo, a1.compare(VectorOperators.LT, vlo));
-            b1 = b1.blend(vlo, b1.compare(VectorOperators.LT, vlo));
-            a2 = a2.blend(vlo, a2.compare(VectorOperators.LT, vlo));
-            b2 = b2.blend(vlo, b2.compare(VectorOperators.LT, vlo));
-            a3 = a3.blend(vlo, a3.compare(VectorOperators.LT, vlo));
-            b3 = b3.blend(vlo, b3.compare(VectorOperators.LT, vlo));
-            a0.blend(vhi, a0.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, j);
-            b0.blend(vhi, b0.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, j + VL);
-            a1.blend(vhi, a1.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, owr + j);
-            b1.blend(vhi, b1.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, owr + j + VL);
-            a2.blend(vhi, a2.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 2 * owr + j);
-            b2.blend(vhi, b2.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 2 * owr + j + VL);
-            a3.blend(vhi, a3.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 3 * owr + j);
-            b3.blend(vhi, b3.compare(VectorOperators.GT, vhi)).intoArray(rowBuf, 3 * owr + j + VL);
         }
     }
 }
