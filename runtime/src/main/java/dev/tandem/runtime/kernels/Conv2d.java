@@ -1048,7 +1048,7 @@ public final class Conv2d {
      * plane's fixed costs) ran no faster (stride 1) or slower (stride 2) than with the vector across channels.
      */
     static final int FLAT_MIN_WIDTH = 8;
-    /** {@code -Dtandem.dw.flat5=false}: 5×5 stride-1 planes back on the row and channel kernels (measurements). */
+    /** {@code -Dtandem.dw.flat5=false}: 5×5 planes back on the row and channel kernels (for measurements). */
     private static final boolean FLAT5 = !"false".equals(System.getProperty("tandem.dw.flat5"));
     /** Outputs at most this wide keep the channel kernel at 5×5 (system property tandem.dw.flat5MinWidth). */
     static final int FLAT5_MIN_WIDTH = Integer.getInteger("tandem.dw.flat5MinWidth", 8);

@@ -25,8 +25,13 @@ import jdk.incubator.vector.VectorSpecies;
  * and rounds every row up to whole vectors; at MobileNetV2's 56- and 28-wide planes that per-row work cost more
  * than the arithmetic (144 channels of 56×56 ran at 18 GFLOP/s on one core; 192 of 28×28 at 13).
  *
- * <p>Stateless; {@link #plane} and {@link #planeStride2} may run on many threads at once, each with its own
- * {@link Work}, sharing one {@link Layer}.
+ * <p>5×5 kernels with pads of 2 work the same way ({@link #plane5}, {@link #plane5Stride2}): two columns masked on
+ * each side, and at stride 2 taps one phase-plane row or column either way. A fused 1×1 expansion can compute its
+ * output already in phase order ({@link #splitPhases} on its input), which {@link #planePhases} and
+ * {@link #planePhases5} take without a split of their own.
+ *
+ * <p>Stateless; the plane methods may run on many threads at once, each with its own {@link Work}, sharing one
+ * {@link Layer}.
  */
 final class DepthwiseFlat {
     private static final VectorSpecies<Float> S = Simd.FLOAT;

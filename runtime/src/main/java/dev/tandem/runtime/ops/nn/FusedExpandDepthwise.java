@@ -99,9 +99,9 @@ public final class FusedExpandDepthwise implements Op {
         Conv2d[] expand = bl.expand, depthwise = bl.depthwise;
         int[] first = bl.first;
         Sgemm gemm = ctx.gemm();
-        // A stride-2 3×3 depthwise convolution the flat kernel takes: the input is split into phase order once per
-        // image (c planes), so that each block's expansion computes its planes already split and the depthwise
-        // kernel reads them in place, instead of splitting every expanded plane (m of them) again.
+        // A stride-2 depthwise convolution the flat kernels take (3×3 or 5×5): the input is split into phase order
+        // once per image (c planes), so that each block's expansion computes its planes already split and the
+        // depthwise kernel reads them as they are, instead of splitting every expanded plane (m of them) again.
         boolean phases = depthwise[0].takesPhases(h, w);
         Scratch split = phases ? new Scratch((long) n * c * plane) : null;
         Scratch scratch = new Scratch((long) Math.min(mb, m) * plane + (phases ? Conv2d.phasesSlackBytes() : 0));
