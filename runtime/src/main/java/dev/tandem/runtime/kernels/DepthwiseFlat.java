@@ -165,15 +165,12 @@ final class DepthwiseFlat {
         }
         java.util.Arrays.fill(buf, m + n, end, 0f);
         if (d0 > 0) {
-            runInto(buf, m, w, 0, d0, layer.left, layer.right, k, kOff, bias, lo, hi, out, oo * 4);
+            runInto(buf, m, w, 0, d0, whole, layer.left, layer.right, k, kOff, bias, lo, hi, out, oo * 4, res);
         }
         if (d1 > d0) {
             runDirect(in, io * 4, w, d0, d1, layer.left, layer.right, k, kOff, bias, lo, hi, out, oo * 4);
         }
-        if (whole > d1) {
-            runInto(buf, m, w, d1, whole, layer.left, layer.right, k, kOff, bias, lo, hi, out, oo * 4);
-        }
-        run(buf, m, w, whole, vecs, layer.left, layer.right, k, kOff, bias, lo, hi, res);
+        runInto(buf, m, w, d1, vecs, whole, layer.left, layer.right, k, kOff, bias, lo, hi, out, oo * 4, res);
         if (!clamp) {
             layer.act.applyInPlace(res, 0, n);
         }
@@ -181,11 +178,13 @@ final class DepthwiseFlat {
     }
 
     /**
-     * {@code res[0..vecs·VL)} = the plane's outputs, clamped to [lo, hi]: the plane at {@code buf[m..]}, w wide.
-     * Small on purpose, so that C2 inlines every Vector API call and keeps the vectors in registers.
+     * Vectors {@code [v0, v1)} of the plane's outputs, clamped to [lo, hi], from the plane at {@code buf[m..]} (w
+     * wide, zero margins): those below {@code whole} stored into {@code out} at byte offset {@code ob}, the rest into
+     * {@code res} at their index. Small on purpose, so that C2 inlines every Vector API call and keeps the vectors in
+     * registers.
      */
-    static void run(float[] buf, int m, int w, int v0, int v1, float[] left, float[] right, float[] k, int kOff,
-                    float bias, float lo, float hi, float[] res) {
+    static void runInto(float[] buf, int m, int w, int v0, int v1, int whole, float[] left, float[] right, float[] k,
+                        int kOff, float bias, float lo, float hi, MemorySegment out, long ob, float[] res) {
         FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
         FloatVector w2 = FloatVector.broadcast(S, k[kOff + 2]), w3 = FloatVector.broadcast(S, k[kOff + 3]);
         FloatVector w4 = FloatVector.broadcast(S, k[kOff + 4]), w5 = FloatVector.broadcast(S, k[kOff + 5]);
@@ -209,41 +208,16 @@ final class DepthwiseFlat {
             FloatVector acc = c.add(l, FloatVector.fromArray(S, left, i).compare(VectorOperators.NE, 0f));
             acc = acc.add(r, FloatVector.fromArray(S, right, i).compare(VectorOperators.NE, 0f));
             acc = acc.blend(lov, acc.compare(VectorOperators.LT, lov));
-            acc.blend(hiv, acc.compare(VectorOperators.GT, hiv)).intoArray(res, i);
+            acc = acc.blend(hiv, acc.compare(VectorOperators.GT, hiv));
+            if (i < whole * VL) {
+                acc.intoMemorySegment(out, ob + 4L * i, LE);
+            } else {
+                acc.intoArray(res, i);
+            }
         }
     }
 
-    /** {@link #run}, storing straight into {@code out} at byte offset {@code ob}. */
-    static void runInto(float[] buf, int m, int w, int v0, int v1, float[] left, float[] right, float[] k, int kOff,
-                        float bias, float lo, float hi, MemorySegment out, long ob) {
-        FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
-        FloatVector w2 = FloatVector.broadcast(S, k[kOff + 2]), w3 = FloatVector.broadcast(S, k[kOff + 3]);
-        FloatVector w4 = FloatVector.broadcast(S, k[kOff + 4]), w5 = FloatVector.broadcast(S, k[kOff + 5]);
-        FloatVector w6 = FloatVector.broadcast(S, k[kOff + 6]), w7 = FloatVector.broadcast(S, k[kOff + 7]);
-        FloatVector w8 = FloatVector.broadcast(S, k[kOff + 8]);
-        FloatVector b = FloatVector.broadcast(S, bias);
-        FloatVector lov = FloatVector.broadcast(S, lo), hiv = FloatVector.broadcast(S, hi);
-        for (int i = v0 * VL, at = m + i; i < v1 * VL; i += VL, at += VL) {
-            int up = at - w, down = at + w;
-            FloatVector c = FloatVector.fromArray(S, buf, up).fma(w1, b);
-            c = FloatVector.fromArray(S, buf, at).fma(w4, c);
-            c = FloatVector.fromArray(S, buf, down).fma(w7, c);
-            FloatVector l = FloatVector.fromArray(S, buf, up - 1).mul(w0);
-            l = FloatVector.fromArray(S, buf, at - 1).fma(w3, l);
-            l = FloatVector.fromArray(S, buf, down - 1).fma(w6, l);
-            FloatVector r = FloatVector.fromArray(S, buf, up + 1).mul(w2);
-            r = FloatVector.fromArray(S, buf, at + 1).fma(w5, r);
-            r = FloatVector.fromArray(S, buf, down + 1).fma(w8, r);
-            // masked adds, not a multiply by the 0/1 mask: an infinite value in the neighbouring row must not
-            // turn the cleared lanes into NaN
-            FloatVector acc = c.add(l, FloatVector.fromArray(S, left, i).compare(VectorOperators.NE, 0f));
-            acc = acc.add(r, FloatVector.fromArray(S, right, i).compare(VectorOperators.NE, 0f));
-            acc = acc.blend(lov, acc.compare(VectorOperators.LT, lov));
-            acc.blend(hiv, acc.compare(VectorOperators.GT, hiv)).intoMemorySegment(out, ob + 4L * i, LE);
-        }
-    }
-
-    /** {@link #runInto}, reading the plane in place at byte offset {@code ib} (every tap inside it). */
+    /** {@link #runInto} for vectors all stored into {@code out}, reading the plane in place at byte offset {@code ib} (every tap inside it). */
     static void runDirect(MemorySegment in, long ib, int w, int v0, int v1, float[] left, float[] right, float[] k,
                           int kOff, float bias, float lo, float hi, MemorySegment out, long ob) {
         FloatVector w0 = FloatVector.broadcast(S, k[kOff]), w1 = FloatVector.broadcast(S, k[kOff + 1]);
