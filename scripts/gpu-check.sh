@@ -17,7 +17,7 @@
 #   scripts/gpu-check.sh [--quick]     (--quick: stages 1 and 2 only, no measurements)
 #
 # Environment: TANDEM_GPU_BUNDLE (default: gpu-bundle/ next to scripts/), JAVA (a java 25+ to use instead of the
-# bundled one), TIMEOUT (seconds per stage, default 300), EPOCHS (default 10), SKIP_TORCH=1 (no PyTorch run), and any -D setting in
+# bundled one), TIMEOUT (seconds per stage, default 300), EPOCHS (default 10), SKIP_TORCH=1 (no PyTorch run), SKIP_SYNC=1 (no stage 3b), and any -D setting in
 # TANDEM_JAVA_OPTS (e.g. -Dtandem.cuda.libcudnn=/path/libcudnn.so.9). When $OUT is set (the device runner's
 # output folder), the log is also written to $OUT/gpu-check.log.
 # Exit codes: 0 all passed, 1 a check failed, 3 no usable GPU, 124 timed out; others are setup errors.
@@ -104,12 +104,14 @@ if [ -n "$data" ]; then
   code=$?
   cat "${TMPDIR:-/tmp}/tandem-recipe.txt"
   note "RecipeBench (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe.txt" | tail -1)"
-  say "== 3b. The same, waiting for every step (no overlap of the host's work with the device's)"
-  run_java dev.tandem.train.engine.RecipeBench --data "$data" --epochs "${EPOCHS:-10}" --device cuda --sync true \
-    > "${TMPDIR:-/tmp}/tandem-recipe-sync.txt"
-  code=$?
-  cat "${TMPDIR:-/tmp}/tandem-recipe-sync.txt"
-  note "RecipeBench --sync (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe-sync.txt" | tail -1)"
+  if [ -z "${SKIP_SYNC:-}" ]; then
+    say "== 3b. The same, waiting for every step (no overlap of the host's work with the device's)"
+    run_java dev.tandem.train.engine.RecipeBench --data "$data" --epochs "${EPOCHS:-10}" --device cuda --sync true \
+      > "${TMPDIR:-/tmp}/tandem-recipe-sync.txt"
+    code=$?
+    cat "${TMPDIR:-/tmp}/tandem-recipe-sync.txt"
+    note "RecipeBench --sync (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe-sync.txt" | tail -1)"
+  fi
   if [ -z "${SKIP_TORCH:-}" ] && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     say "== 4. The same recipe in PyTorch eager on the same card"
     timeout "${TIMEOUT:-300}" python3 "$root/bench/scripts/train-fashionnet-gpu.py" --data "$data" \

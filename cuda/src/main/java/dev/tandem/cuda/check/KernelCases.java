@@ -43,6 +43,10 @@ public final class KernelCases {
                 0))));
         c.add(new Case("max pool 3x3/2 pad 1 fwd+bwd (overlap, ties)", r -> maxPool(r,
                 new KernelReference.Pool(5, 8, 7, 3, 3, 2, 2, 1, 1))));
+        c.add(new Case("max pool 2x2/2 bwd, windows tiling the input", r -> maxPoolTiled(r,
+                new KernelReference.Pool(6, 8, 10, 2, 2, 2, 2, 0, 0))));
+        c.add(new Case("max pool 3x3/3 bwd, windows tiling the input", r -> maxPoolTiled(r,
+                new KernelReference.Pool(4, 9, 6, 3, 3, 3, 3, 0, 0))));
         c.add(new Case("global avg pool fwd+bwd", KernelCases::globalAvgPool));
         c.add(new Case("softmax cross-entropy (smoothing 0.1)", KernelCases::softmaxCrossEntropy));
         c.add(new Case("sum and sum of squares", KernelCases::reductions));
@@ -104,7 +108,7 @@ public final class KernelCases {
 
     private static Outcome relu(KernelRunner r) {
         SplittableRandom rnd = new SplittableRandom(2);
-        int n = 2049;
+        int n = 8199; // over four grid strides of 7 blocks of 256: the four-at-a-time loop and its tail both run
         float[] x = random(rnd, n, -1, 1), dy = random(rnd, n, -1, 1);
         x[0] = 0f;
         long dx = r.upload(x), dd = r.upload(dy), out = r.zeros(4L * n), grad = r.zeros(4L * n);
@@ -178,6 +182,24 @@ public final class KernelCases {
                 .i32(p.sh()).i32(p.sw()).i32(p.ph()).i32(p.pw()));
         return o.and(Outcome.compare("maxpool grad", r.floats(grad, n), KernelReference.maxPoolGrad(dy,
                 (long[]) ref[1], p), 1e-7, 1e-6));
+    }
+
+    /** The one-pass gradient for windows that tile the input, against the reference; dx starts as NaN. */
+    private static Outcome maxPoolTiled(KernelRunner r, KernelReference.Pool p) {
+        SplittableRandom rnd = new SplittableRandom(7);
+        int n = p.planes() * p.h() * p.w(), on = p.planes() * p.oh() * p.ow();
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = rnd.nextInt(5) - 2; // ties: the first maximum takes the gradient
+        }
+        float[] dy = random(rnd, on, -1, 1);
+        float[] poison = new float[n];
+        java.util.Arrays.fill(poison, Float.NaN);
+        long dx = r.upload(x), dyv = r.upload(dy), grad = r.upload(poison);
+        r.launch("tandem_maxpool_bwd_tiled", grid(r, on), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(dyv)
+                .pointer(grad).i32(p.planes()).i32(p.oh()).i32(p.ow()).i32(p.kh()).i32(p.kw()));
+        long[] argmax = (long[]) KernelReference.maxPool(x, p)[1];
+        return Outcome.compare("maxpool grad", r.floats(grad, n), KernelReference.maxPoolGrad(dy, argmax, p), 0, 0);
     }
 
     private static Outcome globalAvgPool(KernelRunner r) {
@@ -510,14 +532,11 @@ public final class KernelCases {
                 y = r.zeros(4L * count), mean = r.zeros(4L * ch), inv = r.zeros(4L * ch),
                 partial = r.zeros(8L * ch * splits), low = r.zeros(4L * ch);
         Dim3 g2 = new Dim3(ch, splits, 1);
-        r.launch("tandem_bn_partial", g2, Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(mean).pointer(low)
-                .pointer(partial).i32(n).i32(ch).i64(plane).i32(splits).i32(0));
-        r.launch("tandem_bn_mean", Dim3.of(ch), Dim3.of(32), args(r).pointer(partial).pointer(dx).pointer(mean)
-                .pointer(low).i32(splits).i64(plane).i64((long) n * plane));
-        r.launch("tandem_bn_partial", g2, Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(mean).pointer(low)
-                .pointer(partial).i32(n).i32(ch).i64(plane).i32(splits).i32(1));
-        r.launch("tandem_bn_var", Dim3.of(ch), Dim3.of(32), args(r).pointer(partial).pointer(mean).pointer(inv)
-                .pointer(drm).pointer(drv).i32(splits).i64((long) n * plane).f32(1e-5f).f32(0.1f));
+        r.launch("tandem_bn_stats_partial", g2, Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(partial).i32(n)
+                .i32(ch).i32(plane).i32(splits));
+        r.launch("tandem_bn_stats_final", Dim3.of(ch), Dim3.of(32), args(r).pointer(partial).pointer(dx).pointer(mean)
+                .pointer(low).pointer(inv).pointer(drm).pointer(drv).i32(ch).i32(splits).i32(plane)
+                .i64((long) n * plane).f32(1e-5f).f32(0.1f));
         r.launch("tandem_bn_apply", grid(r, count), Dim3.of(r.blockSize()), args(r).pointer(dx).pointer(y).pointer(dg)
                 .pointer(db).pointer(mean).pointer(low).pointer(inv).i32(ch).i32(plane).i64(count));
         Outcome o = Outcome.compare("y", r.floats(y, count), ref[0], 1e-5, RTOL)

@@ -19,6 +19,8 @@ public final class CudnnHandle extends NativeResource {
     private final boolean tf32;
     private final long maxWorkspace;
     private final boolean timed;
+    /** {@code -Dtandem.cuda.profile}: each convolution's algorithms and cuDNN's own timings of them are printed. */
+    private static final boolean PROFILE = System.getProperty("tandem.cuda.profile", "false").matches("true|steps");
     private final Map<ConvShape, CudnnConvolution> plans = new LinkedHashMap<>();
 
     /**
@@ -61,6 +63,13 @@ public final class CudnnHandle extends NativeResource {
         if (p == null) {
             p = new CudnnConvolution(cudnn, handle, shape, tf32, maxWorkspace, timed);
             plans.put(shape, p);
+            if (PROFILE) {
+                AlgoPerf[] a = p.algorithms();
+                System.err.printf(java.util.Locale.ROOT, "cuDNN %s: forward algo %d (%.1f us), backward data algo %d "
+                        + "(%.1f us), backward filter algo %d (%.1f us), math %d/%d/%d%n", shape, a[0].algo(),
+                        a[0].time() * 1e3, a[1].algo(), a[1].time() * 1e3, a[2].algo(), a[2].time() * 1e3,
+                        a[0].mathType(), a[1].mathType(), a[2].mathType());
+            }
         }
         return p;
     }

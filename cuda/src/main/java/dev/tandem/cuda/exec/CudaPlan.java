@@ -1,8 +1,11 @@
 package dev.tandem.cuda.exec;
 
+import dev.tandem.cuda.driver.CudaEvent;
 import dev.tandem.cuda.driver.CudaGraph;
 import dev.tandem.cuda.driver.CudaGraphExec;
 import dev.tandem.cuda.driver.DeviceBuffer;
+import dev.tandem.cuda.driver.Dim3;
+import dev.tandem.cuda.driver.KernelArgs;
 import dev.tandem.cuda.driver.PinnedBuffer;
 import dev.tandem.runtime.InvalidInputException;
 import dev.tandem.runtime.ModelException;
@@ -57,6 +60,11 @@ final class CudaPlan implements DevicePlan {
     /** {@code -Dtandem.cuda.profile=steps}: runs launch by launch, each timed on the device (slower; no graph). */
     private static final boolean PROFILE_STEPS = System.getProperty("tandem.cuda.profile", "").equals("steps");
     private java.util.Map<String, Long> launchNanos;
+    /** How long the profile's spin kernel holds the stream: longer than queueing one run's launches takes. */
+    private static final long SPIN_NANOS = 25_000_000L;
+    private CudaEvent[] profileEvents;
+    private KernelArgs profileSpin;
+    private int profileUncovered;
     private long runs;
     private final long[] nanos = new long[4];
 
@@ -478,12 +486,33 @@ final class CudaPlan implements DevicePlan {
             if (launchNanos == null) {
                 launchNanos = new java.util.LinkedHashMap<>();
             }
+            // Device time of each launch, host time excluded: a spin kernel holds the stream while the launches
+            // and an event before each are queued behind it, so each pair of events brackets one launch's work
+            // alone (cuDNN's calls spend tens of microseconds on the host, more than many kernels take).
+            var stream = session.stream();
+            if (profileEvents == null) {
+                profileSpin = new KernelArgs(argArena()).i64(SPIN_NANOS);
+                profileEvents = new CudaEvent[launches.size() + 1];
+                for (int i = 0; i < profileEvents.length; i++) {
+                    profileEvents[i] = session.device().createEvent(true);
+                }
+            }
+            stream.synchronize();
+            session.kernels().launch("tandem_spin", Dim3.of(1), Dim3.of(1), stream, profileSpin);
+            long t = System.nanoTime();
             for (int i = 0; i < launches.size(); i++) {
-                session.stream().synchronize();
-                long t = System.nanoTime();
+                profileEvents[i].record(stream);
                 launches.get(i).run();
-                session.stream().synchronize();
-                launchNanos.merge(compiled.labels().get(i), System.nanoTime() - t, Long::sum);
+            }
+            profileEvents[launches.size()].record(stream);
+            long queued = System.nanoTime() - t;
+            stream.synchronize();
+            if (queued > SPIN_NANOS * 8 / 10) {
+                profileUncovered++;
+            }
+            for (int i = 0; i < launches.size(); i++) {
+                long ns = Math.round(profileEvents[i + 1].millisSince(profileEvents[i]) * 1e6);
+                launchNanos.merge(compiled.labels().get(i), ns, Long::sum);
             }
             eagerRuns++;
             return;
@@ -558,14 +587,18 @@ final class CudaPlan implements DevicePlan {
                     nanos[0] / 1e3 / runs, nanos[1] / 1e3 / runs, nanos[2] / 1e3 / runs);
             if (launchNanos != null) {
                 long timed = runs - 1;
+                System.err.printf(java.util.Locale.ROOT, "  device time per run, from events: %.1f us%s%n",
+                        launchNanos.values().stream().mapToLong(Long::longValue).sum() / 1e3 / timed,
+                        profileUncovered == 0 ? "" : " (" + profileUncovered + " runs took longer to queue than the "
+                                + "spin kernel held the stream: their times include the host's)");
                 java.util.Map<String, Long> byOp = new java.util.TreeMap<>();
                 launchNanos.forEach((k, v) -> byOp.merge(k.substring(0, k.indexOf(' ')), v, Long::sum));
                 byOp.entrySet().stream().sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
                         .forEach(e -> System.err.printf(java.util.Locale.ROOT, "  %-24s %8.1f us per run%n",
                                 e.getKey(), e.getValue() / 1e3 / timed));
                 launchNanos.entrySet().stream()
-                        .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).limit(12)
-                        .forEach(e -> System.err.printf(java.util.Locale.ROOT, "    %-60s %8.1f us%n", e.getKey(),
+                        .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).limit(24)
+                        .forEach(e -> System.err.printf(java.util.Locale.ROOT, "    %-80s %8.1f us%n", e.getKey(),
                                 e.getValue() / 1e3 / timed));
             }
         }
@@ -578,6 +611,9 @@ final class CudaPlan implements DevicePlan {
             graph.close();
         }
         owned.forEach(CudaPlan::closeQuietly);
+        if (profileEvents != null) {
+            Arrays.stream(profileEvents).forEach(CudaPlan::closeQuietly);
+        }
         scratch.forEach(CudaPlan::closeQuietly);
         for (int j = 0; j < 2; j++) {
             closeQuietly(staged[j]);

@@ -79,8 +79,13 @@ final class GpuOps {
 
         /** Adds one launch of the current step. */
         void add(Runnable launch) {
+            add(launch, null);
+        }
+
+        /** Adds one launch of the current step, labelled with {@code what} (a kernel's name) in profiles. */
+        void add(Runnable launch, String what) {
             out.add(launch);
-            labels.add(step.node().opType() + " " + step.node().name());
+            labels.add(step.node().opType() + " " + step.node().name() + (what == null ? "" : " " + what));
         }
 
         int out(int i) {
@@ -106,7 +111,7 @@ final class GpuOps {
         void kernel(String name, Dim3 grid, Dim3 block, KernelArgs args) {
             var lib = p.session().kernels();
             var stream = p.session().stream();
-            add(() -> lib.launch(name, grid, block, stream, args));
+            add(() -> lib.launch(name, grid, block, stream, args), name.replaceFirst("^tandem_", ""));
         }
 
         /** A grid-stride kernel over {@code n} items. */
@@ -348,20 +353,14 @@ final class GpuOps {
                     int ch = s.dim(1), batch = s.dim(0), plane = s.dim(2) * s.dim(3);
                     int splits = splits(batch, ch);
                     long m = (long) batch * plane;
-                    DeviceBuffer partial = b.p.scratch(4L * ch * splits);
+                    DeviceBuffer partial = b.p.scratch(8L * ch * splits);
                     DeviceBuffer low = b.p.scratch(4L * ch);
                     long xa = b.addr(b.in(0)), mean = b.addr(b.out(1)), inv = b.addr(b.out(2));
-                    b.kernel("tandem_bn_partial", Dim3.of(ch, splits), Dim3.of(BLOCK), b.args().pointer(xa)
-                            .pointer(mean).pointer(low.address()).pointer(partial.address()).i32(batch).i32(ch)
-                            .i64(plane).i32(splits).i32(0));
-                    b.kernel("tandem_bn_mean", Dim3.of(ch), Dim3.of(32), b.args().pointer(partial.address())
-                            .pointer(xa).pointer(mean).pointer(low.address()).i32(splits).i64(plane).i64(m));
-                    b.kernel("tandem_bn_partial", Dim3.of(ch, splits), Dim3.of(BLOCK), b.args().pointer(xa)
-                            .pointer(mean).pointer(low.address()).pointer(partial.address()).i32(batch).i32(ch)
-                            .i64(plane).i32(splits).i32(1));
-                    b.kernel("tandem_bn_var", Dim3.of(ch), Dim3.of(32), b.args().pointer(partial.address())
-                            .pointer(mean).pointer(inv).pointer(b.addr(b.in(3))).pointer(b.addr(b.in(4))).i32(splits)
-                            .i64(m).f32(eps).f32(mom));
+                    b.kernel("tandem_bn_stats_partial", Dim3.of(ch, splits), Dim3.of(BLOCK), b.args().pointer(xa)
+                            .pointer(partial.address()).i32(batch).i32(ch).i32(plane).i32(splits));
+                    b.kernel("tandem_bn_stats_final", Dim3.of(ch), Dim3.of(32), b.args().pointer(partial.address())
+                            .pointer(xa).pointer(mean).pointer(low.address()).pointer(inv).pointer(b.addr(b.in(3)))
+                            .pointer(b.addr(b.in(4))).i32(ch).i32(splits).i32(plane).i64(m).f32(eps).f32(mom));
                     b.elementwise("tandem_bn_apply", s.size(), b.args().pointer(xa).pointer(b.addr(b.out(0)))
                             .pointer(b.addr(b.in(1))).pointer(b.addr(b.in(2))).pointer(mean).pointer(low.address())
                             .pointer(inv).i32(ch).i32(plane).i64(s.size()));
@@ -448,6 +447,14 @@ final class GpuOps {
                 int[] p = pool(st, values, node);
                 return b -> {
                     Shape x = b.shape(b.in(1)), y = b.shape(b.in(0));
+                    if (p[2] == p[0] && p[3] == p[1] && p[4] == 0 && p[5] == 0 && x.dim(2) == y.dim(2) * p[0]
+                            && x.dim(3) == y.dim(3) * p[1]) {
+                        // Windows tiling the input: one pass, each output's window written whole.
+                        b.elementwise("tandem_maxpool_bwd_tiled", y.size(), b.args().pointer(b.addr(b.in(1)))
+                                .pointer(b.addr(b.in(0))).pointer(b.addr(b.out(0))).i32(y.dim(0) * y.dim(1))
+                                .i32(y.dim(2)).i32(y.dim(3)).i32(p[0]).i32(p[1]));
+                        return;
+                    }
                     DeviceBuffer ys = b.p.scratch(4 * y.size());
                     DeviceBuffer arg = b.p.scratch(4 * y.size());
                     maxPoolForward(b, b.addr(b.in(1)), ys.address(), arg.address(), x, y, p);

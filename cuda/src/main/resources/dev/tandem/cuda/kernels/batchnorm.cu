@@ -1,68 +1,77 @@
 // Batch normalisation in training mode over NCHW float32 (Tandem's BatchNormTrain and BatchNormGrad), split over
-// many blocks: a block per (channel, group of images) writes a partial sum, one small kernel per channel adds the
+// many blocks: a block per (channel, group of images) writes partial sums, one small kernel per channel adds the
 // partials in a fixed order, and the normalisation is element-wise (one block per channel alone leaves most of a
-// large GPU idle). Two passes (mean, then squared deviations) keep the variance accurate; running statistics are
+// large GPU idle). One pass gathers the sums of x - pivot and of its squares, with the pivot a value of the channel
+// (so the variance keeps its digits: a second pass over the data cost more than the sums); running statistics are
 // updated PyTorch's way: r = (1 - momentum) * r + momentum * batch, with the unbiased variance for running_var.
 
-// grid (channels, splits): partial[c * splits + s] = the sum over the images of split s and the plane of
-// x - pivot (pivot = the channel's first value: a channel whose mean is large against its spread, e.g. after ReLU6,
-// keeps its digits, as the CPU's pivot does), or of (x - mean[c])^2 when squares != 0.
-extern "C" __global__ void tandem_bn_partial(const float* x, const float* mean, const float* mean_low,
-                                             float* partial, int batch, int channels, long long plane, int splits,
-                                             int squares) {
+// grid (channels, splits), one pass over the images of split s: partial[c * splits + s] = the sum of x - pivot and
+// partial[(channels + c) * splits + s] = the sum of (x - pivot)^2, pivot = the channel's first value (a channel whose
+// mean is large against its spread, e.g. after ReLU6, keeps its digits, as the CPU's pivot does; the pivot lies within
+// the data, so the variance's subtraction below loses few digits). The split's elements are taken as one flat range,
+// four loads in flight per thread (one at a time left the loop waiting on memory). Elements < 2^31 (the caller checks).
+extern "C" __global__ void tandem_bn_stats_partial(const float* x, float* partial, int batch, int channels, int plane,
+                                                   int splits) {
     __shared__ float scratch[1024];
     int c = blockIdx.x;
     int s = blockIdx.y;
     int n0 = (int) ((long long) batch * s / splits);
     int n1 = (int) ((long long) batch * (s + 1) / splits);
-    float m = squares ? mean[c] : x[(long long) c * plane];
-    float lo = squares ? mean_low[c] : 0.0f;
-    float acc = 0.0f;
-    for (int n = n0; n < n1; n++) {
-        const float* xp = x + ((long long) n * channels + c) * plane;
-        for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
-            float v = (xp[p] - m) - lo;
-            acc += squares ? v * v : v;
-        }
+    long long image = (long long) channels * plane;
+    const float* base = x + (long long) n0 * image + (long long) c * plane;
+    float pivot = x[(long long) c * plane];
+    int total = (n1 - n0) * plane;
+    int step = blockDim.x;
+    float a = 0.0f;
+    float b = 0.0f;
+    int j = threadIdx.x;
+    for (; j + 3 * step < total; j += 4 * step) {
+        int j1 = j + step, j2 = j + 2 * step, j3 = j + 3 * step;
+        float v0 = base[(long long) (j / plane) * image + j % plane] - pivot;
+        float v1 = base[(long long) (j1 / plane) * image + j1 % plane] - pivot;
+        float v2 = base[(long long) (j2 / plane) * image + j2 % plane] - pivot;
+        float v3 = base[(long long) (j3 / plane) * image + j3 % plane] - pivot;
+        a += (v0 + v1) + (v2 + v3);
+        b += (v0 * v0 + v1 * v1) + (v2 * v2 + v3 * v3);
     }
-    acc = tandem_block_sum(acc, scratch);
+    for (; j < total; j += step) {
+        float v = base[(long long) (j / plane) * image + j % plane] - pivot;
+        a += v;
+        b += v * v;
+    }
+    a = tandem_block_sum(a, scratch);
+    b = tandem_block_sum(b, scratch);
     if (threadIdx.x == 0) {
-        partial[c * splits + s] = acc;
+        partial[c * splits + s] = a;
+        partial[(channels + c) * splits + s] = b;
     }
 }
 
-// grid (channels), one thread: the batch mean, pivot + the partial sums of x - pivot over count = N * plane, as a
-// float (mean) and the float of what that rounding lost (mean_low), as the CPU keeps it.
-extern "C" __global__ void tandem_bn_mean(const float* partial, const float* x, float* mean, float* mean_low,
-                                          int splits, long long plane, long long count) {
+// grid (channels), one thread: from the partial sums over count = N * plane, in double, the batch mean as a float
+// (mean) and the float of what that rounding lost (mean_low), as the CPU keeps it; 1/sqrt(var + eps) with
+// var = E[(x - pivot)^2] - (mean - pivot)^2; and the running statistics (PyTorch's: r = (1 - momentum) r +
+// momentum batch, the unbiased variance for running_var).
+extern "C" __global__ void tandem_bn_stats_final(const float* partial, const float* x, float* mean, float* mean_low,
+                                                 float* invstd, float* running_mean, float* running_var, int channels,
+                                                 int splits, int plane, long long count, float eps, float momentum) {
     if (threadIdx.x == 0) {
         int c = blockIdx.x;
-        double s = 0.0;
+        double s1 = 0.0;
+        double s2 = 0.0;
         for (int i = 0; i < splits; i++) {
-            s += (double) partial[c * splits + i];
+            s1 += (double) partial[c * splits + i];
+            s2 += (double) partial[(channels + c) * splits + i];
         }
-        double md = (double) x[(long long) c * plane] + s / (double) count;
+        double d = s1 / (double) count;
+        double md = (double) x[(long long) c * plane] + d;
         float mf = (float) md;
         mean[c] = mf;
         mean_low[c] = (float) (md - (double) mf);
-    }
-}
-
-// grid (channels), one thread: 1/sqrt(var + eps) from the partial squared deviations, and the running statistics
-// (PyTorch's: r = (1 - momentum) r + momentum batch, the unbiased variance for running_var).
-extern "C" __global__ void tandem_bn_var(const float* partial, const float* mean, float* invstd,
-                                         float* running_mean, float* running_var, int splits, long long count,
-                                         float eps, float momentum) {
-    if (threadIdx.x == 0) {
-        int c = blockIdx.x;
-        float s = 0.0f;
-        for (int i = 0; i < splits; i++) {
-            s += partial[c * splits + i];
-        }
-        float var = s / (float) count;
+        double vd = s2 / (double) count - d * d;
+        float var = vd > 0.0 ? (float) vd : 0.0f;
         invstd[c] = rsqrtf(var + eps);
         float unbiased = count > 1 ? var * (float) count / (float) (count - 1) : var;
-        running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * mean[c];
+        running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * mf;
         running_var[c] = (1.0f - momentum) * running_var[c] + momentum * unbiased;
     }
 }
@@ -88,17 +97,33 @@ extern "C" __global__ void tandem_bn_bwd_partial(const float* dy, const float* x
     int s = blockIdx.y;
     int n0 = (int) ((long long) batch * s / splits);
     int n1 = (int) ((long long) batch * (s + 1) / splits);
+    int pl = (int) plane;
+    long long image = (long long) channels * plane;
+    long long base = (long long) n0 * image + (long long) c * plane;
     float m = mean[c];
     float is = invstd[c];
+    int total = (n1 - n0) * pl;
+    int step = blockDim.x;
     float a = 0.0f;
     float b = 0.0f;
-    for (int n = n0; n < n1; n++) {
-        long long base = ((long long) n * channels + c) * plane;
-        for (long long p = threadIdx.x; p < plane; p += blockDim.x) {
-            float d = dy[base + p];
-            a += d;
-            b += d * (x[base + p] - m) * is;
-        }
+    int j = threadIdx.x;
+    // As tandem_bn_stats_partial: the split as one flat range, four elements in flight per thread.
+    for (; j + 3 * step < total; j += 4 * step) {
+        int j1 = j + step, j2 = j + 2 * step, j3 = j + 3 * step;
+        long long o0 = base + (long long) (j / pl) * image + j % pl;
+        long long o1 = base + (long long) (j1 / pl) * image + j1 % pl;
+        long long o2 = base + (long long) (j2 / pl) * image + j2 % pl;
+        long long o3 = base + (long long) (j3 / pl) * image + j3 % pl;
+        float d0 = dy[o0], d1 = dy[o1], d2 = dy[o2], d3 = dy[o3];
+        float x0 = x[o0], x1 = x[o1], x2 = x[o2], x3 = x[o3];
+        a += (d0 + d1) + (d2 + d3);
+        b += (d0 * (x0 - m) * is + d1 * (x1 - m) * is) + (d2 * (x2 - m) * is + d3 * (x3 - m) * is);
+    }
+    for (; j < total; j += step) {
+        long long o = base + (long long) (j / pl) * image + j % pl;
+        float d = dy[o];
+        a += d;
+        b += d * (x[o] - m) * is;
     }
     a = tandem_block_sum(a, scratch);
     b = tandem_block_sum(b, scratch);

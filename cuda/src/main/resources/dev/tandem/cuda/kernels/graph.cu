@@ -143,3 +143,16 @@ extern "C" __global__ void tandem_adam_hyper(const float* sumsq, const float* lr
         }
     }
 }
+
+// Holds the stream for ns nanoseconds of the device's global timer (-Dtandem.cuda.profile=steps queues a run's
+// launches behind it, so that the events between them time the device's work alone). One thread; does nothing
+// where there is no device timer (the CPU emulator of the tests).
+extern "C" __global__ void tandem_spin(long long ns) {
+#ifdef __CUDA_ARCH__
+    unsigned long long start, now;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+    do {
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+    } while (now - start < (unsigned long long) ns);
+#endif
+}

@@ -63,6 +63,40 @@ extern "C" __global__ void tandem_maxpool_bwd(const float* dy, const int* argmax
     }
 }
 
+// Max pooling's gradient where the windows tile the input exactly (stride = window, no padding, h = oh * kh,
+// w = ow * kw: the 2x2 pools of small CNNs), one thread per output: it finds its window's first maximum as
+// tandem_maxpool_fwd does and writes the whole window of dx, dy[o] there and 0 elsewhere. One pass, no argmax
+// buffer, and every dx element written exactly once.
+extern "C" __global__ void tandem_maxpool_bwd_tiled(const float* x, const float* dy, float* dx, int planes, int oh,
+                                                    int ow, int kh, int kw) {
+    long long count = (long long) planes * oh * ow;
+    int w = ow * kw;
+    TANDEM_GRID_STRIDE(o, count) {
+        int oi = (int) o;
+        int ox = oi % ow;
+        int oy = (oi / ow) % oh;
+        long long plane = oi / (oh * ow);
+        long long top = (plane * oh * kh + (long long) oy * kh) * w + (long long) ox * kw;
+        float best = 0.0f;
+        int where = -1;
+        for (int ky = 0; ky < kh; ky++) {
+            for (int kx = 0; kx < kw; kx++) {
+                float v = x[top + (long long) ky * w + kx];
+                if (where < 0 || v > best) {
+                    best = v;
+                    where = ky * kw + kx;
+                }
+            }
+        }
+        float g = dy[o];
+        for (int ky = 0; ky < kh; ky++) {
+            for (int kx = 0; kx < kw; kx++) {
+                dx[top + (long long) ky * w + kx] = ky * kw + kx == where ? g : 0.0f;
+            }
+        }
+    }
+}
+
 // Global average pooling: one block per (n, c) plane (grid = N * C), blockDim a power of two.
 extern "C" __global__ void tandem_global_avgpool_fwd(const float* x, float* y, long long plane) {
     __shared__ float scratch[1024];

@@ -26,7 +26,7 @@ class KernelSourcesTest {
         });
         assertThat(s.all().stream().flatMap(src -> src.kernels().stream()).map(KernelSignature::name))
                 .contains("tandem_add", "tandem_relu_grad", "tandem_bias_act_nchw", "tandem_maxpool_fwd",
-                        "tandem_maxpool_bwd", "tandem_global_avgpool_fwd", "tandem_bn_partial", "tandem_bn_bwd_apply",
+                        "tandem_maxpool_bwd", "tandem_global_avgpool_fwd", "tandem_bn_stats_partial", "tandem_bn_bwd_apply",
                         "tandem_softmax_xent", "tandem_sgd_step", "tandem_adam_step", "tandem_f32_to_bf16",
                         "tandem_bf16_to_f32", "tandem_sum_partial", "tandem_sum_final");
         assertThat(s.sourceOf("tandem_bn_bwd_apply").orElseThrow().name()).isEqualTo("batchnorm.cu");
