@@ -8,16 +8,17 @@
 #      against the CPU, float32;
 #   3. dev.tandem.train.engine.RecipeBench: FashionNet, the reference recipe, 10 epochs on Fashion-MNIST on the GPU
 #      (when the bundle has the data);
+#      3b: the same waiting for every step; 3c: the same with bfloat16 mixed precision;
 #   4. the same recipe in PyTorch eager on the same card (bench/scripts/train-fashionnet-gpu.py), when python3 has
 #      torch with CUDA;
-#   5. ResNet-18 (3x32x32, batch 256) training-step throughput: dev.tandem.train.engine.StepBench, and PyTorch eager
-#      on the same card (bench/scripts/train-step-gpu.py).
+#   5. ResNet-18 (3x32x32, batch 256) training-step throughput: dev.tandem.train.engine.StepBench (TF32, then
+#      bfloat16 mixed precision), and PyTorch eager on the same card (bench/scripts/train-step-gpu.py).
 # A summary table comes last.
 #
 #   scripts/gpu-check.sh [--quick]     (--quick: stages 1 and 2 only, no measurements)
 #
 # Environment: TANDEM_GPU_BUNDLE (default: gpu-bundle/ next to scripts/), JAVA (a java 25+ to use instead of the
-# bundled one), TIMEOUT (seconds per stage, default 300), EPOCHS (default 10), SKIP_TORCH=1 (no PyTorch run), SKIP_SYNC=1 (no stage 3b), and any -D setting in
+# bundled one), TIMEOUT (seconds per stage, default 300), EPOCHS (default 10), SKIP_TORCH=1 (no PyTorch run), SKIP_SYNC=1 (no stage 3b), SKIP_BF16=1 (no bfloat16 runs), and any -D setting in
 # TANDEM_JAVA_OPTS (e.g. -Dtandem.cuda.libcudnn=/path/libcudnn.so.9). When $OUT is set (the device runner's
 # output folder), the log is also written to $OUT/gpu-check.log.
 # Exit codes: 0 all passed, 1 a check failed, 3 no usable GPU, 124 timed out; others are setup errors.
@@ -112,6 +113,14 @@ if [ -n "$data" ]; then
     cat "${TMPDIR:-/tmp}/tandem-recipe-sync.txt"
     note "RecipeBench --sync (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe-sync.txt" | tail -1)"
   fi
+  if [ -z "${SKIP_BF16:-}" ]; then
+    say "== 3c. The same with bfloat16 mixed precision (-Dtandem.cuda.precision=bf16)"
+    TANDEM_JAVA_OPTS="${TANDEM_JAVA_OPTS:-} -Dtandem.cuda.precision=bf16" run_java dev.tandem.train.engine.RecipeBench \
+      --data "$data" --epochs "${EPOCHS:-10}" --device cuda > "${TMPDIR:-/tmp}/tandem-recipe-bf16.txt"
+    code=$?
+    cat "${TMPDIR:-/tmp}/tandem-recipe-bf16.txt"
+    note "RecipeBench bf16 (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe-bf16.txt" | tail -1)"
+  fi
   if [ -z "${SKIP_TORCH:-}" ] && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     say "== 4. The same recipe in PyTorch eager on the same card"
     timeout "${TIMEOUT:-300}" python3 "$root/bench/scripts/train-fashionnet-gpu.py" --data "$data" \
@@ -129,6 +138,13 @@ if [ -z "$quick" ] && ls "$bundle"/lib/tandem-train-*.jar >/dev/null 2>&1; then
   code=$?
   cat "${TMPDIR:-/tmp}/tandem-step.txt"
   note "StepBench resnet18 (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-step.txt" | tail -1)"
+  if [ -z "${SKIP_BF16:-}" ]; then
+    TANDEM_JAVA_OPTS="${TANDEM_JAVA_OPTS:-} -Dtandem.cuda.precision=bf16" run_java dev.tandem.train.engine.StepBench \
+      --arch resnet18 --input 3x32x32 --batch 256 --steps 50 --warmup 10 --device cuda > "${TMPDIR:-/tmp}/tandem-step-bf16.txt"
+    code=$?
+    cat "${TMPDIR:-/tmp}/tandem-step-bf16.txt"
+    note "StepBench resnet18 bf16" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-step-bf16.txt" | tail -1)"
+  fi
   if [ -z "${SKIP_TORCH:-}" ] && python3 -c "import torch, torchvision, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     timeout "${TIMEOUT:-300}" python3 "$root/bench/scripts/train-step-gpu.py" --batch 256 --size 32 \
       > "${TMPDIR:-/tmp}/tandem-torch-step.txt" 2>&1

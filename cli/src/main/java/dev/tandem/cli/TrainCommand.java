@@ -1,6 +1,8 @@
 package dev.tandem.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.runtime.backend.BackendEnvironment;
+import dev.tandem.runtime.backend.Backends;
 import dev.tandem.train.TrainOptions;
 import dev.tandem.train.Trainer;
 import dev.tandem.train.data.DataSpec;
@@ -12,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -82,6 +85,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
     String device;
 
+    @Option(names = "--precision", paramLabel = "P", description = "GPU arithmetic: tf32 (the default: float32 data, "
+            + "tensor cores), float32, or bf16 (mixed precision: convolutions and matrix products on bfloat16 copies, "
+            + "weights and everything else float32). The CPU always trains in float32.")
+    String precision;
+
     @Option(names = "--seed", defaultValue = "1", description = "Seed of initialisation, shuffling, augmentation.")
     long seed;
 
@@ -122,7 +130,17 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        try (Devices.Choice dev = Devices.forTraining(spec, device, err)) {
+        if (precision != null && !java.util.Set.of("tf32", "float32", "bf16").contains(precision)) {
+            throw new ParameterException(spec.commandLine(), "--precision: '" + precision
+                    + "' is not one of tf32, float32, bf16");
+        }
+        Supplier<BackendEnvironment> environment = precision == null ? BackendEnvironment::system
+                : () -> BackendEnvironment.system().withProperty("tandem.cuda.precision", precision);
+        try (Devices.Choice dev = Devices.forTraining(spec, device, err,
+                () -> Backends.installed(Devices.class.getClassLoader()), environment)) {
+            if (precision != null && dev.session() == null && !precision.equals("float32")) {
+                err.println("--precision " + precision + " applies to a GPU; on the CPU training runs in float32");
+            }
             return train(err, dev);
         }
     }

@@ -123,6 +123,19 @@ class TrainCommandsTest {
         assertThat(cudaMappings(maps)).as("CUDA libraries mapped by a --device cpu run").isEqualTo(before);
     }
 
+    @Test
+    void precisionIsCheckedAndSaysItIsForTheGpu() {
+        Result bad = run("train", "--data", "folder:" + data, "--device", "cpu", "--precision", "fp8", "--out",
+                dir.resolve("p-bad").toString());
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).startsWith("error: --precision: 'fp8' is not one of tf32, float32, bf16");
+        Result cpu = run("train", "--data", "folder:" + data, "--device", "cpu", "--precision", "bf16", "--epochs",
+                "1", "--batch", "16", "--steps-per-epoch", "1", "--image-size", "16x16", "--channels", "1", "--threads",
+                "1", "--quiet", "--out", dir.resolve("p-cpu").toString());
+        assertThat(cpu.exitCode()).as(cpu.err()).isZero();
+        assertThat(cpu.err()).contains("--precision bf16 applies to a GPU; on the CPU training runs in float32");
+    }
+
     private static java.util.Set<String> cudaMappings(Path maps) throws java.io.IOException {
         java.util.Set<String> libs = new java.util.TreeSet<>();
         for (String line : Files.readAllLines(maps)) {

@@ -207,6 +207,17 @@ public final class GpuCheck {
                     row("cuDNN conv 3x3 stride 2, odd sizes", () -> conv(device, h,
                             new ConvShape(2, 3, 9, 7, 5, 3, 3, 1, 1, 2, 2, 1, 1, 1)));
                 }
+                CudnnHandle[] half = new CudnnHandle[1];
+                row("cuDNN conv bfloat16 (3 passes, FashionNet layer 2)", () -> {
+                    half[0] = new CudnnHandle(libs.cudnn(), stream, true, true, 256L << 20, false);
+                    return convBf16(device, half[0], new ConvShape(4, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1));
+                });
+                if (half[0] != null) {
+                    try (CudnnHandle h = half[0]) {
+                        row("cuDNN conv bfloat16, stride 2, odd sizes", () -> convBf16(device, h,
+                                new ConvShape(2, 3, 9, 7, 5, 3, 3, 1, 1, 2, 2, 1, 1, 1)));
+                    }
+                }
             }
             if (!quick) {
                 info("host to device copy (pinned)", () -> bandwidth(device, stream));
@@ -450,6 +461,69 @@ public final class GpuCheck {
                                     true), 1e-5))
                     .and(Outcome.ok(names.toString()));
         }
+    }
+
+    /**
+     * The three passes with bfloat16 data (what {@code tandem.cuda.precision=bf16} runs): inputs rounded to bfloat16
+     * here, results compared with the float64 reference on those rounded inputs. cuDNN accumulates in float32 and
+     * rounds each result to bfloat16 (2^-9 relative), hence the bound of 4e-3 of the terms' magnitude.
+     */
+    private static Outcome convBf16(CudaDevice device, CudnnHandle h, ConvShape s) {
+        SplittableRandom rnd = new SplittableRandom(6);
+        KernelReference.Conv g = new KernelReference.Conv(s.n(), s.c(), s.h(), s.w(), s.k(), s.r(), s.s(), s.padH(),
+                s.strideH());
+        float[] x = bf16Rounded(KernelCases.random(rnd, (int) s.inputElements(), -1, 1));
+        float[] w = bf16Rounded(KernelCases.random(rnd, (int) s.weightElements(), -1, 1));
+        float[] dy = bf16Rounded(KernelCases.random(rnd, (int) s.outputElements(), -1, 1));
+        CudnnConvolution plan = h.convolution(s);
+        try (DeviceBuffer dx = device.allocate(2 * s.inputElements()); DeviceBuffer dw = device.allocate(2 * s
+                .weightElements()); DeviceBuffer dyb = device.allocate(2 * s.outputElements());
+             DeviceBuffer y = device.allocate(2 * s.outputElements());
+             DeviceBuffer gx = device.allocate(2 * s.inputElements());
+             DeviceBuffer gw = device.allocate(2 * s.weightElements());
+             DeviceBuffer ws = device.allocate(Math.max(4, plan.workspaceBytes()))) {
+            dx.copyFrom(bf16(x));
+            dw.copyFrom(bf16(w));
+            dyb.copyFrom(bf16(dy));
+            plan.forward(dx, dw, y, ws);
+            plan.backwardData(dw, dyb, gx, ws);
+            plan.backwardFilter(dx, dyb, gw, ws, false);
+            device.synchronize();
+            AlgoNames names = new AlgoNames(plan);
+            return Outcome.compareScaled("forward", floats(y.toShorts((int) s.outputElements())),
+                    KernelReference.conv(x, w, g, false), KernelReference.conv(x, w, g, true), 4e-3)
+                    .and(Outcome.compareScaled("backward data", floats(gx.toShorts((int) s.inputElements())),
+                            KernelReference.convGradInput(dy, w, g, false), KernelReference.convGradInput(dy, w, g,
+                                    true), 4e-3))
+                    .and(Outcome.compareScaled("backward filter", floats(gw.toShorts((int) s.weightElements())),
+                            KernelReference.convGradWeight(x, dy, g, false), KernelReference.convGradWeight(x, dy, g,
+                                    true), 4e-3))
+                    .and(Outcome.ok(names.toString()));
+        }
+    }
+
+    private static float[] bf16Rounded(float[] v) {
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = KernelReference.fromBf16(KernelReference.toBf16(v[i]));
+        }
+        return out;
+    }
+
+    private static short[] bf16(float[] v) {
+        short[] out = new short[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = KernelReference.toBf16(v[i]);
+        }
+        return out;
+    }
+
+    private static float[] floats(short[] v) {
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = KernelReference.fromBf16(v[i]);
+        }
+        return out;
     }
 
     /** The algorithms cuDNN chose, for the report. */

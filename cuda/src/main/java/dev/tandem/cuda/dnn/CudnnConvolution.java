@@ -7,7 +7,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * One convolution shape planned for cuDNN: its tensor, filter and convolution descriptors, and the forward,
  * backward-data and backward-filter algorithms chosen once by cuDNN's heuristics ({@code _v7}), with the workspace
- * each needs. Owned by the {@link CudnnHandle} that made it. Float32 NCHW data.
+ * each needs. Owned by the {@link CudnnHandle} that made it. NCHW data in float32, or in bfloat16 (inputs, weights
+ * and outputs 2 bytes each, accumulated in float32 on tensor cores) for a handle made for bfloat16.
  */
 public final class CudnnConvolution extends NativeResource {
     private final Cudnn cudnn;
@@ -25,6 +26,12 @@ public final class CudnnConvolution extends NativeResource {
     private final long backwardFilterWorkspace;
 
     CudnnConvolution(Cudnn cudnn, MemorySegment handle, ConvShape s, boolean tf32, long maxWorkspace, boolean timed) {
+        this(cudnn, handle, s, tf32, false, maxWorkspace, timed);
+    }
+
+    /** As above; {@code bf16}: bfloat16 data with float32 accumulation (tensor cores allowed whatever {@code tf32}). */
+    CudnnConvolution(Cudnn cudnn, MemorySegment handle, ConvShape s, boolean tf32, boolean bf16, long maxWorkspace,
+                     boolean timed) {
         this.cudnn = cudnn;
         this.handle = handle;
         this.shape = s;
@@ -33,23 +40,26 @@ public final class CudnnConvolution extends NativeResource {
         MemorySegment cd = null;
         MemorySegment yd = null;
         try {
-            xd = cudnn.tensor4d(Cudnn.DATA_FLOAT, s.n(), s.c(), s.h(), s.w());
-            wd = cudnn.filter4d(Cudnn.DATA_FLOAT, s.k(), s.c() / s.groups(), s.r(), s.s());
+            int data = bf16 ? Cudnn.DATA_BFLOAT16 : Cudnn.DATA_FLOAT;
+            xd = cudnn.tensor4d(data, s.n(), s.c(), s.h(), s.w());
+            wd = cudnn.filter4d(data, s.k(), s.c() / s.groups(), s.r(), s.s());
+            // The convolution's own type is the accumulation's: float32 for both (cuDNN's "pseudo-bfloat16" config).
             cd = cudnn.convolution2d(s.padH(), s.padW(), s.strideH(), s.strideW(), s.dilationH(), s.dilationW(),
-                    s.groups(), tf32 ? Cudnn.DEFAULT_MATH : Cudnn.FMA_MATH);
+                    s.groups(), tf32 || bf16 ? Cudnn.DEFAULT_MATH : Cudnn.FMA_MATH);
             int[] out = cudnn.forwardOutputDim(cd, xd, wd);
             if (out[0] != s.n() || out[1] != s.k() || out[2] != s.outH() || out[3] != s.outW()) {
                 throw new IllegalStateException("cuDNN computes output " + java.util.Arrays.toString(out) + " for "
                         + s + "; Tandem expects [" + s.n() + ", " + s.k() + ", " + s.outH() + ", " + s.outW() + "]");
             }
-            yd = cudnn.tensor4d(Cudnn.DATA_FLOAT, out[0], out[1], out[2], out[3]);
+            yd = cudnn.tensor4d(data, out[0], out[1], out[2], out[3]);
             // Without TF32, full float32 is asked for: only FMA math, and no FFT or Winograd algorithms (their
             // transforms lose several digits), so that results match the CPU's to rounding.
-            java.util.function.Predicate<AlgoPerf> fwdOk = p -> tf32 || (p.mathType() == Cudnn.FMA_MATH
+            boolean any = tf32 || bf16;
+            java.util.function.Predicate<AlgoPerf> fwdOk = p -> any || (p.mathType() == Cudnn.FMA_MATH
                     && p.algo() <= 3);
-            java.util.function.Predicate<AlgoPerf> bwdDataOk = p -> tf32 || (p.mathType() == Cudnn.FMA_MATH
+            java.util.function.Predicate<AlgoPerf> bwdDataOk = p -> any || (p.mathType() == Cudnn.FMA_MATH
                     && p.algo() <= 1);
-            java.util.function.Predicate<AlgoPerf> bwdFilterOk = p -> tf32 || (p.mathType() == Cudnn.FMA_MATH
+            java.util.function.Predicate<AlgoPerf> bwdFilterOk = p -> any || (p.mathType() == Cudnn.FMA_MATH
                     && (p.algo() <= 1 || p.algo() == 3));
             this.forward = AlgoPerf.choose(timed ? cudnn.forwardAlgorithmsTimed(handle, xd, wd, cd, yd)
                     : cudnn.forwardAlgorithms(handle, xd, wd, cd, yd), maxWorkspace, false, "forward", fwdOk);

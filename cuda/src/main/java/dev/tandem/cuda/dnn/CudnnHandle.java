@@ -19,6 +19,7 @@ public final class CudnnHandle extends NativeResource {
     private final boolean tf32;
     private final long maxWorkspace;
     private final boolean timed;
+    private final boolean bf16;
     /** {@code -Dtandem.cuda.profile}: each convolution's algorithms and cuDNN's own timings of them are printed. */
     private static final boolean PROFILE = System.getProperty("tandem.cuda.profile", "false").matches("true|steps");
     private final Map<ConvShape, CudnnConvolution> plans = new LinkedHashMap<>();
@@ -38,7 +39,17 @@ public final class CudnnHandle extends NativeResource {
      * by running them all once ({@code cudnnFind*}) instead of by cuDNN's heuristics.
      */
     public CudnnHandle(Cudnn cudnn, CudaStream stream, boolean tf32, long maxWorkspace, boolean timed) {
+        this(cudnn, stream, tf32, false, maxWorkspace, timed);
+    }
+
+    /**
+     * As {@link #CudnnHandle(Cudnn, CudaStream, boolean, long, boolean)}; with {@code bf16} its convolutions take
+     * and give bfloat16 data (2 bytes per element), accumulated in float32 on tensor cores.
+     */
+    public CudnnHandle(Cudnn cudnn, CudaStream stream, boolean tf32, boolean bf16, long maxWorkspace,
+                       boolean timed) {
         this.timed = timed;
+        this.bf16 = bf16;
         this.cudnn = cudnn;
         this.tf32 = tf32;
         this.maxWorkspace = maxWorkspace;
@@ -51,6 +62,11 @@ public final class CudnnHandle extends NativeResource {
         }
     }
 
+    /** Whether its convolutions take bfloat16 data. */
+    public boolean bf16() {
+        return bf16;
+    }
+
     /** The library's version, e.g. 91400. */
     public long version() {
         return cudnn.version();
@@ -61,7 +77,7 @@ public final class CudnnHandle extends NativeResource {
         checkOpen();
         CudnnConvolution p = plans.get(shape);
         if (p == null) {
-            p = new CudnnConvolution(cudnn, handle, shape, tf32, maxWorkspace, timed);
+            p = new CudnnConvolution(cudnn, handle, shape, tf32, bf16, maxWorkspace, timed);
             plans.put(shape, p);
             if (PROFILE) {
                 AlgoPerf[] a = p.algorithms();

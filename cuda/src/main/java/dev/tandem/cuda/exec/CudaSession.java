@@ -30,9 +30,13 @@ import java.util.Map;
  * call goes to, Tandem's kernels compiled by NVRTC (PTX cached on disk), and the device copies of attached
  * tensors. Plans loaded here ({@link CudaPlan}) run on that stream.
  *
- * <p>Settings (system properties or {@code TANDEM_CUDA_*} environment variables): {@code tandem.cuda.tf32}
- * (default true: cuBLAS and cuDNN may use TF32 tensor cores for float32), {@code tandem.cuda.graphs} (default
- * true: a plan's steps are captured once as a CUDA graph and replayed). Not thread-safe.
+ * <p>Settings (system properties or {@code TANDEM_CUDA_*} environment variables): {@code tandem.cuda.precision}
+ * ({@code tf32}, the default: cuBLAS and cuDNN may use TF32 tensor cores for float32 data; {@code float32}: full
+ * float32; {@code bf16}: mixed precision, convolutions and matrix products on bfloat16 copies of their operands with
+ * float32 accumulation and float32 results, everything else and the weights themselves in float32),
+ * {@code tandem.cuda.tf32} (false is {@code float32}; the older switch), {@code tandem.cuda.graphs} (default true:
+ * a plan's steps are captured once as a CUDA graph and replayed), {@code tandem.cuda.convAlgo} ({@code heuristic},
+ * the default, or {@code timed}). Not thread-safe.
  */
 public final class CudaSession implements DeviceSession {
     private final CudaLibraries libs;
@@ -42,6 +46,7 @@ public final class CudaSession implements DeviceSession {
     private final CublasHandle blas;
     private final CudnnHandle dnn;
     private final boolean tf32;
+    private final boolean bf16;
     private final boolean graphs;
     private final String summary;
     private final Map<Tensor, DeviceBuffer> attached = new IdentityHashMap<>();
@@ -49,7 +54,8 @@ public final class CudaSession implements DeviceSession {
     private final List<CudaPlan> plans = new ArrayList<>();
 
     private CudaSession(CudaLibraries libs, CudaDevice device, CudaStream stream, KernelLibrary kernels,
-                        CublasHandle blas, CudnnHandle dnn, boolean tf32, boolean graphs, String summary) {
+                        CublasHandle blas, CudnnHandle dnn, boolean tf32, boolean bf16, boolean graphs,
+                        String summary) {
         this.libs = libs;
         this.device = device;
         this.stream = stream;
@@ -57,17 +63,47 @@ public final class CudaSession implements DeviceSession {
         this.blas = blas;
         this.dnn = dnn;
         this.tf32 = tf32;
+        this.bf16 = bf16;
         this.graphs = graphs;
         this.summary = summary;
     }
 
     /** Opens device 0 with the libraries {@code environment} leads to. */
     public static CudaSession open(BackendEnvironment environment) {
-        return open(environment, flag(environment, "tf32", true), flag(environment, "graphs", true));
+        String precision = precision(environment);
+        return open(environment, !precision.equals("float32"), precision.equals("bf16"),
+                flag(environment, "graphs", true));
+    }
+
+    /**
+     * The precision {@code environment} asks for: {@code tandem.cuda.precision} when set, else {@code float32} when
+     * {@code tandem.cuda.tf32} is false, else {@code tf32}.
+     *
+     * @throws IllegalArgumentException for another value, naming the ones there are
+     */
+    public static String precision(BackendEnvironment environment) {
+        String p = environment.property("tandem.cuda.precision")
+                .or(() -> environment.env("TANDEM_CUDA_PRECISION")).map(v -> v.trim().toLowerCase(Locale.ROOT))
+                .orElse(flag(environment, "tf32", true) ? "tf32" : "float32");
+        return switch (p) {
+            case "tf32", "float32", "bf16" -> p;
+            case "fp32" -> "float32";
+            case "bfloat16" -> "bf16";
+            default -> throw new IllegalArgumentException("tandem.cuda.precision: '" + p + "' is not a precision; "
+                    + "use tf32 (the default), float32 or bf16");
+        };
     }
 
     /** Opens device 0 with explicit TF32 and CUDA-graph choices (tests compare both). */
     public static CudaSession open(BackendEnvironment environment, boolean tf32, boolean graphs) {
+        return open(environment, tf32, false, graphs);
+    }
+
+    /**
+     * Opens device 0 with explicit choices; {@code bf16}: convolutions and matrix products on bfloat16 copies of
+     * their operands (see the class comment).
+     */
+    public static CudaSession open(BackendEnvironment environment, boolean tf32, boolean bf16, boolean graphs) {
         CudaLibraries libs = new CudaLibraries(new LibrarySearch(environment));
         libs.driver().init(0);
         CudaDevice device = CudaDevice.open(libs.driver(), 0);
@@ -84,12 +120,13 @@ public final class CudaSession implements DeviceSession {
             // cuDNN's own ranking by default: on an H200 it trained FashionNet 17% faster per epoch and ResNet-18
             // 11-24% faster per step than the algorithms cudnnFind* timed fastest in isolation, and spends no
             // start-up time timing them (docs/gpu.md). -Dtandem.cuda.convAlgo=timed times them.
-            dnn = new CudnnHandle(libs.cudnn(), stream, tf32, 256L << 20,
+            dnn = new CudnnHandle(libs.cudnn(), stream, tf32, bf16, 256L << 20,
                     flagValue(environment, "convAlgo", "heuristic").equals("timed"));
             int v = libs.driver().driverVersion();
             String summary = CudaProbe.device(libs.driver(), 0).describe() + ", CUDA " + v / 1000 + "."
-                    + (v % 1000) / 10 + (tf32 ? ", TF32" : ", float32") + (graphs ? ", CUDA graphs" : "");
-            return new CudaSession(libs, device, stream, kernels, blas, dnn, tf32, graphs, summary);
+                    + (v % 1000) / 10 + (bf16 ? ", bfloat16 mixed precision" : tf32 ? ", TF32" : ", float32")
+                    + (graphs ? ", CUDA graphs" : "");
+            return new CudaSession(libs, device, stream, kernels, blas, dnn, tf32, bf16, graphs, summary);
         } catch (RuntimeException e) {
             if (dnn != null) {
                 dnn.close();
@@ -122,6 +159,11 @@ public final class CudaSession implements DeviceSession {
     @Override
     public String summary() {
         return summary;
+    }
+
+    /** Whether convolutions and matrix products run on bfloat16 copies of their operands. */
+    boolean bf16() {
+        return bf16;
     }
 
     CudaDevice device() {

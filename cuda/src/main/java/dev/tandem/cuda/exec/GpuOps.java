@@ -66,6 +66,8 @@ final class GpuOps {
         final List<PlannedValue> values;
         long workspace;
         final DeviceBuffer[] ws = new DeviceBuffer[1];
+        /** In a bfloat16 session: where convolutions and matrix products stage their operands' bfloat16 copies. */
+        DeviceBuffer staging;
         PlannedStep step;
 
         Build(CudaPlan p, List<PlannedValue> values) {
@@ -140,6 +142,46 @@ final class GpuOps {
         DeviceBuffer workspace() {
             return ws[0];
         }
+
+        /** Launches {@code y = bfloat16(x)} over {@code n} values. */
+        void toBf16(long x, DeviceBuffer y, long n) {
+            elementwise("tandem_f32_to_bf16", n, args().pointer(x).pointer(y.address()).i64(n));
+        }
+
+        /** Launches {@code y = float(x)} over {@code n} bfloat16 values. */
+        void fromBf16(DeviceBuffer x, long y, long n) {
+            elementwise("tandem_bf16_to_f32", n, args().pointer(x.address()).pointer(y).i64(n));
+        }
+
+        /**
+         * Views of the staging buffer for the bfloat16 copies of {@code values} (2 bytes an element, each at a
+         * 256-byte boundary); every step reuses the same buffer, since the stream runs one step at a time.
+         */
+        DeviceBuffer[] halves(int... values) {
+            DeviceBuffer[] out = new DeviceBuffer[values.length];
+            long at = 0;
+            for (int i = 0; i < values.length; i++) {
+                long bytes = 2 * shape(values[i]).size();
+                out[i] = staging.view(at, Math.max(2, bytes));
+                at += align(bytes);
+            }
+            return out;
+        }
+    }
+
+    private static long align(long bytes) {
+        return (Math.max(2, bytes) + 255) / 256 * 256;
+    }
+
+    /** Staging bytes {@link Build#halves} needs for a step in a bfloat16 session: its two operands and its result. */
+    static long stagingBytes(PlannedStep st, List<PlannedValue> values) {
+        return switch (st.node().opType()) {
+            case "Conv", "ConvGradInput", "ConvGradWeight", "Gemm", "MatMul" ->
+                    align(2 * values.get(st.inputs()[0]).shape().size())
+                            + align(2 * values.get(st.inputs()[1]).shape().size())
+                            + align(2 * values.get(st.outputs()[0]).shape().size());
+            default -> 0;
+        };
     }
 
     /** Why {@code step} cannot run on the GPU, or null when it can. */
@@ -157,6 +199,15 @@ final class GpuOps {
         List<Emitter> emitters = new ArrayList<>();
         for (PlannedStep st : steps) {
             emitters.add(emitter(st, values));
+        }
+        if (p.session().bf16()) {
+            long staging = 0;
+            for (PlannedStep st : steps) {
+                staging = Math.max(staging, stagingBytes(st, values));
+            }
+            if (staging > 0) {
+                b.staging = p.scratch(staging);
+            }
         }
         // Plan every convolution first so that the shared cuDNN workspace has its final size before launches exist.
         for (int i = 0; i < steps.size(); i++) {
@@ -658,6 +709,28 @@ final class GpuOps {
             CudnnConvolution c = b.p.session().dnn().convolution(shape);
             b.workspace = Math.max(b.workspace, c.workspaceBytes());
             DeviceBuffer[] ws = b.ws;
+            if (b.p.session().bf16()) {
+                // Mixed precision: bfloat16 copies of both operands, cuDNN accumulates in float32 and rounds its
+                // result to bfloat16, which goes back to float32 for the ops around (the weights stay float32).
+                DeviceBuffer[] h = b.halves(b.in(0), b.in(1), b.out(0));
+                b.toBf16(b.addr(b.in(0)), h[0], b.shape(b.in(0)).size());
+                b.toBf16(b.addr(b.in(1)), h[1], b.shape(b.in(1)).size());
+                switch (op) {
+                    case "Conv" -> b.add(() -> c.forward(h[0], h[1], h[2], ws[0]), "cudnn forward bf16");
+                    case "ConvGradInput" -> b.add(() -> c.backwardData(h[1], h[0], h[2], ws[0]),
+                            "cudnn backward data bf16");
+                    default -> b.add(() -> c.backwardFilter(h[1], h[0], h[2], ws[0], false),
+                            "cudnn backward filter bf16");
+                }
+                b.fromBf16(h[2], b.addr(b.out(0)), b.shape(b.out(0)).size());
+                if (op.equals("Conv") && b.step.inputs().length > 2 && b.in(2) >= 0) {
+                    Shape y = b.shape(b.out(0));
+                    b.elementwise("tandem_bias_act_nchw", y.size(), b.args().pointer(b.addr(b.out(0)))
+                            .pointer(b.addr(b.in(2))).i32(y.dim(1)).i64((long) y.dim(2) * y.dim(3)).i64(y.size())
+                            .i32(0));
+                }
+                return;
+            }
             switch (op) {
                 case "Conv" -> {
                     DeviceBuffer xb = b.buf(b.in(0)), wb = b.buf(b.in(1)), yb = b.buf(b.out(0));
@@ -711,6 +784,22 @@ final class GpuOps {
         return b -> {
             var blas = b.p.session().blas();
             DeviceBuffer ab = b.buf(b.in(0)), bb = b.buf(b.in(1)), yb = b.buf(b.out(0));
+            if (b.p.session().bf16()) {
+                // Mixed precision: bfloat16 copies of A and B, products accumulated in float32 into a float32 C.
+                DeviceBuffer[] h = b.halves(b.in(0), b.in(1));
+                b.toBf16(ab.address(), h[0], (long) m * k);
+                b.toBf16(bb.address(), h[1], (long) k * n);
+                if (mode == 2) {
+                    b.copy(b.in(2), b.out(0));
+                }
+                float bt = mode == 2 ? beta : 0f;
+                b.add(() -> blas.gemmBf16(ta, tb, m, n, k, alpha, h[0], h[1], bt, yb), "cublas gemm bf16");
+                if (mode == 1) {
+                    b.elementwise("tandem_bias_act_rows", (long) m * n, b.args().pointer(yb.address())
+                            .pointer(b.addr(b.in(2))).i32(n).i64((long) m * n).i32(0));
+                }
+                return;
+            }
             if (mode == 2) {
                 b.copy(b.in(2), b.out(0));
                 b.add(() -> blas.gemm(ta, tb, m, n, k, alpha, ab, bb, beta, yb));
