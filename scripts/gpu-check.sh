@@ -99,27 +99,24 @@ if [ -z "$quick" ] && [ -f "$bundle/data/train-images-idx3-ubyte.xz" ]; then
   fi
 fi
 if [ -n "$data" ]; then
+  recipe() { # recipe NAME FILE JAVA_OPTS ARGS...: one RecipeBench run on the GPU
+    local name=$1 file="${TMPDIR:-/tmp}/$2" opts=$3
+    shift 3
+    TANDEM_JAVA_OPTS="${TANDEM_JAVA_OPTS:-} $opts" run_java dev.tandem.train.engine.RecipeBench \
+      --data "$data" --epochs "${EPOCHS:-10}" --device cuda "$@" > "$file"
+    local code=$?
+    cat "$file"
+    note "$name" "$code" "$(grep -E '^RESULT' "$file" | tail -1)"
+  }
   say "== 3. FashionNet, the reference recipe, ${EPOCHS:-10} epochs on the GPU (dev.tandem.train.engine.RecipeBench)"
-  TANDEM_JAVA_OPTS="${TANDEM_JAVA_OPTS:-} -Dtandem.cuda.profile=true" run_java dev.tandem.train.engine.RecipeBench \
-    --data "$data" --epochs "${EPOCHS:-10}" --device cuda > "${TMPDIR:-/tmp}/tandem-recipe.txt"
-  code=$?
-  cat "${TMPDIR:-/tmp}/tandem-recipe.txt"
-  note "RecipeBench (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe.txt" | tail -1)"
+  recipe "RecipeBench (Tandem)" tandem-recipe.txt "-Dtandem.cuda.profile=true"
   if [ -z "${SKIP_SYNC:-}" ]; then
     say "== 3b. The same, waiting for every step (no overlap of the host's work with the device's)"
-    run_java dev.tandem.train.engine.RecipeBench --data "$data" --epochs "${EPOCHS:-10}" --device cuda --sync true \
-      > "${TMPDIR:-/tmp}/tandem-recipe-sync.txt"
-    code=$?
-    cat "${TMPDIR:-/tmp}/tandem-recipe-sync.txt"
-    note "RecipeBench --sync (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe-sync.txt" | tail -1)"
+    recipe "RecipeBench --sync (Tandem)" tandem-recipe-sync.txt "" --sync true
   fi
   if [ -z "${SKIP_BF16:-}" ]; then
     say "== 3c. The same with bfloat16 mixed precision (-Dtandem.cuda.precision=bf16)"
-    TANDEM_JAVA_OPTS="${TANDEM_JAVA_OPTS:-} -Dtandem.cuda.precision=bf16" run_java dev.tandem.train.engine.RecipeBench \
-      --data "$data" --epochs "${EPOCHS:-10}" --device cuda > "${TMPDIR:-/tmp}/tandem-recipe-bf16.txt"
-    code=$?
-    cat "${TMPDIR:-/tmp}/tandem-recipe-bf16.txt"
-    note "RecipeBench bf16 (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-recipe-bf16.txt" | tail -1)"
+    recipe "RecipeBench bf16 (Tandem)" tandem-recipe-bf16.txt "-Dtandem.cuda.precision=bf16"
   fi
   if [ -z "${SKIP_TORCH:-}" ] && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     say "== 4. The same recipe in PyTorch eager on the same card"

@@ -430,37 +430,7 @@ public final class GpuCheck {
     }
 
     private static Outcome conv(CudaDevice device, CudnnHandle h, ConvShape s) {
-        SplittableRandom rnd = new SplittableRandom(5);
-        KernelReference.Conv g = new KernelReference.Conv(s.n(), s.c(), s.h(), s.w(), s.k(), s.r(), s.s(), s.padH(),
-                s.strideH());
-        float[] x = KernelCases.random(rnd, (int) s.inputElements(), -1, 1);
-        float[] w = KernelCases.random(rnd, (int) s.weightElements(), -1, 1);
-        float[] dy = KernelCases.random(rnd, (int) s.outputElements(), -1, 1);
-        CudnnConvolution plan = h.convolution(s);
-        try (DeviceBuffer dx = device.allocate(4 * s.inputElements()); DeviceBuffer dw = device.allocate(4 * s
-                .weightElements()); DeviceBuffer dyb = device.allocate(4 * s.outputElements());
-             DeviceBuffer y = device.allocate(4 * s.outputElements());
-             DeviceBuffer gx = device.allocate(4 * s.inputElements());
-             DeviceBuffer gw = device.allocate(4 * s.weightElements());
-             DeviceBuffer ws = device.allocate(Math.max(4, plan.workspaceBytes()))) {
-            dx.copyFrom(x);
-            dw.copyFrom(w);
-            dyb.copyFrom(dy);
-            plan.forward(dx, dw, y, ws);
-            plan.backwardData(dw, dyb, gx, ws);
-            plan.backwardFilter(dx, dyb, gw, ws, false);
-            device.synchronize();
-            AlgoNames names = new AlgoNames(plan);
-            return Outcome.compareScaled("forward", y.toFloats((int) s.outputElements()), KernelReference.conv(x, w, g,
-                    false), KernelReference.conv(x, w, g, true), 1e-5)
-                    .and(Outcome.compareScaled("backward data", gx.toFloats((int) s.inputElements()),
-                            KernelReference.convGradInput(dy, w, g, false), KernelReference.convGradInput(dy, w, g,
-                                    true), 1e-5))
-                    .and(Outcome.compareScaled("backward filter", gw.toFloats((int) s.weightElements()),
-                            KernelReference.convGradWeight(x, dy, g, false), KernelReference.convGradWeight(x, dy, g,
-                                    true), 1e-5))
-                    .and(Outcome.ok(names.toString()));
-        }
+        return conv(device, h, s, false);
     }
 
     /**
@@ -469,59 +439,79 @@ public final class GpuCheck {
      * rounds each result to bfloat16 (2^-9 relative), hence the bound of 4e-3 of the terms' magnitude.
      */
     private static Outcome convBf16(CudaDevice device, CudnnHandle h, ConvShape s) {
-        SplittableRandom rnd = new SplittableRandom(6);
+        return conv(device, h, s, true);
+    }
+
+    private static Outcome conv(CudaDevice device, CudnnHandle h, ConvShape s, boolean bf16) {
+        SplittableRandom rnd = new SplittableRandom(bf16 ? 6 : 5);
         KernelReference.Conv g = new KernelReference.Conv(s.n(), s.c(), s.h(), s.w(), s.k(), s.r(), s.s(), s.padH(),
                 s.strideH());
-        float[] x = bf16Rounded(KernelCases.random(rnd, (int) s.inputElements(), -1, 1));
-        float[] w = bf16Rounded(KernelCases.random(rnd, (int) s.weightElements(), -1, 1));
-        float[] dy = bf16Rounded(KernelCases.random(rnd, (int) s.outputElements(), -1, 1));
+        float[] x = KernelCases.random(rnd, (int) s.inputElements(), -1, 1);
+        float[] w = KernelCases.random(rnd, (int) s.weightElements(), -1, 1);
+        float[] dy = KernelCases.random(rnd, (int) s.outputElements(), -1, 1);
+        if (bf16) {
+            x = bf16Rounded(x);
+            w = bf16Rounded(w);
+            dy = bf16Rounded(dy);
+        }
+        int size = bf16 ? 2 : 4;
+        double tol = bf16 ? 4e-3 : 1e-5;
         CudnnConvolution plan = h.convolution(s);
-        try (DeviceBuffer dx = device.allocate(2 * s.inputElements()); DeviceBuffer dw = device.allocate(2 * s
-                .weightElements()); DeviceBuffer dyb = device.allocate(2 * s.outputElements());
-             DeviceBuffer y = device.allocate(2 * s.outputElements());
-             DeviceBuffer gx = device.allocate(2 * s.inputElements());
-             DeviceBuffer gw = device.allocate(2 * s.weightElements());
+        try (DeviceBuffer dx = device.allocate(size * s.inputElements());
+             DeviceBuffer dw = device.allocate(size * s.weightElements());
+             DeviceBuffer dyb = device.allocate(size * s.outputElements());
+             DeviceBuffer y = device.allocate(size * s.outputElements());
+             DeviceBuffer gx = device.allocate(size * s.inputElements());
+             DeviceBuffer gw = device.allocate(size * s.weightElements());
              DeviceBuffer ws = device.allocate(Math.max(4, plan.workspaceBytes()))) {
-            dx.copyFrom(bf16(x));
-            dw.copyFrom(bf16(w));
-            dyb.copyFrom(bf16(dy));
+            upload(dx, x, bf16);
+            upload(dw, w, bf16);
+            upload(dyb, dy, bf16);
             plan.forward(dx, dw, y, ws);
             plan.backwardData(dw, dyb, gx, ws);
             plan.backwardFilter(dx, dyb, gw, ws, false);
             device.synchronize();
             AlgoNames names = new AlgoNames(plan);
-            return Outcome.compareScaled("forward", floats(y.toShorts((int) s.outputElements())),
-                    KernelReference.conv(x, w, g, false), KernelReference.conv(x, w, g, true), 4e-3)
-                    .and(Outcome.compareScaled("backward data", floats(gx.toShorts((int) s.inputElements())),
+            return Outcome.compareScaled("forward", download(y, (int) s.outputElements(), bf16),
+                    KernelReference.conv(x, w, g, false), KernelReference.conv(x, w, g, true), tol)
+                    .and(Outcome.compareScaled("backward data", download(gx, (int) s.inputElements(), bf16),
                             KernelReference.convGradInput(dy, w, g, false), KernelReference.convGradInput(dy, w, g,
-                                    true), 4e-3))
-                    .and(Outcome.compareScaled("backward filter", floats(gw.toShorts((int) s.weightElements())),
+                                    true), tol))
+                    .and(Outcome.compareScaled("backward filter", download(gw, (int) s.weightElements(), bf16),
                             KernelReference.convGradWeight(x, dy, g, false), KernelReference.convGradWeight(x, dy, g,
-                                    true), 4e-3))
+                                    true), tol))
                     .and(Outcome.ok(names.toString()));
         }
+    }
+
+    private static void upload(DeviceBuffer to, float[] v, boolean bf16) {
+        if (!bf16) {
+            to.copyFrom(v);
+            return;
+        }
+        short[] h = new short[v.length];
+        for (int i = 0; i < v.length; i++) {
+            h[i] = KernelReference.toBf16(v[i]);
+        }
+        to.copyFrom(h);
+    }
+
+    private static float[] download(DeviceBuffer from, int count, boolean bf16) {
+        if (!bf16) {
+            return from.toFloats(count);
+        }
+        short[] h = from.toShorts(count);
+        float[] out = new float[count];
+        for (int i = 0; i < count; i++) {
+            out[i] = KernelReference.fromBf16(h[i]);
+        }
+        return out;
     }
 
     private static float[] bf16Rounded(float[] v) {
         float[] out = new float[v.length];
         for (int i = 0; i < v.length; i++) {
             out[i] = KernelReference.fromBf16(KernelReference.toBf16(v[i]));
-        }
-        return out;
-    }
-
-    private static short[] bf16(float[] v) {
-        short[] out = new short[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = KernelReference.toBf16(v[i]);
-        }
-        return out;
-    }
-
-    private static float[] floats(short[] v) {
-        float[] out = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = KernelReference.fromBf16(v[i]);
         }
         return out;
     }
