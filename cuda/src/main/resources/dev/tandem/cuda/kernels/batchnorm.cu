@@ -5,6 +5,33 @@
 // (so the variance keeps its digits: a second pass over the data cost more than the sums); running statistics are
 // updated PyTorch's way: r = (1 - momentum) * r + momentum * batch, with the unbiased variance for running_var.
 
+// A (channel c, split s) block's share of a batch-norm reduction: the images of split s of splits, as one flat range
+// of *total elements (< 2^31) from the returned offset of channel c's plane in the first of them; tandem_bn_at gives
+// the offset of the range's element j.
+__device__ __forceinline__ long long tandem_bn_split(int batch, int channels, int plane, int c, int s, int splits,
+                                                     int* total) {
+    int n0 = (int) ((long long) batch * s / splits);
+    int n1 = (int) ((long long) batch * (s + 1) / splits);
+    *total = (n1 - n0) * plane;
+    return (long long) n0 * channels * plane + (long long) c * plane;
+}
+
+__device__ __forceinline__ long long tandem_bn_at(long long base, int j, int plane, long long image) {
+    return base + (long long) (j / plane) * image + j % plane;
+}
+
+// Sums a and b over the block (every thread calls it) and stores them as the block's two partials.
+__device__ __forceinline__ void tandem_bn_partials(float a, float b, float* scratch, float* partial, int c, int s,
+                                                   int channels, int splits) {
+    a = tandem_block_sum(a, scratch);
+    b = tandem_block_sum(b, scratch);
+    if (threadIdx.x == 0) {
+        partial[c * splits + s] = a;
+        partial[(channels + c) * splits + s] = b;
+    }
+}
+
+
 // grid (channels, splits), one pass over the images of split s: partial[c * splits + s] = the sum of x - pivot and
 // partial[(channels + c) * splits + s] = the sum of (x - pivot)^2, pivot = the channel's first value (a channel whose
 // mean is large against its spread, e.g. after ReLU6, keeps its digits, as the CPU's pivot does; the pivot lies within
@@ -14,37 +41,28 @@ extern "C" __global__ void tandem_bn_stats_partial(const float* x, float* partia
                                                    int splits) {
     __shared__ float scratch[1024];
     int c = blockIdx.x;
-    int s = blockIdx.y;
-    int n0 = (int) ((long long) batch * s / splits);
-    int n1 = (int) ((long long) batch * (s + 1) / splits);
+    int total;
+    long long base = tandem_bn_split(batch, channels, plane, c, blockIdx.y, splits, &total);
     long long image = (long long) channels * plane;
-    const float* base = x + (long long) n0 * image + (long long) c * plane;
     float pivot = x[(long long) c * plane];
-    int total = (n1 - n0) * plane;
     int step = blockDim.x;
     float a = 0.0f;
     float b = 0.0f;
     int j = threadIdx.x;
     for (; j + 3 * step < total; j += 4 * step) {
-        int j1 = j + step, j2 = j + 2 * step, j3 = j + 3 * step;
-        float v0 = base[(long long) (j / plane) * image + j % plane] - pivot;
-        float v1 = base[(long long) (j1 / plane) * image + j1 % plane] - pivot;
-        float v2 = base[(long long) (j2 / plane) * image + j2 % plane] - pivot;
-        float v3 = base[(long long) (j3 / plane) * image + j3 % plane] - pivot;
+        float v0 = x[tandem_bn_at(base, j, plane, image)] - pivot;
+        float v1 = x[tandem_bn_at(base, j + step, plane, image)] - pivot;
+        float v2 = x[tandem_bn_at(base, j + 2 * step, plane, image)] - pivot;
+        float v3 = x[tandem_bn_at(base, j + 3 * step, plane, image)] - pivot;
         a += (v0 + v1) + (v2 + v3);
         b += (v0 * v0 + v1 * v1) + (v2 * v2 + v3 * v3);
     }
     for (; j < total; j += step) {
-        float v = base[(long long) (j / plane) * image + j % plane] - pivot;
+        float v = x[tandem_bn_at(base, j, plane, image)] - pivot;
         a += v;
         b += v * v;
     }
-    a = tandem_block_sum(a, scratch);
-    b = tandem_block_sum(b, scratch);
-    if (threadIdx.x == 0) {
-        partial[c * splits + s] = a;
-        partial[(channels + c) * splits + s] = b;
-    }
+    tandem_bn_partials(a, b, scratch, partial, c, blockIdx.y, channels, splits);
 }
 
 // grid (channels), one thread: from the partial sums over count = N * plane, in double, the batch mean as a float
@@ -94,43 +112,32 @@ extern "C" __global__ void tandem_bn_bwd_partial(const float* dy, const float* x
                                                  long long plane, int splits) {
     __shared__ float scratch[1024];
     int c = blockIdx.x;
-    int s = blockIdx.y;
-    int n0 = (int) ((long long) batch * s / splits);
-    int n1 = (int) ((long long) batch * (s + 1) / splits);
     int pl = (int) plane;
+    int total;
+    long long base = tandem_bn_split(batch, channels, pl, c, blockIdx.y, splits, &total);
     long long image = (long long) channels * plane;
-    long long base = (long long) n0 * image + (long long) c * plane;
     float m = mean[c];
     float is = invstd[c];
-    int total = (n1 - n0) * pl;
     int step = blockDim.x;
     float a = 0.0f;
     float b = 0.0f;
     int j = threadIdx.x;
     // As tandem_bn_stats_partial: the split as one flat range, four elements in flight per thread.
     for (; j + 3 * step < total; j += 4 * step) {
-        int j1 = j + step, j2 = j + 2 * step, j3 = j + 3 * step;
-        long long o0 = base + (long long) (j / pl) * image + j % pl;
-        long long o1 = base + (long long) (j1 / pl) * image + j1 % pl;
-        long long o2 = base + (long long) (j2 / pl) * image + j2 % pl;
-        long long o3 = base + (long long) (j3 / pl) * image + j3 % pl;
+        long long o0 = tandem_bn_at(base, j, pl, image), o1 = tandem_bn_at(base, j + step, pl, image);
+        long long o2 = tandem_bn_at(base, j + 2 * step, pl, image), o3 = tandem_bn_at(base, j + 3 * step, pl, image);
         float d0 = dy[o0], d1 = dy[o1], d2 = dy[o2], d3 = dy[o3];
         float x0 = x[o0], x1 = x[o1], x2 = x[o2], x3 = x[o3];
         a += (d0 + d1) + (d2 + d3);
         b += (d0 * (x0 - m) * is + d1 * (x1 - m) * is) + (d2 * (x2 - m) * is + d3 * (x3 - m) * is);
     }
     for (; j < total; j += step) {
-        long long o = base + (long long) (j / pl) * image + j % pl;
+        long long o = tandem_bn_at(base, j, pl, image);
         float d = dy[o];
         a += d;
         b += d * (x[o] - m) * is;
     }
-    a = tandem_block_sum(a, scratch);
-    b = tandem_block_sum(b, scratch);
-    if (threadIdx.x == 0) {
-        partial[c * splits + s] = a;
-        partial[(channels + c) * splits + s] = b;
-    }
+    tandem_bn_partials(a, b, scratch, partial, c, blockIdx.y, channels, splits);
 }
 
 // grid (channels), one thread: dbeta and dgamma from the partials.
