@@ -136,6 +136,7 @@ if [ -z "$quick" ] && ls "$bundle"/lib/tandem-train-*.jar >/dev/null 2>&1; then
   cat "${TMPDIR:-/tmp}/tandem-step.txt"
   note "StepBench resnet18 (Tandem)" "$code" "$(grep -E '^RESULT' "${TMPDIR:-/tmp}/tandem-step.txt" | tail -1)"
   if [ -z "${SKIP_BF16:-}" ]; then
+    say "== 5b. The same with bfloat16 mixed precision (-Dtandem.cuda.precision=bf16)"
     TANDEM_JAVA_OPTS="${TANDEM_JAVA_OPTS:-} -Dtandem.cuda.precision=bf16" run_java dev.tandem.train.engine.StepBench \
       --arch resnet18 --input 3x32x32 --batch 256 --steps 50 --warmup 10 --device cuda > "${TMPDIR:-/tmp}/tandem-step-bf16.txt"
     code=$?

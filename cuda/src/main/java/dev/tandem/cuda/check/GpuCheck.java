@@ -242,6 +242,26 @@ public final class GpuCheck {
                 row("op: " + c.name(), () -> OpParity.run(c, session, pool));
             }
         }
+        // The same ops in a bfloat16 mixed-precision session, where convolutions and matrix products take bfloat16
+        // copies of their operands (the executor's staging and casts, not only cuDNN's): bounds for 8-bit
+        // significands (2^-8 relative a product) summed over the cases' 9 to 144 terms.
+        dev.tandem.cuda.exec.CudaSession half;
+        try {
+            half = dev.tandem.cuda.exec.CudaSession.open(env, true, true, true);
+        } catch (RuntimeException e) {
+            rows.add(new CheckRow("executor: open a bfloat16 session", "FAIL", 0, describe(e)));
+            return;
+        }
+        try (half; dev.tandem.runtime.exec.ThreadPool pool = new dev.tandem.runtime.exec.ThreadPool(2)) {
+            for (OpParity.Case c : OpParity.all()) {
+                if (!java.util.Set.of("Conv", "ConvGradInput", "ConvGradWeight", "Gemm", "MatMul").contains(c.type())) {
+                    continue;
+                }
+                OpParity.Case loose = new OpParity.Case(c.name(), c.domain(), c.type(), c.outputs(), c.inputs(),
+                        c.known(), c.attrs(), 5e-2, 2e-2, c.written());
+                row("op (bfloat16 session): " + c.name(), () -> OpParity.run(loose, half, pool));
+            }
+        }
     }
 
     private int report(String device) {
@@ -436,7 +456,8 @@ public final class GpuCheck {
     /**
      * The three passes with bfloat16 data (what {@code tandem.cuda.precision=bf16} runs): inputs rounded to bfloat16
      * here, results compared with the float64 reference on those rounded inputs. cuDNN accumulates in float32 and
-     * rounds each result to bfloat16 (2^-9 relative), hence the bound of 4e-3 of the terms' magnitude.
+     * rounds each result to bfloat16 (8 significant bits: up to 2^-8 = 3.9e-3 relative), hence the bound of 8e-3
+     * of the terms' magnitude.
      */
     private static Outcome convBf16(CudaDevice device, CudnnHandle h, ConvShape s) {
         return conv(device, h, s, true);
@@ -455,7 +476,7 @@ public final class GpuCheck {
             dy = bf16Rounded(dy);
         }
         int size = bf16 ? 2 : 4;
-        double tol = bf16 ? 4e-3 : 1e-5;
+        double tol = bf16 ? 8e-3 : 1e-5;
         CudnnConvolution plan = h.convolution(s);
         try (DeviceBuffer dx = device.allocate(size * s.inputElements());
              DeviceBuffer dw = device.allocate(size * s.weightElements());

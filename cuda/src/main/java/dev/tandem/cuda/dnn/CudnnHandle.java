@@ -81,10 +81,15 @@ public final class CudnnHandle extends NativeResource {
             plans.put(shape, p);
             if (PROFILE) {
                 AlgoPerf[] a = p.algorithms();
-                System.err.printf(java.util.Locale.ROOT, "cuDNN %s: forward algo %d (%.1f us), backward data algo %d "
-                        + "(%.1f us), backward filter algo %d (%.1f us), math %d/%d/%d%n", shape, a[0].algo(),
-                        a[0].time() * 1e3, a[1].algo(), a[1].time() * 1e3, a[2].algo(), a[2].time() * 1e3,
-                        a[0].mathType(), a[1].mathType(), a[2].mathType());
+                String[] t = new String[3];
+                for (int i = 0; i < 3; i++) {
+                    // cuDNN's own timing where it timed them; its ranking has none (-1)
+                    t[i] = timed ? String.format(java.util.Locale.ROOT, " (%.1f us)", a[i].time() * 1e3) : "";
+                }
+                System.err.printf(java.util.Locale.ROOT, "cuDNN %s%s: forward algo %d%s, backward data algo %d%s, "
+                        + "backward filter algo %d%s, math %d/%d/%d%n", shape, bf16 ? " bfloat16" : "", a[0].algo(),
+                        t[0], a[1].algo(), t[1], a[2].algo(), t[2], a[0].mathType(), a[1].mathType(),
+                        a[2].mathType());
             }
         }
         return p;

@@ -490,10 +490,15 @@ final class CudaPlan implements DevicePlan {
             // and an event before each are queued behind it, so each pair of events brackets one launch's work
             // alone (cuDNN's calls spend tens of microseconds on the host, more than many kernels take).
             var stream = session.stream();
-            if (profileEvents == null) {
+            if (profileSpin == null) {
                 profileSpin = new KernelArgs(argArena()).i64(SPIN_NANOS);
-                profileEvents = new CudaEvent[launches.size() + 1];
-                for (int i = 0; i < profileEvents.length; i++) {
+            }
+            int needed = launches.size() + 1; // a rebinding can rebuild the launches with another count
+            if (profileEvents == null || profileEvents.length < needed) {
+                profileEvents = profileEvents == null ? new CudaEvent[needed] : Arrays.copyOf(profileEvents, needed);
+            }
+            for (int i = 0; i < needed; i++) {
+                if (profileEvents[i] == null) {
                     profileEvents[i] = session.device().createEvent(true);
                 }
             }
@@ -612,7 +617,7 @@ final class CudaPlan implements DevicePlan {
         }
         owned.forEach(CudaPlan::closeQuietly);
         if (profileEvents != null) {
-            Arrays.stream(profileEvents).forEach(CudaPlan::closeQuietly);
+            Arrays.stream(profileEvents).forEach(CudaPlan::closeQuietly); // (closeQuietly skips nulls)
         }
         scratch.forEach(CudaPlan::closeQuietly);
         for (int j = 0; j < 2; j++) {

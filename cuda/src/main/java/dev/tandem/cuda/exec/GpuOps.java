@@ -404,7 +404,7 @@ final class GpuOps {
                     int ch = s.dim(1), batch = s.dim(0), plane = s.dim(2) * s.dim(3);
                     int splits = splits(batch, ch);
                     long m = (long) batch * plane;
-                    DeviceBuffer partial = b.p.scratch(8L * ch * splits);
+                    DeviceBuffer partial = b.p.scratch(16L * ch * splits); // two doubles per block
                     DeviceBuffer low = b.p.scratch(4L * ch);
                     long xa = b.addr(b.in(0)), mean = b.addr(b.out(1)), inv = b.addr(b.out(2));
                     b.kernel("tandem_bn_stats_partial", Dim3.of(ch, splits), Dim3.of(BLOCK), b.args().pointer(xa)

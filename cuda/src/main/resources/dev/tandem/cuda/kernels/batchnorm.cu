@@ -2,8 +2,9 @@
 // many blocks: a block per (channel, group of images) writes partial sums, one small kernel per channel adds the
 // partials in a fixed order, and the normalisation is element-wise (one block per channel alone leaves most of a
 // large GPU idle). One pass gathers the sums of x - pivot and of its squares, with the pivot a value of the channel
-// (so the variance keeps its digits: a second pass over the data cost more than the sums); running statistics are
-// updated PyTorch's way: r = (1 - momentum) * r + momentum * batch, with the unbiased variance for running_var.
+// and every sum in double (so the variance keeps its digits: a second pass over the data cost more than the sums);
+// running statistics are updated PyTorch's way: r = (1 - momentum) * r + momentum * batch, with the unbiased variance
+// for running_var.
 
 // A (channel c, split s) block's share of a batch-norm reduction: the images of split s of splits, as one flat range
 // of *total elements (< 2^31) from the returned offset of channel c's plane in the first of them; tandem_bn_at gives
@@ -33,43 +34,51 @@ __device__ __forceinline__ void tandem_bn_partials(float a, float b, float* scra
 
 
 // grid (channels, splits), one pass over the images of split s: partial[c * splits + s] = the sum of x - pivot and
-// partial[(channels + c) * splits + s] = the sum of (x - pivot)^2, pivot = the channel's first value (a channel whose
-// mean is large against its spread, e.g. after ReLU6, keeps its digits, as the CPU's pivot does; the pivot lies within
-// the data, so the variance's subtraction below loses few digits). The split's elements are taken as one flat range,
-// four loads in flight per thread (one at a time left the loop waiting on memory). Elements < 2^31 (the caller checks).
-extern "C" __global__ void tandem_bn_stats_partial(const float* x, float* partial, int batch, int channels, int plane,
+// partial[(channels + c) * splits + s] = the sum of (x - pivot)^2, as doubles, pivot = the channel's first value. The
+// variance is then E[(x - p)^2] - (mean - p)^2, whose subtraction loses digits in proportion to
+// 1 + (mean - p)^2 / var: up to N when the pivot is an outlier (a ReLU6 channel saturated at 6 whose first value is
+// 0). So every sum is in double, x - p included (exact in double): with float sums that case lost 1e-5 to 7e-5 of
+// the variance; in double it keeps the CPU's two-pass accuracy (KernelCases: "batch norm, saturated channel, pivot
+// an outlier"). The split's elements are taken as one flat range, four loads in flight per thread (one at a time
+// left the loop waiting on memory). Elements < 2^31 (the caller checks).
+extern "C" __global__ void tandem_bn_stats_partial(const float* x, double* partial, int batch, int channels, int plane,
                                                    int splits) {
-    __shared__ float scratch[1024];
+    __shared__ double scratch[1024];
     int c = blockIdx.x;
     int total;
     long long base = tandem_bn_split(batch, channels, plane, c, blockIdx.y, splits, &total);
     long long image = (long long) channels * plane;
-    float pivot = x[(long long) c * plane];
+    double pivot = (double) x[(long long) c * plane];
     int step = blockDim.x;
-    float a = 0.0f;
-    float b = 0.0f;
+    double a = 0.0;
+    double b = 0.0;
     int j = threadIdx.x;
     for (; j + 3 * step < total; j += 4 * step) {
-        float v0 = x[tandem_bn_at(base, j, plane, image)] - pivot;
-        float v1 = x[tandem_bn_at(base, j + step, plane, image)] - pivot;
-        float v2 = x[tandem_bn_at(base, j + 2 * step, plane, image)] - pivot;
-        float v3 = x[tandem_bn_at(base, j + 3 * step, plane, image)] - pivot;
+        double v0 = (double) x[tandem_bn_at(base, j, plane, image)] - pivot;
+        double v1 = (double) x[tandem_bn_at(base, j + step, plane, image)] - pivot;
+        double v2 = (double) x[tandem_bn_at(base, j + 2 * step, plane, image)] - pivot;
+        double v3 = (double) x[tandem_bn_at(base, j + 3 * step, plane, image)] - pivot;
         a += (v0 + v1) + (v2 + v3);
         b += (v0 * v0 + v1 * v1) + (v2 * v2 + v3 * v3);
     }
     for (; j < total; j += step) {
-        float v = x[tandem_bn_at(base, j, plane, image)] - pivot;
+        double v = (double) x[tandem_bn_at(base, j, plane, image)] - pivot;
         a += v;
         b += v * v;
     }
-    tandem_bn_partials(a, b, scratch, partial, c, blockIdx.y, channels, splits);
+    a = tandem_block_sum_double(a, scratch);
+    b = tandem_block_sum_double(b, scratch);
+    if (threadIdx.x == 0) {
+        partial[c * splits + blockIdx.y] = a;
+        partial[(channels + c) * splits + blockIdx.y] = b;
+    }
 }
 
 // grid (channels), one thread: from the partial sums over count = N * plane, in double, the batch mean as a float
 // (mean) and the float of what that rounding lost (mean_low), as the CPU keeps it; 1/sqrt(var + eps) with
 // var = E[(x - pivot)^2] - (mean - pivot)^2; and the running statistics (PyTorch's: r = (1 - momentum) r +
 // momentum batch, the unbiased variance for running_var).
-extern "C" __global__ void tandem_bn_stats_final(const float* partial, const float* x, float* mean, float* mean_low,
+extern "C" __global__ void tandem_bn_stats_final(const double* partial, const float* x, float* mean, float* mean_low,
                                                  float* invstd, float* running_mean, float* running_var, int channels,
                                                  int splits, int plane, long long count, float eps, float momentum) {
     if (threadIdx.x == 0) {
@@ -77,8 +86,8 @@ extern "C" __global__ void tandem_bn_stats_final(const float* partial, const flo
         double s1 = 0.0;
         double s2 = 0.0;
         for (int i = 0; i < splits; i++) {
-            s1 += (double) partial[c * splits + i];
-            s2 += (double) partial[(channels + c) * splits + i];
+            s1 += partial[c * splits + i];
+            s2 += partial[(channels + c) * splits + i];
         }
         double d = s1 / (double) count;
         double md = (double) x[(long long) c * plane] + d;

@@ -233,8 +233,14 @@ public final class DeviceParity {
         Nudged(String arch, int[] shape, int classes, int batch, CrossEntropyLoss loss, Sgd opt, ThreadPool pool,
                long seed) {
             module = Zoo.create(arch, shape[0], shape[1], shape[2], classes);
-            module.resetParameters(7);
-            step = new StepGraph(module, batch, shape, loss, opt, state, pool);
+            try {
+                module.resetParameters(7);
+                step = new StepGraph(module, batch, shape, loss, opt, state, pool);
+            } catch (RuntimeException e) {
+                state.close();
+                module.close();
+                throw e;
+            }
             random = new SplittableRandom(seed);
         }
 
