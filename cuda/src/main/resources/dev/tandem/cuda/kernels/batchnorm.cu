@@ -66,8 +66,8 @@ extern "C" __global__ void tandem_bn_stats_partial(const float* x, double* parti
         a += v;
         b += v * v;
     }
-    a = tandem_block_sum_double(a, scratch);
-    b = tandem_block_sum_double(b, scratch);
+    a = tandem_block_sum(a, scratch);
+    b = tandem_block_sum(b, scratch);
     if (threadIdx.x == 0) {
         partial[c * splits + blockIdx.y] = a;
         partial[(channels + c) * splits + blockIdx.y] = b;

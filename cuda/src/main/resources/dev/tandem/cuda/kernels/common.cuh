@@ -6,9 +6,10 @@
     for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
          i += (long long) blockDim.x * gridDim.x)
 
-// Block-wide sum of v into every thread's return value. blockDim.x must be a power of two <= 1024; every thread of
-// the block must call it (it synchronises).
-__device__ __forceinline__ float tandem_block_sum(float v, float* scratch) {
+// Block-wide sum of v (float or double) into every thread's return value. blockDim.x must be a power of two
+// <= 1024; every thread of the block must call it (it synchronises).
+template <typename T>
+__device__ __forceinline__ T tandem_block_sum(T v, T* scratch) {
     scratch[threadIdx.x] = v;
     __syncthreads();
     for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
@@ -17,22 +18,7 @@ __device__ __forceinline__ float tandem_block_sum(float v, float* scratch) {
         }
         __syncthreads();
     }
-    float total = scratch[0];
-    __syncthreads();
-    return total;
-}
-
-// As tandem_block_sum, in double (scratch: blockDim.x doubles).
-__device__ __forceinline__ double tandem_block_sum_double(double v, double* scratch) {
-    scratch[threadIdx.x] = v;
-    __syncthreads();
-    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            scratch[threadIdx.x] += scratch[threadIdx.x + s];
-        }
-        __syncthreads();
-    }
-    double total = scratch[0];
+    T total = scratch[0];
     __syncthreads();
     return total;
 }
