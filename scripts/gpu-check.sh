@@ -18,7 +18,7 @@
 #   scripts/gpu-check.sh [--quick]     (--quick: stages 1 and 2 only, no measurements)
 #
 # Environment: TANDEM_GPU_BUNDLE (default: gpu-bundle/ next to scripts/), JAVA (a java 25+ to use instead of the
-# bundled one), TIMEOUT (seconds per stage, default 300), EPOCHS (default 10), SKIP_TORCH=1 (no PyTorch run), SKIP_SYNC=1 (no stage 3b), SKIP_BF16=1 (no bfloat16 runs), and any -D setting in
+# bundled one), TIMEOUT (seconds per stage, default 300), EPOCHS (default 10), SKIP_TORCH=1 (no PyTorch run), SKIP_SYNC=1 (no stage 3b), SKIP_BF16=1 (no bfloat16 runs), PROFILE_STEPS=1 (stage 3d: each launch's device time), and any -D setting in
 # TANDEM_JAVA_OPTS (e.g. -Dtandem.cuda.libcudnn=/path/libcudnn.so.9). When $OUT is set (the device runner's
 # output folder), the log is also written to $OUT/gpu-check.log.
 # Exit codes: 0 all passed, 1 a check failed, 3 no usable GPU, 124 timed out; others are setup errors.
@@ -117,6 +117,10 @@ if [ -n "$data" ]; then
   if [ -z "${SKIP_BF16:-}" ]; then
     say "== 3c. The same with bfloat16 mixed precision (-Dtandem.cuda.precision=bf16)"
     recipe "RecipeBench bf16 (Tandem)" tandem-recipe-bf16.txt "-Dtandem.cuda.precision=bf16"
+  fi
+  if [ -n "${PROFILE_STEPS:-}" ]; then
+    say "== 3d. Device time per launch, 100 training steps (-Dtandem.cuda.profile=steps)"
+    recipe "RecipeBench profile" tandem-recipe-profile.txt "-Dtandem.cuda.profile=steps" --epochs 1 --max-steps 100
   fi
   if [ -z "${SKIP_TORCH:-}" ] && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     say "== 4. The same recipe in PyTorch eager on the same card"
