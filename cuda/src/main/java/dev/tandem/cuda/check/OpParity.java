@@ -91,6 +91,33 @@ public final class OpParity {
                 c.written());
     }
 
+    /**
+     * {@code c} for a bfloat16 mixed-precision session: a copy whose float32 inputs are rounded to bfloat16 (to
+     * nearest even), with the bounds {@code atol + rtol·|x|}. The device's casts of such inputs are exact, so what
+     * is left between the CPU and the device is float32 summation order and, for a convolution, the bfloat16
+     * rounding of its result (cuDNN writes it in bfloat16; a bias is added after, in float32). Comparing against
+     * the CPU on unrounded inputs would need bounds for the inputs' rounding summed over every term, loose enough
+     * to hide a wrong operand and still, with a thousand terms, a few standard deviations from failing by chance.
+     */
+    public static Case roundedToBf16(Case c, double atol, double rtol) {
+        Tensor[] in = new Tensor[c.inputs().length];
+        for (int i = 0; i < in.length; i++) {
+            Tensor t = c.inputs()[i];
+            if (t == null || t.dtype() != DType.FLOAT32) {
+                in[i] = t;
+                continue;
+            }
+            float[] v = floats(t);
+            for (int k = 0; k < v.length; k++) {
+                v[k] = KernelReference.fromBf16(KernelReference.toBf16(v[k]));
+            }
+            in[i] = Tensor.allocate(DType.FLOAT32, t.shape());
+            in[i].copyFrom(v);
+        }
+        return new Case(c.name(), c.domain(), c.type(), c.outputs(), in, c.known(), c.attrs(), atol, rtol,
+                c.written());
+    }
+
     /** Every case, deterministic. */
     public static List<Case> all() {
         SplittableRandom r = new SplittableRandom(7);

@@ -69,10 +69,17 @@ public final class CudnnConvolution extends NativeResource {
             this.backwardFilter = AlgoPerf.choose(timed ? cudnn.backwardFilterAlgorithmsTimed(handle, xd, yd, cd, wd)
                     : cudnn.backwardFilterAlgorithms(handle, xd, yd, cd, wd), maxWorkspace, false, "backward-filter",
                     bwdFilterOk);
-            this.forwardWorkspace = cudnn.forwardWorkspace(handle, xd, wd, cd, yd, forward.algo());
-            this.backwardDataWorkspace = cudnn.backwardDataWorkspace(handle, wd, yd, cd, xd, backwardData.algo());
-            this.backwardFilterWorkspace = cudnn.backwardFilterWorkspace(handle, xd, yd, cd, wd,
-                    backwardFilter.algo());
+            // Each size is asked for under the math type its pass will run with (an algorithm's kernel, and so its
+            // workspace, depends on both), and is at least what the algorithm's ranking said it needs.
+            cudnn.setMathType(cd, forward.mathType());
+            this.forwardWorkspace = Math.max(forward.memory(),
+                    cudnn.forwardWorkspace(handle, xd, wd, cd, yd, forward.algo()));
+            cudnn.setMathType(cd, backwardData.mathType());
+            this.backwardDataWorkspace = Math.max(backwardData.memory(),
+                    cudnn.backwardDataWorkspace(handle, wd, yd, cd, xd, backwardData.algo()));
+            cudnn.setMathType(cd, backwardFilter.mathType());
+            this.backwardFilterWorkspace = Math.max(backwardFilter.memory(),
+                    cudnn.backwardFilterWorkspace(handle, xd, yd, cd, wd, backwardFilter.algo()));
         } catch (RuntimeException e) {
             destroy(cudnn, xd, yd, wd, cd);
             throw e;

@@ -106,6 +106,10 @@ public final class CudaSession implements DeviceSession {
     public static CudaSession open(BackendEnvironment environment, boolean tf32, boolean bf16, boolean graphs) {
         CudaLibraries libs = new CudaLibraries(new LibrarySearch(environment));
         libs.driver().init(0);
+        CudaProbe.DeviceInfo info = CudaProbe.device(libs.driver(), 0);
+        if (bf16) {
+            requireBfloat16(info);
+        }
         CudaDevice device = CudaDevice.open(libs.driver(), 0);
         CudaStream stream = null;
         KernelLibrary kernels = null;
@@ -123,7 +127,7 @@ public final class CudaSession implements DeviceSession {
             dnn = new CudnnHandle(libs.cudnn(), stream, tf32, bf16, 256L << 20,
                     flagValue(environment, "convAlgo", "heuristic").equals("timed"));
             int v = libs.driver().driverVersion();
-            String summary = CudaProbe.device(libs.driver(), 0).describe() + ", CUDA " + v / 1000 + "."
+            String summary = info.describe() + ", CUDA " + v / 1000 + "."
                     + (v % 1000) / 10 + (bf16 ? ", bfloat16 mixed precision" : tf32 ? ", TF32" : ", float32")
                     + (graphs ? ", CUDA graphs" : "");
             return new CudaSession(libs, device, stream, kernels, blas, dnn, tf32, bf16, graphs, summary);
@@ -142,6 +146,18 @@ public final class CudaSession implements DeviceSession {
             }
             device.close();
             throw e;
+        }
+    }
+
+    /**
+     * Refuses bfloat16 mixed precision on a GPU older than Ampere (compute capability 8.0), where cuDNN and cuBLAS
+     * have no bfloat16 convolutions or tensor-core products: said at once, not as a library error at the first op.
+     */
+    static void requireBfloat16(CudaProbe.DeviceInfo info) {
+        if (info.major() < 8) {
+            throw new IllegalStateException("bfloat16 mixed precision needs a GPU of compute capability 8.0 "
+                    + "(Ampere) or newer; " + info.describe() + " is not one: use precision float32 (TF32 needs "
+                    + "Ampere too)");
         }
     }
 

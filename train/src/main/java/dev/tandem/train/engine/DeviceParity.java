@@ -75,7 +75,8 @@ public final class DeviceParity {
         if (archs.isEmpty()) {
             archs.addAll(List.of("fashionnet", "resnet8", "mobilenet"));
         }
-        BackendEnvironment env = BackendEnvironment.system().withProperty("tandem.cuda.tf32", "false");
+        // Full float32 whatever TANDEM_CUDA_PRECISION says: the bounds are those of float32 rounding.
+        BackendEnvironment env = BackendEnvironment.system().withProperty("tandem.cuda.precision", "float32");
         Optional<BackendProvider> cuda = Backends.installed(DeviceParity.class.getClassLoader()).find("cuda");
         if (cuda.isEmpty()) {
             out.println("no GPU: no CUDA backend on the class path");
