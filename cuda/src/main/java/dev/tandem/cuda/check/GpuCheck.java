@@ -59,6 +59,8 @@ public final class GpuCheck {
 
     private final PrintStream out;
     private final List<CheckRow> rows = new ArrayList<>();
+    /** Why bfloat16 is not checked here (a GPU before Ampere), or null. */
+    private String noBf16;
 
     private GpuCheck(PrintStream out) {
         this.out = out;
@@ -103,6 +105,12 @@ public final class GpuCheck {
         out.println("Tandem GPU check on " + probe.summary() + " (Java " + Runtime.version() + ")");
         probe.details().forEach(d -> out.println("  " + d));
         GpuCheck c = new GpuCheck(out);
+        try {
+            dev.tandem.cuda.exec.CudaSession.requireBfloat16(CudaProbe.device(libs.driver(), 0));
+        } catch (IllegalStateException e) {
+            c.noBf16 = e.getMessage();
+            c.rows.add(new CheckRow("bfloat16 checks", "INFO", 0, "not run: " + e.getMessage()));
+        }
         c.runAll(libs, ptxCache != null ? new PtxCache(ptxCache) : PtxCache.fromEnvironment(env), quick);
         c.runExecutor(ptxCache != null ? env.withProperty("tandem.cuda.ptxCache", ptxCache.toString()) : env);
         return c.report(probe.summary());
@@ -189,7 +197,9 @@ public final class GpuCheck {
                 try (CublasHandle fp32 = blas[0]; CublasHandle tf32 = blas[1]) {
                     row("cuBLAS SGEMM float32 (4 shapes, transposes)", () -> sgemm(device, fp32, 1e-5));
                     row("cuBLAS SGEMM TF32 (4 shapes, transposes)", () -> sgemm(device, tf32, 4e-3));
-                    row("cuBLAS GemmEx bfloat16 in, float32 out", () -> gemmBf16(device, fp32));
+                    if (noBf16 == null) {
+                        row("cuBLAS GemmEx bfloat16 in, float32 out", () -> gemmBf16(device, fp32));
+                    }
                     if (!quick) {
                         info("SGEMM 4096^3 throughput", () -> sgemmThroughput(device, fp32, tf32, stream));
                     }
@@ -208,10 +218,13 @@ public final class GpuCheck {
                             new ConvShape(2, 3, 9, 7, 5, 3, 3, 1, 1, 2, 2, 1, 1, 1)));
                 }
                 CudnnHandle[] half = new CudnnHandle[1];
-                row("cuDNN conv bfloat16 (3 passes, FashionNet layer 2)", () -> {
-                    half[0] = new CudnnHandle(libs.cudnn(), stream, true, true, 256L << 20, false);
-                    return convBf16(device, half[0], new ConvShape(4, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1));
-                });
+                if (noBf16 == null) {
+                    row("cuDNN conv bfloat16 (3 passes, FashionNet layer 2)", () -> {
+                        half[0] = new CudnnHandle(libs.cudnn(), stream, true, true, 256L << 20, false);
+                        return convBf16(device, half[0], new ConvShape(4, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1,
+                                1));
+                    });
+                }
                 if (half[0] != null) {
                     try (CudnnHandle h = half[0]) {
                         row("cuDNN conv bfloat16, stride 2, odd sizes", () -> convBf16(device, h,
@@ -247,6 +260,9 @@ public final class GpuCheck {
         // bfloat16 beforehand (OpParity.roundedToBf16): what is left is a convolution result's own rounding to
         // bfloat16 (at most 2^-8 of it, before a bias below 1 is added) and summation order; OpParityBf16Test holds
         // a CPU model of that arithmetic to these bounds.
+        if (noBf16 != null) {
+            return;
+        }
         dev.tandem.cuda.exec.CudaSession half;
         try {
             half = dev.tandem.cuda.exec.CudaSession.open(env, true, true, true);

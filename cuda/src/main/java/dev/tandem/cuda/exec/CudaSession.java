@@ -153,7 +153,7 @@ public final class CudaSession implements DeviceSession {
      * Refuses bfloat16 mixed precision on a GPU older than Ampere (compute capability 8.0), where cuDNN and cuBLAS
      * have no bfloat16 convolutions or tensor-core products: said at once, not as a library error at the first op.
      */
-    static void requireBfloat16(CudaProbe.DeviceInfo info) {
+    public static void requireBfloat16(CudaProbe.DeviceInfo info) {
         if (info.major() < 8) {
             throw new IllegalStateException("bfloat16 mixed precision needs a GPU of compute capability 8.0 "
                     + "(Ampere) or newer; " + info.describe() + " is not one: use precision float32 (TF32 needs "

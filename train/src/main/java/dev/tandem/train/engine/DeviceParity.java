@@ -38,7 +38,8 @@ public final class DeviceParity {
         System.exit(run(args, System.out));
     }
 
-    static int run(String[] args, PrintStream out) {
+    /** {@link #main} without the exit: the report goes to {@code out}; returns the exit code. */
+    public static int run(String[] args, PrintStream out) {
         int steps = 6, batch = 32;
         List<String> archs = new ArrayList<>();
         try {
