@@ -2,7 +2,7 @@ package dev.tandem.cuda.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tandem.runtime.backend.DevicePlan;
+import dev.tandem.cuda.FunctionSession;
 import dev.tandem.runtime.backend.DeviceSession;
 import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.runtime.plan.ExecutionPlan;
@@ -62,7 +62,7 @@ class OpParityBf16Test {
 
     @Test
     void theBoundsAdmitBfloat16ArithmeticOnEveryCase() {
-        try (ThreadPool pool = new ThreadPool(1); DeviceSession device = new Bf16Model(false)) {
+        try (ThreadPool pool = new ThreadPool(1); DeviceSession device = bf16Model(false)) {
             for (OpParity.Case c : mixedCases()) {
                 Outcome o = OpParity.run(OpParity.roundedToBf16(c, ATOL, RTOL), device, pool);
                 assertThat(o.passed()).as(c.name() + ": " + o.detail()).isTrue();
@@ -74,7 +74,7 @@ class OpParityBf16Test {
     void unroundedInputsWouldNeedLooserBounds() {
         // The reason for rounding first: against the CPU on the original inputs, the operands' rounding summed over
         // a depthwise weight gradient's 1,152 terms is beyond these bounds.
-        try (ThreadPool pool = new ThreadPool(1); DeviceSession device = new Bf16Model(false)) {
+        try (ThreadPool pool = new ThreadPool(1); DeviceSession device = bf16Model(false)) {
             OpParity.Case dw = mixedCases().stream().filter(c -> c.name().equals("ConvGradWeight depthwise 3x3"))
                     .findFirst().orElseThrow();
             OpParity.Case sameBounds = new OpParity.Case(dw.name(), dw.domain(), dw.type(), dw.outputs(), dw.inputs(),
@@ -85,7 +85,7 @@ class OpParityBf16Test {
 
     @Test
     void aDeviceThatLosesOneImageFails() {
-        try (ThreadPool pool = new ThreadPool(1); DeviceSession device = new Bf16Model(true)) {
+        try (ThreadPool pool = new ThreadPool(1); DeviceSession device = bf16Model(true)) {
             for (OpParity.Case c : mixedCases()) {
                 if (!c.type().startsWith("Conv")) {
                     continue;
@@ -100,93 +100,46 @@ class OpParityBf16Test {
      * The executor's bfloat16 arithmetic on the CPU: the two operands rounded, the CPU's float32 op, a convolution's
      * result rounded before its bias. {@code loseLastImage}: the first operand's last image reads as zeros.
      */
-    private static final class Bf16Model implements DeviceSession {
-        private final boolean loseLastImage;
-
-        Bf16Model(boolean loseLastImage) {
-            this.loseLastImage = loseLastImage;
-        }
-
-        @Override
-        public String summary() {
-            return "bfloat16 model on the CPU";
-        }
-
-        @Override
-        public void attach(Tensor host) {
-        }
-
-        @Override
-        public void download() {
-        }
-
-        @Override
-        public void upload() {
-        }
-
-        @Override
-        public DevicePlan load(ExecutionPlan plan) {
+    private static DeviceSession bf16Model(boolean loseLastImage) {
+        return new FunctionSession("bfloat16 model on the CPU", plan -> inputs -> {
             String type = plan.plannedSteps().getFirst().node().opType();
-            return new DevicePlan() {
-                @Override
-                public Tensor[] run(Tensor[] inputs) {
-                    Tensor[] in = inputs.clone();
-                    boolean conv = type.startsWith("Conv");
-                    for (int i = 0; i < 2; i++) {
-                        float[] v = inputs[i].toFloatArray();
-                        for (int k = 0; k < v.length; k++) {
-                            v[k] = round(v[k]);
-                        }
-                        if (i == 0 && loseLastImage && conv) {
-                            int image = v.length / inputs[0].shape().dim(0);
-                            java.util.Arrays.fill(v, v.length - image, v.length, 0f);
-                        }
-                        in[i] = Tensor.allocate(DType.FLOAT32, inputs[i].shape());
-                        in[i].copyFrom(v);
-                    }
-                    Tensor bias = null;
-                    if (type.equals("Conv") && in.length > 2) {
-                        bias = in[2];
-                        in[2] = Tensor.allocate(DType.FLOAT32, bias.shape());
-                        in[2].copyFrom(new float[(int) bias.size()]);
-                    }
-                    Tensor[] out = plan.run(in);
-                    if (conv) {
-                        float[] y = out[0].toFloatArray();
-                        int channels = out[0].shape().dim(1);
-                        long plane = out[0].size() / out[0].shape().dim(0) / channels;
-                        float[] b = bias == null ? null : bias.toFloatArray();
-                        for (int k = 0; k < y.length; k++) {
-                            y[k] = round(y[k]) + (b == null ? 0f : b[(int) (k / plane % channels)]);
-                        }
-                        out[0].copyFrom(y);
-                    }
-                    for (int i = 0; i < in.length; i++) {
-                        if (in[i] != inputs[i]) {
-                            in[i].close();
-                        }
-                    }
-                    return out;
+            Tensor[] in = inputs.clone();
+            boolean conv = type.startsWith("Conv");
+            for (int i = 0; i < 2; i++) {
+                float[] v = inputs[i].toFloatArray();
+                for (int k = 0; k < v.length; k++) {
+                    v[k] = round(v[k]);
                 }
-
-                @Override
-                public long deviceBytes() {
-                    return 0;
+                if (i == 0 && loseLastImage && conv) {
+                    int image = v.length / inputs[0].shape().dim(0);
+                    java.util.Arrays.fill(v, v.length - image, v.length, 0f);
                 }
-
-                @Override
-                public void close() {
+                in[i] = Tensor.allocate(DType.FLOAT32, inputs[i].shape());
+                in[i].copyFrom(v);
+            }
+            Tensor bias = null;
+            if (type.equals("Conv") && in.length > 2) {
+                bias = in[2];
+                in[2] = Tensor.allocate(DType.FLOAT32, bias.shape());
+                in[2].copyFrom(new float[(int) bias.size()]);
+            }
+            Tensor[] out = plan.run(in);
+            if (conv) {
+                float[] y = out[0].toFloatArray();
+                int channels = out[0].shape().dim(1);
+                long plane = out[0].size() / out[0].shape().dim(0) / channels;
+                float[] b = bias == null ? null : bias.toFloatArray();
+                for (int k = 0; k < y.length; k++) {
+                    y[k] = round(y[k]) + (b == null ? 0f : b[(int) (k / plane % channels)]);
                 }
-            };
-        }
-
-        @Override
-        public long deviceBytes() {
-            return 0;
-        }
-
-        @Override
-        public void close() {
-        }
+                out[0].copyFrom(y);
+            }
+            for (int i = 0; i < in.length; i++) {
+                if (in[i] != inputs[i]) {
+                    in[i].close();
+                }
+            }
+            return out;
+        });
     }
 }

@@ -1,9 +1,8 @@
 package dev.tandem.cuda.exec;
 
+import dev.tandem.cuda.FunctionSession;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tandem.runtime.backend.DevicePlan;
-import dev.tandem.runtime.backend.DeviceSession;
 import dev.tandem.runtime.exec.ThreadPool;
 import dev.tandem.runtime.plan.ExecutionPlan;
 import dev.tandem.runtime.tensor.Tensor;
@@ -26,57 +25,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  * graph, as the trainer plans them. A session that only records the plans it is given stands in for the GPU.
  */
 class ZooGraphsTest {
-    /** Records the plans; runs nothing. */
-    private static final class Recorder implements DeviceSession {
-        final List<ExecutionPlan> plans = new ArrayList<>();
-
-        @Override
-        public String summary() {
-            return "recorder";
-        }
-
-        @Override
-        public void attach(Tensor host) {
-        }
-
-        @Override
-        public void download() {
-        }
-
-        @Override
-        public void upload() {
-        }
-
-        @Override
-        public DevicePlan load(ExecutionPlan plan) {
-            plans.add(plan);
-            return new DevicePlan() {
-                @Override
-                public Tensor[] run(Tensor[] inputs) {
-                    throw new UnsupportedOperationException("recorder");
-                }
-
-                @Override
-                public long deviceBytes() {
-                    return 0;
-                }
-
-                @Override
-                public void close() {
-                }
-            };
-        }
-
-        @Override
-        public long deviceBytes() {
-            return 0;
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
     @ParameterizedTest
     @CsvSource({"fashionnet, 1, 28, 28, 64", "resnet8, 3, 32, 32, 16", "resnet20, 3, 32, 32, 8",
         "resnet18, 3, 32, 32, 8", "mobilenet, 3, 32, 32, 8"})
@@ -84,14 +32,20 @@ class ZooGraphsTest {
         int[] shape = {c, h, w};
         for (Optimizer opt : List.<Optimizer>of(new Sgd(0.1, 0.9, true, 5e-4, 1.0, false),
                 new Adam(1e-3, 0.9, 0.999, 1e-8, 0, 0, false))) {
-            Recorder rec = new Recorder();
+            List<ExecutionPlan> plans = new ArrayList<>();
+            FunctionSession rec = new FunctionSession("recorder", plan -> {
+                plans.add(plan);
+                return in -> {
+                    throw new UnsupportedOperationException("recorder");
+                };
+            });
             try (ThreadPool pool = new ThreadPool(1); Module m = Zoo.create(arch, c, h, w, 10);
                  OptimizerState state = new OptimizerState();
                  StepGraph step = new StepGraph(m, batch, shape, new CrossEntropyLoss().withLabelSmoothing(0.1), opt,
                          state, pool, rec);
                  EvalGraph eval = new EvalGraph(m, batch, shape, pool, rec)) {
-                assertThat(rec.plans).hasSize(2);
-                for (ExecutionPlan plan : rec.plans) {
+                assertThat(plans).hasSize(2);
+                for (ExecutionPlan plan : plans) {
                     List<String> refused = new ArrayList<>();
                     for (ExecutionPlan.PlannedStep st : plan.plannedSteps()) {
                         String why = GpuOps.whyUnsupported(st, plan.values());
