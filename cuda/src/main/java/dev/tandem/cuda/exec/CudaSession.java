@@ -156,8 +156,8 @@ public final class CudaSession implements DeviceSession {
     public static void requireBfloat16(CudaProbe.DeviceInfo info) {
         if (info.major() < 8) {
             throw new IllegalStateException("bfloat16 mixed precision needs a GPU of compute capability 8.0 "
-                    + "(Ampere) or newer; " + info.describe() + " is not one: use precision float32 (TF32 needs "
-                    + "Ampere too)");
+                    + "(Ampere) or newer; " + info.describe() + " is not one: use precision tf32 or float32 (the "
+                    + "same on this GPU, float32: TF32 needs Ampere too)");
         }
     }
 
